@@ -1,0 +1,233 @@
+"""Push-routing throughput and the database cost of one assignment, at thousands of agents (PERF-2).
+
+    python -m benchmarks.routing_throughput                  # 1,000 and 10,000 agents, 50,000 queued items
+    python -m benchmarks.routing_throughput --agents 2000 --items 20000 --offers 1000
+
+What it does, for each number of agents N:
+1. a fresh PostgreSQL database is migrated and seeded with bulk inserts: 5 queues, N agents, each
+   Available, reachable (a workspace page open), a member of 2 of the queues, with capacity for 3
+   work items; and 50,000 queued work items (cases) spread over the queues, oldest first;
+2. ``offers_dispatch`` — the function every trigger and the periodic sweep call — runs in passes
+   of 200 items (its default) until it has made the number of offers asked for; offers per second
+   and database queries per offer are measured (every query counted through
+   ``connection.execute_wrapper``);
+3. 200 of those offers are accepted with ``offer_accept``: queries and time per accept;
+4. one dispatch pass runs over 200 items when no agent has room left in their queue (all 200 are
+   looked at and none can be offered): the cost the sweep pays every few seconds while a queue waits.
+Realtime events and deadline tasks go to the embedded in-memory layer and broker (no Redis), so the
+figures are the database's and the Python code's.
+
+Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_routing_bench),
+dropped and re-created for each N.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from datetime import timedelta
+
+from benchmarks.chat_latency import print_table, recreate_database
+
+DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_routing_bench"
+QUEUES = 5
+QUEUES_PER_AGENT = 2
+ITEMS_PER_AGENT = 3
+UNITS = 10
+
+
+def setup_django(db_url: str) -> None:
+    os.environ["DATABASE_URL"] = db_url
+    os.environ["REDIS_URL"] = ""  # embedded layer and broker: measure the database, not Redis
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
+    import django
+
+    django.setup()
+
+
+class QueryCounter:
+    """Counts the queries run on a connection (``connection.execute_wrapper``)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def seed(agents: int, items: int) -> None:
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+    from django.utils import timezone
+
+    from customers.models import Account, Case
+    from routing.models import AgentConnection, AgentProfile, Presence, Queue, QueueMembership, WorkItem, Workstream
+
+    call_command("migrate", verbosity=0)
+    User = get_user_model()
+    queues = [Queue.objects.create(name=f"Queue {index}", priority=5) for index in range(QUEUES)]
+    workstream = Workstream.objects.create(
+        name="Bench cases", channel="records", chat_mode="", default_queue=queues[0], capacity_units=UNITS
+    )
+    available = Presence.objects.get(base="available", is_system=True)
+    batch = 5000
+    users = User.objects.bulk_create(
+        (User(username=f"bench-agent-{index}", password="!") for index in range(agents)), batch_size=batch
+    )
+    profiles = AgentProfile.objects.bulk_create(
+        (
+            AgentProfile(user=user, display_name=f"Agent {index}", presence=available, capacity=ITEMS_PER_AGENT * UNITS)
+            for index, user in enumerate(users)
+        ),
+        batch_size=batch,
+    )
+    QueueMembership.objects.bulk_create(
+        (
+            QueueMembership(queue=queues[(index + offset) % QUEUES], agent=agent)
+            for index, agent in enumerate(profiles)
+            for offset in range(QUEUES_PER_AGENT)
+        ),
+        batch_size=batch,
+    )
+    AgentConnection.objects.bulk_create(
+        (AgentConnection(agent=agent, channel_name=f"bench.{agent.pk}") for agent in profiles), batch_size=batch
+    )
+    account = Account.objects.create(name="Bench account")
+    cases = Case.objects.bulk_create(
+        (Case(title=f"Case {index}", account=account) for index in range(items)), batch_size=batch
+    )
+    start = timezone.now() - timedelta(hours=1)
+    WorkItem.objects.bulk_create(
+        (
+            WorkItem(
+                workstream=workstream,
+                queue=queues[index % QUEUES],
+                case=case,
+                capacity_units=UNITS,
+                enqueued_at=start + timedelta(milliseconds=index),
+            )
+            for index, case in enumerate(cases)
+        ),
+        batch_size=batch,
+    )
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # settle the fresh tables as autovacuum would, before timing
+        cursor.execute("VACUUM ANALYZE")
+
+
+def measure(offers_wanted: int) -> dict:
+    from django.db import connection
+    from django.utils import timezone
+
+    from routing.models import AgentProfile, Offer, WorkItem
+    from routing.services import offer_accept, offers_dispatch
+
+    counter = QueryCounter()
+    made, passes = 0, 0
+    with connection.execute_wrapper(counter):
+        started = time.perf_counter()
+        while made < offers_wanted:
+            made += offers_dispatch(limit=min(200, offers_wanted - made))
+            passes += 1
+        dispatch_seconds = time.perf_counter() - started
+    dispatch_queries = counter.count
+
+    accept_counter = QueryCounter()
+    to_accept = list(Offer.objects.filter(status="pending").select_related("agent").order_by("pk")[:200])
+    # A slow run must not let the offers time out before they are accepted.
+    Offer.objects.filter(pk__in=[offer.pk for offer in to_accept]).update(
+        expires_at=timezone.now() + timedelta(hours=1)
+    )
+    with connection.execute_wrapper(accept_counter):
+        started = time.perf_counter()
+        for offer in to_accept:
+            offer_accept(offer_id=offer.pk, agent=offer.agent)
+        accept_seconds = time.perf_counter() - started
+
+    # Fill every agent, then time one sweep-sized pass over items nobody can take.
+    AgentProfile.objects.update(capacity_used=ITEMS_PER_AGENT * UNITS)
+    idle_counter = QueryCounter()
+    with connection.execute_wrapper(idle_counter):
+        started = time.perf_counter()
+        idle_made = offers_dispatch()
+        idle_seconds = time.perf_counter() - started
+    assert idle_made == 0
+    return {
+        "offers": made,
+        "passes": passes,
+        "offers_per_second": made / dispatch_seconds,
+        "ms_per_offer": 1000 * dispatch_seconds / made,
+        "queries_per_offer": dispatch_queries / made,
+        "accepts": len(to_accept),
+        "ms_per_accept": 1000 * accept_seconds / len(to_accept),
+        "queries_per_accept": accept_counter.count / len(to_accept),
+        "idle_pass_ms": 1000 * idle_seconds,
+        "idle_pass_queries": idle_counter.count,
+        "queued_left": WorkItem.objects.filter(status="queued").count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--agents", type=int, nargs="+", default=[1000, 10_000])
+    parser.add_argument("--items", type=int, default=50_000)
+    parser.add_argument("--offers", type=int, default=2000, help="offers to make per run (within the agents' room)")
+    args = parser.parse_args()
+    db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    setup_django(db_url)
+    from django.db import connection
+
+    results = {}
+    for agents in args.agents:
+        connection.close()
+        recreate_database(db_url)
+        started = time.perf_counter()
+        seed(agents, args.items)
+        print(f"… seeded {agents} agents, {args.items} items in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+        results[agents] = measure(min(args.offers, agents * ITEMS_PER_AGENT))
+        print(f"… {agents} agents: {results[agents]}", file=sys.stderr)
+    rows = [
+        [
+            f"{agents:,}",
+            f"{args.items:,}",
+            f"{r['offers']:,}",
+            f"{r['offers_per_second']:.0f}",
+            f"{r['ms_per_offer']:.2f}",
+            f"{r['queries_per_offer']:.1f}",
+            f"{r['ms_per_accept']:.2f}",
+            f"{r['queries_per_accept']:.1f}",
+            f"{r['idle_pass_ms']:.0f} ms / {r['idle_pass_queries']} q",
+        ]
+        for agents, r in results.items()
+    ]
+    print("\nPush routing: offers_dispatch and offer_accept on PostgreSQL (PERF-2)\n")
+    print_table(
+        [
+            "agents",
+            "queued items",
+            "offers made",
+            "offers/s",
+            "ms/offer",
+            "queries/offer",
+            "ms/accept",
+            "queries/accept",
+            "200-item pass, no room",
+        ],
+        rows,
+    )
+    if len(results) > 1:
+        low, high = min(results), max(results)
+        print(
+            f"\nFrom {low:,} to {high:,} agents: offers/s × "
+            f"{results[high]['offers_per_second'] / results[low]['offers_per_second']:.2f}, queries/offer × "
+            f"{results[high]['queries_per_offer'] / results[low]['queries_per_offer']:.2f}, "
+            f"no-room pass × {results[high]['idle_pass_ms'] / results[low]['idle_pass_ms']:.2f}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,108 @@
+"""Conversations, messages and sessions in the admin center: for inspection only.
+
+Conversations move through their state machine in services alone (design.md, "State machines"),
+so here they are listed, filtered, searched and read, with their audit trail and messages.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from conversations.models import Conversation, ConversationEvent, Message, Session
+from omnichannel.admin import ReadOnlyAdmin, ReadOnlyTabularInline
+
+
+class ConversationEventInline(ReadOnlyTabularInline):
+    """The audit trail: every transition with who and when (CONV-1)."""
+
+    model = ConversationEvent
+    fields = ["created_at", "kind", "from_status", "to_status", "actor", "actor_user", "note"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("actor_user", "conversation")
+
+
+class MessageInline(ReadOnlyTabularInline):
+    model = Message
+    fields = ["seq", "sender", "sender_user", "text", "created_at"]
+    readonly_fields = fields
+    ordering = ["seq"]
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("sender_user")
+
+
+class SessionInline(ReadOnlyTabularInline):
+    model = Session
+    fields = ["agent", "opened_at", "closed_at"]
+    readonly_fields = fields
+    show_change_link = False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("agent")
+
+
+@admin.register(Conversation)
+class ConversationAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "status", "channel", "workstream", "queue", "agent", "contact", "created_at"]
+    list_filter = ["status", "channel", "origin", "authenticated", "workstream", "queue"]
+    list_select_related = ["workstream", "queue", "agent", "contact"]
+    search_fields = [
+        "public_id",
+        "contact__first_name",
+        "contact__last_name",
+        "contact__email",
+        "customer_phone",
+        "agent__display_name",
+        "auth_subject",
+    ]
+    date_hierarchy = "created_at"
+    inlines = [ConversationEventInline, MessageInline, SessionInline]
+    fieldsets = [
+        (None, {"fields": ["public_id", "status", "channel", "origin", "created_at", "closed_at"]}),
+        (_("Routing"), {"fields": ["workstream", "queue", "skills", "agent", "first_assigned_at"]}),
+        (_("Customer"), {"fields": ["contact", "account", "case", "widget", "visitor", "customer_phone"]}),
+        (
+            _("Visitor details"),
+            {
+                "fields": [
+                    "authenticated",
+                    "auth_subject",
+                    "language",
+                    "browser",
+                    "operating_system",
+                    "device",
+                    "location",
+                    "page_url",
+                ]
+            },
+        ),
+        (_("What the customer told us"), {"fields": ["prechat_answers", "context_variables"]}),
+        (
+            _("Timers"),
+            {
+                "fields": ["last_message_seq", "last_customer_activity_at", "customer_left_at", "auto_close_at"],
+                "classes": ["collapse"],
+            },
+        ),
+    ]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "conversation", "seq", "sender", "created_at"]
+    list_filter = ["sender"]
+    list_select_related = ["conversation"]
+    search_fields = ["text"]
+    date_hierarchy = "created_at"
+
+
+@admin.register(Session)
+class SessionAdmin(ReadOnlyAdmin):
+    list_display = ["__str__", "agent", "work_item", "conversation", "opened_at", "closed_at"]
+    list_filter = [("closed_at", admin.EmptyFieldListFilter)]
+    list_select_related = ["agent", "work_item", "conversation"]
+    search_fields = ["agent__display_name", "agent__user__username"]
+    date_hierarchy = "opened_at"

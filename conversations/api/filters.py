@@ -1,0 +1,23 @@
+"""Query filters of the conversation endpoints (API-1)."""
+
+import django_filters
+
+from conversations.models import Conversation
+from omnichannel.api import IdFilter
+
+
+class ConversationFilter(django_filters.FilterSet):
+    status = django_filters.ChoiceFilter(choices=Conversation.Status.choices)
+    channel = django_filters.ChoiceFilter(choices=Conversation.Channel.choices)
+    queue = IdFilter(field_name="queue_id", help_text="Queue id.")
+    agent = IdFilter(field_name="agent_id", help_text="Agent id.")
+    contact = IdFilter(field_name="contact_id", help_text="Contact id.")
+    account = IdFilter(field_name="account_id", help_text="Account id.")
+    case = IdFilter(field_name="case_id", help_text="Case id.")
+    created_at = django_filters.IsoDateTimeFromToRangeFilter(
+        help_text="Started in a range: created_at_after and/or created_at_before (ISO 8601)."
+    )
+
+    class Meta:
+        model = Conversation
+        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "created_at"]

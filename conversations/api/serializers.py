@@ -1,0 +1,78 @@
+"""Conversations and their messages in the developer API (API-1), read only.
+
+The workstream, queue, agent and skills appear as short references ({id, name}); the linked
+contact, account and case as ids, each one request away at its own endpoint.
+"""
+
+from rest_framework import serializers
+
+from conversations.models import Conversation, Message
+from routing.api.serializers import (
+    AgentReferenceSerializer,
+    QueueReferenceSerializer,
+    SkillReferenceSerializer,
+    WorkstreamReferenceSerializer,
+)
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    """What the customer summary shows of a conversation (SUM-6, SUM-10, SUM-11, SUM-13)."""
+
+    workstream = WorkstreamReferenceSerializer(read_only=True)
+    queue = QueueReferenceSerializer(read_only=True, allow_null=True)
+    skills = SkillReferenceSerializer(many=True, read_only=True)
+    agent = AgentReferenceSerializer(read_only=True, allow_null=True)
+    wait_seconds = serializers.FloatField(
+        read_only=True, allow_null=True, help_text="From start until first assigned to an agent; null until then."
+    )
+    prechat_answers = serializers.DictField(read_only=True, help_text="The customer's pre-chat survey answers.")
+    context_variables = serializers.DictField(read_only=True, help_text="Variables the host page sent.")
+
+    class Meta:
+        model = Conversation
+        fields = [
+            "id",
+            "public_id",
+            "channel",
+            "origin",
+            "status",
+            "workstream",
+            "queue",
+            "skills",
+            "agent",
+            "created_at",
+            "first_assigned_at",
+            "closed_at",
+            "wait_seconds",
+            "contact",
+            "account",
+            "case",
+            "prechat_answers",
+            "context_variables",
+            "language",
+            "authenticated",
+            "browser",
+            "operating_system",
+            "device",
+            "location",
+            "last_message_seq",
+        ]
+        read_only_fields = fields
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    """A message; ``text`` is plain text (SEC-2) and ``seq`` its place in the conversation (CONV-2)."""
+
+    class Meta:
+        model = Message
+        fields = ["id", "seq", "sender", "text", "client_id", "created_at"]
+        read_only_fields = fields
+
+
+class MessageListParamsSerializer(serializers.Serializer):
+    after = serializers.IntegerField(
+        min_value=0,
+        max_value=2**31 - 1,  # the largest sequence number a message can have
+        required=False,
+        help_text="Only messages with a sequence number above this one: resume after the last one seen (CONV-2).",
+    )

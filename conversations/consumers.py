@@ -1,0 +1,255 @@
+"""The agent workspace socket: one per open workspace page (docs/live-chat-protocol.md).
+
+Frames in are validated by a serializer each and handed to one service; what happens to the
+agent's work (offers, notifications, presence) and to the conversations the page joined comes
+back as events on the agent's and the conversations' groups and goes out as frames.
+"""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from conversations import workspace
+from conversations.models import Conversation, Message
+from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
+from notifications.services import notification_display
+from omnichannel.consumers import FrameConsumer, FrameError
+from omnichannel.errors import NotFound
+from omnichannel.realtime import agent_group, conversation_group, publish_on_commit
+from omnichannel.security import same_site_origin
+from routing.models import Presence
+from routing.services import agent_presence_set, offer_accept, offer_reject
+from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat
+
+
+class Frame(serializers.Serializer):
+    type = serializers.CharField()
+    ref = serializers.CharField(required=False, max_length=64)
+
+
+class PingFrame(Frame):
+    pass
+
+
+class PresenceSetFrame(Frame):
+    presence = serializers.IntegerField(min_value=1)
+
+
+class NotificationDisplayedFrame(Frame):
+    notification = serializers.IntegerField(min_value=1)
+
+
+class OfferFrame(Frame):
+    offer = serializers.IntegerField(min_value=1)
+
+
+class ConversationFrame(Frame):
+    conversation = serializers.IntegerField(min_value=1)
+
+
+class ConversationJoinFrame(ConversationFrame):
+    after = serializers.IntegerField(min_value=0, default=0)
+
+
+class MessageSendFrame(ConversationFrame):
+    # Size is the service's rule (CONV-2a: 28 KB in UTF-8) so it answers message_too_large.
+    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
+    client_id = serializers.CharField(required=False, max_length=64, allow_null=True)
+
+
+class TypingFrame(ConversationFrame):
+    is_typing = serializers.BooleanField()
+
+
+class WorkspaceConsumer(FrameConsumer):
+    """Joins the agent's group and passes on what happens to their work.
+
+    Only a signed-in agent, from a page of this site, may connect. A page joins the
+    conversations it shows with ``conversation.join``; the consumer then sends every stored
+    message after the page's last one and the live ones, each once and in order (CONV-2).
+    """
+
+    frames = {
+        "ping": PingFrame,
+        "heartbeat": PingFrame,
+        "presence.set": PresenceSetFrame,
+        "notification.displayed": NotificationDisplayedFrame,
+        "offer.accept": OfferFrame,
+        "offer.reject": OfferFrame,
+        "conversation.join": ConversationJoinFrame,
+        "message.send": MessageSendFrame,
+        "typing": TypingFrame,
+        "conversation.end": ConversationFrame,
+        "conversation.close": ConversationFrame,
+    }
+    # conversation.message and conversation.typing have handlers of their own below.
+    forwarded_events = frozenset(
+        {
+            "offer.created",
+            "offer.withdrawn",
+            "offer.accepted",
+            "offer.timed_out",
+            "notification.raised",
+            "notification.closed",
+            "presence.changed",
+            "banner.raised",
+            "banner.cleared",
+            "conversation.status",
+        }
+    )
+
+    def connect(self):
+        user = self.scope.get("user")
+        agent = getattr(user, "agent", None) if user is not None and user.is_authenticated else None
+        if agent is None or not same_site_origin(self.scope):
+            self.close(code=4403)
+            return
+        self.agent = agent
+        self.user = agent.user  # the real user object (scope["user"] is a lazy proxy)
+        #: joined conversation id → the last message seq this socket has sent for it
+        self.last_sent: dict[int, int] = {}
+        self.accept()
+        self.join(agent_group(agent.pk))
+        # ROU-8: this open page makes the agent reachable (and restores a presence lost minutes ago).
+        agent_connect(agent_id=agent.pk, channel_name=self.channel_name)
+        self.send_json({"type": "hello", "agent": agent.pk})
+
+    def disconnect(self, code):
+        super().disconnect(code)
+        if getattr(self, "agent", None) is not None:
+            agent_disconnect(channel_name=self.channel_name)
+
+    def reply(self, frame: dict, answer: dict) -> None:
+        """Send the answer to a frame, carrying its ``ref`` back."""
+        if "ref" in frame:
+            answer["ref"] = frame["ref"]
+        self.send_json(answer)
+
+    def ack(self, frame: dict, **fields) -> None:
+        self.reply(frame, {"type": "ack", "frame": frame["type"], **fields})
+
+    # --- presence and notifications -------------------------------------------------------
+    def frame_ping(self, frame):
+        self.reply(frame, {"type": "pong"})
+
+    def frame_heartbeat(self, frame):
+        # ROU-8: the page is still open; a server process that dies stops these.
+        agent_heartbeat(agent_id=self.agent.pk, channel_name=self.channel_name)
+        self.ack(frame)
+
+    def frame_presence_set(self, frame):
+        presence = Presence.objects.filter(pk=frame["presence"]).first()
+        if presence is None:
+            raise NotFound("No such presence.")
+        agent = agent_presence_set(agent_id=self.agent.pk, presence=presence, by=self.user)
+        self.ack(frame, presence=agent.presence_id)
+
+    def frame_notification_displayed(self, frame):
+        # NOT-8: the page showed it, so the agent is really there.
+        notification_display(notification_id=frame["notification"], agent=self.agent)
+        self.ack(frame, notification=frame["notification"])
+
+    def frame_offer_accept(self, frame):
+        offer = offer_accept(offer_id=frame["offer"], agent=self.agent)
+        conversation_id = offer.work_item.conversation_id
+        url = (
+            reverse("conversations:conversation", args=[conversation_id])
+            if conversation_id
+            else reverse("conversations:dashboard")
+        )
+        self.reply(frame, {"type": "offer.accepted", "offer": offer.pk, "conversation": conversation_id, "url": url})
+
+    def frame_offer_reject(self, frame):
+        offer = offer_reject(offer_id=frame["offer"], agent=self.agent)
+        self.reply(frame, {"type": "offer.rejected", "offer": offer.pk})
+
+    # --- conversations --------------------------------------------------------------------
+    def frame_conversation_join(self, frame):
+        conversation_id = frame["conversation"]
+        # Refused (not_found) before any group is joined: nothing of it reaches this socket.
+        workspace.access_workspace_conversation(self.user, self.agent, conversation_id)
+        if conversation_id not in self.last_sent:
+            # Join the group first, then read: a message stored from now on arrives live or in
+            # the backlog (or both — the seq check below drops the second copy).
+            self.join(conversation_group(conversation_id))
+        status = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
+        self.reply(frame, {"type": "conversation.joined", "conversation": conversation_id, "status": status})
+        self.last_sent[conversation_id] = frame["after"]
+        self.send_backlog(conversation_id)
+
+    def send_backlog(self, conversation_id: int, *, up_to: int | None = None) -> None:
+        """Send the stored messages after the last one sent, in order (to ``up_to`` inclusive)."""
+        messages = Message.objects.filter(conversation_id=conversation_id, seq__gt=self.last_sent[conversation_id])
+        if up_to is not None:
+            messages = messages.filter(seq__lte=up_to)
+        for message in messages.order_by("seq").iterator(chunk_size=500):
+            self.send_json(message_event(message))
+            self.last_sent[conversation_id] = message.seq
+
+    def conversation_message(self, event):
+        """A message stored in a joined conversation: send it once, in sequence order (CONV-2)."""
+        conversation_id = event.get("conversation")
+        last = self.last_sent.get(conversation_id)
+        if last is None or event["seq"] <= last:
+            return  # not joined here, or already sent from the backlog
+        if event["seq"] == last + 1:
+            self.send_json(event)
+            self.last_sent[conversation_id] = event["seq"]
+            return
+        # Events of two senders may arrive out of order; the stored messages never are.
+        self.send_backlog(conversation_id, up_to=event["seq"])
+
+    def conversation_typing(self, event):
+        if event.get("conversation") not in self.last_sent or event.get("agent") == self.agent.pk:
+            return  # the agent's own typing is not echoed back to them
+        self.send_json(event)
+
+    def joined_conversation(self, conversation_id: int) -> int:
+        if conversation_id not in self.last_sent:
+            raise FrameError("not_joined", "Join the conversation first (conversation.join).")
+        return conversation_id
+
+    def frame_message_send(self, frame):
+        conversation_id = self.joined_conversation(frame["conversation"])
+        message, _created = message_post(
+            conversation_id=conversation_id,
+            sender=Message.Sender.AGENT,
+            text=frame["text"],
+            sender_user=self.user,
+            client_id=frame.get("client_id"),
+            agent=self.agent,
+        )
+        self.reply(
+            frame,
+            {
+                "type": "message.ack",
+                "conversation": conversation_id,
+                "client_id": message.client_id,
+                "seq": message.seq,
+            },
+        )
+
+    def frame_typing(self, frame):
+        conversation_id = self.joined_conversation(frame["conversation"])
+        # Typing is not stored: it only goes to whoever is in the conversation now (LIVE-2).
+        publish_on_commit(
+            conversation_group(conversation_id),
+            {
+                "type": "conversation.typing",
+                "conversation": conversation_id,
+                "sender": Message.Sender.AGENT,
+                "is_typing": frame["is_typing"],
+                "agent": self.agent.pk,
+            },
+        )
+
+    def frame_conversation_end(self, frame):
+        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        conversation = conversation_agent_end(conversation_id=frame["conversation"], agent=self.agent)
+        self.ack(frame, conversation=conversation.pk, status=conversation.status)
+
+    def frame_conversation_close(self, frame):
+        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        conversation = conversation_wrap_up_close(conversation_id=frame["conversation"], agent=self.agent)
+        self.ack(frame, conversation=conversation.pk, status=conversation.status)

@@ -1,0 +1,221 @@
+"""Conversations, their audit trail, messages and agent sessions."""
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Length
+from django.db.models.lookups import LessThanOrEqual
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+MAX_MESSAGE_BYTES = 28 * 1024  # CONV-2a: at most 28 KB of text (UTF-8)
+MAX_CONTEXT_VARIABLES = 100  # WID-6
+
+
+class Conversation(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", _("Open")
+        ACTIVE = "active", _("Active")
+        WAITING = "waiting", _("Waiting")
+        WRAP_UP = "wrap_up", _("Wrap-up")
+        CLOSED = "closed", _("Closed")
+
+    class Channel(models.TextChoices):
+        LIVE_CHAT = "live_chat", _("Live chat")
+        PERSISTENT_CHAT = "persistent_chat", _("Persistent chat")
+        SMS = "sms", _("SMS")
+        VOICE = "voice", _("Voice")
+        CUSTOM = "custom", _("Custom channel")
+
+    class Origin(models.TextChoices):
+        WIDGET = "widget", _("Chat widget")
+        PROACTIVE = "proactive", _("Proactive invitation")
+        SMS = "sms", _("SMS")
+        VOICE = "voice", _("Voice call")
+        API = "api", _("API")
+        BOT = "bot", _("Bot hand-over")
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    channel = models.CharField(max_length=20, choices=Channel.choices)
+    origin = models.CharField(max_length=16, choices=Origin.choices, default=Origin.WIDGET)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN, editable=False)
+    workstream = models.ForeignKey("routing.Workstream", on_delete=models.PROTECT, related_name="conversations")
+    queue = models.ForeignKey(
+        "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
+    )
+    skills = models.ManyToManyField("routing.Skill", blank=True, related_name="conversations")
+    agent = models.ForeignKey(
+        "routing.AgentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="conversations",
+        help_text=_("The agent who holds it now (or last held it)."),
+    )
+    widget = models.ForeignKey(
+        "widgets.ChatWidget", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    visitor = models.ForeignKey(
+        "widgets.Visitor", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    contact = models.ForeignKey(
+        "customers.Contact", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    account = models.ForeignKey(
+        "customers.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    case = models.ForeignKey(
+        "customers.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
+    )
+    # What the customer told us and what the host page sent (WID-6, WID-11, WID-13).
+    prechat_answers = models.JSONField(default=dict, blank=True)
+    context_variables = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=16, blank=True)
+    authenticated = models.BooleanField(default=False, help_text=_("Yes only for a verified token (AUTH-3)."))
+    auth_subject = models.CharField(max_length=255, blank=True)
+    browser = models.CharField(max_length=100, blank=True)
+    operating_system = models.CharField(max_length=100, blank=True)
+    device = models.CharField(max_length=100, blank=True)
+    location = models.CharField(max_length=200, blank=True)
+    page_url = models.URLField(max_length=2000, blank=True)
+    customer_phone = models.CharField(max_length=32, blank=True, help_text=_("SMS/voice: E.164 number."))
+    # CONV-3 / SUM-6
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    first_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_message_seq = models.PositiveIntegerField(default=0, editable=False)
+    last_customer_activity_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # Deadlines (design.md, "Time"): written with the state they guard.
+    customer_left_at = models.DateTimeField(null=True, blank=True, editable=False)
+    auto_close_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "queue"]),
+            models.Index(fields=["agent", "status"]),
+            models.Index(fields=["contact", "-created_at"]),
+            models.Index(
+                fields=["auto_close_at"], condition=Q(auto_close_at__isnull=False), name="conversation_auto_close"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.pk}"
+
+    @property
+    def wait_seconds(self) -> float | None:
+        """From start until first assigned to an agent (SUM-6)."""
+        if self.first_assigned_at is None:
+            return None
+        return (self.first_assigned_at - self.created_at).total_seconds()
+
+    @property
+    def is_persistent(self) -> bool:
+        return self.channel == self.Channel.PERSISTENT_CHAT
+
+
+class ConversationEvent(models.Model):
+    """The audit trail: every transition and notable act, with who and when (CONV-1)."""
+
+    class Kind(models.TextChoices):
+        TRANSITION = "transition", _("Status change")
+        ASSIGNED = "assigned", _("Assigned")
+        TRANSFERRED = "transferred", _("Transferred")
+        ESCALATED = "escalated", _("Escalated")
+        LINKED = "linked", _("Record linked")
+        SKILLS_CHANGED = "skills_changed", _("Skills changed")
+
+    class Actor(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        AGENT = "agent", _("Agent")
+        SUPERVISOR = "supervisor", _("Supervisor")
+        SYSTEM = "system", _("System")
+        BOT = "bot", _("Bot")
+        ADMIN = "admin", _("Admin")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.TRANSITION)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16, blank=True)
+    actor = models.CharField(max_length=16, choices=Actor.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=1000, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.conversation}: {self.from_status} → {self.to_status} by {self.actor}"
+
+
+class Message(models.Model):
+    """A message, stored before it is delivered, with its per-conversation sequence number."""
+
+    class Sender(models.TextChoices):
+        CUSTOMER = "customer", _("Customer")
+        AGENT = "agent", _("Agent")
+        SYSTEM = "system", _("System")
+        BOT = "bot", _("Bot")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    sender = models.CharField(max_length=16, choices=Sender.choices)
+    sender_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    text = models.TextField(help_text=_("Plain text; rendered escaped everywhere (SEC-2)."))
+    client_id = models.CharField(max_length=64, null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["conversation", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["conversation", "seq"], name="one_message_per_seq"),
+            models.UniqueConstraint(
+                fields=["conversation", "client_id"],
+                condition=Q(client_id__isnull=False),
+                name="one_message_per_client_id",
+            ),
+            models.CheckConstraint(condition=Q(seq__gte=1), name="message_seq_positive"),
+            # A backstop in characters; the service refuses over 28 KB in bytes (CONV-2a).
+            models.CheckConstraint(
+                condition=LessThanOrEqual(Length("text"), MAX_MESSAGE_BYTES), name="message_at_most_28kb"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.sender}: {self.text[:40]}"
+
+
+class Session(models.Model):
+    """An open tab of work in an agent's workspace, one per accepted work item (ROU-7)."""
+
+    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="sessions")
+    work_item = models.ForeignKey("routing.WorkItem", on_delete=models.CASCADE, related_name="sessions")
+    conversation = models.ForeignKey(
+        Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"
+    )
+    opened_at = models.DateTimeField(default=timezone.now, editable=False)
+    closed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["-opened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agent", "work_item"], condition=Q(closed_at__isnull=True), name="one_open_session_per_item"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Session {self.pk} of {self.agent}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.closed_at is None

@@ -1,0 +1,531 @@
+"""Every write of the conversations app: the state machine and messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from conversations.errors import ConversationError, ConversationValidationError
+from conversations.models import (
+    MAX_CONTEXT_VARIABLES,
+    MAX_MESSAGE_BYTES,
+    Conversation,
+    ConversationEvent,
+    Message,
+    Session,
+)
+from conversations.states import CONVERSATION
+from omnichannel.errors import Forbidden, NotFound
+from omnichannel.realtime import conversation_group, publish_on_commit
+
+Actor = ConversationEvent.Actor
+
+
+def _locked(conversation_id: int) -> Conversation:
+    try:
+        return Conversation.objects.select_for_update().get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise NotFound("No such conversation.") from None
+
+
+@transaction.atomic
+def conversation_transition(
+    *,
+    conversation_id: int,
+    to: str,
+    actor: str,
+    actor_user: AbstractBaseUser | None = None,
+    note: str = "",
+) -> Conversation:
+    """Move a conversation to ``to`` under its row lock and record who and when (CONV-1).
+
+    An illegal move raises :class:`~omnichannel.errors.IllegalTransition` and changes nothing.
+    Workflows that may run twice (auto-close, a customer leaving) check the state first.
+    """
+    conversation = _locked(conversation_id)
+    source = conversation.status
+    CONVERSATION.check(source, to)
+    now = timezone.now()
+    conversation.status = to
+    update = ["status"]
+    if to == Conversation.Status.CLOSED:
+        conversation.closed_at = now
+        conversation.auto_close_at = None
+        update += ["closed_at", "auto_close_at"]
+    conversation.save(update_fields=update)
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.TRANSITION,
+        from_status=source,
+        to_status=to,
+        actor=actor,
+        actor_user=actor_user,
+        note=note[:1000],
+        created_at=now,
+    )
+    publish_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "conversation.status",
+            "conversation": conversation.pk,
+            "status": to,
+            "previous": source,
+            "actor": actor,
+        },
+    )
+    return conversation
+
+
+def message_validate_text(text: str) -> str:
+    """Plain text, not blank, at most 28 KB in UTF-8 (CONV-2a, SEC-2)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ConversationError("A message needs some text.", code="empty_message")
+    if len(text.encode("utf-8")) > MAX_MESSAGE_BYTES:
+        raise ConversationError(
+            f"A message is at most {MAX_MESSAGE_BYTES // 1024} KB; this one is "
+            f"{len(text.encode('utf-8')) / 1024:.1f} KB.",
+            code="message_too_large",
+        )
+    return text
+
+
+@transaction.atomic
+def message_post(
+    *,
+    conversation_id: int,
+    sender: str,
+    text: str,
+    sender_user: AbstractBaseUser | None = None,
+    client_id: str | None = None,
+    agent=None,
+) -> tuple[Message, bool]:
+    """Store a message with the conversation's next sequence number, then publish it (CONV-2).
+
+    The message is stored before it is delivered: the event goes out on commit. The same
+    ``client_id`` sent twice stores one message; the second call returns it with ``created=False``.
+    With ``agent``, the agent must hold the conversation and it must be active (checked under the lock).
+    """
+    text = message_validate_text(text)
+    if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
+        raise ConversationError("A client id is 1 to 64 characters.", code="bad_client_id")
+    conversation = _locked(conversation_id)
+    if client_id is not None:
+        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
+        if existing is not None:
+            return existing, False
+    if conversation.status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
+        raise ConversationError("This conversation has ended.", code="conversation_closed")
+    if agent is not None:  # an agent writes only in a conversation they hold while it is active
+        if conversation.agent_id != agent.pk:
+            raise ConversationError("Only the agent who holds this conversation can write in it.", code="not_holder")
+        if conversation.status != Conversation.Status.ACTIVE:
+            raise ConversationError(
+                f"This conversation is {conversation.get_status_display().lower()}; "
+                "messages can be sent only while it is active.",
+                code="conversation_not_active",
+            )
+    now = timezone.now()
+    conversation.last_message_seq += 1
+    update = ["last_message_seq"]
+    if sender == Message.Sender.CUSTOMER:
+        conversation.last_customer_activity_at = now
+        conversation.customer_left_at = None  # writing from another tab: the customer is here (LIVE-3)
+        update += ["last_customer_activity_at", "customer_left_at"]
+    conversation.save(update_fields=update)
+    # The conversation row lock serialises senders, so the next number is free.
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=conversation.last_message_seq,
+        sender=sender,
+        sender_user=sender_user,
+        text=text,
+        client_id=client_id,
+        created_at=now,
+    )
+    publish_on_commit(conversation_group(conversation.pk), message_event(message))
+    return message, True
+
+
+def message_event(message: Message) -> dict:
+    """The realtime event (and frame) for a stored message."""
+    return {
+        "type": "conversation.message",
+        "conversation": message.conversation_id,
+        "seq": message.seq,
+        "sender": message.sender,
+        "text": message.text,
+        "client_id": message.client_id,
+        "created_at": message.created_at.isoformat(),
+    }
+
+
+# --- starting a chat (LIVE-1, LIVE-4, WID-6, WID-11, WID-13) ----------------------------------------
+
+
+def prechat_answers_validate(*, widget, answers) -> dict[str, str]:
+    """Check the answers against the widget's questions; return them cleaned (WID-11).
+
+    Raises :class:`ConversationValidationError` with ``errors = {"prechat": {name: [message]}}``.
+    """
+    if not isinstance(answers, dict):
+        raise ConversationValidationError(
+            "The pre-chat answers are malformed.", errors={"prechat": ["Send an object."]}
+        )
+    problems: dict[str, list[str]] = {}
+    cleaned: dict[str, str] = {}
+    questions = list(widget.prechat_questions.all())
+    known = {question.name for question in questions}
+    for name in answers:
+        if name not in known:
+            problems[str(name)[:64]] = ["This question is not part of the survey."]
+    for question in questions:
+        raw = answers.get(question.name)
+        if question.kind == "consent":
+            value = "yes" if raw in (True, "true", "yes", "on", "1") else ""
+        elif raw is None:
+            value = ""
+        elif not isinstance(raw, str | int | float) or isinstance(raw, bool):
+            problems[question.name] = ["Give a text answer."]
+            continue
+        else:
+            value = str(raw).strip()
+        if len(value) > 4000:
+            problems[question.name] = ["Keep the answer under 4000 characters."]
+        elif question.required and not value:
+            problems[question.name] = [
+                "Please give your consent to continue." if question.kind == "consent" else "This answer is required."
+            ]
+        elif question.kind == "option_set" and value and value not in question.choices:
+            problems[question.name] = ["Choose one of the options."]
+        elif value:
+            cleaned[question.name] = value
+    if problems:
+        raise ConversationValidationError("Some pre-chat answers need attention.", errors={"prechat": problems})
+    return cleaned
+
+
+def context_variables_validate(variables) -> dict[str, dict]:
+    """``{name: {value, isDisplayable}}``, at most 100 (WID-6); plain values are accepted too."""
+    if variables in (None, ""):
+        return {}
+    if not isinstance(variables, dict):
+        raise ConversationValidationError("Context must be an object.", errors={"context": ["Send an object."]})
+    if len(variables) > MAX_CONTEXT_VARIABLES:
+        raise ConversationValidationError(
+            f"At most {MAX_CONTEXT_VARIABLES} context variables are allowed.",
+            errors={"context": [f"At most {MAX_CONTEXT_VARIABLES} context variables; got {len(variables)}."]},
+        )
+    cleaned = {}
+    for name, variable in variables.items():
+        if not isinstance(name, str) or not 0 < len(name) <= 100:
+            raise ConversationValidationError("Bad context variable name.", errors={"context": [f"Bad name {name!r}."]})
+        if isinstance(variable, dict):
+            value, displayable = variable.get("value"), variable.get("isDisplayable", False)
+        else:
+            value, displayable = variable, False
+        if not isinstance(value, str | int | float | bool) and value is not None:
+            raise ConversationValidationError(
+                "Context values are text, numbers or booleans.", errors={"context": {name: ["Use a plain value."]}}
+            )
+        if isinstance(value, str) and len(value) > 2000:
+            raise ConversationValidationError("Context value too long.", errors={"context": {name: ["Too long."]}})
+        cleaned[name] = {"value": value, "isDisplayable": bool(displayable)}
+    return cleaned
+
+
+@transaction.atomic
+def conversation_start(
+    *,
+    widget,
+    visitor,
+    prechat_answers=None,
+    context_variables=None,
+    page_url: str = "",
+    language: str = "",
+    user_agent: str = "",
+    browser: str = "",
+    operating_system: str = "",
+    device: str = "",
+    location: str = "",
+    origin: str = Conversation.Origin.WIDGET,
+    authenticated: bool = False,
+    auth_subject: str = "",
+) -> Conversation:
+    """A customer starts a chat from a widget: store it, tell them where they stand, route it.
+
+    Pre-chat answers and context variables are validated first; a refusal creates nothing.
+    Inside the queue's hours the conversation is queued and the customer gets the queue
+    position and average wait (LIVE-1; not for persistent chat, PER-5). Outside them a live chat
+    gets the queue's out-of-hours message and is closed (LIVE-4).
+    """
+    from routing import services as routing
+    from routing.rules import Facts, queue_is_open, route_evaluate
+    from routing.selectors import queue_average_wait_minutes
+
+    if widget.workstream.is_persistent and not authenticated:
+        raise Forbidden(
+            "Sign in on this site to start a conversation with us.", code="authentication_required"
+        )  # PER-2
+    answers = prechat_answers_validate(widget=widget, answers=prechat_answers or {})
+    variables = context_variables_validate(context_variables)
+    for name, answer in answers.items():  # WID-10: each answer is also a context variable
+        variables.setdefault(name, {"value": answer, "isDisplayable": False})
+    workstream = widget.workstream
+    decision = route_evaluate(
+        workstream,
+        Facts(
+            context={name: variable["value"] for name, variable in variables.items()},
+            prechat=answers,
+            language=language,
+            authenticated=authenticated,
+            url=page_url,
+        ),
+    )
+    conversation = Conversation.objects.create(
+        channel=Conversation.Channel.PERSISTENT_CHAT if workstream.is_persistent else Conversation.Channel.LIVE_CHAT,
+        origin=origin,
+        workstream=workstream,
+        queue=decision.queue,
+        widget=widget,
+        visitor=visitor,
+        contact=visitor.contact if visitor.contact_id else None,
+        prechat_answers=answers,
+        context_variables=variables,
+        language=language[:16],
+        authenticated=authenticated,
+        auth_subject=auth_subject,
+        browser=browser[:100],
+        operating_system=operating_system[:100],
+        device=device[:100],
+        location=location[:200],
+        page_url=page_url[:2000],
+        last_customer_activity_at=timezone.now(),
+    )
+    if decision.skills:
+        conversation.skills.set(decision.skills)
+    from widgets.models import SelfServiceAction
+
+    SelfServiceAction.objects.filter(visitor=visitor, conversation__isnull=True).update(conversation=conversation)
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.TRANSITION,
+        from_status="",
+        to_status=Conversation.Status.OPEN,
+        actor=Actor.CUSTOMER,
+        data={"rule": decision.rule.name if decision.rule else None, "queue": decision.queue.name},
+    )
+    if not workstream.is_persistent and not queue_is_open(decision.queue, timezone.now()):
+        message_post(
+            conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=decision.queue.out_of_hours_message
+        )
+        return conversation_transition(
+            conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Out of hours"
+        )
+    work_item = routing.work_item_enqueue(
+        workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
+    )
+    if not workstream.is_persistent:
+        position = routing.queue_position(work_item)
+        for template, value in (
+            (workstream.queue_position_message, {"position": position}),
+            (workstream.average_wait_message, {"minutes": queue_average_wait_minutes(decision.queue)}),
+        ):
+            if template:
+                message_post(
+                    conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=template.format(**value)
+                )
+    return conversation
+
+
+# --- assignment and ending (CONV-1, LIVE-3) ------------------------------------------------------------
+
+
+def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversation:
+    """Routing gave the conversation to ``agent``: it becomes active and a session opens (CONV-3).
+
+    Called by ``routing.services.offer_accept`` inside its transaction.
+    """
+    conversation = _locked(conversation_id)
+    now = timezone.now()
+    conversation_transition(
+        conversation_id=conversation.pk, to=Conversation.Status.ACTIVE, actor=Actor.AGENT, actor_user=agent.user
+    )
+    conversation.refresh_from_db()
+    conversation.agent = agent
+    conversation.queue_id = work_item.queue_id
+    update = ["agent", "queue"]
+    if conversation.first_assigned_at is None:
+        conversation.first_assigned_at = now
+        update.append("first_assigned_at")
+    conversation.save(update_fields=update)
+    Session.objects.create(agent=agent, work_item=work_item, conversation=conversation, opened_at=now)
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.ASSIGNED,
+        actor=Actor.AGENT,
+        actor_user=agent.user,
+        data={"agent": agent.pk, "queue": work_item.queue_id},
+    )
+    message_post(
+        conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=f"{agent.display_name} joined the chat."
+    )
+    return conversation
+
+
+def _work_item_id(conversation: Conversation) -> int | None:
+    from routing.models import WorkItem
+
+    return WorkItem.objects.filter(conversation=conversation).values_list("pk", flat=True).first()
+
+
+def _end(conversation: Conversation, *, actor: str, actor_user=None, notice: str) -> Conversation:
+    """Open → closed (nobody took it yet), active/waiting → wrap-up (the agent finishes)."""
+    from routing import services as routing
+
+    work_item_id = _work_item_id(conversation)
+    if conversation.status == Conversation.Status.OPEN:
+        conversation = conversation_transition(
+            conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=actor, actor_user=actor_user
+        )
+        if work_item_id:
+            routing.work_item_cancel(work_item_id=work_item_id)
+    else:
+        conversation = conversation_transition(
+            conversation_id=conversation.pk, to=Conversation.Status.WRAP_UP, actor=actor, actor_user=actor_user
+        )
+        seconds = conversation.workstream.auto_close_wrap_up_seconds
+        conversation.auto_close_at = timezone.now() + timedelta(seconds=seconds) if seconds else None
+        conversation.customer_left_at = None
+        conversation.save(update_fields=["auto_close_at", "customer_left_at"])
+        if work_item_id:
+            routing.work_item_wrap_up(work_item_id=work_item_id)
+    message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=notice)
+    return conversation
+
+
+@transaction.atomic
+def conversation_customer_end(*, conversation_id: int, note: str = "") -> Conversation:
+    """The customer ends a live chat (LIVE-3). Persistent chat is ended by agents only (PER-4).
+
+    Ending an ended conversation changes nothing.
+    """
+    conversation = _locked(conversation_id)
+    if conversation.is_persistent:
+        raise ConversationError("Only an agent can end a persistent conversation.", code="end_not_allowed")
+    if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
+        return conversation
+    return _end(conversation, actor=Actor.CUSTOMER, notice=note or "The customer ended the chat.")
+
+
+@transaction.atomic
+def conversation_agent_end(*, conversation_id: int, agent) -> Conversation:
+    """The agent ends the conversation: it goes to wrap-up and the customer sees it ended (CONV-1)."""
+    conversation = _locked(conversation_id)
+    if conversation.agent_id != agent.pk:
+        raise ConversationError("Only the agent who holds this conversation can end it.", code="not_yours")
+    if conversation.status not in (Conversation.Status.ACTIVE, Conversation.Status.WAITING):
+        raise ConversationError("This conversation is not active.", code="not_active")
+    return _end(conversation, actor=Actor.AGENT, actor_user=agent.user, notice=f"{agent.display_name} ended the chat.")
+
+
+def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=None) -> Conversation:
+    from routing import services as routing
+
+    conversation = conversation_transition(
+        conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=actor, actor_user=actor_user
+    )
+    Session.objects.filter(conversation=conversation, closed_at__isnull=True).update(closed_at=timezone.now())
+    work_item_id = _work_item_id(conversation)
+    if work_item_id:
+        routing.work_item_complete(work_item_id=work_item_id)
+    return conversation
+
+
+@transaction.atomic
+def conversation_wrap_up_close(*, conversation_id: int, agent) -> Conversation:
+    """The agent finishes wrap-up: the conversation closes, its session and capacity are released."""
+    conversation = _locked(conversation_id)
+    if conversation.agent_id != agent.pk:
+        raise ConversationError("Only the agent who holds this conversation can close it.", code="not_yours")
+    if conversation.status != Conversation.Status.WRAP_UP:
+        raise ConversationError("End the conversation before closing it.", code="not_in_wrap_up")
+    return _close_after_wrap_up(conversation, actor=Actor.AGENT, actor_user=agent.user)
+
+
+@transaction.atomic
+def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
+    """Close a conversation whose auto-close moment has passed (CONV-1). Safe to call twice."""
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is None or conversation.auto_close_at is None or conversation.auto_close_at > timezone.now():
+        return conversation
+    if conversation.status == Conversation.Status.WRAP_UP:
+        return _close_after_wrap_up(conversation, actor=Actor.SYSTEM)
+    return conversation
+
+
+@transaction.atomic
+def conversation_customer_left(*, conversation_id: int) -> Conversation | None:
+    """The customer's last socket closed: the grace period starts (LIVE-3)."""
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if (
+        conversation is None
+        or conversation.is_persistent
+        or conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE)
+        or conversation.customer_left_at is not None
+    ):
+        return conversation
+    conversation.customer_left_at = timezone.now()
+    conversation.save(update_fields=["customer_left_at"])
+    from conversations.tasks import end_if_customer_gone
+
+    eta = conversation.customer_left_at + timedelta(seconds=conversation.workstream.customer_grace_seconds)
+    transaction.on_commit(lambda: end_if_customer_gone.apply_async((conversation.pk,), eta=eta))
+    return conversation
+
+
+@transaction.atomic
+def conversation_customer_returned(*, conversation_id: int) -> Conversation | None:
+    """The customer is back within the grace period: the chat goes on (LIVE-3)."""
+    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    if conversation is not None and conversation.customer_left_at is not None:
+        conversation.customer_left_at = None
+        conversation.save(update_fields=["customer_left_at"])
+    return conversation
+
+
+@transaction.atomic
+def conversation_end_if_customer_gone(*, conversation_id: int) -> Conversation | None:
+    """End a live chat whose customer left and did not come back in time (LIVE-3). Safe to call twice."""
+    conversation = (
+        Conversation.objects.select_for_update().select_related("workstream").filter(pk=conversation_id).first()
+    )
+    if conversation is None or conversation.customer_left_at is None:
+        return conversation
+    grace = timedelta(seconds=conversation.workstream.customer_grace_seconds)
+    if conversation.customer_left_at + grace > timezone.now():
+        return conversation
+    if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
+        return conversation
+    return _end(conversation, actor=Actor.SYSTEM, notice="The customer left the chat.")
+
+
+def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]:
+    """Apply grace-period ends and auto-closes whose tasks were lost (REL-2)."""
+    now = timezone.now()
+    gone = 0
+    for conversation in (
+        Conversation.objects.filter(customer_left_at__isnull=False, status__in=["open", "active"])
+        .select_related("workstream")
+        .only("pk", "customer_left_at", "workstream__customer_grace_seconds")[:limit]
+    ):
+        if conversation.customer_left_at + timedelta(seconds=conversation.workstream.customer_grace_seconds) <= now:
+            ended = conversation_end_if_customer_gone(conversation_id=conversation.pk)
+            gone += ended is not None and ended.customer_left_at is None
+    closed = 0
+    for conversation_id in Conversation.objects.filter(auto_close_at__lte=now).values_list("pk", flat=True)[:limit]:
+        result = conversation_auto_close(conversation_id=conversation_id)
+        closed += result is not None and result.status == Conversation.Status.CLOSED
+    return {"customers_gone": gone, "auto_closed": closed}

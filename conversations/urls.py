@@ -1,0 +1,24 @@
+from django.urls import path
+from django.views.generic import RedirectView
+
+from conversations import views
+
+app_name = "conversations"
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="conversations:dashboard", permanent=False), name="home"),
+    path("workspace/", views.dashboard, name="dashboard"),
+    path("workspace/login/", views.WorkspaceLoginView.as_view(), name="login"),
+    path("workspace/logout/", views.WorkspaceLogoutView.as_view(), name="logout"),
+    path("workspace/presence/", views.presence_set, name="presence_set"),
+    path("workspace/conversations/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("workspace/desktop-notifications/", views.desktop_notifications_set, name="desktop_notifications_set"),
+    path("workspace/sw.js", views.service_worker, name="service_worker"),
+    path("workspace/supervisor/", views.supervisor, name="supervisor"),
+    path("workspace/supervisor/state/", views.supervisor_state, name="supervisor_state"),
+    path(
+        "workspace/supervisor/agents/<int:agent_id>/presence-reset/",
+        views.supervisor_presence_reset,
+        name="supervisor_presence_reset",
+    ),
+]

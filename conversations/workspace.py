@@ -1,0 +1,386 @@
+"""Reads of the agent workspace: who may use it, which conversations an agent was given, and the
+read models of the dashboard and the conversation page (LIVE-2, NOT-4, SUM-6..13).
+
+Pages and the workspace socket share these, so the access rule for a conversation lives here
+once. Every builder fetches what its page shows in a fixed number of queries, whatever the
+number of sessions or messages (SUM-17).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.html import escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
+
+from conversations.models import Conversation, ConversationEvent, Message, Session
+from notifications import selectors as notification_selectors
+from notifications.models import AgentBanner
+from notifications.selectors import notification_payload
+from omnichannel.errors import NotFound
+from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence
+from routing.selectors import agent_for_user, oversees_all
+
+#: The conversation page shows at most this many of the latest messages; the socket's resume
+#: ("everything after N") starts from the last one shown.
+HISTORY_LIMIT = 500
+#: "Closed work items" on the dashboard: the agent's latest closed conversations.
+CLOSED_ITEMS_LIMIT = 20
+
+
+# --- Who may use the workspace ----------------------------------------------------------------
+def workspace_agent(user: AbstractBaseUser | AnonymousUser) -> AgentProfile | None:
+    """The signed-in user's agent profile: only agents (and supervisors) use the workspace."""
+    return agent_for_user(user)
+
+
+def conversations_given_to(user: AbstractBaseUser, agent: AgentProfile) -> QuerySet[Conversation]:
+    """The conversations an agent may open in the workspace and join on the socket.
+
+    Narrower than SEC-1 visibility: an agent works on a conversation they were given — they hold
+    it or held it (it names them, an offer of it was accepted by them, or they had a session on
+    it). Supervisors and admins may open any (ROU-15: they are brought in to consult).
+    """
+    conversations = Conversation.objects.all()
+    if oversees_all(user):
+        return conversations
+    accepted = Offer.objects.filter(agent=agent, status=Offer.Status.ACCEPTED, work_item__conversation=OuterRef("pk"))
+    had_session = Session.objects.filter(agent=agent, conversation=OuterRef("pk"))
+    return conversations.filter(Q(agent=agent) | Exists(accepted) | Exists(had_session))
+
+
+def access_workspace_conversation(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> Conversation:
+    """One conversation the agent was given, or :class:`NotFound` (the same for missing and forbidden)."""
+    try:
+        return conversations_given_to(user, agent).get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise NotFound(_("No such conversation.")) from None
+
+
+# --- Messages ---------------------------------------------------------------------------------
+_LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
+_TRAILING = ".,;:!?)]}'\""
+
+
+def message_markup(text: str) -> SafeString:
+    """A message's plain text as escaped HTML with its web links made clickable (SEC-2).
+
+    Only http(s) links become anchors, opened in a new tab without the opener or a referrer;
+    everything else is escaped. The browser does the same with DOM text nodes (workspace.js).
+    """
+    parts: list[str] = []
+    position = 0
+    for match in _LINK.finditer(text):
+        url = match.group(0)
+        trimmed = url.rstrip(_TRAILING)
+        end = match.start() + len(trimmed)
+        parts.append(escape(text[position : match.start()]))
+        parts.append(
+            f'<a href="{escape(trimmed)}" target="_blank" rel="noopener noreferrer nofollow">{escape(trimmed)}</a>'
+        )
+        position = end
+    parts.append(escape(text[position:]))
+    return mark_safe("".join(parts))  # every piece above is escaped
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    seq: int
+    sender: str
+    sender_name: str
+    markup: SafeString
+    created_at: datetime
+
+
+def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> list[MessageRow]:
+    """The latest ``limit`` messages in sequence order, with the writing agent's name (one query)."""
+    latest = list(
+        Message.objects.filter(conversation=conversation).select_related("sender_user__agent").order_by("-seq")[:limit]
+    )
+    latest.reverse()
+    return [
+        MessageRow(
+            seq=message.seq,
+            sender=message.sender,
+            sender_name=_sender_name(message),
+            markup=message_markup(message.text),
+            created_at=message.created_at,
+        )
+        for message in latest
+    ]
+
+
+def _sender_name(message: Message) -> str:
+    if message.sender == Message.Sender.AGENT:
+        agent = getattr(message.sender_user, "agent", None) if message.sender_user_id else None
+        return agent.display_name if agent is not None else _("Agent")
+    return Message.Sender(message.sender).label
+
+
+# --- Notifications ----------------------------------------------------------------------------
+def pending_notifications(agent: AgentProfile) -> list[dict]:
+    """Notifications still waiting for the agent, oldest first, as ``notification.raised`` carries them,
+    so a page loaded now shows them too (NOT-4, NOT-6). One query whatever their number."""
+    return [
+        notification_payload(notification)
+        for notification in notification_selectors.pending_notifications(agent_id=agent.pk)
+    ]
+
+
+# --- The dashboard ----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class SessionRow:
+    session_id: int
+    conversation_id: int | None
+    customer: str
+    channel: str
+    status: str
+    status_label: str
+    queue: str
+    opened_at: datetime
+
+
+@dataclass(frozen=True)
+class ClosedItemRow:
+    conversation_id: int
+    customer: str
+    channel: str
+    queue: str
+    closed_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Dashboard:
+    agent: AgentProfile
+    presences: list[Presence]
+    sessions: list[SessionRow]
+    closed_items: list[ClosedItemRow]
+    banners: list[AgentBanner]
+    capacity_used: int
+    capacity: int
+    session_count: int
+    max_sessions: int = MAX_SESSIONS
+    notifications: list[dict] = field(default_factory=list)
+
+    @property
+    def capacity_percent(self) -> int:
+        return min(round(100 * self.capacity_used / self.capacity), 100) if self.capacity else 100
+
+
+def customer_label(conversation: Conversation) -> str:
+    """How the workspace names the customer: the linked contact, the pre-chat name, else the channel."""
+    if conversation.contact_id and conversation.contact.full_name:
+        return conversation.contact.full_name
+    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
+    for key in ("name", "customerName", "full_name"):
+        value = answers.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:100]
+    return _("Visitor %(number)s") % {"number": conversation.pk}
+
+
+def presences_for(agent: AgentProfile) -> list[Presence]:
+    """The presences the agent may choose, plus their current one even when the system set it."""
+    presences = list(Presence.objects.filter(Q(agent_selectable=True) | Q(pk=agent.presence_id)).order_by("order"))
+    return presences
+
+
+def dashboard(agent: AgentProfile) -> Dashboard:
+    """The agent's dashboard: presence, open sessions (≤ 10), closed work items, banners, capacity."""
+    sessions = (
+        Session.objects.filter(agent=agent, closed_at__isnull=True)
+        .select_related("conversation__queue", "conversation__contact")
+        .order_by("-opened_at", "-pk")[:MAX_SESSIONS]
+    )
+    closed = (
+        Conversation.objects.filter(agent=agent, status=Conversation.Status.CLOSED)
+        .select_related("queue", "contact")
+        .order_by("-closed_at", "-pk")[:CLOSED_ITEMS_LIMIT]
+    )
+    return Dashboard(
+        agent=agent,
+        presences=presences_for(agent),
+        sessions=[_session_row(session) for session in sessions],
+        closed_items=[
+            ClosedItemRow(
+                conversation_id=conversation.pk,
+                customer=customer_label(conversation),
+                channel=conversation.get_channel_display(),
+                queue=conversation.queue.name if conversation.queue_id else "",
+                closed_at=conversation.closed_at,
+            )
+            for conversation in closed
+        ],
+        banners=list(AgentBanner.objects.filter(agent=agent, cleared_at__isnull=True).order_by("-created_at")),
+        capacity_used=agent.capacity_used,
+        capacity=agent.capacity,
+        session_count=agent.session_count,
+        notifications=pending_notifications(agent),
+    )
+
+
+def _session_row(session: Session) -> SessionRow:
+    conversation = session.conversation
+    if conversation is None:  # a case work item: no conversation page yet
+        return SessionRow(session.pk, None, _("Case work item"), "", "", "", "", session.opened_at)
+    return SessionRow(
+        session_id=session.pk,
+        conversation_id=conversation.pk,
+        customer=customer_label(conversation),
+        channel=conversation.get_channel_display(),
+        status=conversation.status,
+        status_label=conversation.get_status_display(),
+        queue=conversation.queue.name if conversation.queue_id else "",
+        opened_at=session.opened_at,
+    )
+
+
+# --- The conversation page --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Detail:
+    name: str
+    label: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ConversationPage:
+    conversation: Conversation
+    customer: str
+    holds_it: bool
+    messages: list[MessageRow]
+    last_seq: int
+    earlier_hidden: bool
+    customer_ended: bool
+    # SUM-6
+    channel: str
+    wait: str
+    skills: list[str]
+    queue: str
+    started_at: datetime
+    # SUM-10, SUM-11, SUM-13
+    prechat: list[Detail]
+    visitor: list[Detail]
+    additional: list[Detail]
+    show_additional: bool
+    notifications: list[dict] = field(default_factory=list)
+
+
+def format_wait(seconds: float | None) -> str:
+    """Wait time for people: "45 s", "3 min 05 s", "1 h 02 min" (SUM-6)."""
+    if seconds is None:
+        return _("Not assigned yet")
+    seconds = max(int(seconds), 0)
+    if seconds < 60:
+        return _("%(s)d s") % {"s": seconds}
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return _("%(m)d min %(s)02d s") % {"m": minutes, "s": seconds}
+    hours, minutes = divmod(minutes, 60)
+    return _("%(h)d h %(m)02d min") % {"h": hours, "m": minutes}
+
+
+def _display(value) -> str:
+    """A stored answer or context value as text (lists joined, booleans as Yes/No)."""
+    if isinstance(value, bool):
+        return _("Yes") if value else _("No")
+    if isinstance(value, list | tuple):
+        return ", ".join(_display(item) for item in value)
+    if value is None:
+        return ""
+    return str(value)
+
+
+def prechat_details(conversation: Conversation) -> list[Detail]:
+    """The customer's pre-chat answers, labelled with their widget's questions, in its order (SUM-10)."""
+    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
+    if not answers:
+        return []
+    questions = list(conversation.widget.prechat_questions.order_by("order", "pk")) if conversation.widget_id else []
+    details = [
+        Detail(question.name, question.label, _display(answers[question.name]))
+        for question in questions
+        if question.name in answers
+    ]
+    asked = {question.name for question in questions}
+    details += [Detail(name, name, _display(value)) for name, value in answers.items() if name not in asked]
+    return details
+
+
+def visitor_details(conversation: Conversation) -> list[Detail]:
+    """SUM-11: authenticated (Yes only for a verified token), browser, OS, location, language."""
+    return [
+        Detail("authenticated", _("Authenticated"), _("Yes") if conversation.authenticated else _("No")),
+        Detail("browser", _("Browser"), conversation.browser or "—"),
+        Detail("operating_system", _("Operating system"), conversation.operating_system or "—"),
+        Detail("location", _("Location"), conversation.location or "—"),
+        Detail("language", _("Language"), conversation.language or "—"),
+    ]
+
+
+def additional_details(conversation: Conversation) -> list[Detail]:
+    """Context variables the host page marked ``isDisplayable`` (WID-6, SUM-13)."""
+    variables = conversation.context_variables if isinstance(conversation.context_variables, dict) else {}
+    return [
+        Detail(name, name, _display(variable.get("value")))
+        for name, variable in variables.items()
+        if isinstance(variable, dict) and variable.get("isDisplayable") is True
+    ]
+
+
+def customer_ended(conversation: Conversation) -> bool:
+    """Whether the customer (or their leaving) ended this conversation (LIVE-3)."""
+    if conversation.status not in (Conversation.Status.WRAP_UP, Conversation.Status.CLOSED):
+        return False
+    ending = (
+        ConversationEvent.objects.filter(
+            conversation=conversation,
+            kind=ConversationEvent.Kind.TRANSITION,
+            from_status__in=[Conversation.Status.ACTIVE, Conversation.Status.WAITING],
+            to_status=Conversation.Status.WRAP_UP,
+        )
+        .order_by("-created_at", "-pk")
+        .values_list("actor", flat=True)
+        .first()
+    )
+    # A system end from active is the customer's grace period running out (LIVE-3).
+    return ending in (ConversationEvent.Actor.CUSTOMER, ConversationEvent.Actor.SYSTEM)
+
+
+def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> ConversationPage:
+    """The conversation page of an agent who was given it (else :class:`NotFound`)."""
+    conversation = (
+        conversations_given_to(user, agent)
+        .select_related("queue", "contact", "widget", "workstream")
+        .prefetch_related("skills")
+        .filter(pk=conversation_id)
+        .first()
+    )
+    if conversation is None:
+        raise NotFound(_("No such conversation."))
+    messages = message_rows(conversation)
+    additional = additional_details(conversation)
+    return ConversationPage(
+        conversation=conversation,
+        customer=customer_label(conversation),
+        holds_it=conversation.agent_id == agent.pk,
+        messages=messages,
+        last_seq=messages[-1].seq if messages else 0,
+        earlier_hidden=bool(messages) and messages[0].seq > 1,
+        customer_ended=customer_ended(conversation),
+        channel=conversation.get_channel_display(),
+        wait=format_wait(conversation.wait_seconds),
+        skills=[skill.name for skill in conversation.skills.all()],
+        queue=conversation.queue.name if conversation.queue_id else "",
+        started_at=conversation.created_at,
+        prechat=prechat_details(conversation),
+        visitor=visitor_details(conversation),
+        additional=additional,
+        show_additional=conversation.workstream.summary_show_additional_details and bool(additional),
+        notifications=pending_notifications(agent),
+    )

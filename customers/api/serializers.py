@@ -1,0 +1,225 @@
+"""Contacts, accounts, cases and notes in the developer API (API-1).
+
+Input serializers check shape and types and refuse fields they do not know; the rules of a
+record (phone numbers, a case's customer, a note's one record) are checked once, by the
+services through the models, so the admin and the API cannot disagree. Output serializers
+render a record with short references ({id, name}) to the records it points at.
+
+In the OpenAPI document an input serializer is named after its record, so the request body
+of a contact is ``ContactRequest`` beside the response ``Contact`` (COMPONENT_SPLIT_REQUEST)
+and each choice set (a case's status…) gets one enum name.
+"""
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from customers.models import Account, Case, Contact, Note
+from omnichannel.api import InputSerializer
+
+
+def _text(max_length: int, **kwargs) -> serializers.CharField:
+    """An optional text field: blank is allowed, and a full update (PUT) that omits it clears it."""
+    return serializers.CharField(max_length=max_length, allow_blank=True, default="", **kwargs)
+
+
+def _reference(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
+    """An optional link to another record by id; a full update (PUT) that omits it unlinks it."""
+    return serializers.PrimaryKeyRelatedField(queryset=queryset, allow_null=True, default=None, **kwargs)
+
+
+# --- References -------------------------------------------------------------------------------
+
+
+class AccountReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Account
+        fields = ["id", "name"]
+
+
+class ContactReferenceSerializer(serializers.ModelSerializer):
+    name = serializers.CharField(source="full_name", read_only=True)
+
+    class Meta:
+        model = Contact
+        fields = ["id", "name"]
+
+
+class CaseReferenceSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Case
+        fields = ["id", "number", "title"]
+
+
+class UserReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = get_user_model()
+        fields = ["id", "username"]
+
+
+# --- Contacts ---------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Contact")
+class ContactInputSerializer(InputSerializer):
+    first_name = _text(100)
+    last_name = serializers.CharField(max_length=100)
+    # Left out of a PUT, an email (or a website) is cleared like any text. The default is the
+    # callable ``str`` (giving "") rather than "": the OpenAPI document would show a default ""
+    # that is not a valid email, and the document would not validate.
+    email = serializers.EmailField(allow_blank=True, default=str)
+    mobile_phone = _text(32, help_text="Any common notation; stored in E.164, e.g. +14155550123.")
+    business_phone = _text(32, help_text="Any common notation; stored in E.164.")
+    city = _text(120)
+    country = _text(120)
+    job_title = _text(120)
+    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, default="")
+    account = _reference(Account.objects.all())
+    auth_subject = serializers.CharField(
+        max_length=255,
+        allow_null=True,
+        allow_blank=True,
+        default=None,
+        help_text="The verified token subject (sub) that identifies this contact; unique.",
+    )
+
+
+class ContactSerializer(serializers.ModelSerializer):
+    full_name = serializers.CharField(read_only=True)
+    account = AccountReferenceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Contact
+        fields = [
+            "id",
+            "first_name",
+            "last_name",
+            "full_name",
+            "email",
+            "mobile_phone",
+            "business_phone",
+            "city",
+            "country",
+            "job_title",
+            "preferred_language",
+            "account",
+            "auth_subject",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Accounts ---------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Account")
+class AccountInputSerializer(InputSerializer):
+    name = serializers.CharField(max_length=200)
+    email = serializers.EmailField(allow_blank=True, default=str)
+    main_phone = _text(32, help_text="Any common notation; stored in E.164.")
+    other_phone = _text(32, help_text="Any common notation; stored in E.164.")
+    city = _text(120)
+    country = _text(120)
+    website = serializers.URLField(allow_blank=True, default=str)
+    primary_contact = _reference(Contact.objects.all())
+
+
+class AccountSerializer(serializers.ModelSerializer):
+    primary_contact = ContactReferenceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Account
+        fields = [
+            "id",
+            "name",
+            "email",
+            "main_phone",
+            "other_phone",
+            "city",
+            "country",
+            "website",
+            "primary_contact",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Cases ------------------------------------------------------------------------------------
+
+
+@extend_schema_serializer(component_name="Case")
+class CaseInputSerializer(InputSerializer):
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, default="")
+    status = serializers.ChoiceField(choices=Case.Status.choices, default=Case.Status.ACTIVE)
+    priority = serializers.ChoiceField(choices=Case.Priority.choices, default=Case.Priority.NORMAL)
+    origin = serializers.ChoiceField(choices=Case.Origin.choices, default=Case.Origin.WEB)
+    contact = _reference(Contact.objects.all(), help_text="A case needs a contact, an account, or both.")
+    account = _reference(Account.objects.all(), help_text="A case needs a contact, an account, or both.")
+    owner = _reference(
+        get_user_model().objects.filter(Q(agent__isnull=False) | Q(is_staff=True)),
+        help_text="The id of the user (an agent or an admin) who owns the case.",
+    )
+
+
+class CaseSerializer(serializers.ModelSerializer):
+    number = serializers.CharField(read_only=True)
+    contact = ContactReferenceSerializer(read_only=True, allow_null=True)
+    account = AccountReferenceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Case
+        fields = [
+            "id",
+            "number",
+            "title",
+            "description",
+            "status",
+            "priority",
+            "origin",
+            "contact",
+            "account",
+            "owner",
+            "created_at",
+            "updated_at",
+            "resolved_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Notes ------------------------------------------------------------------------------------
+
+NOTE_MAX_LENGTH = Note._meta.get_field("text").max_length
+
+
+@extend_schema_serializer(component_name="Note")
+class NoteInputSerializer(InputSerializer):
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
+    contact = _reference(Contact.objects.all(), help_text="Set exactly one of contact, account and case.")
+    account = _reference(Account.objects.all(), help_text="Set exactly one of contact, account and case.")
+    case = _reference(Case.objects.all(), help_text="Set exactly one of contact, account and case.")
+
+
+@extend_schema_serializer(component_name="NoteText")
+class NoteUpdateInputSerializer(InputSerializer):
+    """A note stays on its record; only its text changes."""
+
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
+
+
+class NoteSerializer(serializers.ModelSerializer):
+    author = UserReferenceSerializer(read_only=True, allow_null=True)
+    contact = ContactReferenceSerializer(read_only=True, allow_null=True)
+    account = AccountReferenceSerializer(read_only=True, allow_null=True)
+    case = CaseReferenceSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Note
+        fields = ["id", "text", "author", "contact", "account", "case", "conversation", "created_at"]
+        read_only_fields = fields

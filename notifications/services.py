@@ -1,0 +1,200 @@
+"""Every write of the notifications app."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from notifications.models import AgentBanner, Notification
+from notifications.states import NOTIFICATION
+from omnichannel.realtime import agent_group, publish_on_commit
+
+
+@transaction.atomic
+def banners_clear(*, agent_id: int) -> int:
+    """Clear the agent's open banners once their presence is reset (NOT-10..12). Returns how many."""
+    now = timezone.now()
+    banner_ids = list(
+        AgentBanner.objects.select_for_update()
+        .filter(agent_id=agent_id, cleared_at__isnull=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    if not banner_ids:
+        return 0
+    AgentBanner.objects.filter(pk__in=banner_ids).update(cleared_at=now)
+    publish_on_commit(agent_group(agent_id), {"type": "banner.cleared", "banners": banner_ids})
+    return len(banner_ids)
+
+
+BANNER_MESSAGES = {
+    AgentBanner.Kind.MISSED_NOTIFICATION: (
+        "You missed an incoming conversation, so your presence is now Inactive. Set your presence to get new work."
+    ),
+    AgentBanner.Kind.REJECTED: (
+        "You rejected a work item, so your presence is now Do not disturb. Set your presence to get new work."
+    ),
+    AgentBanner.Kind.MAX_SESSIONS: (
+        "You have the maximum of 10 open sessions, so your presence is now Do not disturb. "
+        "Close a session and set your presence to get new work."
+    ),
+}
+
+
+def banner_payload(banner: AgentBanner) -> dict:
+    return {
+        "id": banner.pk,
+        "kind": banner.kind,
+        "message": banner.message,
+        "created_at": banner.created_at.isoformat(),
+    }
+
+
+def banner_raise(*, agent_id: int, kind: str, message: str | None = None) -> AgentBanner:
+    """Open the agent's banner of this kind at the top of their dashboard (NOT-10..12).
+
+    Runs in the caller's transaction with the agent's row locked, so the one-open-banner-per-kind
+    rule holds: an open banner of the kind is kept (and not announced again).
+    """
+    banner = AgentBanner.objects.filter(agent_id=agent_id, kind=kind, cleared_at__isnull=True).first()
+    if banner is not None:
+        return banner
+    banner = AgentBanner.objects.create(agent_id=agent_id, kind=kind, message=message or BANNER_MESSAGES[kind])
+    publish_on_commit(agent_group(agent_id), {"type": "banner.raised", "banner": banner_payload(banner)})
+    return banner
+
+
+def notification_hold_until(*, offer, until) -> Notification | None:
+    """NOT-8: a never-displayed alert stays open for the agent until the work is re-routed, so a
+    workspace page opened in that window shows it (with the new deadline) and can accept it."""
+    notification = Notification.objects.select_for_update().filter(offer=offer).first()
+    if notification is None or NOTIFICATION.is_final(notification.status):
+        return notification
+    notification.expires_at = until
+    notification.save(update_fields=["expires_at"])
+    return notification
+
+
+def notification_transition(notification: Notification, *, to: str) -> Notification:
+    """Apply a notification move and stamp its time. The caller holds the row lock."""
+    NOTIFICATION.check(notification.status, to)
+    now = timezone.now()
+    notification.status = to
+    update = ["status"]
+    if to == Notification.Status.DISPLAYED:
+        notification.displayed_at = now
+        update.append("displayed_at")
+    else:
+        notification.closed_at = now
+        update.append("closed_at")
+    notification.save(update_fields=update)
+    return notification
+
+
+def _placeholder_values(work_item, *, scenario: str) -> dict[str, str]:
+    """Values for a template's placeholders (NOT-6a): built-ins, pre-chat answers, context variables."""
+    conversation = work_item.conversation if work_item.conversation_id else None
+    case = work_item.case if work_item.case_id else None
+    values = {
+        "queueName": work_item.queue.name if work_item.queue_id else "",
+        "caseTitle": case.title if case else "",
+        "channel": "",
+        "customerName": "",
+        "visitorLanguage": "",
+        "visitorDevice": "",
+        "waitTime": "",
+        "proactive": "",
+    }
+    if case is not None and case.contact_id:
+        values["customerName"] = case.contact.full_name
+    if conversation is not None:
+        for name, variable in (conversation.context_variables or {}).items():
+            values[name] = str(variable.get("value", "")) if isinstance(variable, dict) else str(variable)
+        for name, answer in (conversation.prechat_answers or {}).items():
+            values[name] = str(answer)
+        values["customerName"] = (
+            (conversation.contact.full_name if conversation.contact_id else "")
+            or str((conversation.prechat_answers or {}).get("name", ""))
+            or "Visitor"
+        )
+        values["channel"] = conversation.get_channel_display()
+        values["visitorLanguage"] = conversation.language
+        values["visitorDevice"] = " on ".join(p for p in (conversation.browser, conversation.operating_system) if p)
+        waited = int((timezone.now() - conversation.created_at).total_seconds())
+        values["waitTime"] = f"{waited // 60} min {waited % 60:02d} s"
+        values["proactive"] = "Yes" if conversation.origin == "proactive" else "No"
+    return values
+
+
+def render_placeholders(text: str, values: dict[str, str]) -> str:
+    """Replace ``{name}`` with its value; unknown names become empty (a missing answer shows nothing)."""
+    from notifications.models import PLACEHOLDER
+
+    return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text)
+
+
+def notification_raise_for_offer(*, offer, scenario: str) -> Notification:
+    """Raise the alert for a new offer, rendered from the workstream's template (NOT-2, NOT-4, NOT-6).
+
+    Runs inside the caller's transaction; the frame goes out on commit.
+    """
+    from notifications.selectors import notification_payload, template_for
+
+    work_item = offer.work_item
+    template = template_for(workstream=work_item.workstream, scenario=scenario)
+    values = _placeholder_values(work_item, scenario=scenario)
+    fields = [
+        {"header": field.header, "value": render_placeholders(field.value, values)}
+        for field in (template.fields.all() if template.pk else [])
+    ]
+    if work_item.conversation_id and work_item.conversation.origin == "proactive":
+        fields.insert(0, {"header": "Source", "value": "Proactive invitation"})  # PRO-5
+    notification = Notification.objects.create(
+        agent_id=offer.agent_id,
+        scenario=scenario,
+        template=template if template.pk else None,
+        kind=template.kind,
+        offer=offer,
+        work_item=work_item,
+        title=render_placeholders(template.title, values)[:300],
+        fields=fields,
+        created_at=offer.created_at,
+        expires_at=offer.expires_at,
+    )
+    publish_on_commit(
+        agent_group(offer.agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
+    )
+    return notification
+
+
+def notification_close_for_offer(*, offer, status: str) -> Notification | None:
+    """Close the offer's notification as the offer ended (accepted, rejected, timed out, withdrawn)."""
+    notification = Notification.objects.select_for_update().filter(offer=offer).first()
+    if notification is None or NOTIFICATION.is_final(notification.status):
+        return notification
+    status = {"lost": Notification.Status.WITHDRAWN}.get(status, status)
+    notification_transition(notification, to=status)
+    publish_on_commit(
+        agent_group(notification.agent_id),
+        {"type": "notification.closed", "notification": notification.pk, "status": status},
+    )
+    return notification
+
+
+@transaction.atomic
+def notification_display(*, notification_id: int, agent) -> Notification:
+    """A workspace page showed the notification (the acknowledgement NOT-8 relies on). Idempotent."""
+    from omnichannel.errors import NotFound
+
+    notification = Notification.objects.select_for_update().filter(pk=notification_id, agent=agent).first()
+    if notification is None:
+        raise NotFound("No such notification.")
+    if notification.status == Notification.Status.SENT:
+        notification_transition(notification, to=Notification.Status.DISPLAYED)
+        if notification.offer_id:
+            from routing.models import Offer
+
+            Offer.objects.filter(pk=notification.offer_id, displayed_at__isnull=True).update(
+                displayed_at=notification.displayed_at
+            )
+    return notification

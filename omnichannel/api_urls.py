@@ -1,0 +1,15 @@
+"""The developer API, version 1 (API-1): the apps' endpoints and the OpenAPI document."""
+
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
+    path("", include("customers.api.urls")),
+    path("", include("conversations.api.urls")),
+    path("", include("routing.api.urls")),
+]

@@ -1,0 +1,37 @@
+"""ASGI entry point: Django for HTTP, Channels for WebSockets (each app brings its routes)."""
+
+import asyncio
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_asgi_app = get_asgi_application()
+
+from channels.auth import AuthMiddleware  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
+
+from omnichannel import realtime  # noqa: E402
+from omnichannel.routing import websocket_urlpatterns  # noqa: E402
+
+
+def _bind_loop(app):
+    async def asgi(scope, receive, send):
+        realtime.bind_socket_loop(asyncio.get_running_loop())
+        return await app(scope, receive, send)
+
+    return asgi
+
+
+application = _bind_loop(
+    ProtocolTypeRouter(
+        {
+            "http": django_asgi_app,
+            # Origins are checked per consumer: the widget socket against its widget's allowed
+            # domains, the workspace socket against this site's own hosts.
+            "websocket": CookieMiddleware(SessionMiddleware(AuthMiddleware(URLRouter(websocket_urlpatterns)))),
+        }
+    )
+)

@@ -1,0 +1,81 @@
+"""Realtime events: the group names and the one way to publish to them.
+
+Services never talk to sockets. After their transaction commits they publish an event dict
+(``{"type": "conversation.message", ...}``) to a channel-layer group; consumers translate
+events into frames. Group names are built only here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
+
+SUPERVISORS_GROUP = "supervisors"
+
+
+def conversation_group(conversation_id: int) -> str:
+    return f"conversation.{conversation_id}"
+
+
+def agent_group(agent_id: int) -> str:
+    return f"agent.{agent_id}"
+
+
+def visitor_group(visitor_id: int) -> str:
+    return f"visitor.{visitor_id}"
+
+
+# The in-memory layer keeps asyncio queues that belong to the server's event loop, so a
+# publisher on another thread (the embedded Celery worker, a test) must hand the send to that
+# loop rather than start its own. Redis needs none of this.
+_socket_loop: asyncio.AbstractEventLoop | None = None
+_socket_loop_lock = threading.Lock()
+
+
+def bind_socket_loop(loop: asyncio.AbstractEventLoop) -> None:
+    """Record the event loop that serves WebSockets in this process (called by the ASGI app)."""
+    global _socket_loop
+    with _socket_loop_lock:
+        if _socket_loop is None or _socket_loop.is_closed() or not _socket_loop.is_running():
+            _socket_loop = loop
+
+
+def group_send_now(group: str, event: dict[str, Any]) -> None:
+    """Send an event to a group immediately. Prefer :func:`publish_on_commit` in services."""
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    loop = _socket_loop
+    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).result(10)
+            return
+    async_to_sync(layer.group_send)(group, event)
+
+
+def publish_on_commit(group: str, event: dict[str, Any]) -> None:
+    """Publish ``event`` to ``group`` once the current transaction commits (now if none).
+
+    An event is a notice that something already stored changed; a lost event is repaired by
+    the client's resume ("everything after N"), so a failed send is logged, not raised.
+    """
+
+    def send() -> None:
+        try:
+            group_send_now(group, event)
+        except Exception:  # the write is committed; never fail the caller over a notice
+            logger.exception("Could not publish %s to %s", event.get("type"), group)
+
+    transaction.on_commit(send)

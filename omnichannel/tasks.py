@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from conversations.services import conversations_apply_overdue_deadlines
+from routing.services import capacity_release_overdue, offers_dispatch, offers_time_out_overdue
+from routing.services.presence import agents_mark_unreachable_overdue
+from widgets.services import invitations_expire_overdue
+
+
+@shared_task(name="omnichannel.sweep_overdue_deadlines", ignore_result=True)
+def sweep_overdue_deadlines() -> dict[str, int]:
+    """Apply every overdue deadline whose own task was lost, then offer any queued work that a
+    lost dispatch or a queue opening left waiting (design.md, "Time"; REL-2, ROU-11)."""
+    return {
+        "invitations_expired": invitations_expire_overdue(),
+        "agents_unreachable": agents_mark_unreachable_overdue(),
+        "offers_timed_out": offers_time_out_overdue(),
+        "capacity_released": capacity_release_overdue(),
+        **conversations_apply_overdue_deadlines(),
+        "offers_made": offers_dispatch(),
+    }

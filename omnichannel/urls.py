@@ -1,0 +1,16 @@
+from django.contrib import admin
+from django.urls import include, path
+
+from omnichannel import views
+
+admin.site.site_header = "Omnichannel admin center"
+admin.site.site_title = "Admin center"
+admin.site.index_title = "Configuration"
+
+urlpatterns = [
+    path("health/", views.health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include("omnichannel.api_urls")),
+    path("widget/", include("widgets.urls")),
+    path("", include("conversations.urls")),
+]

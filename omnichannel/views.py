@@ -1,0 +1,33 @@
+from django.conf import settings
+from django.db import connection
+from django.http import JsonResponse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+
+@never_cache
+@require_GET
+def health(request):
+    """Liveness and readiness for load balancers: the database answers, the mode is known."""
+    checks = {}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        checks["database"] = "ok"
+    except Exception as exc:  # report, don't raise: this endpoint exists to say what's down
+        checks["database"] = f"error: {exc.__class__.__name__}"
+    if not settings.EMBEDDED:
+        import redis
+
+        try:
+            redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()
+            checks["redis"] = "ok"
+        except Exception as exc:
+            checks["redis"] = f"error: {exc.__class__.__name__}"
+    healthy = all(value == "ok" for value in checks.values())
+    body = {
+        "status": "ok" if healthy else "degraded",
+        "mode": "embedded" if settings.EMBEDDED else "production",
+        "checks": checks,
+    }
+    return JsonResponse(body, status=200 if healthy else 503)

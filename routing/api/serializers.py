@@ -1,0 +1,205 @@
+"""Queues, workstreams, presences and agents' presence in the developer API (API-1)."""
+
+from drf_spectacular.utils import extend_schema_serializer
+from rest_framework import serializers
+
+from omnichannel.api import InputSerializer
+from routing.models import (
+    AgentProfile,
+    Holiday,
+    OperatingHours,
+    OperatingWindow,
+    Presence,
+    Queue,
+    RoutingRule,
+    Skill,
+    Workstream,
+)
+
+# --- References (also used by the conversation endpoints) -------------------------------------
+
+
+class QueueReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Queue
+        fields = ["id", "name"]
+
+
+class WorkstreamReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Workstream
+        fields = ["id", "name"]
+
+
+class SkillReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Skill
+        fields = ["id", "name"]
+
+
+class AgentReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = AgentProfile
+        fields = ["id", "display_name"]
+
+
+class PresenceReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Presence
+        fields = ["id", "name", "base"]
+
+
+# --- Presences and agents ---------------------------------------------------------------------
+
+
+class PresenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Presence
+        fields = ["id", "name", "base", "color", "agent_selectable", "is_system", "order"]
+        read_only_fields = fields
+
+
+class AgentSerializer(serializers.ModelSerializer):
+    """An agent's presence and load (ROU-5, ROU-6, ROU-7)."""
+
+    presence = PresenceReferenceSerializer(read_only=True)
+
+    class Meta:
+        model = AgentProfile
+        fields = [
+            "id",
+            "display_name",
+            "role",
+            "presence",
+            "presence_changed_at",
+            "capacity",
+            "capacity_used",
+            "session_count",
+        ]
+        read_only_fields = fields
+
+
+class AgentPresenceSerializer(serializers.ModelSerializer):
+    agent = serializers.IntegerField(source="pk", read_only=True)
+    presence = PresenceReferenceSerializer(read_only=True)
+    changed_at = serializers.DateTimeField(source="presence_changed_at", read_only=True)
+
+    class Meta:
+        model = AgentProfile
+        fields = ["agent", "presence", "changed_at"]
+        read_only_fields = fields
+
+
+@extend_schema_serializer(component_name="AgentPresence")  # the request body is AgentPresenceRequest
+class AgentPresenceInputSerializer(InputSerializer):
+    presence = serializers.PrimaryKeyRelatedField(
+        queryset=Presence.objects.all(), help_text="The id of a presence an agent may choose (see /presences/)."
+    )
+
+
+# --- Queues -----------------------------------------------------------------------------------
+
+
+class OperatingWindowSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = OperatingWindow
+        fields = ["weekday", "opens_at", "closes_at"]
+        read_only_fields = fields
+
+
+class HolidaySerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Holiday
+        fields = ["date", "name"]
+        read_only_fields = fields
+
+
+class OperatingHoursSerializer(serializers.ModelSerializer):
+    """A weekly schedule in a time zone, minus holidays (ROU-3)."""
+
+    windows = OperatingWindowSerializer(many=True, read_only=True)
+    holidays = HolidaySerializer(many=True, read_only=True)
+
+    class Meta:
+        model = OperatingHours
+        fields = ["id", "name", "time_zone", "windows", "holidays"]
+        read_only_fields = fields
+
+
+class QueueSerializer(serializers.ModelSerializer):
+    operating_hours = OperatingHoursSerializer(read_only=True, allow_null=True)
+
+    class Meta:
+        model = Queue
+        fields = [
+            "id",
+            "name",
+            "priority",
+            "assignment_method",
+            "operating_hours",
+            "out_of_hours_message",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+# --- Workstreams ------------------------------------------------------------------------------
+
+
+class RoutingRuleSerializer(serializers.ModelSerializer):
+    """An ordered rule: when every condition holds, route to ``queue`` with ``skills`` (ROU-2)."""
+
+    conditions = serializers.ListField(
+        child=serializers.DictField(), read_only=True, help_text="Each {source, name, operator, value}."
+    )
+    skills = SkillReferenceSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = RoutingRule
+        fields = ["id", "order", "name", "conditions", "queue", "skills", "is_active"]
+        read_only_fields = fields
+
+
+class WorkstreamSerializer(serializers.ModelSerializer):
+    """A workstream's routing and work-distribution settings (ROU-1)."""
+
+    allowed_presences = PresenceReferenceSerializer(many=True, read_only=True)
+    routing_rules = RoutingRuleSerializer(many=True, read_only=True)
+    summary_self_service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
+
+    class Meta:
+        model = Workstream
+        fields = [
+            "id",
+            "name",
+            "channel",
+            "chat_mode",
+            "distribution",
+            "capacity_units",
+            "allowed_presences",
+            "default_queue",
+            "fallback_queue",
+            "routing_rules",
+            "auto_accept",
+            "agents_may_reject",
+            "keep_same_agent",
+            "automatic_presence",
+            "wrap_up_capacity",
+            "wrap_up_capacity_seconds",
+            "skill_matching",
+            "closest_match_after_seconds",
+            "customer_grace_seconds",
+            "auto_close_open_seconds",
+            "auto_close_active_seconds",
+            "auto_close_waiting_seconds",
+            "auto_close_wrap_up_seconds",
+            "queue_position_message",
+            "average_wait_message",
+            "summary_self_service_types",
+            "summary_show_additional_details",
+            "agents_may_edit_skills",
+            "is_active",
+            "created_at",
+        ]
+        read_only_fields = fields

@@ -1,0 +1,15 @@
+from django.urls import path
+from rest_framework.routers import SimpleRouter
+
+from routing.api import views
+
+router = SimpleRouter()
+router.register("queues", views.QueueViewSet, basename="queue")
+router.register("workstreams", views.WorkstreamViewSet, basename="workstream")
+router.register("agents", views.AgentViewSet, basename="agent")
+router.register("presences", views.PresenceViewSet, basename="presence")
+
+urlpatterns = [
+    path("agents/me/presence/", views.AgentPresenceApi.as_view(), name="agent-me-presence"),
+    *router.urls,
+]

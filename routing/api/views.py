@@ -1,0 +1,107 @@
+"""Queues, workstreams, presences and agents' presence in the developer API (API-1).
+
+Supervisors and admins see every queue, workstream and agent; an agent sees their own queues,
+the workstreams that route into them and the agents who share a queue with them (SEC-1).
+An agent sets their own presence here through ``agent_presence_set`` (ROU-5).
+"""
+
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import viewsets
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from omnichannel.permissions import IsAgent, IsAgentOrAdmin
+from routing import selectors
+from routing.api import filters
+from routing.api.serializers import (
+    AgentPresenceInputSerializer,
+    AgentPresenceSerializer,
+    AgentSerializer,
+    PresenceSerializer,
+    QueueSerializer,
+    WorkstreamSerializer,
+)
+from routing.services import agent_presence_set
+
+
+class QueueViewSet(viewsets.ReadOnlyModelViewSet):
+    """Queues with their settings and operating hours."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+    serializer_class = QueueSerializer
+    filterset_class = filters.QueueFilter
+    search_fields = ["name"]
+    ordering_fields = ["priority", "name", "created_at"]
+
+    def get_queryset(self):
+        return selectors.queues_visible_to(self.request.user)
+
+
+class WorkstreamViewSet(viewsets.ReadOnlyModelViewSet):
+    """Workstreams with their routing and work-distribution settings and routing rules."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+    serializer_class = WorkstreamSerializer
+    filterset_class = filters.WorkstreamFilter
+    search_fields = ["name"]
+    ordering_fields = ["name", "created_at"]
+
+    def get_queryset(self):
+        return selectors.workstreams_visible_to(self.request.user)
+
+
+class AgentViewSet(viewsets.ReadOnlyModelViewSet):
+    """Agents with their presence, capacity and open sessions."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+    serializer_class = AgentSerializer
+    filterset_class = filters.AgentFilter
+    search_fields = ["display_name"]
+    ordering_fields = ["display_name", "presence_changed_at", "capacity_used", "session_count"]
+
+    def get_queryset(self):
+        return selectors.agents_visible_to(self.request.user)
+
+
+class PresenceViewSet(viewsets.ReadOnlyModelViewSet):
+    """The presences: the six base ones and the custom ones mapped to a base (ROU-5)."""
+
+    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
+    serializer_class = PresenceSerializer
+    filterset_class = filters.PresenceFilter
+    search_fields = ["name"]
+    ordering_fields = ["order", "name"]
+
+    def get_queryset(self):
+        return selectors.presence_list()
+
+
+class AgentPresenceApi(APIView):
+    """The calling agent's own presence: read it, or set it (ROU-5)."""
+
+    permission_classes = [IsAuthenticated, IsAgent]
+
+    @extend_schema(responses={200: AgentPresenceSerializer}, operation_id="agents_me_presence_retrieve")
+    def get(self, request):
+        agent = selectors.agent_for_user(request.user)
+        return Response(AgentPresenceSerializer(agent).data)
+
+    @extend_schema(
+        request=AgentPresenceInputSerializer,
+        responses={
+            200: AgentPresenceSerializer,
+            400: OpenApiResponse(description="Unknown presence or malformed input."),
+            409: OpenApiResponse(description="A presence agents may not choose (Inactive is set by the system)."),
+        },
+        operation_id="agents_me_presence_update",
+    )
+    def put(self, request):
+        params = AgentPresenceInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        agent = agent_presence_set(
+            agent_id=selectors.agent_for_user(request.user).pk,
+            presence=params.validated_data["presence"],
+            by=request.user,
+        )
+        return Response(AgentPresenceSerializer(agent).data)

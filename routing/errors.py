@@ -1,0 +1,5 @@
+from omnichannel.errors import DomainError
+
+
+class RoutingError(DomainError):
+    code = "routing"

@@ -1,0 +1,624 @@
+"""Workstreams, queues, skills, presences, agents, work items and offers."""
+
+import re
+import zoneinfo
+from datetime import datetime, time
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from notifications.scenarios import Scenario
+
+MAX_SESSIONS = 10  # ROU-7: an agent holds at most ten open sessions.
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(_("“%(value)s” is not a known time zone (e.g. Europe/Paris)."), params={"value": value})
+
+
+class Channel(models.TextChoices):
+    CHAT = "chat", _("Chat")
+    SMS = "sms", _("SMS")
+    VOICE = "voice", _("Voice")
+    RECORDS = "records", _("Records (cases)")
+
+
+class Presence(models.Model):
+    """An agent status. Six base presences ship; custom ones map to a base one (ROU-5)."""
+
+    class Base(models.TextChoices):
+        AVAILABLE = "available", _("Available")
+        BUSY = "busy", _("Busy")
+        BUSY_DND = "busy_dnd", _("Busy – Do not disturb")
+        AWAY = "away", _("Away")
+        OFFLINE = "offline", _("Offline")
+        INACTIVE = "inactive", _("Inactive")
+
+    name = models.CharField(max_length=64, unique=True)
+    base = models.CharField(max_length=16, choices=Base.choices)
+    is_system = models.BooleanField(
+        default=False, editable=False, help_text=_("Shipped with the product; cannot be deleted.")
+    )
+    agent_selectable = models.BooleanField(
+        default=True, help_text=_("Agents may choose it themselves (Inactive is set by the system).")
+    )
+    color = models.CharField(max_length=7, default="#8a8886")
+    order = models.PositiveSmallIntegerField(default=100)
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", self.color or ""):
+            raise ValidationError({"color": _("Use a hex colour such as #107c10.")})
+        if self.base == self.Base.INACTIVE and self.agent_selectable:
+            raise ValidationError({"agent_selectable": _("Inactive is set by the system only.")})
+
+
+class Skill(models.Model):
+    name = models.CharField(max_length=100, unique=True)
+    description = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OperatingHours(models.Model):
+    """A weekly schedule in a time zone, with holidays (ROU-3)."""
+
+    name = models.CharField(max_length=100, unique=True)
+    time_zone = models.CharField(max_length=64, default="UTC", validators=[validate_time_zone])
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "operating hours"
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.time_zone})"
+
+    def is_open_at(self, at: datetime) -> bool:
+        """Whether the schedule is open at ``at`` (its windows, in its time zone, minus holidays)."""
+        local = at.astimezone(zoneinfo.ZoneInfo(self.time_zone))
+        if any(holiday.date == local.date() for holiday in self.holidays.all()):
+            return False
+        now = local.time()
+        return any(
+            window.weekday == local.weekday()
+            and window.opens_at <= now
+            and (window.closes_at == time(0) or now < window.closes_at)
+            for window in self.windows.all()
+        )
+
+
+class OperatingWindow(models.Model):
+    class Weekday(models.IntegerChoices):
+        MONDAY = 0, _("Monday")
+        TUESDAY = 1, _("Tuesday")
+        WEDNESDAY = 2, _("Wednesday")
+        THURSDAY = 3, _("Thursday")
+        FRIDAY = 4, _("Friday")
+        SATURDAY = 5, _("Saturday")
+        SUNDAY = 6, _("Sunday")
+
+    schedule = models.ForeignKey(OperatingHours, on_delete=models.CASCADE, related_name="windows")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    opens_at = models.TimeField()
+    closes_at = models.TimeField(help_text=_("00:00 means midnight at the end of the day."))
+
+    class Meta:
+        ordering = ["weekday", "opens_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.opens_at:%H:%M}–{self.closes_at:%H:%M}"
+
+    def clean(self) -> None:
+        if None not in (self.opens_at, self.closes_at) and time(0) != self.closes_at <= self.opens_at:
+            raise ValidationError({"closes_at": _("Closing time must be after opening time.")})
+
+
+class Holiday(models.Model):
+    schedule = models.ForeignKey(OperatingHours, on_delete=models.CASCADE, related_name="holidays")
+    date = models.DateField()
+    name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="one_holiday_per_date")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.name}"
+
+
+class Queue(models.Model):
+    class AssignmentMethod(models.TextChoices):
+        HIGHEST_CAPACITY = "highest_capacity", _("Highest free capacity")
+        ROUND_ROBIN = "round_robin", _("Round robin")
+        LONGEST_IDLE = "longest_idle", _("Longest idle")
+
+    name = models.CharField(max_length=100, unique=True)
+    priority = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(10)],
+        help_text=_("1 is served first, 10 last (ROU-9)."),
+    )
+    assignment_method = models.CharField(
+        max_length=20, choices=AssignmentMethod.choices, default=AssignmentMethod.HIGHEST_CAPACITY
+    )
+    operating_hours = models.ForeignKey(
+        OperatingHours,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="queues",
+        help_text=_("Empty means always open."),
+    )
+    out_of_hours_message = models.TextField(
+        blank=True,
+        default="We're closed right now. Our team will be back during opening hours.",
+        help_text=_("Shown to a live-chat customer outside operating hours (LIVE-4)."),
+    )
+    members = models.ManyToManyField("routing.AgentProfile", through="QueueMembership", related_name="queues")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["priority", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class QueueMembership(models.Model):
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
+    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="memberships")
+    joined_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["queue", "agent"], name="one_membership_per_queue")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.queue}"
+
+
+class Workstream(models.Model):
+    """Routing and work-distribution settings for one channel (ROU-1)."""
+
+    class ChatMode(models.TextChoices):
+        LIVE = "live", _("Live")
+        PERSISTENT = "persistent", _("Persistent")
+
+    class Distribution(models.TextChoices):
+        PUSH = "push", _("Push: the system offers work")
+        PICK = "pick", _("Pick: agents take work from the queue")
+
+    class WrapUpCapacity(models.TextChoices):
+        ALWAYS = "always", _("Always blocked during wrap-up")
+        NEVER = "never", _("Released when wrap-up starts")
+        TIMED = "timed", _("Blocked for a set time")
+
+    class SkillMatching(models.TextChoices):
+        EXACT = "exact", _("Exact match")
+        CLOSEST = "closest", _("Exact, then closest match after a wait")
+        NONE = "none", _("No skill matching")
+
+    name = models.CharField(max_length=100, unique=True)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.CHAT)
+    chat_mode = models.CharField(
+        max_length=16,
+        choices=ChatMode.choices,
+        blank=True,
+        default=ChatMode.LIVE,
+        help_text=_("Chat workstreams only. Persistent requires chat authentication (PER-2)."),
+    )
+    distribution = models.CharField(max_length=8, choices=Distribution.choices, default=Distribution.PUSH)
+    capacity_units = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(1000)],
+        help_text=_("Capacity units one work item of this workstream takes (ROU-6)."),
+    )
+    allowed_presences = models.ManyToManyField(
+        Presence,
+        related_name="+",
+        blank=True,
+        help_text=_("Agents in these presences may be assigned work. Empty means Available only."),
+    )
+    default_queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="default_for")
+    fallback_queue = models.ForeignKey(
+        Queue,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="fallback_for",
+        help_text=_("Used when the chosen queue is closed or has no members."),
+    )
+    auto_accept = models.BooleanField(default=False, help_text=_("Accept offers automatically (NOT-5)."))
+    agents_may_reject = models.BooleanField(default=True)
+    keep_same_agent = models.BooleanField(
+        default=False, help_text=_("Offer a returning conversation to its previous agent first (ROU-12).")
+    )
+    automatic_presence = models.BooleanField(
+        default=False, help_text=_("Full capacity shows Do not disturb, partly used shows Busy (ROU-8).")
+    )
+    wrap_up_capacity = models.CharField(max_length=8, choices=WrapUpCapacity.choices, default=WrapUpCapacity.ALWAYS)
+    wrap_up_capacity_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("With “blocked for a set time”: how long.")
+    )
+    skill_matching = models.CharField(max_length=8, choices=SkillMatching.choices, default=SkillMatching.EXACT)
+    closest_match_after_seconds = models.PositiveIntegerField(
+        default=60, help_text=_("With closest matching: how long to wait for an exact match.")
+    )
+    customer_grace_seconds = models.PositiveIntegerField(
+        default=120, help_text=_("A live chat whose customer left and did not return in this time is ended (LIVE-3).")
+    )
+    auto_close_open_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close conversations left open this long.")
+    )
+    auto_close_active_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close active conversations inactive this long.")
+    )
+    auto_close_waiting_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close waiting (parked) conversations after this long.")
+    )
+    auto_close_wrap_up_seconds = models.PositiveIntegerField(
+        default=600, null=True, blank=True, help_text=_("Close conversations left in wrap-up this long.")
+    )
+    queue_position_message = models.CharField(
+        max_length=300,
+        blank=True,
+        default="You are number {position} in the queue.",
+        help_text=_("System message while waiting (LIVE-1). Placeholder: {position}."),
+    )
+    average_wait_message = models.CharField(
+        max_length=300,
+        blank=True,
+        default="The average wait is about {minutes} minutes.",
+        help_text=_("System message while waiting (LIVE-1). Placeholder: {minutes}."),
+    )
+    summary_self_service_types = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_("Self-service action types shown in the customer summary (SUM-12). Empty shows all."),
+    )
+    summary_show_additional_details = models.BooleanField(default=True, help_text=_("SUM-13"))
+    agents_may_edit_skills = models.BooleanField(default=False, help_text=_("SUM-7"))
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_persistent(self) -> bool:
+        return self.channel == Channel.CHAT and self.chat_mode == self.ChatMode.PERSISTENT
+
+    def clean(self) -> None:
+        errors = {}
+        if self.channel == Channel.CHAT and not self.chat_mode:
+            errors["chat_mode"] = _("Choose live or persistent for a chat workstream.")
+        if self.channel != Channel.CHAT:
+            self.chat_mode = ""
+        if self.is_persistent and not self.keep_same_agent:
+            errors["keep_same_agent"] = _("Persistent chat keeps the same agent for the whole conversation (PER-8).")
+        if self.wrap_up_capacity == self.WrapUpCapacity.TIMED and not self.wrap_up_capacity_seconds:
+            errors["wrap_up_capacity_seconds"] = _("Say how many seconds capacity stays blocked.")
+        if self.default_queue_id and self.fallback_queue_id == self.default_queue_id:
+            errors["fallback_queue"] = _("The fallback queue must differ from the default queue.")
+        for name in ("queue_position_message", "average_wait_message"):
+            allowed = {"queue_position_message": {"position"}, "average_wait_message": {"minutes"}}[name]
+            used = set(re.findall(r"{(\w*)}", getattr(self, name) or ""))
+            if used - allowed:
+                errors[name] = _("Unknown placeholder: %(names)s.") % {"names": ", ".join(sorted(used - allowed))}
+        from widgets.models import SelfServiceAction  # the action kinds are the widget's vocabulary
+
+        valid = set(SelfServiceAction.Kind.values)
+        chosen = self.summary_self_service_types or []
+        if not isinstance(chosen, list) or any(not isinstance(kind, str) or kind not in valid for kind in chosen):
+            errors["summary_self_service_types"] = _("Use a list of: %(kinds)s.") % {"kinds": ", ".join(sorted(valid))}
+        if errors:
+            raise ValidationError(errors)
+
+
+class WorkstreamTemplate(models.Model):
+    """Which notification template a workstream uses for a scenario (ROU-1, NOT-2)."""
+
+    workstream = models.ForeignKey(Workstream, on_delete=models.CASCADE, related_name="templates")
+    scenario = models.CharField(max_length=32, choices=Scenario.choices)
+    template = models.ForeignKey("notifications.NotificationTemplate", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["workstream", "scenario"], name="one_template_per_scenario")]
+
+    def __str__(self) -> str:
+        return f"{self.workstream}: {self.get_scenario_display()}"
+
+    def clean(self) -> None:
+        if self.template_id and self.scenario and self.template.scenario != self.scenario:
+            raise ValidationError({"template": _("This template is for another scenario.")})
+
+
+class RoutingRule(models.Model):
+    """Ordered rule: when every condition holds, send to ``queue`` and attach ``skills`` (ROU-2).
+
+    ``conditions`` is a list of ``{"source", "name", "operator", "value"}``; see
+    :data:`CONDITION_SOURCES` and :data:`CONDITION_OPERATORS`.
+    """
+
+    workstream = models.ForeignKey(Workstream, on_delete=models.CASCADE, related_name="routing_rules")
+    order = models.PositiveSmallIntegerField(default=0)
+    name = models.CharField(max_length=100)
+    conditions = models.JSONField(default=list, blank=True)
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    is_active = models.BooleanField(default=True)
+
+    CONDITION_SOURCES = {
+        "context": "a context variable (name required)",
+        "prechat": "a pre-chat answer (name = question name)",
+        "language": "the visitor's language",
+        "authenticated": "whether the visitor is authenticated (value true/false)",
+        "url": "the page URL",
+        "sms_number": "the SMS number",
+        "case": "a case field (name = field)",
+    }
+    CONDITION_OPERATORS = ("equals", "not_equals", "contains", "starts_with", "regex", "in", "exists")
+
+    class Meta:
+        ordering = ["workstream", "order", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.order}. {self.name}"
+
+    def clean(self) -> None:
+        problems = validate_conditions(self.conditions)
+        if problems:
+            raise ValidationError({"conditions": problems})
+        if self.queue_id and not Queue.objects.filter(pk=self.queue_id, is_active=True).exists():
+            raise ValidationError({"queue": _("This queue is inactive.")})
+
+
+def validate_conditions(conditions) -> list[str]:
+    """Return the problems in a routing rule's conditions (empty list when valid)."""
+    if not isinstance(conditions, list):
+        return [str(_("Conditions must be a list of objects."))]
+    problems = []
+    for index, condition in enumerate(conditions, start=1):
+        if not isinstance(condition, dict):
+            problems.append(f"Condition {index}: must be an object.")
+            continue
+        unknown_keys = set(condition) - {"source", "name", "operator", "value"}
+        if unknown_keys:
+            problems.append(f"Condition {index}: unknown keys {', '.join(sorted(unknown_keys))}.")
+        source = condition.get("source")
+        operator = condition.get("operator")
+        if not isinstance(source, str) or not isinstance(operator, str):
+            problems.append(f"Condition {index}: source and operator are text.")
+            continue
+        if source not in RoutingRule.CONDITION_SOURCES:
+            problems.append(f"Condition {index}: source must be one of {', '.join(RoutingRule.CONDITION_SOURCES)}.")
+        if source in {"context", "prechat", "case"} and not condition.get("name"):
+            problems.append(f"Condition {index}: a {source} condition needs a name.")
+        if operator not in RoutingRule.CONDITION_OPERATORS:
+            problems.append(f"Condition {index}: operator must be one of {', '.join(RoutingRule.CONDITION_OPERATORS)}.")
+        value = condition.get("value")
+        if operator == "in" and not isinstance(value, list):
+            problems.append(f"Condition {index}: “in” needs a list value.")
+        if operator == "regex":
+            try:
+                re.compile(str(value))
+            except re.error as exc:
+                problems.append(f"Condition {index}: invalid regular expression ({exc}).")
+        if operator not in {"exists", "in"} and operator in RoutingRule.CONDITION_OPERATORS and value is None:
+            problems.append(f"Condition {index}: a value is required.")
+    return problems
+
+
+class AgentProfile(models.Model):
+    """An agent (or supervisor) of the contact center: capacity, presence, skills, queues."""
+
+    class Role(models.TextChoices):
+        AGENT = "agent", _("Agent")
+        SUPERVISOR = "supervisor", _("Supervisor")
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
+    display_name = models.CharField(max_length=100)
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
+    capacity = models.PositiveSmallIntegerField(
+        default=100,
+        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
+        help_text=_("Capacity units this agent can hold at once (ROU-6)."),
+    )
+    capacity_used = models.PositiveIntegerField(default=0, editable=False)
+    session_count = models.PositiveSmallIntegerField(default=0, editable=False)
+    presence = models.ForeignKey(Presence, on_delete=models.PROTECT, related_name="+")
+    presence_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    presence_before_disconnect = models.ForeignKey(
+        Presence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    disconnected_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    last_work_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
+    skills = models.ManyToManyField(Skill, through="AgentSkill", related_name="agents")
+    desktop_notifications = models.CharField(
+        max_length=16,
+        choices=[
+            ("template", _("As the template says")),
+            ("never", _("Never")),
+            ("always", _("Always")),
+            ("background", _("When the workspace is in the background")),
+        ],
+        default="template",
+    )
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+
+    class Meta:
+        ordering = ["display_name"]
+        indexes = [models.Index(fields=["presence"])]
+        constraints = [
+            models.CheckConstraint(condition=Q(session_count__lte=MAX_SESSIONS), name="agent_at_most_ten_sessions"),
+            models.CheckConstraint(condition=Q(capacity_used__gte=0), name="agent_capacity_used_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return self.display_name
+
+    @property
+    def free_capacity(self) -> int:
+        return max(self.capacity - self.capacity_used, 0)
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role == self.Role.SUPERVISOR or self.user.is_staff
+
+
+class AgentSkill(models.Model):
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="agent_skills")
+    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="agent_skills")
+    proficiency = models.PositiveSmallIntegerField(
+        default=5, validators=[MinValueValidator(1), MaxValueValidator(10)], help_text=_("1 (novice) to 10 (expert).")
+    )
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "skill"], name="one_proficiency_per_skill")]
+
+    def __str__(self) -> str:
+        return f"{self.skill} ({self.proficiency})"
+
+
+class WorkItem(models.Model):
+    """Anything routed to an agent: a conversation or a case."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        OFFERED = "offered", _("Offered")
+        ASSIGNED = "assigned", _("Assigned")
+        PARKED = "parked", _("Parked")
+        DONE = "done", _("Done")
+
+    workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="work_items")
+    queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="work_items")
+    conversation = models.OneToOneField(
+        "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="work_item"
+    )
+    case = models.ForeignKey(
+        "customers.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="work_items"
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, editable=False)
+    skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    capacity_units = models.PositiveSmallIntegerField(default=10)
+    agent = models.ForeignKey(
+        AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="work_items", editable=False
+    )
+    previous_agent = models.ForeignKey(
+        AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+    )
+    enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
+    assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
+    closest_match_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("From this moment, skills match by closeness (ROU-4).")
+    )
+    capacity_release_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("Timed wrap-up: capacity is released at this moment.")
+    )
+    holds_capacity = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["enqueued_at", "pk"]
+        indexes = [
+            models.Index(fields=["status", "queue", "enqueued_at"], name="workitem_queue_order"),
+            models.Index(fields=["agent", "status"]),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(conversation__isnull=False, case__isnull=True)
+                | Q(conversation__isnull=True, case__isnull=False),
+                name="work_item_is_conversation_or_case",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["assigned", "parked"]) | Q(agent__isnull=False),
+                name="assigned_work_item_has_agent",
+            ),
+            models.CheckConstraint(condition=Q(capacity_units__gte=1), name="work_item_takes_capacity"),
+        ]
+
+    def __str__(self) -> str:
+        subject = f"conversation {self.conversation_id}" if self.conversation_id else f"case {self.case_id}"
+        return f"Work item {self.pk} ({subject})"
+
+
+class Offer(models.Model):
+    """One attempt to give a work item to one agent; shown to them as a notification."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
+        TIMED_OUT = "timed_out", _("Timed out")
+        LOST = "lost", _("Lost (another agent won)")
+
+    work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="offers")
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="offers")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    expires_at = models.DateTimeField(help_text=_("The notification's timeout (NOT-6)."))
+    displayed_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When a workspace page acknowledged showing it (NOT-8).")
+    )
+    reroute_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("Never displayed: reroute eight minutes after the timeout (NOT-8).")
+    )
+    responded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="offer_pending_deadline"),
+            models.Index(fields=["agent", "status"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["work_item"], condition=Q(status="accepted"), name="one_accepted_offer_per_work_item"
+            ),
+            models.UniqueConstraint(
+                fields=["work_item"], condition=Q(status="pending"), name="one_pending_offer_per_work_item"
+            ),
+            models.CheckConstraint(condition=Q(expires_at__gt=F("created_at")), name="offer_expires_after_creation"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Offer {self.pk} of {self.work_item} to {self.agent}"
+
+
+class AgentConnection(models.Model):
+    """One open agent workspace page (a WebSocket), the fact behind reachability (ROU-8).
+
+    The socket refreshes ``last_seen_at`` with a heartbeat; a row not seen for
+    ``CONNECTION_STALE_SECONDS`` belongs to a server process that died without saying goodbye,
+    and no longer counts (the sweep deletes it).
+    """
+
+    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["agent", "last_seen_at"]), models.Index(fields=["last_seen_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.agent} on {self.channel_name}"

@@ -1,0 +1,164 @@
+"""Reads of the routing app that pages, consumers and the API share.
+
+Who sees what (SEC-1): admins (staff) and supervisors see every queue, workstream and agent;
+an agent sees their own queues, the workstreams that route into them, and the agents who
+share a queue with them.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.utils import timezone
+
+from routing.models import AgentProfile, Presence, Queue, QueueMembership, RoutingRule, Workstream
+
+
+def agent_for_user(user: AbstractBaseUser | AnonymousUser) -> AgentProfile | None:
+    """The user's agent profile, or None. Django caches the answer on the user, even a miss."""
+    if not user.is_authenticated:
+        return None
+    return getattr(user, "agent", None)
+
+
+def oversees_all(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Admins and supervisors see every queue, agent and conversation (SEC-1)."""
+    if not user.is_authenticated:
+        return False
+    if user.is_staff or user.is_superuser:
+        return True
+    agent = agent_for_user(user)
+    return agent is not None and agent.role == AgentProfile.Role.SUPERVISOR
+
+
+def queue_ids_of(agent: AgentProfile) -> QuerySet:
+    """The ids of the agent's queues, as a subquery (no query of its own)."""
+    return QueueMembership.objects.filter(agent=agent).values("queue_id")
+
+
+def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
+    """Queues with their operating hours (windows and holidays prefetched)."""
+    queues = Queue.objects.select_related("operating_hours").prefetch_related(
+        "operating_hours__windows", "operating_hours__holidays"
+    )
+    if oversees_all(user):
+        return queues.all()
+    agent = agent_for_user(user)
+    if agent is None:
+        return queues.none()
+    return queues.filter(pk__in=queue_ids_of(agent))
+
+
+def workstreams_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Workstream]:
+    """Workstreams with their allowed presences and ordered routing rules.
+
+    An agent sees a workstream that can send work to one of their queues: its default or
+    fallback queue, or the queue of one of its routing rules.
+    """
+    workstreams = Workstream.objects.prefetch_related(
+        "allowed_presences",
+        Prefetch("routing_rules", queryset=RoutingRule.objects.order_by("order", "pk").prefetch_related("skills")),
+    )
+    if oversees_all(user):
+        return workstreams.all()
+    agent = agent_for_user(user)
+    if agent is None:
+        return workstreams.none()
+    mine = queue_ids_of(agent)
+    reachable = Q(default_queue__in=mine) | Q(fallback_queue__in=mine)
+    routed = RoutingRule.objects.filter(queue__in=mine).values("workstream_id")
+    return workstreams.filter(reachable | Q(pk__in=routed))
+
+
+def agents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AgentProfile]:
+    """Agents with their presence. An agent sees themselves and those sharing one of their queues."""
+    agents = AgentProfile.objects.select_related("presence")
+    if oversees_all(user):
+        return agents.all()
+    agent = agent_for_user(user)
+    if agent is None:
+        return agents.none()
+    colleagues = QueueMembership.objects.filter(queue__in=queue_ids_of(agent)).values("agent_id")
+    return agents.filter(Q(pk=agent.pk) | Q(pk__in=colleagues))
+
+
+def presence_list() -> QuerySet[Presence]:
+    return Presence.objects.order_by("order", "name")
+
+
+AVERAGE_WAIT_WINDOW = timedelta(days=7)
+AVERAGE_WAIT_SAMPLE = 200
+
+
+def queue_average_wait_minutes(queue: Queue, *, now: datetime | None = None) -> int:
+    """The average wait of the queue's recently assigned chats in whole minutes, rounded up, at least 1.
+
+    Both the LIVE-1 system message and the widget's availability (WID-8) use it, so the host
+    page and the chat never disagree.
+    """
+    from conversations.models import Conversation
+
+    now = now or timezone.now()
+    waits = [
+        (assigned - created).total_seconds()
+        for created, assigned in Conversation.objects.filter(
+            queue=queue, first_assigned_at__gte=now - AVERAGE_WAIT_WINDOW
+        )
+        .order_by("-first_assigned_at")
+        .values_list("created_at", "first_assigned_at")[:AVERAGE_WAIT_SAMPLE]
+    ]
+    if not waits:
+        return 1
+    return max(1, math.ceil(sum(waits) / len(waits) / 60))
+
+
+# --- The supervisor's live view (ADM-2) ------------------------------------------------------------
+#: Work items still waiting for an agent: in the queue, or offered and not yet taken.
+WAITING_STATUSES = ("queued", "offered")
+
+
+def supervisor_agents() -> list[AgentProfile]:
+    """Every agent with their presence, capacity, open sessions and their latest open banner (ADM-2).
+
+    One query whatever the number of agents: the banner comes as an annotation
+    (``open_banner``: its message, or None), so a supervisor sees who waits for a presence reset
+    (NOT-10..12).
+    """
+    from notifications.models import AgentBanner  # the banner is the notifications app's word
+
+    open_banner = (
+        AgentBanner.objects.filter(agent=OuterRef("pk"), cleared_at__isnull=True)
+        .order_by("-created_at", "-pk")
+        .values("message")[:1]
+    )
+    return list(
+        AgentProfile.objects.select_related("presence")
+        .annotate(open_banner=Subquery(open_banner))
+        .order_by("display_name", "pk")
+    )
+
+
+def supervisor_queues() -> list[Queue]:
+    """Every active queue with ``waiting`` (work items queued or offered) and ``oldest_waiting_since``
+    (when the longest-waiting one was queued, or None), in one query (ADM-2)."""
+    waiting = Q(work_items__status__in=WAITING_STATUSES)
+    return list(
+        Queue.objects.filter(is_active=True)
+        .annotate(
+            waiting=Count("work_items", filter=waiting),
+            oldest_waiting_since=Min("work_items__enqueued_at", filter=waiting),
+        )
+        .order_by("priority", "name", "pk")
+    )
+
+
+def reset_presence() -> Presence | None:
+    """The presence a supervisor's reset puts an agent in: the shipped Available one (ADM-2, NOT-10)."""
+    return (
+        Presence.objects.filter(base=Presence.Base.AVAILABLE, agent_selectable=True)
+        .order_by("-is_system", "order", "pk")
+        .first()
+    )

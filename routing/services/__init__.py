@@ -1,0 +1,44 @@
+"""Every write of the routing app, by subdomain: presence and assignment."""
+
+from routing.services.assignment import (
+    capacity_release_overdue,
+    dispatch_on_commit,
+    eligible_agents,
+    offer_accept,
+    offer_reject,
+    offer_time_out,
+    offer_transition,
+    offers_dispatch,
+    offers_time_out_overdue,
+    queue_position,
+    work_item_cancel,
+    work_item_complete,
+    work_item_enqueue,
+    work_item_release_due_capacity,
+    work_item_transition,
+    work_item_wrap_up,
+)
+from routing.services.preferences import agent_desktop_notifications_set
+from routing.services.presence import agent_presence_set, may_manage_agents
+
+__all__ = [
+    "agent_desktop_notifications_set",
+    "agent_presence_set",
+    "capacity_release_overdue",
+    "dispatch_on_commit",
+    "eligible_agents",
+    "may_manage_agents",
+    "offer_accept",
+    "offer_reject",
+    "offer_time_out",
+    "offer_transition",
+    "offers_dispatch",
+    "offers_time_out_overdue",
+    "queue_position",
+    "work_item_cancel",
+    "work_item_complete",
+    "work_item_enqueue",
+    "work_item_release_due_capacity",
+    "work_item_transition",
+    "work_item_wrap_up",
+]

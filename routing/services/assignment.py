@@ -1,0 +1,626 @@
+"""Push assignment: queued work items are offered to one eligible agent at a time (ROU-9..11).
+
+Locks are always taken in the same order — offer, then work item, then agent — so concurrent
+accepts, rejects, timeouts and dispatches never deadlock, and a work item never has two owners
+(ROU-10: one pending and one accepted offer per work item are also database constraints).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from django.db import transaction
+from django.db.models import Case, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from notifications.scenarios import Scenario
+from omnichannel.errors import NotFound
+from omnichannel.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
+from routing.errors import RoutingError
+from routing.models import (
+    MAX_SESSIONS,
+    AgentConnection,
+    AgentProfile,
+    AgentSkill,
+    Offer,
+    Presence,
+    Queue,
+    Skill,
+    WorkItem,
+    Workstream,
+)
+from routing.states import OFFER, WORK_ITEM
+
+logger = logging.getLogger(__name__)
+
+#: A notification never displayed is re-routed this long after its timeout (NOT-8).
+REROUTE_AFTER = timedelta(minutes=8)
+
+
+def work_item_transition(work_item: WorkItem, *, to: str) -> WorkItem:
+    """Apply a work-item move. The caller holds the row lock (select_for_update) in its transaction."""
+    WORK_ITEM.check(work_item.status, to)
+    work_item.status = to
+    work_item.save(update_fields=["status"])
+    return work_item
+
+
+def offer_transition(offer: Offer, *, to: str) -> Offer:
+    """Apply an offer move and stamp when it was answered. The caller holds the row lock."""
+    OFFER.check(offer.status, to)
+    offer.status = to
+    offer.responded_at = timezone.now()
+    offer.save(update_fields=["status", "responded_at"])
+    return offer
+
+
+# --- eligibility -------------------------------------------------------------------------------
+
+
+def reachable_filter() -> Exists:
+    """Agents with at least one workspace page connected (ROU-8). Connections whose heartbeat
+    stopped are removed by the sweep, so any row counts (no clock in this filter)."""
+    return Exists(AgentConnection.objects.filter(agent=OuterRef("pk")))
+
+
+def assignable_presence_filter(workstream: Workstream) -> Q:
+    """Presences under which the workstream's work may be assigned (ROU-1); default Available."""
+    allowed = [presence.pk for presence in workstream.allowed_presences.all()]
+    return Q(presence_id__in=allowed) if allowed else Q(presence__base=Presence.Base.AVAILABLE)
+
+
+def eligible_agents(work_item: WorkItem, *, skill_ids: list[int] | None = None) -> QuerySet[AgentProfile]:
+    """Agents who may be offered this work item now, best first (ROU-9).
+
+    Eligible: member of the item's queue, in an allowed presence, free capacity for the item and
+    fewer than 10 sessions once their pending offers are counted as taken (each pending offer
+    reserves its units and a session: several items offered to one agent at once can then all be
+    accepted, ROU-7), and every skill the item needs (unless the workstream matches no skills).
+    Ordered by the queue's assignment method, agents who already declined this item last.
+    ``skill_ids``: the item's skills, when the caller has them already (saves a query).
+    """
+    workstream = work_item.workstream
+    units = work_item.capacity_units
+    # Reservations come from one outer join to the pending offers and "declined" from one
+    # uncorrelated subquery (run once, not per agent), so the cost grows with the queue's members
+    # plus the pending offers, never with members × offers (PERF-2).
+    declined_by = Offer.objects.filter(
+        work_item_id=work_item.pk, status__in=[Offer.Status.REJECTED, Offer.Status.TIMED_OUT]
+    ).values("agent_id")
+    agents = (
+        AgentProfile.objects.filter(
+            reachable_filter(),
+            assignable_presence_filter(workstream),
+            memberships__queue_id=work_item.queue_id,
+            session_count__lt=MAX_SESSIONS,
+            capacity__gte=F("capacity_used") + units,
+        )
+        .annotate(pending_offer=FilteredRelation("offers", condition=Q(offers__status=Offer.Status.PENDING)))
+        .annotate(
+            reserved=Coalesce(Sum("pending_offer__work_item__capacity_units"), Value(0)),
+            reserved_sessions=Count("pending_offer"),
+        )
+        .annotate(free=F("capacity") - F("capacity_used") - F("reserved"))
+        .filter(free__gte=units, session_count__lt=MAX_SESSIONS - F("reserved_sessions"))
+        .annotate(declined=Case(When(pk__in=declined_by, then=Value(True)), default=Value(False)))
+    )
+    if workstream.skill_matching != Workstream.SkillMatching.NONE:
+        if skill_ids is None:
+            skill_ids = list(work_item.skills.values_list("pk", flat=True))
+        for skill_id in skill_ids:
+            agents = agents.filter(Exists(AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id=skill_id)))
+    method = work_item.queue.assignment_method
+    if method == Queue.AssignmentMethod.ROUND_ROBIN:
+        order = [F("last_assigned_at").asc(nulls_first=True)]
+    elif method == Queue.AssignmentMethod.LONGEST_IDLE:
+        order = [F("last_work_ended_at").asc(nulls_first=True), F("last_assigned_at").asc(nulls_first=True)]
+    else:
+        order = [F("free").desc(), F("last_assigned_at").asc(nulls_first=True)]
+    return agents.order_by("declined", *order, "pk")
+
+
+# --- work items --------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def work_item_enqueue(
+    *, workstream: Workstream, queue: Queue, skills: list[Skill], conversation=None, case=None
+) -> WorkItem:
+    """Put a conversation or case in a queue and offer it as soon as this transaction commits."""
+    work_item = WorkItem.objects.create(
+        workstream=workstream,
+        queue=queue,
+        conversation=conversation,
+        case=case,
+        capacity_units=workstream.capacity_units,
+        enqueued_at=timezone.now(),
+    )
+    if skills:
+        work_item.skills.set(skills)
+    _alert_agents_at_max_sessions(work_item)
+    dispatch_on_commit(queue_ids=[queue.pk])
+    publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": queue.pk})
+    return work_item
+
+
+def _alert_agents_at_max_sessions(work_item: WorkItem) -> None:
+    """NOT-12: reachable queue members in an assignable presence who already hold 10 sessions
+    when this work item arrives turn Do not disturb, with a banner (when the switch is on)."""
+    from notifications.models import AgentBanner, AlertSettings
+
+    if not AlertSettings.load().max_sessions_enabled:
+        return
+    full = (
+        AgentProfile.objects.filter(
+            reachable_filter(),
+            assignable_presence_filter(work_item.workstream),
+            memberships__queue_id=work_item.queue_id,
+            session_count__gte=MAX_SESSIONS,
+        )
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    for agent_id in list(full):
+        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+        if agent.session_count >= MAX_SESSIONS:
+            _presence_alert(agent, kind=AgentBanner.Kind.MAX_SESSIONS)
+
+
+def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = None) -> None:
+    """A presence-changing alert for a locked agent: the kind's presence and its banner (NOT-8, NOT-10..12)."""
+    from notifications.services import banner_raise
+    from routing.services.presence import presence_set_by_system
+
+    base = Presence.Base.INACTIVE if kind == "missed_notification" else Presence.Base.BUSY_DND
+    presence_set_by_system(agent, base=base)
+    banner_raise(agent_id=agent.pk, kind=kind, message=message)
+
+
+def _follow_capacity(agent: AgentProfile, work_item: WorkItem) -> None:
+    from routing.services.presence import presence_follow_capacity
+
+    presence_follow_capacity(agent, workstream=work_item.workstream)
+
+
+def queue_position(work_item: WorkItem) -> int:
+    """1 for the next item the queue serves (LIVE-1)."""
+    return (
+        WorkItem.objects.filter(
+            queue_id=work_item.queue_id,
+            status__in=[WorkItem.Status.QUEUED, WorkItem.Status.OFFERED],
+        )
+        .filter(Q(enqueued_at__lt=work_item.enqueued_at) | Q(enqueued_at=work_item.enqueued_at, pk__lt=work_item.pk))
+        .count()
+        + 1
+    )
+
+
+def _withdraw_pending_offer(work_item: WorkItem) -> None:
+    from notifications.services import notification_close_for_offer
+
+    offer = Offer.objects.select_for_update().filter(work_item=work_item, status=Offer.Status.PENDING).first()
+    if offer is not None:
+        offer_transition(offer, to=Offer.Status.LOST)
+        notification_close_for_offer(offer=offer, status="withdrawn")
+
+
+@transaction.atomic
+def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
+    """The work went away before anyone took it (a live-chat customer left): withdraw its offer."""
+    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    if work_item is None or work_item.status not in (WorkItem.Status.QUEUED, WorkItem.Status.OFFERED):
+        return work_item
+    _withdraw_pending_offer(work_item)
+    work_item_transition(work_item, to=WorkItem.Status.DONE)
+    publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": work_item.queue_id})
+    return work_item
+
+
+def _release_capacity(work_item: WorkItem, agent: AgentProfile) -> None:
+    """Give the item's units back to the locked agent (ROU-6)."""
+    if work_item.holds_capacity:
+        agent.capacity_used = max(agent.capacity_used - work_item.capacity_units, 0)
+        work_item.holds_capacity = False
+        work_item.capacity_release_at = None
+        work_item.save(update_fields=["holds_capacity", "capacity_release_at"])
+
+
+def _agent_event(agent: AgentProfile) -> dict:
+    return {
+        "type": "agent.capacity",
+        "agent": agent.pk,
+        "capacity": agent.capacity,
+        "capacity_used": agent.capacity_used,
+        "session_count": agent.session_count,
+    }
+
+
+@transaction.atomic
+def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
+    """Wrap-up started: capacity follows the workstream's wrap-up setting (ROU-1, ROU-6)."""
+    work_item = WorkItem.objects.select_for_update().select_related("workstream").get(pk=work_item_id)
+    if work_item.agent_id is None or not work_item.holds_capacity:
+        return work_item
+    policy = work_item.workstream.wrap_up_capacity
+    if policy == Workstream.WrapUpCapacity.NEVER:
+        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
+        _release_capacity(work_item, agent)
+        agent.save(update_fields=["capacity_used"])
+        _follow_capacity(agent, work_item)
+        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+        dispatch_on_commit(agent_id=agent.pk)
+    elif policy == Workstream.WrapUpCapacity.TIMED:
+        work_item.capacity_release_at = timezone.now() + timedelta(
+            seconds=work_item.workstream.wrap_up_capacity_seconds or 0
+        )
+        work_item.save(update_fields=["capacity_release_at"])
+    return work_item
+
+
+@transaction.atomic
+def work_item_release_due_capacity(*, work_item_id: int) -> WorkItem | None:
+    """Timed wrap-up: release the capacity once its moment has come. Safe to call twice."""
+    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    if (
+        work_item is None
+        or not work_item.holds_capacity
+        or work_item.capacity_release_at is None
+        or work_item.capacity_release_at > timezone.now()
+    ):
+        return work_item
+    agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
+    _release_capacity(work_item, agent)
+    agent.save(update_fields=["capacity_used"])
+    _follow_capacity(agent, work_item)
+    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+    dispatch_on_commit(agent_id=agent.pk)
+    return work_item
+
+
+@transaction.atomic
+def work_item_complete(*, work_item_id: int) -> WorkItem | None:
+    """The work is finished and its session closed: free capacity and the session slot (ROU-6, ROU-7)."""
+    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    if work_item is None or work_item.status == WorkItem.Status.DONE:
+        return work_item
+    _withdraw_pending_offer(work_item)
+    if work_item.agent_id is not None and work_item.status in (WorkItem.Status.ASSIGNED, WorkItem.Status.PARKED):
+        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
+        _release_capacity(work_item, agent)
+        agent.session_count = max(agent.session_count - 1, 0)
+        agent.last_work_ended_at = timezone.now()
+        agent.save(update_fields=["capacity_used", "session_count", "last_work_ended_at"])
+        _follow_capacity(agent, work_item)
+        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+        dispatch_on_commit(agent_id=agent.pk)
+    work_item_transition(work_item, to=WorkItem.Status.DONE)
+    return work_item
+
+
+# --- offers --------------------------------------------------------------------------------------
+
+
+def _offer_timeout_seconds(work_item: WorkItem, scenario: str) -> int:
+    from notifications.selectors import template_for
+
+    return template_for(workstream=work_item.workstream, scenario=scenario).timeout_seconds
+
+
+def _scenario_for(work_item: WorkItem) -> str:
+    channel = work_item.workstream.channel
+    if work_item.case_id:
+        return Scenario.CASE_ASSIGNMENT
+    return {"sms": Scenario.INCOMING_SMS, "voice": Scenario.INCOMING_VOICE}.get(channel, Scenario.INCOMING_CHAT)
+
+
+@dataclass
+class _DispatchPass:
+    """What one dispatch pass learns once and reuses for every work item it handles."""
+
+    workstreams: dict[int, Workstream] = field(default_factory=dict)
+    timeouts: dict[tuple[int, str], int] = field(default_factory=dict)
+    # Item kinds (queue, workstream, units, skills) that found no eligible agent: the same kind
+    # finds none either until something changes, and every such change dispatches again (ROU-11).
+    no_room: set[tuple] = field(default_factory=set)
+
+
+def _offer_to_best_agent(
+    work_item: WorkItem, *, skill_ids: list[int] | None = None, dispatch_pass: _DispatchPass | None = None
+) -> Offer | None:
+    """Offer a locked, queued work item to the best eligible agent, re-checked under the agent's lock."""
+    from notifications.services import notification_raise_for_offer
+
+    dispatch_pass = dispatch_pass or _DispatchPass()
+    eligible = eligible_agents(work_item, skill_ids=skill_ids)
+    candidates = list(eligible.values_list("pk", flat=True)[:5])
+    if not candidates:
+        dispatch_pass.no_room.add(_item_kind(work_item, skill_ids))
+    for agent_id in candidates:
+        try:
+            # A savepoint per candidate: rolling it back releases the agent's row lock, so a
+            # dispatcher never holds one agent while it waits for the next (two dispatchers
+            # walking candidates in different orders would deadlock).
+            with transaction.atomic():
+                agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+                # Another dispatcher may have offered this agent other work while we waited for the lock.
+                if not eligible.filter(pk=agent_id).exists():
+                    raise _NoLongerEligible
+                scenario = _scenario_for(work_item)
+                timeout_key = (work_item.workstream_id, scenario)
+                if timeout_key not in dispatch_pass.timeouts:
+                    dispatch_pass.timeouts[timeout_key] = _offer_timeout_seconds(work_item, scenario)
+                now = timezone.now()
+                offer = Offer.objects.create(
+                    work_item=work_item,
+                    agent=agent,
+                    created_at=now,
+                    expires_at=now + timedelta(seconds=dispatch_pass.timeouts[timeout_key]),
+                )
+                work_item_transition(work_item, to=WorkItem.Status.OFFERED)
+                notification_raise_for_offer(offer=offer, scenario=scenario)
+                _schedule_offer_timeout(offer)
+                return offer
+        except _NoLongerEligible:
+            continue
+    return None
+
+
+class _NoLongerEligible(Exception):
+    """Rolls back the savepoint of a candidate who lost eligibility while we waited for their lock."""
+
+
+def _item_kind(work_item: WorkItem, skill_ids: list[int] | None) -> tuple:
+    """What eligibility depends on besides the agents (see eligible_agents)."""
+    skills = frozenset(skill_ids if skill_ids is not None else work_item.skills.values_list("pk", flat=True))
+    return (work_item.queue_id, work_item.workstream_id, work_item.capacity_units, skills)
+
+
+def _schedule_offer_timeout(offer: Offer) -> None:
+    from routing.tasks import time_out_offer
+
+    eta = offer.expires_at
+    transaction.on_commit(lambda: time_out_offer.apply_async((offer.pk,), eta=eta))
+
+
+def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None = None, limit: int = 200) -> int:
+    """Offer queued push work to eligible agents, queues by priority, oldest first (ROU-9, ROU-11).
+
+    Each work item is handled in its own transaction under its row lock (skipping items another
+    dispatcher holds), so any number of dispatchers may run at once. Returns how many offers it made.
+    Once an item finds no eligible agent, items of the same kind later in the pass are not looked
+    at again (the next change that frees an agent dispatches anew).
+    """
+    items = WorkItem.objects.filter(
+        status=WorkItem.Status.QUEUED,
+        workstream__distribution=Workstream.Distribution.PUSH,
+        queue__is_active=True,
+    )
+    if agent_id is not None:
+        items = items.filter(queue__memberships__agent_id=agent_id)
+    if queue_ids is not None:
+        items = items.filter(queue_id__in=queue_ids)
+    candidates = list(
+        items.order_by("queue__priority", "enqueued_at", "pk").values_list(
+            "pk", "queue_id", "workstream_id", "capacity_units"
+        )[:limit]
+    )
+    skills_of: dict[int, list[int]] = {pk: [] for pk, *_ in candidates}
+    for work_item_id, skill_id in WorkItem.skills.through.objects.filter(workitem_id__in=list(skills_of)).values_list(
+        "workitem_id", "skill_id"
+    ):
+        skills_of[work_item_id].append(skill_id)
+    dispatch_pass = _DispatchPass()
+    open_now: dict[int, bool] = {}
+    offered = 0
+    for work_item_id, queue_id, workstream_id, units in candidates:
+        if (queue_id, workstream_id, units, frozenset(skills_of[work_item_id])) in dispatch_pass.no_room:
+            continue
+        with transaction.atomic():
+            work_item = (
+                WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("queue__operating_hours")
+                .filter(pk=work_item_id, status=WorkItem.Status.QUEUED)
+                .first()
+            )
+            if work_item is None:
+                continue
+            if workstream_id not in dispatch_pass.workstreams:
+                dispatch_pass.workstreams[workstream_id] = Workstream.objects.prefetch_related("allowed_presences").get(
+                    pk=workstream_id
+                )
+            work_item.workstream = dispatch_pass.workstreams[workstream_id]
+            if work_item.queue_id not in open_now:
+                schedule = work_item.queue.operating_hours
+                open_now[work_item.queue_id] = schedule is None or schedule.is_open_at(timezone.now())
+            if (
+                open_now[work_item.queue_id]
+                and _offer_to_best_agent(work_item, skill_ids=skills_of[work_item_id], dispatch_pass=dispatch_pass)
+                is not None
+            ):
+                offered += 1
+    return offered
+
+
+def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
+    """Offer queued work right after this transaction commits (ROU-11); the sweep retries failures."""
+
+    def dispatch() -> None:
+        try:
+            offers_dispatch(queue_ids=queue_ids, agent_id=agent_id)
+        except Exception:  # the trigger's own change is committed; the periodic sweep dispatches again
+            logger.exception("Dispatch after commit failed")
+
+    transaction.on_commit(dispatch)
+
+
+def _locked_offer(offer_id: int) -> Offer:
+    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound("No such offer.")
+    return offer
+
+
+@transaction.atomic
+def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
+    """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
+    from conversations.services import conversation_assign
+    from notifications.services import notification_close_for_offer
+
+    offer = _locked_offer(offer_id)
+    if offer.agent_id != agent.pk:
+        raise RoutingError("This offer was made to another agent.", code="not_yours")
+    if offer.status != Offer.Status.PENDING:
+        raise RoutingError("This work item is no longer available.", code="offer_gone")
+    # NOT-8: a notification never displayed stays the agent's until its re-route moment.
+    if (offer.reroute_at or offer.expires_at) <= timezone.now():
+        raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
+    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
+    agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+    if agent.session_count >= MAX_SESSIONS:
+        raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
+    now = timezone.now()
+    offer_transition(offer, to=Offer.Status.ACCEPTED)
+    work_item.agent = agent
+    work_item.previous_agent = agent
+    work_item.assigned_at = now
+    work_item.holds_capacity = True
+    work_item.save(update_fields=["agent", "previous_agent", "assigned_at", "holds_capacity"])
+    work_item_transition(work_item, to=WorkItem.Status.ASSIGNED)
+    agent.capacity_used += work_item.capacity_units
+    agent.session_count += 1
+    agent.last_assigned_at = now
+    agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
+    _follow_capacity(agent, work_item)
+    notification_close_for_offer(offer=offer, status="accepted")
+    if work_item.conversation_id:
+        conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
+    publish_on_commit(
+        agent_group(agent.pk),
+        {
+            "type": "offer.accepted",
+            "offer": offer.pk,
+            "conversation": work_item.conversation_id,
+            "url": f"/workspace/conversations/{work_item.conversation_id}/" if work_item.conversation_id else None,
+        },
+    )
+    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+    return offer
+
+
+def _decline(offer: Offer, *, to: str) -> None:
+    from notifications.services import notification_close_for_offer
+
+    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
+    offer_transition(offer, to=to)
+    notification_close_for_offer(offer=offer, status=to)
+    if work_item.status == WorkItem.Status.OFFERED:
+        work_item_transition(work_item, to=WorkItem.Status.QUEUED)
+        dispatch_on_commit(queue_ids=[work_item.queue_id])
+
+
+@transaction.atomic
+def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
+    """The agent declines; the work item goes to the next eligible agent (NOT-4)."""
+    offer = _locked_offer(offer_id)
+    if offer.agent_id != agent.pk:
+        raise RoutingError("This offer was made to another agent.", code="not_yours")
+    if offer.status != Offer.Status.PENDING:
+        raise RoutingError("This work item is no longer available.", code="offer_gone")
+    workstream = Workstream.objects.get(work_items__pk=offer.work_item_id)
+    if not workstream.agents_may_reject or _scenario_for(offer.work_item) == Scenario.CASE_ASSIGNMENT:
+        raise RoutingError("This work item cannot be rejected.", code="reject_not_allowed")
+    _decline(offer, to=Offer.Status.REJECTED)
+    from notifications.models import AgentBanner, AlertSettings
+
+    if AlertSettings.load().agent_reject_enabled:  # NOT-11
+        agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+        _presence_alert(agent, kind=AgentBanner.Kind.REJECTED)
+    return offer
+
+
+MISSED_UNSEEN_MESSAGE = (
+    "A conversation was sent to you while your workspace could not show it, so your presence is now Inactive. "
+    "Set your presence to get new work."
+)
+
+
+@transaction.atomic
+def offer_time_out(*, offer_id: int) -> Offer | None:
+    """The agent did not answer in time (NOT-7, NOT-8, NOT-10).
+
+    - Displayed (a workspace page acknowledged it): the work goes to the next eligible agent at
+      once, and with the missed-notification alert on the agent turns Inactive with a banner.
+    - Never displayed (the page was closed, gone or offline): the work stays with this agent,
+      who turns Inactive at once — Inactive rather than Offline because Offline means "no page
+      connected" and is restored by reconnecting (ROU-8), whereas a missed conversation must be
+      acknowledged by setting a presence; the deadline moves to ``reroute_at``, eight minutes
+      after the timeout, until which the agent may still accept it.
+    - At ``reroute_at`` the work goes to the next eligible agent.
+
+    Called by the tasks scheduled for ``expires_at`` and ``reroute_at`` and by the sweep; early
+    or repeated calls change nothing.
+    """
+    from notifications.models import AgentBanner, AlertSettings
+    from notifications.services import notification_hold_until
+
+    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+    now = timezone.now()
+    if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
+        return offer
+    if offer.reroute_at is None and offer.displayed_at is None:  # NOT-8
+        offer.reroute_at = offer.expires_at + REROUTE_AFTER
+        offer.save(update_fields=["reroute_at"])
+        notification_hold_until(offer=offer, until=offer.reroute_at)
+        agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+        _presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION, message=MISSED_UNSEEN_MESSAGE)
+        _schedule_offer_deadline(offer, eta=offer.reroute_at)
+        return offer
+    if offer.reroute_at is not None:
+        if offer.reroute_at > now:
+            return offer
+        _decline(offer, to=Offer.Status.TIMED_OUT)
+        return offer
+    _decline(offer, to=Offer.Status.TIMED_OUT)
+    if AlertSettings.load().missed_notification_enabled:  # NOT-10
+        agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+        _presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION)
+    return offer
+
+
+def _schedule_offer_deadline(offer: Offer, *, eta) -> None:
+    from routing.tasks import time_out_offer
+
+    offer_id = offer.pk
+    transaction.on_commit(lambda: time_out_offer.apply_async((offer_id,), eta=eta))
+
+
+def offers_time_out_overdue(*, limit: int = 500) -> int:
+    """Apply the timeouts and eight-minute re-routes whose task was lost (REL-2). Returns how many
+    offers it timed out (a never-displayed one counts when it is re-routed)."""
+    now = timezone.now()
+    overdue = list(
+        Offer.objects.filter(status=Offer.Status.PENDING, expires_at__lte=now)
+        .filter(Q(reroute_at__isnull=True) | Q(reroute_at__lte=now))
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    done = 0
+    for offer_id in overdue:
+        offer = offer_time_out(offer_id=offer_id)
+        done += offer is not None and offer.status == Offer.Status.TIMED_OUT
+    return done
+
+
+def capacity_release_overdue(*, limit: int = 500) -> int:
+    """Release timed wrap-up capacity whose moment has passed (REL-2)."""
+    due = list(
+        WorkItem.objects.filter(holds_capacity=True, capacity_release_at__lte=timezone.now()).values_list(
+            "pk", flat=True
+        )[:limit]
+    )
+    for work_item_id in due:
+        work_item_release_due_capacity(work_item_id=work_item_id)
+    return len(due)

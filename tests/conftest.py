@@ -1,0 +1,138 @@
+"""Shared fixtures. The suite runs on PostgreSQL + Redis when DATABASE_URL / REDIS_URL are set
+(CI sets both), and on SQLite + the in-memory layer otherwise."""
+
+import os
+import uuid
+
+import pytest
+from django.conf import settings
+
+REDIS_URL = os.environ.get("REDIS_URL", "")
+requires_redis = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a real Redis server)")
+
+
+@pytest.fixture
+def published(monkeypatch):
+    """Capture realtime events instead of sending them: a list of (group, event)."""
+    from omnichannel import realtime
+
+    sent = []
+    monkeypatch.setattr(realtime, "group_send_now", lambda group, event: sent.append((group, event)))
+    return sent
+
+
+def _use_layer(settings, config):
+    from channels.layers import channel_layers
+
+    settings.CHANNEL_LAYERS = {"default": config}
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def in_memory_layer(settings):
+    """The embedded mode's channel layer, whatever the environment says."""
+    from channels.layers import channel_layers
+
+    _use_layer(settings, {"BACKEND": "channels.layers.InMemoryChannelLayer"})
+    yield
+    channel_layers.backends.clear()
+
+
+@pytest.fixture
+def redis_layer(settings):
+    """The production channel layer on the real Redis at REDIS_URL, with a private prefix."""
+    if not REDIS_URL:
+        pytest.skip("needs REDIS_URL (a real Redis server)")
+    import copy
+
+    from channels.layers import channel_layers
+
+    # The production layer exactly as settings build it, with a prefix of this test's own.
+    layer = copy.deepcopy(settings.CHANNEL_LAYERS["default"])
+    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    layer["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
+    _use_layer(settings, layer)
+    yield
+    channel_layers.backends.clear()
+
+
+def pytest_report_header(config):
+    db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return f"database: {db}; redis: {'yes' if REDIS_URL else 'no (embedded only)'}"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    # Real hashing costs ~0.2 s a user; tests make hundreds of users.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def restore_seed_data() -> None:
+    """Put back what the data migrations ship (base presences, default templates), which a
+    transactional test's flush removes."""
+    import importlib
+
+    from django.apps import apps
+
+    for module in ("routing.migrations.0002_base_presences", "notifications.migrations.0003_default_templates"):
+        importlib.import_module(module).create(apps, None)
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The project's ASGI app served for real (HTTP + WebSocket) on 127.0.0.1."""
+    from tests.live import start_asgi_server
+
+    restore_seed_data()
+    server = start_asgi_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def agent_login(client):
+    """Log an agent's user in; return (agent, Cookie header value) for a WebSocket handshake."""
+
+    def login(agent):
+        client.force_login(agent.user)
+        return f"sessionid={client.cookies['sessionid'].value}"
+
+    return login
+
+
+@pytest.fixture
+def celery_worker(transactional_db):
+    """A real Celery worker for timing behaviour, as the mode runs it.
+
+    Embedded mode (no REDIS_URL): the worker thread inside this process on the memory broker.
+    With REDIS_URL: a ``celery worker`` process on Redis, reading this test database.
+    """
+    from django.db import connection
+
+    if settings.EMBEDDED:
+        from omnichannel.embedded import start_embedded_worker
+
+        worker = start_embedded_worker(beat=False)
+        yield "embedded"
+        worker.stop()
+        return
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    from tests.live import start_celery_worker_process, stop_process
+
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    process = start_celery_worker_process(
+        env={"DATABASE_URL": url, "REDIS_URL": REDIS_URL}, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+    )
+    yield "process"
+    stop_process(process)
+
+
+def pytest_collection_modifyitems(config, items):
+    # Browser tests last: Playwright's sync API leaves an event loop behind that async tests
+    # after it would trip over (running-and-testing.md).
+    for item in items:
+        if "tests/e2e/" in str(item.fspath).replace(os.sep, "/"):
+            item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)

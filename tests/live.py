@@ -1,0 +1,101 @@
+"""Real servers for tests: the project's ASGI app under uvicorn in a thread, and Celery workers."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class LiveServer:
+    url: str
+    ws_url: str
+    host: str
+    port: int
+    server: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def start_asgi_server(app=None) -> LiveServer:
+    """Serve the ASGI application (HTTP and WebSocket) on a free 127.0.0.1 port."""
+    if app is None:
+        from omnichannel.asgi import application as app
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="asgi-server")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("The ASGI server did not start.")
+        time.sleep(0.02)
+    return LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", "127.0.0.1", port, server, thread)
+
+
+def start_celery_worker_process(*, env: dict[str, str], queue: str) -> subprocess.Popen:
+    """A real ``celery worker`` process on its own queue, ready when this returns."""
+    log = open(os.devnull, "w")  # noqa: SIM115 - owned by the process
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "omnichannel",
+            "worker",
+            "-P",
+            "solo",
+            "-c",
+            "1",
+            "-Q",
+            queue,
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-l",
+            "info",
+        ],
+        cwd=ROOT,
+        env={**os.environ, **env, "CELERY_QUEUE": queue},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    for line in process.stdout:  # wait for the worker to say it is ready
+        if " ready." in line:
+            break
+        if time.monotonic() > deadline:
+            break
+    else:
+        raise RuntimeError("The Celery worker exited before it was ready.")
+    # Keep draining its output so a full pipe never blocks it.
+    threading.Thread(target=lambda: [log.write(line) for line in process.stdout], daemon=True).start()
+    return process
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(5)

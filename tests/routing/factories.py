@@ -1,0 +1,134 @@
+import importlib
+
+import factory
+from django.contrib.auth import get_user_model
+
+from routing.models import (
+    AgentProfile,
+    AgentSkill,
+    OperatingHours,
+    OperatingWindow,
+    Presence,
+    Queue,
+    QueueMembership,
+    Skill,
+    WorkItem,
+    Workstream,
+)
+
+PASSWORD = "correct-horse-battery"
+
+
+BASE_PRESENCES = importlib.import_module("routing.migrations.0002_base_presences").BASE_PRESENCES
+
+
+def presence(base: str) -> Presence:
+    """One of the six base presences shipped by the migration (made again after a flush)."""
+    name, base, color, selectable, order = next(row for row in BASE_PRESENCES if row[1] == base)
+    found, _ = Presence.objects.get_or_create(
+        name=name,
+        defaults={"base": base, "color": color, "agent_selectable": selectable, "order": order, "is_system": True},
+    )
+    return found
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):
+        if create:
+            obj.save()
+
+
+class SkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Skill
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Skill {n}")
+
+
+class OperatingHoursFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OperatingHours
+
+    name = factory.Sequence(lambda n: f"Hours {n}")
+    time_zone = "Europe/Paris"
+
+
+class OperatingWindowFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = OperatingWindow
+
+    schedule = factory.SubFactory(OperatingHoursFactory)
+    weekday = 0
+    opens_at = "09:00"
+    closes_at = "17:00"
+
+
+class QueueFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Queue
+
+    name = factory.Sequence(lambda n: f"Queue {n}")
+
+
+class WorkstreamFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Workstream
+
+    name = factory.Sequence(lambda n: f"Workstream {n}")
+    channel = "chat"
+    chat_mode = "live"
+    default_queue = factory.SubFactory(QueueFactory)
+
+    class Params:
+        persistent = factory.Trait(chat_mode="persistent", keep_same_agent=True)
+
+
+class AgentProfileFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentProfile
+        skip_postgeneration_save = True
+
+    user = factory.SubFactory(UserFactory)
+    display_name = factory.LazyAttribute(lambda a: a.user.username.title())
+    presence = factory.LazyFunction(lambda: presence("available"))
+    capacity = 100
+
+    @factory.post_generation
+    def queues(obj, create, extracted, **kwargs):
+        for queue in extracted or ():
+            QueueMembership.objects.create(queue=queue, agent=obj)
+
+
+class SupervisorFactory(AgentProfileFactory):
+    role = AgentProfile.Role.SUPERVISOR
+
+
+class AgentSkillFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AgentSkill
+
+    agent = factory.SubFactory(AgentProfileFactory)
+    skill = factory.SubFactory(SkillFactory)
+    proficiency = 5
+
+
+class WorkItemFactory(factory.django.DjangoModelFactory):
+    """A queued work item for a new conversation on the conversation's workstream."""
+
+    class Meta:
+        model = WorkItem
+
+    conversation = factory.SubFactory("tests.conversations.factories.ConversationFactory")
+    workstream = factory.LazyAttribute(lambda w: w.conversation.workstream)
+    queue = factory.LazyAttribute(lambda w: w.conversation.queue)

@@ -1,0 +1,336 @@
+"""Deadlines survive a killed worker and a restarted Redis (REL-2; design.md, "Time").
+
+Real processes on PostgreSQL: a private redis-server on a free port (never the shared one), Celery
+worker processes on it reading the test database, and a beat process for the sweep. Each deadline
+is an offer about to time out (NOT-7) or an invitation about to expire (PRO-4), scheduled by the
+services themselves; the test then loses the tasks that carry them and checks that every
+deadline is applied exactly once: the state moved once, one notification closed, one banner, and
+later calls (the task again, the sweep again) change nothing.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from notifications.models import AgentBanner, Notification, NotificationTemplate
+from notifications.services import notification_display
+from omnichannel.tasks import sweep_overdue_deadlines
+from routing.models import AgentConnection, Offer, WorkItem, WorkstreamTemplate
+from routing.services import offer_time_out, offers_dispatch
+from tests.conftest import restore_seed_data
+from tests.customers.factories import CaseFactory
+from tests.live import ROOT, start_celery_worker_process, stop_process
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.widgets.factories import InvitationFactory
+from widgets.models import INVITATION_LIFETIME, Invitation
+from widgets.services import invitation_expire, invitation_schedule_expiry
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DEADLINES = 4  # offers and invitations, each
+DUE_IN = 5  # seconds: the shortest notification timeout a template may have (NOT-6)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, without persistence: a restart loses every message."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return
+            except Exception:  # not listening yet
+                time.sleep(0.05)
+        raise RuntimeError("The private redis-server did not start.")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+
+@pytest.fixture
+def private_redis():
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server")
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@contextmanager
+def celery_broker(url: str):
+    """Send this process's tasks (the services' on-commit scheduling) to ``url``."""
+    from omnichannel.celery import app
+
+    def drop_connections() -> None:
+        # Forget, never close: the pools live in kombu's registry per broker URL, and the
+        # default broker's pool is used again by the tests that follow.
+        app._pool = None
+        app.amqp._producer_pool = None
+
+    saved = app.conf.broker_url, app.conf.broker_transport_options
+    drop_connections()
+    app.conf.broker_url, app.conf.broker_transport_options = url, {"visibility_timeout": 3600}
+    try:
+        yield
+    finally:
+        drop_connections()
+        app.conf.broker_url, app.conf.broker_transport_options = saved
+
+
+def database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def start_worker(redis: PrivateRedis) -> subprocess.Popen:
+    return start_celery_worker_process(
+        env={"DATABASE_URL": database_url(), "REDIS_URL": redis.url}, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+    )
+
+
+def start_beat(redis: PrivateRedis, schedule_dir: str) -> subprocess.Popen:
+    """A ``celery beat`` process sending the deadline sweep every second."""
+    import os
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "omnichannel", "beat", "-s", f"{schedule_dir}/schedule", "-l", "info"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DATABASE_URL": database_url(),
+            "REDIS_URL": redis.url,
+            "CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+            "DEADLINE_SWEEP_SECONDS": "1",
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    for line in process.stdout:
+        if "beat: Starting" in line:
+            break
+    else:
+        raise RuntimeError("celery beat exited before it started.")
+    threading.Thread(target=lambda: [None for _ in process.stdout], daemon=True).start()
+    return process
+
+
+def pending_deadlines(redis: PrivateRedis) -> tuple[int, int]:
+    """(messages waiting in the queue, messages a worker took and has not acknowledged)."""
+    client = redis.client()
+    return client.llen(settings.CELERY_TASK_DEFAULT_QUEUE), client.hlen("unacked")
+
+
+def make_deadlines() -> tuple[list[Offer], list[Invitation]]:
+    """DEADLINES displayed offers (one per agent) and DEADLINES shown invitations, all due in
+    DUE_IN seconds, their deadline tasks scheduled by the services on commit."""
+    restore_seed_data()
+    queue = QueueFactory()
+    workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="", capacity_units=10)
+    template = NotificationTemplate.objects.create(
+        name="Quick case", scenario="case_assignment", kind="alert", title="Case", timeout_seconds=DUE_IN
+    )
+    WorkstreamTemplate.objects.create(workstream=workstream, scenario="case_assignment", template=template)
+    for index in range(DEADLINES):
+        agent = AgentProfileFactory(queues=[queue], capacity=10)  # room for its one offer only
+        AgentConnection.objects.create(agent=agent, channel_name=f"durability.{index}")
+        WorkItem.objects.create(workstream=workstream, queue=queue, case=CaseFactory())
+    assert offers_dispatch() == DEADLINES  # each offer's timeout task is sent as its row commits
+    offers = list(Offer.objects.select_related("agent").order_by("pk"))
+    for offer in offers:  # the workspace showed them, so a timeout moves the work on (NOT-7)
+        notification_display(notification_id=offer.notification.pk, agent=offer.agent)
+    shown_at = timezone.now() - (INVITATION_LIFETIME - timedelta(seconds=DUE_IN))
+    invitations = [InvitationFactory(shown_at=shown_at) for _ in range(DEADLINES)]
+    for invitation in invitations:
+        invitation_schedule_expiry(invitation)  # autocommit: the task is sent at once
+    return offers, invitations
+
+
+def snapshot(offers, invitations) -> dict:
+    """Everything a deadline writes: the offer's answer, its notification's close, the agent's
+    banner, the work item's state, how many offers it had; the invitation's close."""
+    return {
+        "offers": list(
+            Offer.objects.filter(pk__in=[o.pk for o in offers])
+            .order_by("pk")
+            .values_list("pk", "status", "responded_at")
+        ),
+        "notifications": list(
+            Notification.objects.filter(offer__in=offers).order_by("offer").values_list("offer", "status", "closed_at")
+        ),
+        "banners": list(
+            AgentBanner.objects.filter(agent__offers__in=offers)
+            .order_by("agent")
+            .values_list("agent", "kind", "created_at")
+        ),
+        "work_items": list(WorkItem.objects.filter(offers__in=offers).order_by("pk").values_list("pk", "status")),
+        "offers_made": Offer.objects.count(),
+        "invitations": list(
+            Invitation.objects.filter(pk__in=[i.pk for i in invitations])
+            .order_by("pk")
+            .values_list("pk", "status", "closed_at")
+        ),
+    }
+
+
+def assert_applied_exactly_once(offers, invitations) -> dict:
+    state = snapshot(offers, invitations)
+    assert [status for _, status, _ in state["offers"]] == ["timed_out"] * DEADLINES
+    assert [status for _, status, _ in state["notifications"]] == ["timed_out"] * DEADLINES
+    assert all(closed_at is not None for _, _, closed_at in state["notifications"])
+    # One missed-notification banner per agent (NOT-10): the timeout ran once for each offer.
+    assert [(agent, kind) for agent, kind, _ in state["banners"]] == [
+        (offer.agent_id, "missed_notification") for offer in sorted(offers, key=lambda o: o.agent_id)
+    ]
+    # Back in the queue, not offered again: every agent is Inactive after missing it.
+    assert [status for _, status in state["work_items"]] == ["queued"] * DEADLINES
+    assert state["offers_made"] == DEADLINES
+    by_pk = {invitation.pk: invitation for invitation in invitations}
+    assert [(status, closed_at) for _, status, closed_at in state["invitations"]] == [
+        ("expired", by_pk[pk].expires_at) for pk, _, _ in state["invitations"]
+    ]
+    # Firing again — the lost task redelivered, the sweep again — changes nothing.
+    for offer in offers:
+        offer_time_out(offer_id=offer.pk)
+    for invitation in invitations:
+        invitation_expire(invitation_id=invitation.pk)
+    sweep_overdue_deadlines()
+    assert snapshot(offers, invitations) == state
+    return state
+
+
+def wait_until(condition, *, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def all_due(offers, invitations) -> bool:
+    timed_out = Offer.objects.filter(pk__in=[o.pk for o in offers], status="timed_out").count()
+    expired = Invitation.objects.filter(pk__in=[i.pk for i in invitations], status="expired").count()
+    return timed_out == expired == DEADLINES
+
+
+def nothing_applied(offers, invitations) -> bool:
+    return (
+        Offer.objects.filter(pk__in=[o.pk for o in offers], status="pending").count() == DEADLINES
+        and Invitation.objects.filter(pk__in=[i.pk for i in invitations], status="shown").count() == DEADLINES
+    )
+
+
+def test_deadlines_held_by_a_killed_worker_are_applied_exactly_once_by_the_next_one(private_redis):
+    # spec: REL-2 — kill -9 the worker holding the deadline tasks; a new worker and the sweep
+    # apply each deadline exactly once
+    with celery_broker(private_redis.url):
+        worker = start_worker(private_redis)
+        try:
+            offers, invitations = make_deadlines()
+            first_due = min(o.expires_at for o in offers + invitations)
+            due_at = max(o.expires_at for o in offers + invitations)
+            # The worker took every task (it holds ETA tasks in memory until they are due).
+            wait_until(
+                lambda: pending_deadlines(private_redis) == (0, 2 * DEADLINES),
+                timeout=DUE_IN - 2,
+                what="the worker to take the deadline tasks",
+            )
+        finally:
+            worker.kill()  # SIGKILL: no goodbye, no acknowledgement
+            worker.wait(10)
+        assert timezone.now() < first_due and nothing_applied(offers, invitations)
+        # Past the deadlines with no worker: nothing applies them.
+        time.sleep(max((due_at - timezone.now()).total_seconds(), 0) + 0.5)
+        assert nothing_applied(offers, invitations)
+
+        worker = start_worker(private_redis)
+        try:
+            from omnichannel.tasks import sweep_overdue_deadlines as sweep_task
+
+            sweep_task.delay()  # what beat sends every few seconds
+            wait_until(lambda: all_due(offers, invitations), timeout=20, what="the sweep")
+            time.sleep(1)  # room for any duplicate to show up before we look
+        finally:
+            stop_process(worker)
+    assert_applied_exactly_once(offers, invitations)
+
+
+def test_deadlines_whose_tasks_a_redis_restart_lost_are_applied_exactly_once_by_the_sweep(private_redis):
+    # spec: REL-2 — the broker restarts empty while deadlines are pending; beat's sweep applies
+    # each exactly once
+    schedule_dir = tempfile.mkdtemp(prefix="beat-")
+    workers, beat = [], None
+    with celery_broker(private_redis.url):
+        try:
+            workers.append(start_worker(private_redis))
+            offers, invitations = make_deadlines()
+            wait_until(
+                lambda: pending_deadlines(private_redis) == (0, 2 * DEADLINES),
+                timeout=DUE_IN - 2,
+                what="the worker to take the deadline tasks",
+            )
+            private_redis.stop()  # every queued and unacknowledged message is gone with it
+            private_redis.start()
+            assert pending_deadlines(private_redis) == (0, 0)
+            assert nothing_applied(offers, invitations)
+            beat = start_beat(private_redis, schedule_dir)
+
+            def applied_while_supervised() -> bool:
+                # Celery 5.7 / kombu 5.7 on Redis: a worker holding unacknowledged (ETA) tasks when
+                # the connection drops stops with "Unrecoverable error" (restoring them needs the
+                # dead connection). Production must run workers under a supervisor that restarts
+                # them; this plays that part.
+                if workers[-1].poll() is not None:
+                    workers.append(start_worker(private_redis))
+                return all_due(offers, invitations)
+
+            wait_until(applied_while_supervised, timeout=40, what="the sweep")
+            time.sleep(1.5)  # another sweep or two run: they must change nothing
+        finally:
+            for process in [beat, *workers]:
+                if process is not None and process.poll() is None:
+                    stop_process(process)
+            shutil.rmtree(schedule_dir, ignore_errors=True)
+    assert_applied_exactly_once(offers, invitations)
+    print(f"\nREL-2 after a Redis restart: {len(workers) - 1} worker restart(s) by the supervisor")

@@ -1,0 +1,79 @@
+"""Request and response shapes of the widget's public endpoints (docs/live-chat-protocol.md).
+
+Input serializers check the shape of what a browser sends; the rules about pre-chat answers
+and context variables belong to ``conversations.services.conversation_start``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from conversations.models import Conversation
+from widgets.models import SelfServiceAction
+
+MAX_TOKEN_LENGTH = 500
+
+
+class SessionRequest(serializers.Serializer):
+    visitor_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TOKEN_LENGTH)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    title = serializers.CharField(required=False, allow_blank=True, max_length=2000)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+
+
+class ChatStartRequest(serializers.Serializer):
+    visitor_token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    # The answers and variables themselves are checked by conversation_start (WID-6, WID-11).
+    prechat = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    context = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+
+
+class AvailabilityRequest(serializers.Serializer):
+    visitor_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TOKEN_LENGTH)
+
+
+class ActionRequest(serializers.Serializer):
+    visitor_token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    kind = serializers.ChoiceField(choices=SelfServiceAction.Kind.choices)
+    title = serializers.CharField(max_length=300)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+
+
+def conversation_answer(conversation: Conversation, *, token: str) -> dict[str, Any]:
+    """How a conversation is named to its customer: public id, token, status, last sequence number."""
+    return {
+        "id": str(conversation.public_id),
+        "token": token,
+        "status": conversation.status,
+        "last_seq": conversation.last_message_seq,
+    }
+
+
+#: Operating systems that only run on desktops and laptops, so a UA with no device is a computer.
+DESKTOP_SYSTEMS = frozenset({"Windows", "Mac OS X", "Linux", "Ubuntu", "Fedora", "Chrome OS", "FreeBSD", "Debian"})
+
+
+def describe_user_agent(user_agent: str) -> dict[str, str]:
+    """Browser, operating system and device of a User-Agent string, for visitor details (WID-13)."""
+    from ua_parser import parse  # loads its rules on first use; only chat starts need it
+
+    result = parse(user_agent[:1000]) if user_agent else None
+    if result is None:
+        return {"browser": "", "operating_system": "", "device": ""}
+
+    def named(part) -> str:
+        if part is None or not part.family or part.family == "Other":
+            return ""
+        version = ".".join(v for v in (part.major, part.minor) if v)
+        return f"{part.family} {version}".strip()
+
+    os_name = result.os.family if result.os else ""
+    if result.device and result.device.family and result.device.family != "Other":
+        device = result.device.family
+    else:
+        device = "Desktop" if os_name in DESKTOP_SYSTEMS else ""
+    return {"browser": named(result.user_agent), "operating_system": named(result.os), "device": device}

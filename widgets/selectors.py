@@ -1,0 +1,258 @@
+"""Reads of the widgets app that the admin center, pages and the API share."""
+
+import uuid
+import zoneinfo
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import escape
+from django.utils.translation import get_supported_language_variant
+from django.utils.translation.trans_real import parse_accept_lang_header
+
+from conversations.models import Conversation
+from omnichannel.errors import NotFound
+from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
+from routing.selectors import queue_average_wait_minutes
+from routing.services.assignment import assignable_presence_filter, queue_position
+from widgets.models import ChatWidget, PreChatQuestion, Visitor, normalise_origin
+from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
+
+LOADER_PATH = "/static/widgets/loader.js"
+
+
+def public_base_url(request: HttpRequest | None = None) -> str:
+    """Where browsers reach this server: ``PUBLIC_BASE_URL`` when set, else the request's scheme://host."""
+    if settings.PUBLIC_BASE_URL:
+        return settings.PUBLIC_BASE_URL.rstrip("/")
+    if request is None:
+        return ""
+    return f"{request.scheme}://{request.get_host()}"
+
+
+def widget_script_tag(widget: ChatWidget, *, base_url: str) -> str:
+    """The one tag a host page pastes to show the widget (WID-1, WID-2).
+
+    Returns plain text, not markup marked safe: pages that show it must escape it.
+    """
+    src = escape(f"{base_url.rstrip('/')}{LOADER_PATH}")
+    return f'<script src="{src}" data-widget="{widget.public_key}" async></script>'
+
+
+def workstream_widget_names(*, workstream_id: int, without_authentication: bool = False) -> list[str]:
+    """Names of the workstream's widgets; only those with no authentication setting if asked (PER-2)."""
+    widgets = ChatWidget.objects.filter(workstream_id=workstream_id)
+    if without_authentication:
+        widgets = widgets.filter(authentication__isnull=True)
+    return list(widgets.order_by("name").values_list("name", flat=True))
+
+
+# --- The widget's public side: what the script, its endpoints and its socket read ----------
+
+#: A conversation the customer can still take part in; wrap-up and closed are over for them.
+UNFINISHED_STATUSES = ("open", "active", "waiting")
+#: A work item still waiting for an agent.
+WAITING_ITEM_STATUSES = ("queued", "offered")
+#: How much history the average wait looks at (WID-8, LIVE-1).
+
+
+def widget_for_key(key: uuid.UUID | str) -> ChatWidget | None:
+    """The active widget with this public key, with its workstream, queue and allowed origins."""
+    try:
+        key = uuid.UUID(str(key))
+    except ValueError:
+        return None
+    return (
+        ChatWidget.objects.filter(public_key=key, is_active=True)
+        .select_related("workstream__default_queue")
+        .prefetch_related("allowed_domains")
+        .first()
+    )
+
+
+def widget_allows_origin(widget: ChatWidget, origin: str | None) -> bool:
+    """Whether a page of ``origin`` may use the widget (WID-3). No origin is never allowed."""
+    if not origin:
+        return False
+    try:
+        origin = normalise_origin(origin)
+    except ValidationError:
+        return False
+    allowed = set()
+    for domain in widget.allowed_domains.all():
+        try:
+            allowed.add(normalise_origin(domain.origin))
+        except ValidationError:  # a row saved around the admin's validation allows nothing
+            continue
+    return origin in allowed
+
+
+def supported_language(*tags: str | None) -> str:
+    """The first of ``tags`` (language tags or Accept-Language values) the widget speaks, else English."""
+    for tag in tags:
+        for code, _quality in parse_accept_lang_header(tag or ""):
+            if code == "*":
+                continue
+            try:
+                return get_supported_language_variant(code)
+            except LookupError:
+                continue
+    return settings.LANGUAGE_CODE
+
+
+def visitor_language(*tags: str | None) -> str:
+    """The visitor's own language for visitor details and routing (WID-13): the first tag given,
+    as the widget supports it (``fr-CA`` → ``fr``) or as sent (``de-at``)."""
+    for tag in tags:
+        for code, _quality in parse_accept_lang_header(tag or ""):
+            if code == "*":
+                continue
+            try:
+                return get_supported_language_variant(code)
+            except LookupError:
+                return code[:16]
+    return ""
+
+
+def widget_prechat_questions(widget: ChatWidget) -> list[PreChatQuestion]:
+    return list(PreChatQuestion.objects.filter(widget=widget).order_by("order", "pk"))
+
+
+def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQuestion]) -> dict[str, Any]:
+    """What the widget script needs to draw itself (the ``config`` of ``POST session``)."""
+    return {
+        "title": widget.title,
+        "greeting": widget.greeting,
+        "theme_color": widget.theme_color,
+        "position": widget.position,
+        "language": widget.language or language,
+        "persistent": widget.workstream.is_persistent,
+        "proactive_enabled": widget.proactive_enabled,
+        "prechat_questions": [
+            {
+                "name": question.name,
+                "label": question.label,
+                "kind": question.kind,
+                "required": question.required,
+                "choices": question.choices if question.kind == PreChatQuestion.Kind.OPTION_SET else [],
+                "consent_url": question.consent_url if question.kind == PreChatQuestion.Kind.CONSENT else "",
+            }
+            for question in questions
+        ],
+    }
+
+
+def visitor_for_token(widget: ChatWidget, token: object) -> Visitor:
+    """The visitor a visitor token names, for this widget only; :class:`TokenError` otherwise."""
+    claim = read_visitor_token(token, widget_key=widget.public_key)
+    visitor = Visitor.objects.filter(public_id=claim.visitor, widget=widget).first()
+    if visitor is None:
+        raise TokenError("The visitor token names no visitor of this widget.")
+    return visitor
+
+
+def visitor_unfinished_conversation(visitor: Visitor) -> Conversation | None:
+    """The visitor's latest conversation that is not over yet, if any (resume after a reload)."""
+    return (
+        Conversation.objects.filter(visitor=visitor, status__in=UNFINISHED_STATUSES)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+
+
+def conversation_for_customer(*, widget: ChatWidget, token: object) -> Conversation:
+    """The one conversation a customer's conversation token opens (SEC-1).
+
+    The token must be signed here, and name a conversation of its own visitor on this widget;
+    anything else is refused the same way, so a customer learns nothing about other chats.
+    """
+    claim = read_conversation_token(token)
+    conversation = (
+        Conversation.objects.filter(
+            public_id=claim.conversation, visitor__public_id=claim.visitor, visitor__widget=widget, widget=widget
+        )
+        .select_related("workstream")
+        .first()
+    )
+    if conversation is None:
+        raise NotFound("No such conversation.")
+    return conversation
+
+
+def _eligible_agents_exist(queue: Queue, workstream: Workstream) -> bool:
+    """Someone could be offered a chat of this workstream in this queue now (ROU-9's filters)."""
+    return (
+        AgentProfile.objects.filter(
+            assignable_presence_filter(workstream), memberships__queue=queue, session_count__lt=MAX_SESSIONS
+        )
+        .filter(capacity__gte=F("capacity_used") + workstream.capacity_units)
+        .exists()
+    )
+
+
+def _next_operating_change(hours: OperatingHours, now: datetime) -> datetime | None:
+    """When the schedule next opens or closes, within a week; None if it never changes."""
+    zone = zoneinfo.ZoneInfo(hours.time_zone)
+    local_today = now.astimezone(zone).date()
+    windows = list(hours.windows.all())
+    candidates = set()
+    for offset in range(9):
+        day = local_today + timedelta(days=offset)
+        # Midnights matter for holidays; window edges for the weekly schedule.
+        candidates.add(datetime.combine(day, time(0), zone))
+        for window in windows:
+            if window.weekday != day.weekday():
+                continue
+            candidates.add(datetime.combine(day, window.opens_at, zone))
+            closes_day = day + timedelta(days=1) if window.closes_at == time(0) else day
+            candidates.add(datetime.combine(closes_day, window.closes_at, zone))
+    open_now = hours.is_open_at(now)
+    for moment in sorted(c for c in candidates if c > now):
+        if hours.is_open_at(moment) != open_now:
+            return moment
+    return None
+
+
+def conversation_queue_position(conversation: Conversation) -> int | None:
+    """1 for the next conversation its queue serves; None once it is no longer waiting there."""
+    item = WorkItem.objects.filter(conversation=conversation, status__in=WAITING_ITEM_STATUSES).first()
+    if item is None or item.queue_id is None:
+        return None
+    return queue_position(item)
+
+
+def widget_availability(
+    widget: ChatWidget, *, visitor: Visitor | None = None, now: datetime | None = None
+) -> dict[str, Any]:
+    """What ``getAgentAvailability()`` answers (WID-8).
+
+    ``available``: the widget's queue is open and an agent there could take a chat now;
+    ``queue_position``: the visitor's place if their chat waits in a queue;
+    ``average_wait_minutes`` of recent chats; ``next_change``: when the queue next opens or closes.
+    """
+    now = now or timezone.now()
+    queue = (
+        Queue.objects.select_related("operating_hours")
+        .prefetch_related("operating_hours__windows", "operating_hours__holidays")
+        .get(pk=widget.workstream.default_queue_id)
+    )
+    hours = queue.operating_hours
+    open_now = queue.is_active and (hours is None or hours.is_open_at(now))
+    answer: dict[str, Any] = {
+        "available": bool(open_now and _eligible_agents_exist(queue, widget.workstream)),
+        "average_wait_minutes": queue_average_wait_minutes(queue, now=now),
+        "next_change": None,
+    }
+    if hours is not None:
+        change = _next_operating_change(hours, now)
+        answer["next_change"] = change.isoformat() if change else None
+    conversation = visitor_unfinished_conversation(visitor) if visitor is not None else None
+    if conversation is not None:
+        position = conversation_queue_position(conversation)
+        if position is not None:
+            answer["queue_position"] = position
+    return answer

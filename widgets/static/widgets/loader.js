@@ -1,0 +1,571 @@
+/*
+ * Omnichannel chat widget: the one script of the script tag (WID-2).
+ *
+ *   <script src="https://chat.example.com/static/widgets/loader.js" data-widget="KEY" async></script>
+ *
+ * It draws a chat button and pane inside a shadow root (WID-4), talks to /widget/<KEY>/… and
+ * /ws/widget/<KEY>/ on the server it was loaded from (docs/live-chat-protocol.md), and exposes one
+ * global, the SDK object window.OmnichannelChat (WID-6..9). Calls made before it loads are queued
+ * by this snippet, placed before the script tag (WID-9):
+ *
+ *   <script>window.OmnichannelChat=window.OmnichannelChat||(function(){var s={q:[]};
+ *   ["setContextProvider","setAuthTokenProvider","startChat","closeChat","getAgentAvailability",
+ *   "logAction","on"].forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);
+ *   return new Promise(function(r,j){s.q.push([m,a,r,j])})}});return s})();</script>
+ *
+ * Message text is only ever put in the page as text (SEC-2); links become <a> elements we build.
+ */
+(() => {
+  "use strict";
+  const script =
+    document.currentScript || document.querySelector('script[data-widget][src*="/static/widgets/loader.js"]');
+  // Pasted twice, or already running: the SDK object is the only trace we leave (WID-4).
+  if (!script || (window.OmnichannelChat && window.OmnichannelChat.version)) return;
+  const KEY = script.getAttribute("data-widget") || "";
+  // The product's base URL is where this script came from (a path prefix included).
+  const SRC = new URL(script.src, location.href);
+  const BASE = SRC.origin + SRC.pathname.replace(/\/static\/widgets\/loader[^/]*\.js$/, "");
+  const API = `${BASE}/widget/${encodeURIComponent(KEY)}/`;
+  const SOCKET = `${BASE.replace(/^http/, "ws")}/ws/widget/${encodeURIComponent(KEY)}/`;
+  const MAX_MESSAGE_BYTES = 28 * 1024; // CONV-2a
+  const ENDED = ["wrap_up", "closed"];
+
+  // I18N-1: the widget's language, else the browser's; English when we do not ship it.
+  const STRINGS = {
+    en: ["Open chat", "Close chat", "Start chat", "Type a message…", "Send", "End chat", "End this chat?",
+      "Cancel", "This chat has ended.", "Start a new chat", "Agent is typing…", "required",
+      "Something went wrong. Please try again.", "Reconnecting…", "Messages", "Choose…", "Message too long."],
+    id: ["Buka obrolan", "Tutup obrolan", "Mulai obrolan", "Ketik pesan…", "Kirim", "Akhiri obrolan",
+      "Akhiri obrolan ini?", "Batal", "Obrolan ini telah berakhir.", "Mulai obrolan baru", "Agen sedang mengetik…",
+      "wajib", "Terjadi kesalahan. Silakan coba lagi.", "Menyambungkan kembali…", "Pesan", "Pilih…",
+      "Pesan terlalu panjang."],
+    fr: ["Ouvrir le chat", "Fermer le chat", "Démarrer le chat", "Écrivez un message…", "Envoyer",
+      "Terminer le chat", "Terminer ce chat ?", "Annuler", "Ce chat est terminé.", "Démarrer un nouveau chat",
+      "L’agent écrit…", "obligatoire", "Une erreur s’est produite. Veuillez réessayer.", "Reconnexion…",
+      "Messages", "Choisir…", "Message trop long."],
+    ro: ["Deschide chatul", "Închide chatul", "Începe chatul", "Scrie un mesaj…", "Trimite", "Încheie chatul",
+      "Încheiem acest chat?", "Anulează", "Acest chat s-a încheiat.", "Începe un chat nou", "Agentul scrie…",
+      "obligatoriu", "A apărut o eroare. Încearcă din nou.", "Se reconectează…", "Mesaje", "Alege…",
+      "Mesaj prea lung."],
+    pl: ["Otwórz czat", "Zamknij czat", "Rozpocznij czat", "Napisz wiadomość…", "Wyślij", "Zakończ czat",
+      "Zakończyć ten czat?", "Anuluj", "Ten czat został zakończony.", "Rozpocznij nowy czat", "Konsultant pisze…",
+      "wymagane", "Coś poszło nie tak. Spróbuj ponownie.", "Ponowne łączenie…", "Wiadomości", "Wybierz…",
+      "Wiadomość jest za długa."],
+  };
+  const NAMES = ["open", "close", "start", "placeholder", "send", "end", "endConfirm", "cancel", "ended", "newChat",
+    "typing", "required", "error", "reconnecting", "messages", "choose", "tooLong"];
+  let t = {};
+  const useLanguage = (lang) => {
+    const table = STRINGS[(lang || "").slice(0, 2).toLowerCase()] || STRINGS.en;
+    NAMES.forEach((name, i) => (t[name] = table[i]));
+  };
+  useLanguage(navigator.language);
+
+  // --- state ------------------------------------------------------------------------------
+  const store = {
+    get: (name) => { try { return localStorage.getItem(`oc:${KEY}:${name}`); } catch (e) { return null; } },
+    set: (name, value) => {
+      try { value == null ? localStorage.removeItem(`oc:${KEY}:${name}`) : localStorage.setItem(`oc:${KEY}:${name}`, value); } catch (e) { /* storage blocked: this page load only */ }
+    },
+  };
+  const listeners = {};
+  let config = null;
+  let visitorToken = store.get("visitor");
+  let conversation = null; // {id, token, status}
+  let lastSeq = 0;
+  let historySeq = 0; // messages up to here were there before this page: shown, not announced
+  let socket = null;
+  let retry = 0;
+  let retryTimer = null;
+  let contextProvider = null;
+  let authTokenProvider = null;
+  let pendingContext = null;
+  let starting = false;
+  const outbox = new Map(); // client_id → text, until acknowledged (resent after a reconnect)
+
+  const emit = (event, data) => {
+    (listeners[event] || []).slice().forEach((cb) => {
+      try { cb(data); } catch (e) { setTimeout(() => { throw e; }); }
+    });
+  };
+  const fail = (code, message) => emit("error", { code, message: message || t.error });
+
+  // --- HTTP ---------------------------------------------------------------------------------
+  // JSON sent as text/plain is a "simple" cross-origin request: no preflight round trip.
+  const call = async (path, body, method = "POST") => {
+    const options = { method, mode: "cors", credentials: "omit", headers: {} };
+    let url = API + path + "/";
+    if (method === "GET") url += "?" + new URLSearchParams(body || {});
+    else {
+      options.headers["Content-Type"] = "text/plain;charset=UTF-8";
+      options.body = JSON.stringify(body || {});
+    }
+    let response;
+    try {
+      response = await fetch(url, options);
+    } catch (e) {
+      throw Object.assign(new Error("The chat service cannot be reached from this page (is it on the widget's allowed domains?)."), { code: "unavailable" });
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) throw Object.assign(new Error(answer.message || t.error), { code: answer.code || "error", errors: answer.errors, status: response.status });
+    return answer;
+  };
+
+  const pageUrl = () => (/^https?:/.test(location.href) ? location.href.slice(0, 2000) : "");
+  const openSession = async () => {
+    const answer = await call("session", {
+      visitor_token: visitorToken || "",
+      url: pageUrl(),
+      title: document.title.slice(0, 2000),
+      language: navigator.language || "",
+    });
+    visitorToken = answer.visitor_token;
+    store.set("visitor", visitorToken);
+    return answer;
+  };
+
+  // A stale visitor token (a year old, or from a reset server) is renewed once, then the call retried.
+  const withVisitor = async (fn) => {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e.code !== "invalid_token" && e.code !== "expired_token") throw e;
+      visitorToken = null;
+      await openSession();
+      return fn();
+    }
+  };
+
+  // --- DOM ------------------------------------------------------------------------------------
+  const el = (tag, attrs = {}, ...children) => {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attrs)) {
+      if (name === "text") node.textContent = value;
+      else if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+      else if (value !== false && value != null) node.setAttribute(name, value === true ? "" : value);
+    }
+    children.forEach((child) => child && node.append(child));
+    return node;
+  };
+  const STYLE = `
+:host{all:initial !important}
+*{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b}
+.root{position:fixed;bottom:20px;right:20px;z-index:2147483000}
+.root.left{right:auto;left:20px}
+button{cursor:pointer;border:0;border-radius:6px;padding:8px 12px;background:var(--accent);color:#fff}
+button.plain{background:#eee;color:#1b1b1b}
+button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid #ffb900;outline-offset:2px}
+.launcher{width:56px;height:56px;border-radius:50%;box-shadow:0 4px 12px #0004;font-size:24px;padding:0}
+.pane{position:absolute;bottom:68px;right:0;width:min(360px,calc(100vw - 40px));height:min(520px,calc(100vh - 110px));background:#fff;border-radius:10px;box-shadow:0 8px 28px #0005;display:flex;flex-direction:column;overflow:hidden}
+.left .pane{right:auto;left:0}
+.pane[hidden]{display:none}
+header{background:var(--accent);padding:10px 12px;display:flex;align-items:center;gap:8px}
+header h2{flex:1;margin:0;color:#fff;font-weight:600;font-size:15px}
+header button{background:transparent;color:#fff;padding:4px 8px}
+.body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+form{display:flex;flex-direction:column;gap:10px}
+label{display:flex;flex-direction:column;gap:4px;font-weight:600}
+label.consent{flex-direction:row;align-items:flex-start;font-weight:400}
+input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;background:#fff;font-weight:400}
+[aria-invalid=true]{border-color:#a4262c}
+.err{color:#a4262c;font-size:12px;font-weight:400}
+.req{color:#a4262c}
+.msg{max-width:85%;padding:6px 10px;border-radius:10px;background:#f3f2f1;white-space:pre-wrap;overflow-wrap:anywhere}
+.msg.customer{align-self:flex-end;background:var(--accent);color:#fff}
+.msg.customer a{color:#fff}
+.msg.system{align-self:center;background:none;color:#605e5c;font-size:12px;font-style:italic;text-align:center}
+.msg[data-pending]{opacity:.6}
+.note{color:#605e5c;font-size:12px;text-align:center}
+.composer{display:flex;gap:6px;padding:8px;border-top:1px solid #edebe9}
+.composer textarea{flex:1;resize:none;height:40px}
+.bar{display:flex;gap:6px;justify-content:flex-end;padding:0 8px 8px}
+`;
+  let ui = null;
+  const bubbleIcon = () => {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "26");
+    svg.setAttribute("height", "26");
+    svg.setAttribute("aria-hidden", "true");
+    path.setAttribute("d", "M4 3h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H10l-5 4v-4H4a2 2 0 0 1-2-2V5a2 2 0 0 1 2-2z");
+    path.setAttribute("fill", "#fff");
+    svg.append(path);
+    return svg;
+  };
+
+  const render = () => {
+    const host = el("omnichannel-chat");
+    const shadow = host.attachShadow({ mode: "open" });
+    const accent = /^#[0-9a-f]{6}$/i.test(config.theme_color) ? config.theme_color : "#0f6cbd";
+    const launcher = el("button", {
+      class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", title: config.title,
+      "data-testid": "chat-button", onclick: () => setOpen(ui.pane.hidden),
+    }, bubbleIcon());
+    const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, "data-testid": "messages" });
+    const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, hidden: true, "data-testid": "chat-pane" },
+      el("header", {}, el("h2", { text: config.title }),
+        el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
+      body);
+    pane.addEventListener("keydown", (event) => { if (event.key === "Escape") setOpen(false); });
+    const root = el("div", { class: `root${config.position === "bottom_left" ? " left" : ""}`, style: `--accent:${accent}` }, pane, launcher);
+    shadow.append(el("style", { text: STYLE }), root);
+    document.body.append(host);
+    ui = { host, shadow, launcher, pane, body, footer: null };
+  };
+
+  // Focus moves only when the customer acted, never on page load (WID-5).
+  const setOpen = (open, focus = true) => {
+    if (!ui) return;
+    ui.pane.hidden = !open;
+    ui.launcher.setAttribute("aria-expanded", String(open));
+    ui.launcher.setAttribute("aria-label", open ? t.close : t.open);
+    store.set("open", open ? "1" : null);
+    if (!open) return focus && ui.launcher.focus();
+    if (!conversation && !ui.body.querySelector("form")) showPrechat();
+    const first = ui.pane.querySelector("input,select,textarea,form button");
+    if (first && focus) first.focus();
+  };
+
+  const clearPane = (log) => {
+    ui.body.replaceChildren();
+    ui.body.setAttribute("role", log ? "log" : "group");
+    ui.body.setAttribute("aria-live", log ? "polite" : "off");
+    if (ui.footer) ui.footer.remove();
+    ui.footer = null;
+  };
+
+  // WID-10, WID-11: the pre-chat survey; the server's per-question errors are shown by their fields.
+  const showPrechat = () => {
+    clearPane();
+    const fields = {};
+    const form = el("form", { novalidate: true, "data-testid": "prechat-form" });
+    if (config.greeting) form.append(el("p", { class: "note", text: config.greeting }));
+    for (const q of config.prechat_questions) {
+      const id = `oc-q-${q.name}`;
+      const attrs = { id, name: q.name, "aria-required": q.required ? "true" : false, "aria-describedby": `${id}-err`, "data-testid": `prechat-field-${q.name}` };
+      let input;
+      if (q.kind === "multi_line") input = el("textarea", { ...attrs, rows: 3 });
+      else if (q.kind === "option_set") input = el("select", attrs, el("option", { value: "", text: t.choose }), ...q.choices.map((c) => el("option", { value: c, text: c })));
+      else if (q.kind === "consent") input = el("input", { ...attrs, type: "checkbox" });
+      else input = el("input", { ...attrs, type: "text", maxlength: 500 });
+      const mark = q.required ? el("span", { class: "req", title: t.required, "aria-hidden": "true", text: " *" }) : null;
+      const error = el("span", { class: "err", id: `${id}-err`, "data-testid": `prechat-error-${q.name}` });
+      let label;
+      if (q.kind === "consent") {
+        const text = el("span", { text: q.label }, mark);
+        if (/^https?:\/\//i.test(q.consent_url)) text.append(" ", el("a", { href: q.consent_url, target: "_blank", rel: "noopener noreferrer", text: "↗", "aria-label": q.consent_url }));
+        label = el("label", { class: "consent", for: id }, input, text);
+      } else label = el("label", { for: id }, el("span", { text: q.label }, mark), input);
+      form.append(el("div", {}, label, error));
+      fields[q.name] = { input, error, q };
+    }
+    const submit = el("button", { type: "submit", "data-testid": "prechat-submit", text: t.start });
+    const formError = el("p", { class: "err", role: "alert" });
+    form.append(formError, submit);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const answers = {};
+      for (const [name, { input, q }] of Object.entries(fields)) {
+        const value = q.kind === "consent" ? input.checked : input.value.trim();
+        if (value !== "" && value !== false) answers[name] = value;
+      }
+      submit.disabled = true;
+      formError.textContent = "";
+      Object.values(fields).forEach(({ input, error }) => { error.textContent = ""; input.removeAttribute("aria-invalid"); });
+      try {
+        await startChat(answers, pendingContext);
+      } catch (e) {
+        const problems = (e.errors && e.errors.prechat) || {};
+        let firstBad = null;
+        for (const [name, messages] of Object.entries(problems)) {
+          const field = fields[name];
+          if (!field) continue;
+          field.error.textContent = [].concat(messages).join(" ");
+          field.input.setAttribute("aria-invalid", "true");
+          firstBad = firstBad || field.input;
+        }
+        if (firstBad) firstBad.focus();
+        else formError.textContent = e.message || t.error;
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    ui.body.append(form);
+  };
+
+  // --- starting and following a chat -------------------------------------------------------------
+  const startChat = async (answers, customContext) => {
+    if (starting) return;
+    starting = true;
+    try {
+      let context = {};
+      if (contextProvider) {
+        try { context = (await contextProvider()) || {}; } catch (e) { fail("context_provider_failed", String(e && e.message || e)); }
+      }
+      context = Object.assign({}, context, customContext || {}); // WID-8: startChat's context wins
+      const answer = await withVisitor(() => call("chats", {
+        visitor_token: visitorToken, prechat: answers, context, url: pageUrl(), language: navigator.language || "",
+      }));
+      pendingContext = null;
+      follow(answer.conversation);
+      emit("chatStarted", { id: answer.conversation.id });
+    } catch (e) {
+      fail(e.code, e.message);
+      throw e;
+    } finally {
+      starting = false;
+    }
+  };
+
+  // After a reload the page shows nothing yet, so a resumed chat is read from the start; only
+  // what is new since is announced to the host page.
+  const follow = (chat, resumed) => {
+    conversation = { id: chat.id, token: chat.token, status: chat.status, queued: false };
+    lastSeq = 0;
+    historySeq = resumed ? chat.last_seq || 0 : 0;
+    showConversation();
+    connect();
+  };
+
+  const showConversation = () => {
+    clearPane(true);
+    const composer = el("textarea", { "aria-label": t.placeholder, placeholder: t.placeholder, "data-testid": "composer", rows: 1 });
+    composer.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendMessage(); }
+    });
+    composer.addEventListener("input", () => typing(true));
+    const send = el("button", { type: "button", "data-testid": "send", text: t.send, onclick: () => sendMessage() });
+    const footer = el("div", {}, el("div", { class: "composer" }, composer, send));
+    if (!config.persistent) {
+      // LIVE-3 with a confirmation; persistent chat is ended by agents only (PER-4).
+      const bar = el("div", { class: "bar" });
+      const ask = () => bar.replaceChildren(
+        el("span", { class: "note", role: "alert", text: t.endConfirm }),
+        el("button", { type: "button", "data-testid": "end-chat-confirm", text: t.end, onclick: () => { wire({ type: "chat.end" }); bar.replaceChildren(); } }),
+        el("button", { type: "button", class: "plain", "data-testid": "end-chat-cancel", text: t.cancel, onclick: () => { bar.replaceChildren(endButton); endButton.focus(); } }),
+      );
+      const endButton = el("button", { type: "button", class: "plain", "data-testid": "end-chat", text: t.end, onclick: ask });
+      bar.append(endButton);
+      footer.append(bar);
+    }
+    ui.typing = el("p", { class: "note", hidden: true, "data-testid": "typing-indicator", text: t.typing });
+    ui.notice = el("p", { class: "note", role: "status" });
+    footer.prepend(ui.notice, ui.typing);
+    ui.composer = composer;
+    ui.footer = footer;
+    ui.pane.append(footer);
+  };
+
+  const ended = (announce) => {
+    if (!ui.footer || ui.footer.dataset.ended) return;
+    ui.footer.dataset.ended = "1";
+    ui.typing.hidden = true;
+    ui.footer.replaceChildren(el("div", { class: "bar", "data-testid": "chat-ended" },
+      el("span", { class: "note", role: "status", text: t.ended }),
+      el("button", { type: "button", "data-testid": "new-chat", text: t.newChat, onclick: () => { stop(); conversation = null; showPrechat(); } })));
+    if (announce) emit("chatClosed", { id: conversation && conversation.id, status: conversation && conversation.status });
+  };
+
+  // SEC-2: text goes in as text; http(s) links become <a> elements we build, never markup.
+  const LINK = /\bhttps?:\/\/[^\s<>"']+/gi;
+  const richText = (node, text) => {
+    let at = 0;
+    for (const match of text.matchAll(LINK)) {
+      const url = match[0].replace(/[.,;:!?)\]]+$/, "");
+      node.append(text.slice(at, match.index));
+      let href = null;
+      try { href = /^https?:$/.test(new URL(url).protocol) ? url : null; } catch (e) { /* not a URL */ }
+      node.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: url }) : url);
+      at = match.index + url.length;
+    }
+    node.append(text.slice(at));
+  };
+
+  const showMessage = (m) => {
+    const pending = m.client_id && ui.body.querySelector(`[data-client-id="${CSS_ESCAPE(m.client_id)}"]`);
+    const node = pending || el("div", { class: `msg ${m.sender}`, "data-testid": "message", "data-sender": m.sender });
+    node.removeAttribute("data-pending");
+    node.dataset.seq = m.seq;
+    if (!pending) {
+      richText(node, m.text);
+      if (m.sender_name) node.title = m.sender_name;
+    }
+    // Keep the list in sequence order even if an earlier message arrives late.
+    const later = [...ui.body.querySelectorAll("[data-seq]")].find((other) => other !== node && +other.dataset.seq > m.seq);
+    ui.body.insertBefore(node, later || null);
+    ui.body.scrollTop = ui.body.scrollHeight;
+  };
+  const CSS_ESCAPE = (value) => (window.CSS && window.CSS.escape ? window.CSS.escape(value) : value.replace(/["\\]/g, "\\$&"));
+
+  const sendMessage = () => {
+    const text = ui.composer.value;
+    if (!text.trim() || !conversation || ENDED.includes(conversation.status)) return;
+    if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
+      ui.notice.textContent = t.tooLong;
+      return fail("message_too_large", t.tooLong);
+    }
+    const clientId = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
+    outbox.set(clientId, text);
+    const node = el("div", { class: "msg customer", "data-testid": "message", "data-sender": "customer", "data-client-id": clientId, "data-pending": "" });
+    richText(node, text);
+    ui.body.append(node);
+    ui.body.scrollTop = ui.body.scrollHeight;
+    ui.composer.value = "";
+    typing(false);
+    wire({ type: "message.send", text, client_id: clientId });
+  };
+
+  let typingSent = 0;
+  let typingTimer = null;
+  const typing = (on) => {
+    clearTimeout(typingTimer);
+    if (on) {
+      typingTimer = setTimeout(() => typing(false), 3000);
+      if (Date.now() - typingSent < 2500) return;
+    } else if (!typingSent) return;
+    typingSent = on ? Date.now() : 0;
+    wire({ type: "typing", is_typing: on });
+  };
+
+  // --- the socket: join, resume after the last seq seen, reconnect with backoff (CONV-2) ---------
+  const wire = (frame) => {
+    if (socket && socket.readyState === 1 && socket.joined) socket.send(JSON.stringify(frame));
+  };
+
+  const connect = () => {
+    clearTimeout(retryTimer);
+    if (!conversation) return;
+    const ws = new WebSocket(SOCKET);
+    socket = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "join", token: conversation.token, after: lastSeq }));
+    ws.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      receive(ws, frame);
+    };
+    ws.onclose = () => {
+      if (socket !== ws || !conversation || ENDED.includes(conversation.status)) return;
+      if (ui.notice) ui.notice.textContent = t.reconnecting;
+      const delay = Math.min(30000, 1000 * 2 ** retry++) * (0.75 + Math.random() / 2);
+      retryTimer = setTimeout(connect, delay);
+    };
+  };
+
+  const stop = () => {
+    clearTimeout(retryTimer);
+    const ws = socket;
+    socket = null;
+    if (ws) ws.close();
+  };
+
+  const receive = (ws, frame) => {
+    if (ws !== socket) return;
+    if (frame.type === "joined") {
+      ws.joined = true;
+      retry = 0;
+      ui.notice.textContent = "";
+      setStatus(frame.status);
+      for (const [clientId, text] of outbox) ws.send(JSON.stringify({ type: "message.send", text, client_id: clientId }));
+    } else if (frame.type === "conversation.message") {
+      if (frame.seq <= lastSeq) return; // already shown: each message once (CONV-2)
+      lastSeq = frame.seq;
+      showMessage(frame);
+      if (frame.sender === "customer") sent(frame);
+      else {
+        if (frame.sender !== "system") ui.typing.hidden = true;
+        if (frame.seq > historySeq) emit("messageReceived", { seq: frame.seq, sender: frame.sender, text: frame.text, createdAt: frame.created_at });
+      }
+    } else if (frame.type === "message.ack") {
+      sent(frame);
+    } else if (frame.type === "conversation.typing") {
+      ui.typing.hidden = !frame.is_typing;
+      clearTimeout(ui.typingTimer);
+      if (frame.is_typing) ui.typingTimer = setTimeout(() => (ui.typing.hidden = true), 8000);
+    } else if (frame.type === "conversation.status") {
+      setStatus(frame.status);
+    } else if (frame.type === "error") {
+      if (!ws.joined && (frame.code === "not_found" || frame.code === "invalid_token" || frame.code === "expired_token")) {
+        // The chat is gone (or its token is): stop following it and offer a new one.
+        stop();
+        conversation = null;
+        if (ui.pane && !ui.pane.hidden) showPrechat();
+      } else if (frame.code === "message_too_large") ui.notice.textContent = t.tooLong;
+      fail(frame.code, frame.message);
+    }
+  };
+
+  // Stored, as told by its ack or its echo, whichever comes first: announced once.
+  const sent = (frame) => {
+    const text = outbox.get(frame.client_id);
+    if (outbox.delete(frame.client_id)) emit("messageSent", { seq: frame.seq, text, clientId: frame.client_id });
+  };
+
+  const setStatus = (status) => {
+    if (!conversation) return;
+    conversation.status = status;
+    if (ENDED.includes(status)) {
+      // The socket stays open for what follows (the closing system message); it is not renewed.
+      outbox.clear();
+      ended(true);
+    } else if (status === "open" && !conversation.queued) {
+      conversation.queued = true;
+      emit("queued", { id: conversation.id });
+    }
+  };
+
+  // --- the SDK (WID-6..9) -------------------------------------------------------------------------
+  const ready = (async () => {
+    const answer = await openSession();
+    if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true }));
+    config = answer.config;
+    useLanguage(config.language);
+    render();
+    if (answer.conversation) follow(answer.conversation, true);
+    if (store.get("open")) setOpen(true, false);
+    emit("ready", { language: config.language, persistent: config.persistent });
+  })();
+  ready.catch((e) => fail(e.code || "unavailable", e.message)); // WID-3: a refused page gets no chat
+
+  const actionKind = (type) => String(type || "").replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
+  const sdk = {
+    version: 1,
+    on(event, callback) {
+      if (typeof callback === "function") (listeners[event] = listeners[event] || []).push(callback);
+      return sdk;
+    },
+    setContextProvider(fn) { contextProvider = typeof fn === "function" ? fn : null; },
+    // Kept for persistent chat (WID-7, AUTH-*), which sends its token when it starts a chat.
+    setAuthTokenProvider(fn) { authTokenProvider = typeof fn === "function" ? fn : null; },
+    async startChat(options = {}) {
+      await ready;
+      pendingContext = options.customContext || null;
+      setOpen(true);
+      if (conversation) return { id: conversation.id };
+      if (!config.prechat_questions.length) await startChat({}, pendingContext);
+      return conversation ? { id: conversation.id } : null;
+    },
+    async closeChat() {
+      await ready;
+      if (conversation && !config.persistent && !ENDED.includes(conversation.status)) wire({ type: "chat.end" });
+      setOpen(false);
+    },
+    async getAgentAvailability() {
+      await ready;
+      return withVisitor(() => call("availability", { visitor_token: visitorToken }, "GET"));
+    },
+    async logAction(type, title) {
+      await ready;
+      return withVisitor(() => call("actions", { visitor_token: visitorToken, kind: actionKind(type), title: String(title || "").slice(0, 300), url: pageUrl() }));
+    },
+  };
+
+  // WID-9: replay what the host page asked for before we were here, in order.
+  const early = window.OmnichannelChat;
+  window.OmnichannelChat = sdk;
+  for (const [method, args, resolve, reject] of (early && Array.isArray(early.q) ? early.q : [])) {
+    const fn = sdk[method];
+    const result = typeof fn === "function" ? Promise.resolve().then(() => fn.apply(sdk, args || [])) : Promise.reject(new Error(`Unknown method ${method}`));
+    result.then(resolve, (e) => (reject ? reject(e) : fail(e.code || "sdk_error", e.message)));
+  }
+})();

@@ -1,0 +1,20 @@
+"""The widget's public endpoints, mounted at ``/widget/`` (docs/live-chat-protocol.md).
+
+Paths take a trailing slash or none: the script is pasted into other people's sites, so a
+caller's habit should not turn into a redirect a cross-origin POST cannot follow.
+"""
+
+from django.urls import re_path
+
+from widgets import views
+
+app_name = "widgets"
+
+KEY = r"^(?P<key>[0-9a-fA-F-]{32,36})"
+
+urlpatterns = [
+    re_path(rf"{KEY}/session/?$", views.WidgetSessionApi.as_view(), name="session"),
+    re_path(rf"{KEY}/chats/?$", views.WidgetChatStartApi.as_view(), name="chats"),
+    re_path(rf"{KEY}/availability/?$", views.WidgetAvailabilityApi.as_view(), name="availability"),
+    re_path(rf"{KEY}/actions/?$", views.WidgetActionApi.as_view(), name="actions"),
+]

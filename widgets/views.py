@@ -1,0 +1,269 @@
+"""The widget's public HTTP endpoints (docs/live-chat-protocol.md; WID-3, WID-6, WID-8, WID-11..13, SUM-12).
+
+They are called cross-origin by the widget script on customers' sites and carry no cookies:
+who the browser is travels in signed tokens (:mod:`widgets.tokens`). Every call, preflight
+included, must come from an origin on the widget's allowed domains; allowed origins get CORS
+headers. Answers are JSON: ``{"code", "message", "errors"?}`` for every refusal, never a 500
+for bad input.
+"""
+
+from __future__ import annotations
+
+from django.http import Http404
+from django.utils.cache import patch_vary_headers
+from rest_framework import exceptions, status
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+from rest_framework.settings import api_settings
+from rest_framework.throttling import SimpleRateThrottle
+from rest_framework.views import APIView
+
+from conversations.errors import ConversationValidationError
+from conversations.services import conversation_start
+from omnichannel.errors import DomainError, Forbidden, NotFound
+from widgets import selectors
+from widgets.api import (
+    ActionRequest,
+    AvailabilityRequest,
+    ChatStartRequest,
+    SessionRequest,
+    conversation_answer,
+    describe_user_agent,
+)
+from widgets.services import self_service_action_log, visitor_session_open
+from widgets.tokens import TokenError, conversation_token, visitor_token
+
+PREFLIGHT_MAX_AGE = 600
+
+
+class WidgetRefusal(exceptions.APIException):
+    """A refusal with the protocol's stable code (origin not allowed, unknown widget, …)."""
+
+    def __init__(self, status_code: int, code: str, message: str):
+        super().__init__(detail=message, code=code)
+        self.status_code = status_code
+        self.refusal_code = code
+
+
+class PlainTextJSONParser(JSONParser):
+    """JSON sent as ``text/plain``: the widget posts that way so browsers skip the CORS preflight."""
+
+    media_type = "text/plain"
+
+
+class WidgetThrottle(SimpleRateThrottle):
+    """Per client address and widget, at the ``widget`` scope's rate (SEC-3).
+
+    The rate is read on every request (DRF reads it once at import), so a settings change —
+    in tests, or a reloaded configuration — takes effect.
+    """
+
+    scope = "widget"
+
+    def get_rate(self):
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
+    def get_cache_key(self, request, view):
+        return self.cache_format % {"scope": f"{self.scope}_{view.kwargs.get('key')}", "ident": self.get_ident(request)}
+
+
+def error_answer(exc, context):
+    """Every refusal in the protocol's shape: ``{"code", "message", "errors"?}``."""
+    if isinstance(exc, WidgetRefusal):
+        return Response({"code": exc.refusal_code, "message": str(exc.detail)}, status=exc.status_code)
+    if isinstance(exc, TokenError):
+        return Response({"code": exc.code, "message": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, ConversationValidationError):
+        return Response(
+            {"code": "invalid", "message": exc.message, "errors": exc.errors}, status=status.HTTP_400_BAD_REQUEST
+        )
+    if isinstance(exc, NotFound | Http404):
+        return Response({"code": "not_found", "message": str(exc) or "Not found."}, status=status.HTTP_404_NOT_FOUND)
+    if isinstance(exc, Forbidden):
+        return Response({"code": exc.code, "message": exc.message}, status=status.HTTP_403_FORBIDDEN)
+    if isinstance(exc, DomainError):
+        return Response({"code": exc.code, "message": exc.message}, status=status.HTTP_409_CONFLICT)
+    if isinstance(exc, exceptions.ValidationError):
+        return Response(
+            {"code": "invalid", "message": "Some fields are invalid.", "errors": exc.detail},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.ParseError):
+        return Response(
+            {"code": "invalid", "message": "The body is not valid JSON.", "errors": {"body": [str(exc.detail)]}},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        response = Response(
+            {"code": "throttled", "message": f"Too many requests; try again in {wait} seconds."},
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    if isinstance(exc, exceptions.APIException):
+        codes = exc.get_codes()
+        return Response(
+            {"code": codes if isinstance(codes, str) else "error", "message": str(exc.detail)},
+            status=exc.status_code,
+        )
+    return None
+
+
+class WidgetApi(APIView):
+    """The shared edge of the widget endpoints: widget lookup, origin check, CORS, throttle, errors."""
+
+    authentication_classes: list = []  # no cookies, no sessions: so no CSRF either
+    permission_classes: list = []
+    throttle_classes = [WidgetThrottle]
+    parser_classes = [JSONParser, PlainTextJSONParser]
+    renderer_classes = [JSONRenderer]
+
+    widget = None
+    allowed_origin: str | None = None
+    refused_origin: str | None = None
+
+    def get_exception_handler(self):
+        return error_answer
+
+    def initial(self, request, *args, **kwargs):
+        self.widget = selectors.widget_for_key(kwargs["key"])
+        if self.widget is None:
+            raise WidgetRefusal(404, "widget_not_found", "This chat widget does not exist or is switched off.")
+        origin = request.headers.get("Origin")
+        # WID-3: checked before anything is read or written, for preflights too.
+        if not selectors.widget_allows_origin(self.widget, origin):
+            # The refusal itself may be read by the page, so the host site learns why it has no chat.
+            self.refused_origin = origin
+            raise WidgetRefusal(403, "origin_not_allowed", "This site is not on the chat widget's allowed domains.")
+        self.allowed_origin = origin
+        super().initial(request, *args, **kwargs)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ["Origin"])
+        response["Cache-Control"] = "no-store"  # answers carry tokens
+        if self.allowed_origin or self.refused_origin:
+            response["Access-Control-Allow-Origin"] = self.allowed_origin or self.refused_origin
+        return response
+
+    def options(self, request, *args, **kwargs):
+        response = Response(status=status.HTTP_204_NO_CONTENT)
+        response["Access-Control-Allow-Methods"] = ", ".join(
+            method for method in ("GET", "POST", "OPTIONS") if hasattr(self, method.lower())
+        )
+        response["Access-Control-Allow-Headers"] = "Content-Type"
+        response["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
+        return response
+
+    # --- shared parsing ------------------------------------------------------------------------
+    def parse(self, serializer_class, data) -> dict:
+        serializer = serializer_class(data=data)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def visitor_from(self, token: str):
+        return selectors.visitor_for_token(self.widget, token)
+
+    def languages(self, data: dict) -> tuple[str, str]:
+        """(the widget's display language, the visitor's own language) — I18N-1, WID-13."""
+        sent, header = data.get("language"), self.request.headers.get("Accept-Language")
+        display = self.widget.language or selectors.supported_language(sent, header)
+        return display, selectors.visitor_language(sent, header)
+
+    def user_agent(self) -> str:
+        return self.request.headers.get("User-Agent", "")[:500]
+
+
+class WidgetSessionApi(WidgetApi):
+    """``POST session``: who this browser is, how the widget looks, and any chat to resume (WID-12)."""
+
+    def post(self, request, key):
+        data = self.parse(SessionRequest, request.data)
+        try:
+            visitor = self.visitor_from(data["visitor_token"]) if data.get("visitor_token") else None
+        except TokenError:
+            visitor = None  # a stale or foreign token: this browser starts afresh
+        display_language, visitor_language = self.languages(data)
+        visitor = visitor_session_open(
+            widget=self.widget,
+            visitor=visitor,
+            language=visitor_language,
+            user_agent=self.user_agent(),
+            url=data.get("url", ""),
+            title=data.get("title", ""),
+        )
+        questions = selectors.widget_prechat_questions(self.widget)
+        answer = {
+            "visitor_token": visitor_token(visitor_public_id=visitor.public_id, widget_key=self.widget.public_key),
+            "config": selectors.widget_config(self.widget, language=display_language, questions=questions),
+        }
+        conversation = selectors.visitor_unfinished_conversation(visitor)
+        if conversation is not None:
+            answer["conversation"] = self.conversation_answer(conversation, visitor)
+        return Response(answer)
+
+    @staticmethod
+    def conversation_answer(conversation, visitor) -> dict:
+        token = conversation_token(conversation_public_id=conversation.public_id, visitor_public_id=visitor.public_id)
+        return conversation_answer(conversation, token=token)
+
+
+class WidgetChatStartApi(WidgetApi):
+    """``POST chats``: the customer answered the pre-chat survey; start and route the chat (LIVE-1)."""
+
+    def post(self, request, key):
+        data = self.parse(ChatStartRequest, request.data)
+        visitor = self.visitor_from(data["visitor_token"])
+        existing = selectors.visitor_unfinished_conversation(visitor)
+        if existing is not None:
+            # A second submit (double click, second tab) resumes the chat already under way.
+            return Response({"conversation": WidgetSessionApi.conversation_answer(existing, visitor)})
+        _display, language = self.languages(data)
+        user_agent = self.user_agent()
+        conversation = conversation_start(
+            widget=self.widget,
+            visitor=visitor,
+            prechat_answers=data["prechat"],
+            context_variables=data["context"],
+            page_url=data.get("url", ""),
+            language=language,
+            user_agent=user_agent,
+            **describe_user_agent(user_agent),
+        )
+        # The service's own messages (LIVE-1) were numbered on another instance of the row.
+        conversation.refresh_from_db(fields=["status", "last_message_seq"])
+        return Response(
+            {"conversation": WidgetSessionApi.conversation_answer(conversation, visitor)},
+            status=status.HTTP_201_CREATED,
+        )
+
+
+class WidgetAvailabilityApi(WidgetApi):
+    """``GET availability``: may the host page promise a quick answer (WID-8)?"""
+
+    def get(self, request, key):
+        data = self.parse(AvailabilityRequest, request.query_params)
+        visitor = self.visitor_from(data["visitor_token"]) if data.get("visitor_token") else None
+        return Response(selectors.widget_availability(self.widget, visitor=visitor))
+
+
+class WidgetActionApi(WidgetApi):
+    """``POST actions``: a self-service action the host page reports (SUM-12)."""
+
+    def post(self, request, key):
+        data = self.parse(ActionRequest, request.data)
+        visitor = self.visitor_from(data["visitor_token"])
+        conversation = selectors.visitor_unfinished_conversation(visitor)
+        action = self_service_action_log(
+            visitor=visitor,
+            kind=data["kind"],
+            title=data["title"],
+            url=data.get("url", ""),
+            conversation_id=conversation.pk if conversation else None,
+        )
+        return Response(
+            {"kind": action.kind, "title": action.title, "occurred_at": action.occurred_at.isoformat()},
+            status=status.HTTP_201_CREATED,
+        )
