@@ -171,12 +171,15 @@ async def run_product(port: int, data: dict, messages: int) -> dict:
 
     async def pair(client: dict, ready: asyncio.Barrier) -> int:
         async with (
-            connect(f"{base}/ws/widget/{data['widget_key']}/", origin=HOST_ORIGIN, open_timeout=60) as customer,
+            connect(
+                f"{base}/ws/widget/{data['widget_key']}/", origin=HOST_ORIGIN, open_timeout=60, ping_interval=None
+            ) as customer,
             connect(
                 f"{base}/ws/workspace/",
                 origin=f"http://127.0.0.1:{port}",
                 additional_headers={"Cookie": client["agent_cookie"]},
                 open_timeout=60,
+                ping_interval=None,
             ) as agent,
         ):
             await customer.send(
@@ -220,7 +223,10 @@ async def run_relay(port: int, pairs: int, messages: int) -> dict:
 
     async def pair(room: int, ready: asyncio.Barrier) -> int:
         url = f"ws://127.0.0.1:{port}/relay/{room}/"
-        async with connect(url, open_timeout=60) as customer, connect(url, open_timeout=60) as agent:
+        async with (
+            connect(url, open_timeout=60, ping_interval=None) as customer,
+            connect(url, open_timeout=60, ping_interval=None) as agent,
+        ):
             await asyncio.sleep(0.2)  # both joined the group
             await ready.wait()
             for index in range(messages):
