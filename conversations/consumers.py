@@ -12,6 +12,7 @@ from rest_framework import serializers
 
 from conversations import workspace
 from conversations.models import Conversation, Message
+from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
 from notifications.services import notification_display
 from omnichannel.consumers import FrameConsumer, FrameError
@@ -82,6 +83,7 @@ class WorkspaceConsumer(FrameConsumer):
         "typing": TypingFrame,
         "conversation.end": ConversationFrame,
         "conversation.close": ConversationFrame,
+        "conversation.park": ConversationFrame,
     }
     # conversation.message and conversation.typing have handlers of their own below.
     forwarded_events = frozenset(
@@ -96,6 +98,9 @@ class WorkspaceConsumer(FrameConsumer):
             "banner.raised",
             "banner.cleared",
             "conversation.status",
+            "summary.changed",  # SUM-9: the page re-reads its customer summary
+            "queue.items_changed",  # ROU-13: the open-items list re-reads itself
+            "conversation.transferred",  # ROU-14
         }
     )
 
@@ -252,4 +257,10 @@ class WorkspaceConsumer(FrameConsumer):
     def frame_conversation_close(self, frame):
         workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
         conversation = conversation_wrap_up_close(conversation_id=frame["conversation"], agent=self.agent)
+        self.ack(frame, conversation=conversation.pk, status=conversation.status)
+
+    def frame_conversation_park(self, frame):
+        # PER-6: the ✖ of a persistent chat — active → waiting, the capacity and session released.
+        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        conversation = conversation_park(conversation_id=frame["conversation"], agent=self.agent)
         self.ack(frame, conversation=conversation.pk, status=conversation.status)

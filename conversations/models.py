@@ -81,6 +81,14 @@ class Conversation(models.Model):
     location = models.CharField(max_length=200, blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
     customer_phone = models.CharField(max_length=32, blank=True, help_text=_("SMS/voice: E.164 number."))
+    bot_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The API client (bot) that handles it before a human (ROU-15)."),
+    )
     # CONV-3 / SUM-6
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     first_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -192,6 +200,37 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.sender}: {self.text[:40]}"
+
+
+class ConversationParticipant(models.Model):
+    """Someone brought into a conversation besides its holder: a consultant (ROU-15).
+
+    A consultant reads and writes in the conversation without holding it: no capacity, no
+    session, and the holder stays its owner.
+    """
+
+    class Role(models.TextChoices):
+        CONSULTANT = "consultant", _("Consultant")
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
+    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="participations")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONSULTANT)
+    invited_by = models.ForeignKey(
+        "routing.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    joined_at = models.DateTimeField(default=timezone.now, editable=False)
+    left_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["conversation", "agent"], condition=Q(left_at__isnull=True), name="one_open_participation"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.agent} in {self.conversation} ({self.get_role_display()})"
 
 
 class Session(models.Model):

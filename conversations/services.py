@@ -118,8 +118,10 @@ def message_post(
             return existing, False
     if conversation.status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
         raise ConversationError("This conversation has ended.", code="conversation_closed")
-    if agent is not None:  # an agent writes only in a conversation they hold while it is active
-        if conversation.agent_id != agent.pk:
+    if agent is not None:  # an agent writes only in a conversation they hold (or consult in) while it is active
+        from conversations.handover import is_consultant
+
+        if conversation.agent_id != agent.pk and not is_consultant(conversation_id=conversation.pk, agent=agent):
             raise ConversationError("Only the agent who holds this conversation can write in it.", code="not_holder")
         if conversation.status != Conversation.Status.ACTIVE:
             raise ConversationError(
@@ -146,6 +148,10 @@ def message_post(
         created_at=now,
     )
     publish_on_commit(conversation_group(conversation.pk), message_event(message))
+    if sender == Message.Sender.CUSTOMER and conversation.status == Conversation.Status.WAITING:
+        from conversations.persistent import conversation_customer_back
+
+        conversation_customer_back(conversation_id=conversation.pk)  # PER-6: the customer is back
     return message, True
 
 
@@ -309,6 +315,9 @@ def conversation_start(
     from widgets.models import SelfServiceAction
 
     SelfServiceAction.objects.filter(visitor=visitor, conversation__isnull=True).update(conversation=conversation)
+    from customers.services import conversation_customer_match
+
+    conversation_customer_match(conversation_id=conversation.pk, created=conversation)  # SUM-5
     ConversationEvent.objects.create(
         conversation=conversation,
         kind=ConversationEvent.Kind.TRANSITION,
@@ -463,6 +472,10 @@ def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
         return conversation
     if conversation.status == Conversation.Status.WRAP_UP:
         return _close_after_wrap_up(conversation, actor=Actor.SYSTEM)
+    if conversation.status == Conversation.Status.WAITING:
+        from conversations.persistent import conversation_waiting_auto_close
+
+        return conversation_waiting_auto_close(conversation=conversation)
     return conversation
 
 

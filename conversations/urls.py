@@ -1,7 +1,7 @@
-from django.urls import path
+from django.urls import include, path
 from django.views.generic import RedirectView
 
-from conversations import views
+from conversations import handover_views, queue_views, views
 
 app_name = "conversations"
 
@@ -12,6 +12,12 @@ urlpatterns = [
     path("workspace/logout/", views.WorkspaceLogoutView.as_view(), name="logout"),
     path("workspace/presence/", views.presence_set, name="presence_set"),
     path("workspace/conversations/<int:conversation_id>/", views.conversation, name="conversation"),
+    path("workspace/conversations/<int:conversation_id>/summary/", include("customers.urls")),  # SUM-2..17
+    path("workspace/conversations/<int:conversation_id>/handover/", handover_views.handover, name="handover"),
+    path("workspace/conversations/<int:conversation_id>/transfer/", handover_views.transfer, name="transfer"),
+    path("workspace/conversations/<int:conversation_id>/consult/", handover_views.consult, name="consult"),
+    path("workspace/open-items/", queue_views.open_items, name="open_items"),
+    path("workspace/open-items/<int:work_item_id>/pick/", queue_views.open_item_pick, name="open_item_pick"),
     path("workspace/desktop-notifications/", views.desktop_notifications_set, name="desktop_notifications_set"),
     path("workspace/sw.js", views.service_worker, name="service_worker"),
     path("workspace/supervisor/", views.supervisor, name="supervisor"),

@@ -22,6 +22,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import workspace
+from conversations.models import Conversation
+from customers.summary import customer_summary, summary_js_strings
 from omnichannel.errors import DomainError, NotFound
 from routing import selectors as routing_selectors
 from routing.models import AgentProfile, Presence
@@ -99,6 +101,7 @@ def js_strings() -> dict[str, str]:
         "status_closed": _("Closed"),
         "notificationGone": _("This work item is no longer available."),
         "dismiss": _("Dismiss"),
+        "open": _("Open"),
         "saved": _("Saved."),
         "notSaved": _("Not saved; try again."),
     }
@@ -157,12 +160,18 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         page = workspace.conversation_page(request.user, request.agent, conversation_id)
     except NotFound:
         raise Http404(_("No such conversation.")) from None
+    # SUM-2..16: the customer summary beside the chat (customers/summary.py).
+    summary = customer_summary(
+        Conversation.objects.filter(pk=page.conversation.pk), page.conversation.pk, user=request.user
+    )
     return render(
         request,
         "conversations/conversation.html",
         _page_context(
             request,
             page=page,
+            summary=summary,
+            summary_strings=summary_js_strings(),
             pending_notifications=page.notifications,
             dashboard_url=reverse("conversations:dashboard"),
         ),

@@ -18,7 +18,7 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from conversations.models import Conversation, ConversationEvent, Message, Session
+from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
 from notifications.selectors import notification_payload
@@ -31,6 +31,7 @@ from routing.selectors import agent_for_user, oversees_all
 HISTORY_LIMIT = 500
 #: "Closed work items" on the dashboard: the agent's latest closed conversations.
 CLOSED_ITEMS_LIMIT = 20
+WAITING_ITEMS_LIMIT = 50
 
 
 # --- Who may use the workspace ----------------------------------------------------------------
@@ -51,7 +52,8 @@ def conversations_given_to(user: AbstractBaseUser, agent: AgentProfile) -> Query
         return conversations
     accepted = Offer.objects.filter(agent=agent, status=Offer.Status.ACCEPTED, work_item__conversation=OuterRef("pk"))
     had_session = Session.objects.filter(agent=agent, conversation=OuterRef("pk"))
-    return conversations.filter(Q(agent=agent) | Exists(accepted) | Exists(had_session))
+    consulted = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"))  # ROU-15
+    return conversations.filter(Q(agent=agent) | Exists(accepted) | Exists(had_session) | Exists(consulted))
 
 
 def access_workspace_conversation(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> Conversation:
@@ -146,12 +148,14 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
-class ClosedItemRow:
+class ConversationItemRow:
+    """A conversation in one of the dashboard's lists; ``at``: when it was parked or closed."""
+
     conversation_id: int
     customer: str
     channel: str
     queue: str
-    closed_at: datetime | None
+    at: datetime | None
 
 
 @dataclass(frozen=True)
@@ -159,7 +163,8 @@ class Dashboard:
     agent: AgentProfile
     presences: list[Presence]
     sessions: list[SessionRow]
-    closed_items: list[ClosedItemRow]
+    waiting_items: list[ConversationItemRow]
+    closed_items: list[ConversationItemRow]
     banners: list[AgentBanner]
     capacity_used: int
     capacity: int
@@ -197,6 +202,13 @@ def dashboard(agent: AgentProfile) -> Dashboard:
         .select_related("conversation__queue", "conversation__contact")
         .order_by("-opened_at", "-pk")[:MAX_SESSIONS]
     )
+    # Parked persistent chats (PER-6) hold no session, but they are still the agent's: the
+    # customer's next message brings them back to this agent (PER-8).
+    waiting = (
+        Conversation.objects.filter(agent=agent, status=Conversation.Status.WAITING)
+        .select_related("queue", "contact")
+        .order_by("-last_customer_activity_at", "-pk")[:WAITING_ITEMS_LIMIT]
+    )
     closed = (
         Conversation.objects.filter(agent=agent, status=Conversation.Status.CLOSED)
         .select_related("queue", "contact")
@@ -206,21 +218,25 @@ def dashboard(agent: AgentProfile) -> Dashboard:
         agent=agent,
         presences=presences_for(agent),
         sessions=[_session_row(session) for session in sessions],
-        closed_items=[
-            ClosedItemRow(
-                conversation_id=conversation.pk,
-                customer=customer_label(conversation),
-                channel=conversation.get_channel_display(),
-                queue=conversation.queue.name if conversation.queue_id else "",
-                closed_at=conversation.closed_at,
-            )
-            for conversation in closed
+        waiting_items=[
+            _conversation_item(conversation, at=conversation.last_customer_activity_at) for conversation in waiting
         ],
+        closed_items=[_conversation_item(conversation, at=conversation.closed_at) for conversation in closed],
         banners=list(AgentBanner.objects.filter(agent=agent, cleared_at__isnull=True).order_by("-created_at")),
         capacity_used=agent.capacity_used,
         capacity=agent.capacity,
         session_count=agent.session_count,
         notifications=pending_notifications(agent),
+    )
+
+
+def _conversation_item(conversation: Conversation, *, at: datetime | None) -> ConversationItemRow:
+    return ConversationItemRow(
+        conversation_id=conversation.pk,
+        customer=customer_label(conversation),
+        channel=conversation.get_channel_display(),
+        queue=conversation.queue.name if conversation.queue_id else "",
+        at=at,
     )
 
 
@@ -269,6 +285,9 @@ class ConversationPage:
     additional: list[Detail]
     show_additional: bool
     notifications: list[dict] = field(default_factory=list)
+    # ROU-14, ROU-15: the holder or a consultant writes; transfer and consult notes are shown.
+    can_write: bool = False
+    handovers: list[ConversationEvent] = field(default_factory=list)
 
 
 def format_wait(seconds: float | None) -> str:
@@ -354,10 +373,12 @@ def customer_ended(conversation: Conversation) -> bool:
 
 def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> ConversationPage:
     """The conversation page of an agent who was given it (else :class:`NotFound`)."""
+    consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
         conversations_given_to(user, agent)
         .select_related("queue", "contact", "widget", "workstream")
         .prefetch_related("skills")
+        .annotate(consulting=Exists(consulting))
         .filter(pk=conversation_id)
         .first()
     )
@@ -383,4 +404,18 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         additional=additional,
         show_additional=conversation.workstream.summary_show_additional_details and bool(additional),
         notifications=pending_notifications(agent),
+        can_write=conversation.agent_id == agent.pk or conversation.consulting,
+        handovers=handover_events(conversation),
+    )
+
+
+def handover_events(conversation: Conversation) -> list[ConversationEvent]:
+    """Transfers and consults of the conversation with their notes, oldest first (ROU-14, ROU-15). One query."""
+    return list(
+        ConversationEvent.objects.filter(
+            conversation=conversation,
+            kind__in=[ConversationEvent.Kind.TRANSFERRED, ConversationEvent.Kind.ESCALATED],
+        )
+        .select_related("actor_user__agent")
+        .order_by("created_at", "pk")
     )

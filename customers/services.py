@@ -13,11 +13,16 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
 
+from conversations.models import Conversation, ConversationEvent
 from customers.models import Account, Case, Contact, Note
-from omnichannel.errors import DomainError, NotFound
+from customers.summary import may_change_summary
+from omnichannel.errors import DomainError, Forbidden, NotFound
+from omnichannel.realtime import conversation_group, publish_on_commit
+from routing.selectors import agent_for_user, oversees_all
 
 CONTACT_FIELDS = frozenset(
     {
@@ -258,3 +263,257 @@ def note_delete(*, note_id: int, by: AbstractBaseUser) -> None:
     if not may_change_note(by, note):
         raise DomainError("Only the note's author or an admin can delete it.", code="forbidden")
     note.delete()
+
+
+# --- The customer summary: what an agent links and writes from a conversation (SUM-4..16) ------
+#
+# These change a conversation's links to customer records, its skills, and add quick notes.
+# Each locks the conversation row first (then any record it creates), writes the audit row
+# (ConversationEvent) and, after commit, tells the pages showing the summary what changed
+# (``summary.changed`` on the conversation's group: SUM-9).
+
+SUMMARY_RECORD_KINDS = ("contact", "account", "case")
+
+
+def summary_changed_publish(*, conversation_id: int, changed: list[str]) -> None:
+    """Tell the workspace pages showing this conversation that its summary changed (SUM-9).
+
+    ``changed`` names what: ``contact``, ``account``, ``case``, ``skills``, ``queue``,
+    ``timeline``. Published after commit; other apps call it too (a transfer changes the queue).
+    """
+    publish_on_commit(
+        conversation_group(conversation_id),
+        {"type": "summary.changed", "conversation": conversation_id, "changed": sorted(set(changed))},
+    )
+
+
+def _summary_locked(conversation_id: int, by: AbstractBaseUser | None) -> Conversation:
+    """Lock the conversation and check that ``by`` may change its summary now (SUM-1: closed is read-only)."""
+    conversation = _locked(Conversation, conversation_id, "conversation")
+    if by is not None and not may_change_summary(by, conversation):
+        raise Forbidden("Only the agent who holds this conversation, or a supervisor, can change its summary.")
+    if conversation.status == Conversation.Status.CLOSED:
+        raise DomainError("This conversation is closed; its summary is read-only.", code="read_only")
+    return conversation
+
+
+def _record_for_link(kind: str, record_id: int) -> Contact | Account | Case:
+    model = {"contact": Contact, "account": Account, "case": Case}.get(kind)
+    if model is None:
+        raise DomainError("Link a contact, an account or a case.", code="invalid")
+    try:
+        return model.objects.get(pk=record_id)
+    except model.DoesNotExist:
+        raise NotFound(f"No such {kind}.") from None
+
+
+def _actor(by: AbstractBaseUser | None) -> str:
+    if by is None:
+        return ConversationEvent.Actor.SYSTEM
+    agent = agent_for_user(by)
+    if agent is not None:
+        return ConversationEvent.Actor.SUPERVISOR if oversees_all(by) else ConversationEvent.Actor.AGENT
+    return ConversationEvent.Actor.ADMIN
+
+
+def _link(conversation: Conversation, links: Mapping[str, Any], *, by: AbstractBaseUser | None, how: str) -> list[str]:
+    """Set some of the conversation's links (kind → record or None), audit and announce the change."""
+    changed = [
+        kind for kind, record in links.items() if getattr(conversation, f"{kind}_id") != (record.pk if record else None)
+    ]
+    if not changed:
+        return []
+    for kind in changed:
+        setattr(conversation, kind, links[kind])
+    conversation.save(update_fields=changed)
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.LINKED,
+        actor=_actor(by),
+        actor_user=by,
+        note=how,
+        data={kind: (links[kind].pk if links[kind] else None) for kind in changed},
+    )
+    summary_changed_publish(conversation_id=conversation.pk, changed=[*changed, "timeline"])
+    return changed
+
+
+@transaction.atomic
+def conversation_record_link(*, conversation_id: int, kind: str, record_id: int, by: AbstractBaseUser) -> Conversation:
+    """Link a contact, an account or a case to the conversation (SUM-4, SUM-14).
+
+    Linking a contact also links their account when the conversation has none. Linking what is
+    already linked changes nothing. Refused for a closed conversation and for an agent who does
+    not hold it.
+    """
+    conversation = _summary_locked(conversation_id, by)
+    record = _record_for_link(kind, record_id)
+    links: dict[str, Any] = {kind: record}
+    if kind == "contact" and record.account_id and not conversation.account_id:
+        links["account"] = record.account
+    _link(conversation, links, by=by, how="linked by the agent")
+    return conversation
+
+
+@transaction.atomic
+def conversation_record_unlink(*, conversation_id: int, kind: str, by: AbstractBaseUser) -> Conversation:
+    """Unlink the conversation's contact, account or case; unlinking nothing changes nothing."""
+    if kind not in SUMMARY_RECORD_KINDS:
+        raise DomainError("Unlink a contact, an account or a case.", code="invalid")
+    conversation = _summary_locked(conversation_id, by)
+    _link(conversation, {kind: None}, by=by, how="unlinked by the agent")
+    return conversation
+
+
+@transaction.atomic
+def conversation_record_create(
+    *, conversation_id: int, kind: str, fields: Mapping[str, Any], by: AbstractBaseUser
+) -> Contact | Account | Case:
+    """Create a contact, an account or a case in place and link it to the conversation (SUM-4, SUM-14).
+
+    ``fields`` are the record's own (as for ``contact_create``…); a new case belongs to the
+    conversation's contact and account and comes from a chat unless it says otherwise. A rule
+    the record breaks raises ValidationError and nothing is saved, the link neither.
+    """
+    conversation = _summary_locked(conversation_id, by)
+    if kind == "contact":
+        record = contact_create(**fields)
+    elif kind == "account":
+        record = account_create(**fields)
+    elif kind == "case":
+        fields = {
+            "contact": conversation.contact,
+            "account": conversation.account,
+            "origin": Case.Origin.CHAT,
+            **fields,
+        }
+        record = case_create(owner=by, **fields)
+    else:
+        raise DomainError("Create a contact, an account or a case.", code="invalid")
+    links: dict[str, Any] = {kind: record}
+    if kind == "contact" and record.account_id and not conversation.account_id:
+        links["account"] = record.account
+    _link(conversation, links, by=by, how="created and linked by the agent")
+    return record
+
+
+@transaction.atomic
+def conversation_quick_note(*, conversation_id: int, record_kind: str, text: str, by: AbstractBaseUser) -> Note:
+    """A quick note the agent writes from the conversation on a linked record (SUM-16).
+
+    The note sits on the conversation's linked contact, account or case and keeps the
+    conversation it came from.
+    """
+    if record_kind not in SUMMARY_RECORD_KINDS:
+        raise DomainError("Write the note on the contact, the account or the case.", code="invalid")
+    conversation = _summary_locked(conversation_id, by)
+    record_id = getattr(conversation, f"{record_kind}_id")
+    if record_id is None:
+        raise DomainError(f"No {record_kind} is linked to this conversation.", code="not_linked")
+    note = note_create(
+        text=text, author=by, conversation_id=conversation.pk, **{record_kind: getattr(conversation, record_kind)}
+    )
+    summary_changed_publish(conversation_id=conversation.pk, changed=["timeline"])
+    return note
+
+
+@transaction.atomic
+def conversation_skills_set(*, conversation_id: int, skill_ids: Iterable[int], by: AbstractBaseUser) -> Conversation:
+    """Set the skills attached to the conversation, when its workstream lets agents (SUM-7).
+
+    The routing of an item already offered or assigned is not redone. Unknown skills are
+    refused and nothing changes; setting the same skills changes nothing.
+    """
+    from routing.models import Skill
+
+    conversation = _summary_locked(conversation_id, by)
+    if not conversation.workstream.agents_may_edit_skills:
+        raise Forbidden("The admin does not let agents change the skills of this workstream's conversations.")
+    wanted = set(skill_ids)
+    skills = list(Skill.objects.filter(pk__in=wanted))
+    if len(skills) != len(wanted):
+        raise NotFound("No such skill.")
+    before = set(conversation.skills.values_list("pk", flat=True))
+    if before == wanted:
+        return conversation
+    conversation.skills.set(skills)
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.SKILLS_CHANGED,
+        actor=_actor(by),
+        actor_user=by,
+        data={"before": sorted(before), "after": sorted(wanted)},
+    )
+    summary_changed_publish(conversation_id=conversation.pk, changed=["skills"])
+    return conversation
+
+
+def _prechat_value(answers: Mapping[str, Any], word: str) -> str:
+    for name, value in answers.items():
+        if word in str(name).lower() and isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _unique(contacts: models.QuerySet[Contact]) -> Contact | None:
+    found = list(contacts[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def matching_contact(conversation: Conversation) -> tuple[Contact | None, str]:
+    """The one stored contact the conversation's details point at, and by what (SUM-5).
+
+    In order: the verified token subject (AUTH-2), the email the customer gave, their mobile
+    phone (in E.164, so any notation matches: SMS-2). An email or phone shared by several
+    contacts links none of them.
+    """
+    from customers.selectors import contacts_with_email, contacts_with_mobile_phone
+
+    if conversation.authenticated and conversation.auth_subject:
+        contact = Contact.objects.filter(auth_subject=conversation.auth_subject).first()
+        if contact is not None:
+            return contact, "token subject"
+    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
+    email = _prechat_value(answers, "email")
+    if email:
+        contact = _unique(contacts_with_email(Contact.objects.all(), email))
+        if contact is not None:
+            return contact, "email"
+    phone = conversation.customer_phone or _prechat_value(answers, "phone")
+    if phone:
+        try:
+            contact = _unique(contacts_with_mobile_phone(Contact.objects.all(), phone))
+        except ValidationError:
+            contact = None
+        if contact is not None:
+            return contact, "mobile phone"
+    return None, ""
+
+
+def conversation_customer_match(*, conversation_id: int, created: Conversation | None = None) -> Conversation:
+    """Link the contact whose stored details match the conversation's, if there is exactly one (SUM-5).
+
+    Called when a conversation starts. A conversation already linked to a contact keeps it;
+    the contact's account is linked too when the conversation has none. Safe to call twice.
+    ``created`` is the conversation itself when the caller has just inserted it inside its own
+    open transaction (no other writer can see it yet): it is used as it is, in that
+    transaction, so a chat whose details match nobody costs no query at all. Otherwise the row
+    is read and locked in a transaction of its own.
+    """
+    if created is not None and created.pk == conversation_id and transaction.get_connection().in_atomic_block:
+        return _match_and_link(created)
+    with transaction.atomic():
+        return _match_and_link(_locked(Conversation, conversation_id, "conversation"))
+
+
+def _match_and_link(conversation: Conversation) -> Conversation:
+    if conversation.contact_id:
+        return conversation
+    contact, how = matching_contact(conversation)
+    if contact is None:
+        return conversation
+    links: dict[str, Any] = {"contact": contact}
+    if contact.account_id and not conversation.account_id:
+        links["account"] = contact.account
+    _link(conversation, links, by=None, how=f"matched by {how}")
+    return conversation

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from notifications.models import AgentBanner, Notification, NotificationTemplate
+from notifications.scenarios import NO_REJECT_SCENARIOS
 from routing.models import Workstream, WorkstreamTemplate
 
 
@@ -36,20 +37,28 @@ def notification_payload(notification: Notification) -> dict:
         "icon": template.icon if template else "chat",
         "fields": notification.fields,
         "accept_label": template.accept_label if template else "Accept",
-        # NOT-5: a workstream that forbids rejecting hides the button whatever the template says.
+        # NOT-5, NOT-14: a workstream that forbids rejecting, or a case assignment, hides the
+        # button whatever the template says.
         "show_reject": (bool(template.show_reject) if template else True)
+        and notification.scenario not in NO_REJECT_SCENARIOS
         and not (notification.work_item_id and not notification.work_item.workstream.agents_may_reject),
         "show_timeout": bool(template.show_timeout) if template else True,
         "desktop_mode": template.desktop_mode if template else "background",
         "timeout_seconds": template.timeout_seconds if template else 120,
         "expires_at": notification.expires_at.isoformat() if notification.expires_at else None,
         "conversation": notification.work_item.conversation_id if notification.work_item_id else None,
+        "url": (
+            f"/workspace/conversations/{notification.work_item.conversation_id}/"
+            if notification.work_item_id and notification.work_item.conversation_id
+            else None
+        ),
         "status": notification.status,
     }
 
 
 def pending_notifications(*, agent_id: int):
     """The agent's notifications still waiting for an answer (shown again after a page load)."""
+    from django.db.models import Q
     from django.utils import timezone
 
     return (
@@ -58,6 +67,8 @@ def pending_notifications(*, agent_id: int):
             status__in=[Notification.Status.SENT, Notification.Status.DISPLAYED],
             expires_at__gt=timezone.now(),
         )
+        # A toast a page has shown is done (NOT-3); an alert waits for its answer.
+        .exclude(Q(kind=NotificationTemplate.Kind.TOAST) & Q(status=Notification.Status.DISPLAYED))
         .select_related("template", "work_item__workstream")
         .order_by("created_at", "pk")
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from notifications.models import AgentBanner, Notification
+from notifications.models import AgentBanner, Notification, NotificationTemplate
 from notifications.states import NOTIFICATION
 from omnichannel.realtime import agent_group, publish_on_commit
 
@@ -133,9 +133,11 @@ def render_placeholders(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text)
 
 
-def notification_raise_for_offer(*, offer, scenario: str) -> Notification:
+def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = False) -> Notification:
     """Raise the alert for a new offer, rendered from the workstream's template (NOT-2, NOT-4, NOT-6).
 
+    ``automatic``: the offer was accepted on creation (NOT-5): the agent gets a toast that opens
+    the new session instead of an alert to answer, and the notification is closed as accepted.
     Runs inside the caller's transaction; the frame goes out on commit.
     """
     from notifications.selectors import notification_payload, template_for
@@ -153,7 +155,7 @@ def notification_raise_for_offer(*, offer, scenario: str) -> Notification:
         agent_id=offer.agent_id,
         scenario=scenario,
         template=template if template.pk else None,
-        kind=template.kind,
+        kind=NotificationTemplate.Kind.TOAST if automatic else template.kind,
         offer=offer,
         work_item=work_item,
         title=render_placeholders(template.title, values)[:300],
@@ -161,8 +163,44 @@ def notification_raise_for_offer(*, offer, scenario: str) -> Notification:
         created_at=offer.created_at,
         expires_at=offer.expires_at,
     )
+    if automatic:
+        notification_transition(notification, to=Notification.Status.ACCEPTED)
     publish_on_commit(
         agent_group(offer.agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
+    )
+    return notification
+
+
+def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: dict[str, str]) -> Notification:
+    """Raise a toast (NOT-3) for a transfer, escalation or consult, rendered from the workstream's
+    template for the scenario (NOT-2): ``extra`` fills ``{fromAgent}``, ``{transferNote}``…
+
+    It stays listed for a page opened within the template's timeout. Runs inside the caller's
+    transaction; the frame goes out on commit.
+    """
+    from datetime import timedelta
+
+    from notifications.selectors import notification_payload, template_for
+
+    template = template_for(workstream=work_item.workstream, scenario=scenario)
+    values = {**_placeholder_values(work_item, scenario=scenario), **extra}
+    now = timezone.now()
+    notification = Notification.objects.create(
+        agent_id=agent_id,
+        scenario=scenario,
+        template=template if template.pk else None,
+        kind=NotificationTemplate.Kind.TOAST,
+        work_item=work_item,
+        title=render_placeholders(template.title, values)[:300],
+        fields=[
+            {"header": field.header, "value": render_placeholders(field.value, values)}
+            for field in (template.fields.all() if template.pk else [])
+        ],
+        created_at=now,
+        expires_at=now + timedelta(seconds=template.timeout_seconds),
+    )
+    publish_on_commit(
+        agent_group(agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
     )
     return notification
 

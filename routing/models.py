@@ -535,6 +535,12 @@ class WorkItem(models.Model):
         null=True, blank=True, editable=False, help_text=_("Timed wrap-up: capacity is released at this moment.")
     )
     holds_capacity = models.BooleanField(default=False, editable=False)
+    keep_agent_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("A returning conversation waits for its previous agent until this moment (ROU-12, PER-8)."),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -583,6 +589,12 @@ class Offer(models.Model):
         null=True, blank=True, help_text=_("Never displayed: reroute eight minutes after the timeout (NOT-8).")
     )
     responded_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("The agent handed the accepted work back (a transfer to a queue, ROU-14)."),
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -591,8 +603,11 @@ class Offer(models.Model):
             models.Index(fields=["agent", "status"]),
         ]
         constraints = [
+            # ROU-10: one holder at a time; a transfer to a queue releases the accepted offer first.
             models.UniqueConstraint(
-                fields=["work_item"], condition=Q(status="accepted"), name="one_accepted_offer_per_work_item"
+                fields=["work_item"],
+                condition=Q(status="accepted", released_at__isnull=True),
+                name="one_accepted_offer_per_work_item",
             ),
             models.UniqueConstraint(
                 fields=["work_item"], condition=Q(status="pending"), name="one_pending_offer_per_work_item"

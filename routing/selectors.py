@@ -162,3 +162,28 @@ def reset_presence() -> Presence | None:
         .order_by("-is_system", "order", "pk")
         .first()
     )
+
+
+# --- Pick mode (ROU-13) ----------------------------------------------------------------------------
+#: The open-items list shows at most this many, the next to serve first.
+OPEN_ITEMS_LIMIT = 200
+
+
+def open_items_for(agent: AgentProfile, *, limit: int = OPEN_ITEMS_LIMIT) -> list:
+    """The queued work of pick-mode workstreams in the agent's active queues, queues by priority
+    and oldest first (ROU-9, ROU-13), with what a list shows about each. One query.
+
+    Only the agent's own queues (SEC-1): a supervisor picks from the queues they are a member of.
+    """
+    from routing.models import WorkItem
+
+    return list(
+        WorkItem.objects.filter(
+            status=WorkItem.Status.QUEUED,
+            workstream__distribution=Workstream.Distribution.PICK,
+            queue__in=queue_ids_of(agent),
+            queue__is_active=True,
+        )
+        .select_related("queue", "workstream", "conversation__contact", "case")
+        .order_by("queue__priority", "enqueued_at", "pk")[:limit]
+    )

@@ -15,3 +15,17 @@ def mark_agent_unreachable(agent_id: int) -> None:
     from routing.services.presence import agent_mark_unreachable
 
     agent_mark_unreachable(agent_id=agent_id)
+
+
+@shared_task(name="routing.closest_match_due", ignore_result=True)
+def closest_match_due(work_item_id: int) -> None:
+    """ROU-4: a work item's wait for an exact skill match is over; offer it to the nearest match."""
+    services.work_item_closest_match_dispatch(work_item_id=work_item_id)
+
+
+@shared_task(name="routing.keep_same_agent_expire", ignore_result=True)
+def keep_same_agent_expire(work_item_id: int) -> None:
+    """ROU-12: a returning conversation's wait for its previous agent is over; route it normally."""
+    from routing.services.continuity import work_item_keep_agent_expire
+
+    work_item_keep_agent_expire(work_item_id=work_item_id)

@@ -18,6 +18,7 @@ def published(monkeypatch):
 
     sent = []
     monkeypatch.setattr(realtime, "group_send_now", lambda group, event: sent.append((group, event)))
+    monkeypatch.setattr(realtime, "group_send_many_now", lambda events: sent.extend(events))
     return sent
 
 

@@ -5,7 +5,7 @@ Visitors, page visits, self-service actions and invitations are shown for inspec
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import format_lazy
@@ -231,12 +231,25 @@ class ProactiveRuleAdmin(admin.ModelAdmin):
     """When to invite a visitor into a chat (PRO-2)."""
 
     form = ProactiveRuleForm
-    list_display = ["name", "widget", "order", "is_active", "audience", "location_match", "daily_cap_per_visitor"]
+    list_display = [
+        "name",
+        "widget",
+        "order",
+        "is_active",
+        "audience",
+        "location_match",
+        "daily_cap_per_visitor",
+        "shown_count",
+        "accepted_count",
+        "dismissed_count",
+        "expired_count",
+        "acceptance_rate",
+    ]
     list_filter = ["is_active", "audience", "location_match", "require_available_agent", "widget"]
     list_select_related = ["widget"]
     search_fields = ["name", "trigger_message", "location_pattern", "widget__name"]
     autocomplete_fields = ["widget"]
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "acceptance"]
     inlines = [ProactiveRuleMessageInline]
     fieldsets = [
         (None, {"fields": ["widget", "order", "name", "is_active", "trigger_message", "created_at"]}),
@@ -255,7 +268,61 @@ class ProactiveRuleAdmin(admin.ModelAdmin):
         ),
         (_("Where"), {"fields": ["location_match", "location_pattern"]}),
         (_("Limits"), {"fields": ["daily_cap_per_visitor", "require_available_agent"]}),
+        (_("Results"), {"fields": ["acceptance"]}),
     ]
+
+    def get_queryset(self, request):
+        # PRO-8: every rule's figures in the changelist's one query, counted by the database.
+        status = Invitation.Status
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                shown=Count("invitations"),
+                accepted=Count("invitations", filter=Q(invitations__status=status.ACCEPTED)),
+                dismissed=Count("invitations", filter=Q(invitations__status=status.DISMISSED)),
+                expired=Count("invitations", filter=Q(invitations__status=status.EXPIRED)),
+            )
+        )
+
+    @admin.display(description=_("shown"), ordering="shown")
+    def shown_count(self, rule: ProactiveRule) -> int:
+        return rule.shown
+
+    @admin.display(description=_("accepted"), ordering="accepted")
+    def accepted_count(self, rule: ProactiveRule) -> int:
+        return rule.accepted
+
+    @admin.display(description=_("dismissed"), ordering="dismissed")
+    def dismissed_count(self, rule: ProactiveRule) -> int:
+        return rule.dismissed
+
+    @admin.display(description=_("expired"), ordering="expired")
+    def expired_count(self, rule: ProactiveRule) -> int:
+        return rule.expired
+
+    @admin.display(description=_("acceptance rate"))
+    def acceptance_rate(self, rule: ProactiveRule) -> str:
+        """Accepted out of every invitation the rule showed (PRO-8); "—" before the first."""
+        if not getattr(rule, "shown", 0):
+            return "—"
+        return f"{100 * rule.accepted / rule.shown:.1f} %"
+
+    @admin.display(description=_("invitations"))
+    def acceptance(self, rule: ProactiveRule) -> str:
+        if rule.pk is None:
+            return _("No invitations yet.")
+        return format_html(
+            '<span data-testid="rule-figures">{}</span>',
+            _("%(shown)d shown · %(accepted)d accepted · %(dismissed)d dismissed · %(expired)d expired · %(rate)s")
+            % {
+                "shown": rule.shown,
+                "accepted": rule.accepted,
+                "dismissed": rule.dismissed,
+                "expired": rule.expired,
+                "rate": self.acceptance_rate(rule),
+            },
+        )
 
 
 # --- What the widget learns (inspection only) -----------------------------------------------

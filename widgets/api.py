@@ -14,6 +14,8 @@ from conversations.models import Conversation
 from widgets.models import SelfServiceAction
 
 MAX_TOKEN_LENGTH = 500
+#: The customer's sign-in JWT (AUTH-2): RSA signatures make these long.
+MAX_AUTH_TOKEN_LENGTH = 8192
 
 
 class SessionRequest(serializers.Serializer):
@@ -21,6 +23,7 @@ class SessionRequest(serializers.Serializer):
     url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
     title = serializers.CharField(required=False, allow_blank=True, max_length=2000)
     language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
 
 
 class ChatStartRequest(serializers.Serializer):
@@ -30,6 +33,12 @@ class ChatStartRequest(serializers.Serializer):
     context = serializers.DictField(child=serializers.JSONField(), required=False, default=dict)
     url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
     language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+
+
+class ChatEndRequest(serializers.Serializer):
+    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
 
 
 class AvailabilityRequest(serializers.Serializer):

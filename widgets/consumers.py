@@ -27,7 +27,8 @@ from omnichannel.consumers import FrameConsumer, FrameError
 from omnichannel.realtime import conversation_group, publish_on_commit
 from omnichannel.security import scope_origin
 from widgets import selectors
-from widgets.api import MAX_TOKEN_LENGTH
+from widgets.api import MAX_AUTH_TOKEN_LENGTH, MAX_TOKEN_LENGTH
+from widgets.persistent import customer_conversation
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +43,8 @@ class Frame(serializers.Serializer):
 
 class JoinFrame(Frame):
     token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    # Persistent chat: the customer's sign-in JWT, fresh at every (re)connect (AUTH-2, PER-3).
+    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
     after = serializers.IntegerField(min_value=0, required=False, default=0)
 
 
@@ -102,7 +105,9 @@ class WidgetConsumer(FrameConsumer):
     def frame_join(self, frame):
         if self.conversation is not None:
             raise FrameError("already_joined", "This socket already follows a conversation.")
-        conversation = selectors.conversation_for_customer(widget=self.widget, token=frame["token"])
+        conversation = customer_conversation(
+            widget=self.widget, token=frame["token"], auth_token=frame.get("auth_token")
+        )
         # Join the group before reading the backlog, so a message stored in between arrives as
         # an event (and is deduplicated by seq) instead of falling into the gap.
         self.join(conversation_group(conversation.pk))

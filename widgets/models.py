@@ -341,7 +341,12 @@ class Visitor(models.Model):
 
 
 class PageVisit(models.Model):
+    """One page load with the widget on it (WID-12). Time on page is measured by the server,
+    from ``started_at`` to the page's last heartbeat (PRO-2): the page cannot claim more."""
+
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="page_visits")
+    #: How the widget names this visit (in its signed page-visit token); never the database id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     url = models.URLField(max_length=2000)
     title = models.CharField(max_length=300, blank=True)
     started_at = models.DateTimeField(default=timezone.now)
@@ -402,6 +407,8 @@ class Invitation(models.Model):
         EXPIRED = "expired", _("Expired")
 
     widget = models.ForeignKey(ChatWidget, on_delete=models.CASCADE, related_name="invitations")
+    #: How the widget names the invitation; never the database id.
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     visitor = models.ForeignKey(Visitor, on_delete=models.CASCADE, related_name="invitations")
     rule = models.ForeignKey(
         ProactiveRule,
@@ -414,6 +421,9 @@ class Invitation(models.Model):
     page_visit = models.ForeignKey(PageVisit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     page_url = models.URLField(max_length=2000, blank=True)
     message = models.CharField(max_length=500)
+    show_prechat = models.BooleanField(
+        default=True, help_text=_("Ask the pre-chat survey before the chat starts (SDK invitations may skip it).")
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SHOWN, editable=False)
     shown_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(editable=False)
@@ -438,6 +448,10 @@ class Invitation(models.Model):
                 fields=["rule", "page_visit"],
                 condition=Q(rule__isnull=False, page_visit__isnull=False),
                 name="one_invitation_per_rule_and_page_visit",
+            ),
+            # A visitor sees one invitation at a time (PRO-3): a second one waits for the first to close.
+            models.UniqueConstraint(
+                fields=["visitor"], condition=Q(status="shown"), name="one_open_invitation_per_visitor"
             ),
         ]
 

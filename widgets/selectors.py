@@ -18,7 +18,7 @@ from conversations.models import Conversation
 from omnichannel.errors import NotFound
 from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
 from routing.selectors import queue_average_wait_minutes
-from routing.services.assignment import assignable_presence_filter, queue_position
+from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
 from widgets.models import ChatWidget, PreChatQuestion, Visitor, normalise_origin
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
@@ -192,6 +192,26 @@ def _eligible_agents_exist(queue: Queue, workstream: Workstream) -> bool:
         .filter(capacity__gte=F("capacity_used") + workstream.capacity_units)
         .exists()
     )
+
+
+def widget_agent_available(widget: ChatWidget, *, now: datetime | None = None) -> bool:
+    """An agent could take this widget's chat right now (PRO-7a): the workstream's queue is open
+    and active, and one of its members is reachable (a workspace page open), in a presence the
+    workstream allows, with fewer than the maximum sessions and capacity free for a chat —
+    routing's own eligibility filters (ROU-8, ROU-9)."""
+    from routing.rules import queue_is_open
+
+    workstream = widget.workstream
+    queue = workstream.default_queue
+    if queue is None or not queue.is_active or not queue_is_open(queue, now or timezone.now()):
+        return False
+    return AgentProfile.objects.filter(
+        reachable_filter(),
+        assignable_presence_filter(workstream),
+        memberships__queue=queue,
+        session_count__lt=MAX_SESSIONS,
+        capacity__gte=F("capacity_used") + workstream.capacity_units,
+    ).exists()
 
 
 def _next_operating_change(hours: OperatingHours, now: datetime) -> datetime | None:

@@ -6,15 +6,29 @@ caller's habit should not turn into a redirect a cross-origin POST cannot follow
 
 from django.urls import re_path
 
-from widgets import views
+from widgets import invitation_views, views
 
 app_name = "widgets"
 
 KEY = r"^(?P<key>[0-9a-fA-F-]{32,36})"
+INVITATION = r"(?P<invitation>[0-9a-fA-F-]{32,36})"
 
 urlpatterns = [
     re_path(rf"{KEY}/session/?$", views.WidgetSessionApi.as_view(), name="session"),
     re_path(rf"{KEY}/chats/?$", views.WidgetChatStartApi.as_view(), name="chats"),
+    re_path(rf"{KEY}/chats/end/?$", views.WidgetChatEndApi.as_view(), name="chat-end"),
     re_path(rf"{KEY}/availability/?$", views.WidgetAvailabilityApi.as_view(), name="availability"),
     re_path(rf"{KEY}/actions/?$", views.WidgetActionApi.as_view(), name="actions"),
+    # Proactive invitations (PRO-4, PRO-5, PRO-7).
+    re_path(rf"{KEY}/invitations/?$", invitation_views.WidgetInvitationCreateApi.as_view(), name="invitations"),
+    re_path(
+        rf"{KEY}/invitations/{INVITATION}/accept/?$",
+        invitation_views.WidgetInvitationAcceptApi.as_view(),
+        name="invitation-accept",
+    ),
+    re_path(
+        rf"{KEY}/invitations/{INVITATION}/dismiss/?$",
+        invitation_views.WidgetInvitationDismissApi.as_view(),
+        name="invitation-dismiss",
+    ),
 ]

@@ -20,19 +20,21 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from conversations.errors import ConversationValidationError
-from conversations.services import conversation_start
+from conversations.services import conversation_customer_end
 from omnichannel.errors import DomainError, Forbidden, NotFound
 from widgets import selectors
 from widgets.api import (
     ActionRequest,
     AvailabilityRequest,
+    ChatEndRequest,
     ChatStartRequest,
     SessionRequest,
     conversation_answer,
     describe_user_agent,
 )
+from widgets.persistent import customer_chat_start, customer_conversation, session_conversation
 from widgets.services import self_service_action_log, visitor_session_open
-from widgets.tokens import TokenError, conversation_token, visitor_token
+from widgets.tokens import TokenError, conversation_token, page_visit_token, visitor_token
 
 PREFLIGHT_MAX_AGE = 600
 
@@ -199,9 +201,18 @@ class WidgetSessionApi(WidgetApi):
             "visitor_token": visitor_token(visitor_public_id=visitor.public_id, widget_key=self.widget.public_key),
             "config": selectors.widget_config(self.widget, language=display_language, questions=questions),
         }
-        conversation = selectors.visitor_unfinished_conversation(visitor)
+        if visitor.page_visit is not None:  # what the page's visit socket names (PRO-2)
+            answer["page_visit"] = page_visit_token(
+                page_visit_public_id=visitor.page_visit.public_id, visitor_public_id=visitor.public_id
+            )
+        # Persistent chat: the signed-in customer's conversation, from any browser (PER-3).
+        conversation, refusal = session_conversation(
+            widget=self.widget, visitor=visitor, auth_token=data.get("auth_token")
+        )
         if conversation is not None:
             answer["conversation"] = self.conversation_answer(conversation, visitor)
+        if refusal is not None:  # the widget still loads; the host page gets an error event (AUTH-3)
+            answer["auth_error"] = {"code": refusal.code, "message": refusal.message}
         return Response(answer)
 
     @staticmethod
@@ -216,22 +227,23 @@ class WidgetChatStartApi(WidgetApi):
     def post(self, request, key):
         data = self.parse(ChatStartRequest, request.data)
         visitor = self.visitor_from(data["visitor_token"])
-        existing = selectors.visitor_unfinished_conversation(visitor)
-        if existing is not None:
-            # A second submit (double click, second tab) resumes the chat already under way.
-            return Response({"conversation": WidgetSessionApi.conversation_answer(existing, visitor)})
         _display, language = self.languages(data)
         user_agent = self.user_agent()
-        conversation = conversation_start(
+        # A second submit (double click, second tab, another device of a signed-in customer)
+        # resumes the chat already under way; a refused sign-in token creates nothing (AUTH-3).
+        conversation, created = customer_chat_start(
             widget=self.widget,
             visitor=visitor,
+            auth_token=data.get("auth_token"),
+            context=data["context"],
             prechat_answers=data["prechat"],
-            context_variables=data["context"],
             page_url=data.get("url", ""),
             language=language,
             user_agent=user_agent,
             **describe_user_agent(user_agent),
         )
+        if not created:
+            return Response({"conversation": WidgetSessionApi.conversation_answer(conversation, visitor)})
         # The service's own messages (LIVE-1) were numbered on another instance of the row.
         conversation.refresh_from_db(fields=["status", "last_message_seq"])
         return Response(
@@ -267,3 +279,14 @@ class WidgetActionApi(WidgetApi):
             {"kind": action.kind, "title": action.title, "occurred_at": action.occurred_at.isoformat()},
             status=status.HTTP_201_CREATED,
         )
+
+
+class WidgetChatEndApi(WidgetApi):
+    """``POST chats/end``: the customer ends their live chat (LIVE-3) — refused for persistent chat,
+    which only an agent ends (PER-4: ``409 end_not_allowed``, nothing changes)."""
+
+    def post(self, request, key):
+        data = self.parse(ChatEndRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        conversation = conversation_customer_end(conversation_id=conversation.pk)
+        return Response({"conversation": {"id": str(conversation.public_id), "status": conversation.status}})

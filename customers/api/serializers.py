@@ -223,3 +223,149 @@ class NoteSerializer(serializers.ModelSerializer):
         model = Note
         fields = ["id", "text", "author", "contact", "account", "case", "conversation", "created_at"]
         read_only_fields = fields
+
+
+# --- The customer summary of a conversation (SUM-2..17) -----------------------------------------
+#: The records a conversation links to; one enum in the OpenAPI document (ENUM_NAME_OVERRIDES).
+RECORD_KINDS = [("contact", "Contact"), ("account", "Account"), ("case", "Case")]
+
+
+class DetailSerializer(serializers.Serializer):
+    name = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+    value = serializers.CharField(read_only=True)
+
+
+class CustomerCardSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True, help_text="contact or account")
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    fields = DetailSerializer(many=True, read_only=True)
+
+
+class CaseCardSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    number = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    status = serializers.CharField(read_only=True, help_text="active, resolved or cancelled")
+    status_label = serializers.CharField(read_only=True)
+    priority_label = serializers.CharField(read_only=True)
+    created_at = serializers.DateTimeField(read_only=True)
+
+
+class SelfServiceRowSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True)
+    kind_label = serializers.CharField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    url = serializers.CharField(read_only=True)
+    occurred_at = serializers.DateTimeField(read_only=True)
+
+
+class LinkedRecordSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True, help_text="contact, account or case")
+    id = serializers.IntegerField(read_only=True)
+    label = serializers.CharField(read_only=True)
+
+
+class SkillRefSerializer(serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    kind = serializers.CharField(read_only=True, help_text="note, case or conversation")
+    id = serializers.IntegerField(read_only=True)
+    at = serializers.DateTimeField(read_only=True)
+    title = serializers.CharField(read_only=True)
+    text = serializers.CharField(read_only=True)
+    author = serializers.CharField(read_only=True)
+
+
+class TimelinePageSerializer(serializers.Serializer):
+    record = LinkedRecordSerializer(read_only=True, allow_null=True)
+    items = TimelineItemSerializer(many=True, read_only=True)
+    next_cursor = serializers.CharField(
+        read_only=True, allow_null=True, help_text="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class CustomerSummarySerializer(serializers.Serializer):
+    """Everything the customer summary shows of a conversation (SUM-2..16)."""
+
+    conversation = serializers.IntegerField(source="conversation.pk", read_only=True)
+    status = serializers.CharField(source="conversation.status", read_only=True)
+    read_only = serializers.BooleanField(read_only=True, help_text="Closed, or not yours to change.")
+    contact = CustomerCardSerializer(read_only=True, allow_null=True)
+    account = CustomerCardSerializer(read_only=True, allow_null=True)
+    channel = serializers.CharField(read_only=True)
+    wait = serializers.CharField(read_only=True)
+    wait_seconds = serializers.FloatField(read_only=True, allow_null=True)
+    skills = SkillRefSerializer(many=True, read_only=True)
+    may_edit_skills = serializers.BooleanField(read_only=True)
+    skill_choices = SkillRefSerializer(many=True, read_only=True)
+    queue = serializers.CharField(read_only=True)
+    started_at = serializers.DateTimeField(read_only=True)
+    prechat = DetailSerializer(many=True, read_only=True)
+    self_service = SelfServiceRowSerializer(many=True, read_only=True)
+    visitor = DetailSerializer(many=True, read_only=True)
+    additional = DetailSerializer(many=True, read_only=True)
+    show_additional = serializers.BooleanField(read_only=True)
+    case = CaseCardSerializer(read_only=True, allow_null=True)
+    recent_cases = CaseCardSerializer(many=True, read_only=True)
+    linked_records = LinkedRecordSerializer(many=True, read_only=True)
+    timeline = TimelinePageSerializer(read_only=True)
+
+
+class TimelineParamsSerializer(InputSerializer):
+    record = serializers.ChoiceField(
+        choices=RECORD_KINDS,
+        help_text="Whose activities: the linked contact, account or case.",
+    )
+    cursor = serializers.CharField(required=False, max_length=200, help_text="next_cursor of the previous page.")
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=100, default=20)
+
+
+class SearchParamsSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=RECORD_KINDS)
+    q = serializers.CharField(min_length=2, max_length=100, help_text="Name, email, phone, or a case number.")
+
+
+@extend_schema_serializer(component_name="ConversationLink")
+class LinkInputSerializer(InputSerializer):
+    kind = serializers.ChoiceField(choices=RECORD_KINDS)
+    id = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+
+
+@extend_schema_serializer(component_name="QuickNote")
+class QuickNoteInputSerializer(InputSerializer):
+    record = serializers.ChoiceField(
+        choices=RECORD_KINDS,
+        help_text="On which linked record the note goes.",
+    )
+    text = serializers.CharField(max_length=NOTE_MAX_LENGTH)
+
+
+@extend_schema_serializer(component_name="ConversationSkills")
+class SkillsInputSerializer(InputSerializer):
+    skills = serializers.ListField(
+        child=serializers.IntegerField(min_value=1, max_value=2**63 - 1), max_length=50, allow_empty=True
+    )
+
+
+class NewContactInputSerializer(ContactInputSerializer):
+    """A contact created in place from the summary: no token subject or account here."""
+
+    auth_subject = None
+    account = None
+
+
+class NewAccountInputSerializer(AccountInputSerializer):
+    primary_contact = None
+
+
+class NewCaseInputSerializer(InputSerializer):
+    """A case created in place: it belongs to the conversation's contact and account (SUM-14)."""
+
+    title = serializers.CharField(max_length=200)
+    description = serializers.CharField(allow_blank=True, default="", max_length=10_000)
+    priority = serializers.ChoiceField(choices=Case.Priority.choices, default=Case.Priority.NORMAL)

@@ -201,6 +201,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["omnichannel.api.only_developer_api"],
+    "ENUM_NAME_OVERRIDES": {"RecordKindEnum": "customers.api.serializers.RECORD_KINDS"},  # SUM-16
 }
 
 LOGGING = {

@@ -13,6 +13,7 @@ from routing.models import (
     Queue,
     RoutingRule,
     Skill,
+    WorkItem,
     Workstream,
 )
 
@@ -202,4 +203,34 @@ class WorkstreamSerializer(serializers.ModelSerializer):
             "is_active",
             "created_at",
         ]
+        read_only_fields = fields
+
+
+# --- Pick mode (ROU-13) -----------------------------------------------------------------------
+
+
+class OpenItemSerializer(serializers.ModelSerializer):
+    """A queued work item of one of the caller's pick-mode queues."""
+
+    queue = QueueReferenceSerializer(read_only=True)
+    workstream = WorkstreamReferenceSerializer(read_only=True)
+    channel = serializers.SerializerMethodField()
+
+    class Meta:
+        model = WorkItem
+        fields = ["id", "queue", "workstream", "channel", "conversation", "case", "capacity_units", "enqueued_at"]
+        read_only_fields = fields
+
+    def get_channel(self, item) -> str:
+        return item.workstream.channel
+
+
+class WorkItemPickedSerializer(serializers.ModelSerializer):
+    """The work item the caller just picked."""
+
+    agent = AgentReferenceSerializer(read_only=True)
+
+    class Meta:
+        model = WorkItem
+        fields = ["id", "status", "agent", "conversation", "case", "assigned_at"]
         read_only_fields = fields

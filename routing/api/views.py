@@ -6,7 +6,7 @@ An agent sets their own presence here through ``agent_presence_set`` (ROU-5).
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import viewsets
+from rest_framework import generics, viewsets
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -18,11 +18,13 @@ from routing.api.serializers import (
     AgentPresenceInputSerializer,
     AgentPresenceSerializer,
     AgentSerializer,
+    OpenItemSerializer,
     PresenceSerializer,
     QueueSerializer,
+    WorkItemPickedSerializer,
     WorkstreamSerializer,
 )
-from routing.services import agent_presence_set
+from routing.services import agent_presence_set, work_item_pick
 
 
 class QueueViewSet(viewsets.ReadOnlyModelViewSet):
@@ -105,3 +107,38 @@ class AgentPresenceApi(APIView):
             by=request.user,
         )
         return Response(AgentPresenceSerializer(agent).data)
+
+
+class OpenItemListApi(generics.ListAPIView):
+    """The open items of the calling agent's pick-mode queues, the next to serve first (ROU-13)."""
+
+    permission_classes = [IsAuthenticated, IsAgent]
+    serializer_class = OpenItemSerializer
+    filter_backends = []  # the order is the queues' (priority, then oldest first)
+
+    def get_queryset(self):
+        if getattr(self, "swagger_fake_view", False):
+            return []
+        return selectors.open_items_for(selectors.agent_for_user(self.request.user))
+
+
+class WorkItemPickApi(APIView):
+    """Take an open item of one of your queues (ROU-13). Exactly one of several agents picking the
+    same item at once gets it; the others get 409 ``already_taken``."""
+
+    permission_classes = [IsAuthenticated, IsAgent]
+
+    @extend_schema(
+        request=None,
+        responses={
+            200: WorkItemPickedSerializer,
+            404: OpenApiResponse(description="No such work item in your queues."),
+            409: OpenApiResponse(
+                description="Already taken, not a pick-mode item, or no room: presence, sessions or capacity."
+            ),
+        },
+        operation_id="work_items_pick",
+    )
+    def post(self, request, work_item_id: int):
+        work_item = work_item_pick(work_item_id=work_item_id, agent=selectors.agent_for_user(request.user))
+        return Response(WorkItemPickedSerializer(work_item).data)

@@ -12,7 +12,20 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Case, Count, Exists, F, FilteredRelation, OuterRef, Q, QuerySet, Sum, Value, When
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    F,
+    FilteredRelation,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -107,11 +120,23 @@ def eligible_agents(work_item: WorkItem, *, skill_ids: list[int] | None = None) 
         .filter(free__gte=units, session_count__lt=MAX_SESSIONS - F("reserved_sessions"))
         .annotate(declined=Case(When(pk__in=declined_by, then=Value(True)), default=Value(False)))
     )
+    nearest_first = []
     if workstream.skill_matching != Workstream.SkillMatching.NONE:
         if skill_ids is None:
             skill_ids = list(work_item.skills.values_list("pk", flat=True))
-        for skill_id in skill_ids:
-            agents = agents.filter(Exists(AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id=skill_id)))
+        if skill_ids and closest_match_due(work_item):
+            # ROU-4: the wait for an exact match is over: the nearest match first — most of the
+            # needed skills, then the highest total proficiency in them (subqueries, so the
+            # reservation sums above are not multiplied by a second join).
+            held = AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id__in=skill_ids).values("agent")
+            agents = agents.annotate(
+                skills_matched=Coalesce(Subquery(held.annotate(n=Count("pk")).values("n")), Value(0)),
+                skills_proficiency=Coalesce(Subquery(held.annotate(p=Sum("proficiency")).values("p")), Value(0)),
+            )
+            nearest_first = [F("skills_matched").desc(), F("skills_proficiency").desc()]
+        else:
+            for skill_id in skill_ids:
+                agents = agents.filter(Exists(AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id=skill_id)))
     method = work_item.queue.assignment_method
     if method == Queue.AssignmentMethod.ROUND_ROBIN:
         order = [F("last_assigned_at").asc(nulls_first=True)]
@@ -119,7 +144,43 @@ def eligible_agents(work_item: WorkItem, *, skill_ids: list[int] | None = None) 
         order = [F("last_work_ended_at").asc(nulls_first=True), F("last_assigned_at").asc(nulls_first=True)]
     else:
         order = [F("free").desc(), F("last_assigned_at").asc(nulls_first=True)]
-    return agents.order_by("declined", *order, "pk")
+    return agents.order_by("declined", *nearest_first, *order, "pk")
+
+
+def closest_match_due(work_item: WorkItem) -> bool:
+    """Whether the item's wait for an exact skill match is over (ROU-4, closest matching only)."""
+    return (
+        work_item.workstream.skill_matching == Workstream.SkillMatching.CLOSEST
+        and work_item.closest_match_at is not None
+        and work_item.closest_match_at <= timezone.now()
+    )
+
+
+def _schedule_closest_match(work_item: WorkItem, *, workstream: Workstream, skills: list[Skill]) -> None:
+    """ROU-4: with closest matching, an item that needs skills waits ``closest_match_after_seconds``
+    for an agent with all of them; then it goes to the nearest match. The moment is a deadline
+    column written with the item, a task at that moment dispatches, and the sweep's dispatch
+    catches a lost task (design.md, "Time")."""
+    if workstream.skill_matching != Workstream.SkillMatching.CLOSEST or not skills:
+        return
+    from routing.tasks import closest_match_due as closest_match_task
+
+    work_item.closest_match_at = work_item.enqueued_at + timedelta(seconds=workstream.closest_match_after_seconds)
+    work_item.save(update_fields=["closest_match_at"])
+    work_item_id, eta = work_item.pk, work_item.closest_match_at
+    transaction.on_commit(lambda: closest_match_task.apply_async((work_item_id,), eta=eta))
+
+
+def work_item_closest_match_dispatch(*, work_item_id: int) -> int:
+    """The closest-match moment of a work item came (ROU-4): offer its queue's work again, now with
+    the nearest match allowed. Early, repeated or late calls (the item was taken) change nothing.
+    Returns how many offers were made."""
+    work_item = (
+        WorkItem.objects.filter(pk=work_item_id, status=WorkItem.Status.QUEUED).select_related("workstream").first()
+    )
+    if work_item is None or not closest_match_due(work_item):
+        return 0
+    return offers_dispatch(queue_ids=[work_item.queue_id])
 
 
 # --- work items --------------------------------------------------------------------------------
@@ -140,6 +201,12 @@ def work_item_enqueue(
     )
     if skills:
         work_item.skills.set(skills)
+    if workstream.distribution == Workstream.Distribution.PICK:  # ROU-13: agents take it themselves
+        from routing.services.pick import open_items_changed_on_commit
+
+        open_items_changed_on_commit(queue_id=queue.pk)
+        return work_item
+    _schedule_closest_match(work_item, workstream=workstream, skills=skills)
     _alert_agents_at_max_sessions(work_item)
     dispatch_on_commit(queue_ids=[queue.pk])
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": queue.pk})
@@ -215,6 +282,11 @@ def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
         return work_item
     _withdraw_pending_offer(work_item)
     work_item_transition(work_item, to=WorkItem.Status.DONE)
+    if Workstream.objects.filter(pk=work_item.workstream_id, distribution=Workstream.Distribution.PICK).exists():
+        from routing.services.pick import open_items_changed_on_commit
+
+        open_items_changed_on_commit(queue_id=work_item.queue_id)  # ROU-13: it left the open items
+        return work_item
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": work_item.queue_id})
     return work_item
 
@@ -287,7 +359,8 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
     if work_item is None or work_item.status == WorkItem.Status.DONE:
         return work_item
     _withdraw_pending_offer(work_item)
-    if work_item.agent_id is not None and work_item.status in (WorkItem.Status.ASSIGNED, WorkItem.Status.PARKED):
+    # A parked item gave its capacity and session slot back when it was parked (PER-6).
+    if work_item.agent_id is not None and work_item.status == WorkItem.Status.ASSIGNED:
         agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
         _release_capacity(work_item, agent)
         agent.session_count = max(agent.session_count - 1, 0)
@@ -303,16 +376,20 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
 # --- offers --------------------------------------------------------------------------------------
 
 
-def _offer_timeout_seconds(work_item: WorkItem, scenario: str) -> int:
+def _offer_template(work_item: WorkItem, scenario: str) -> tuple[int, bool]:
+    """The scenario template's timeout (NOT-6) and whether it accepts automatically (NOT-5)."""
     from notifications.selectors import template_for
 
-    return template_for(workstream=work_item.workstream, scenario=scenario).timeout_seconds
+    template = template_for(workstream=work_item.workstream, scenario=scenario)
+    return template.timeout_seconds, template.auto_accept
 
 
 def _scenario_for(work_item: WorkItem) -> str:
     channel = work_item.workstream.channel
     if work_item.case_id:
         return Scenario.CASE_ASSIGNMENT
+    if work_item.conversation.origin == "bot":  # ROU-15: a bot handed it over
+        return Scenario.BOT_ESCALATION
     return {"sms": Scenario.INCOMING_SMS, "voice": Scenario.INCOMING_VOICE}.get(channel, Scenario.INCOMING_CHAT)
 
 
@@ -321,7 +398,7 @@ class _DispatchPass:
     """What one dispatch pass learns once and reuses for every work item it handles."""
 
     workstreams: dict[int, Workstream] = field(default_factory=dict)
-    timeouts: dict[tuple[int, str], int] = field(default_factory=dict)
+    templates: dict[tuple[int, str], tuple[int, bool]] = field(default_factory=dict)
     # Item kinds (queue, workstream, units, skills) that found no eligible agent: the same kind
     # finds none either until something changes, and every such change dispatches again (ROU-11).
     no_room: set[tuple] = field(default_factory=set)
@@ -332,9 +409,12 @@ def _offer_to_best_agent(
 ) -> Offer | None:
     """Offer a locked, queued work item to the best eligible agent, re-checked under the agent's lock."""
     from notifications.services import notification_raise_for_offer
+    from routing.services.continuity import work_item_give_back
 
     dispatch_pass = dispatch_pass or _DispatchPass()
     eligible = eligible_agents(work_item, skill_ids=skill_ids)
+    if work_item.keep_agent_until is not None and work_item_give_back(work_item, eligible):
+        return None  # ROU-12, PER-6: a returning persistent chat is handed back to its agent, not offered
     candidates = list(eligible.values_list("pk", flat=True)[:5])
     if not candidates:
         dispatch_pass.no_room.add(_item_kind(work_item, skill_ids))
@@ -349,17 +429,25 @@ def _offer_to_best_agent(
                 if not eligible.filter(pk=agent_id).exists():
                     raise _NoLongerEligible
                 scenario = _scenario_for(work_item)
-                timeout_key = (work_item.workstream_id, scenario)
-                if timeout_key not in dispatch_pass.timeouts:
-                    dispatch_pass.timeouts[timeout_key] = _offer_timeout_seconds(work_item, scenario)
+                template_key = (work_item.workstream_id, scenario)
+                if template_key not in dispatch_pass.templates:
+                    dispatch_pass.templates[template_key] = _offer_template(work_item, scenario)
+                timeout_seconds, template_auto_accept = dispatch_pass.templates[template_key]
                 now = timezone.now()
                 offer = Offer.objects.create(
                     work_item=work_item,
                     agent=agent,
                     created_at=now,
-                    expires_at=now + timedelta(seconds=dispatch_pass.timeouts[timeout_key]),
+                    expires_at=now + timedelta(seconds=timeout_seconds),
                 )
                 work_item_transition(work_item, to=WorkItem.Status.OFFERED)
+                if work_item.workstream.auto_accept or template_auto_accept:
+                    # NOT-5: accepted on creation; the agent gets a toast that opens the session.
+                    offer_transition(offer, to=Offer.Status.ACCEPTED)
+                    notification_raise_for_offer(offer=offer, scenario=scenario, automatic=True)
+                    work_item_assign(work_item, agent=agent)
+                    _publish_accepted(offer, work_item, agent, automatic=True)
+                    return offer
                 notification_raise_for_offer(offer=offer, scenario=scenario)
                 _schedule_offer_timeout(offer)
                 return offer
@@ -375,7 +463,8 @@ class _NoLongerEligible(Exception):
 def _item_kind(work_item: WorkItem, skill_ids: list[int] | None) -> tuple:
     """What eligibility depends on besides the agents (see eligible_agents)."""
     skills = frozenset(skill_ids if skill_ids is not None else work_item.skills.values_list("pk", flat=True))
-    return (work_item.queue_id, work_item.workstream_id, work_item.capacity_units, skills)
+    closest = work_item.closest_match_at is not None and work_item.closest_match_at <= timezone.now()
+    return (work_item.queue_id, work_item.workstream_id, work_item.capacity_units, skills, closest)
 
 
 def _schedule_offer_timeout(offer: Offer) -> None:
@@ -402,11 +491,13 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
         items = items.filter(queue__memberships__agent_id=agent_id)
     if queue_ids is not None:
         items = items.filter(queue_id__in=queue_ids)
-    candidates = list(
-        items.order_by("queue__priority", "enqueued_at", "pk").values_list(
-            "pk", "queue_id", "workstream_id", "capacity_units"
-        )[:limit]
-    )
+    now = timezone.now()
+    candidates = [
+        (pk, queue_id, workstream_id, units, closest_at is not None and closest_at <= now)
+        for pk, queue_id, workstream_id, units, closest_at in items.order_by(
+            "queue__priority", "enqueued_at", "pk"
+        ).values_list("pk", "queue_id", "workstream_id", "capacity_units", "closest_match_at")[:limit]
+    ]
     skills_of: dict[int, list[int]] = {pk: [] for pk, *_ in candidates}
     for work_item_id, skill_id in WorkItem.skills.through.objects.filter(workitem_id__in=list(skills_of)).values_list(
         "workitem_id", "skill_id"
@@ -415,8 +506,8 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
     dispatch_pass = _DispatchPass()
     open_now: dict[int, bool] = {}
     offered = 0
-    for work_item_id, queue_id, workstream_id, units in candidates:
-        if (queue_id, workstream_id, units, frozenset(skills_of[work_item_id])) in dispatch_pass.no_room:
+    for work_item_id, queue_id, workstream_id, units, closest in candidates:
+        if (queue_id, workstream_id, units, frozenset(skills_of[work_item_id]), closest) in dispatch_pass.no_room:
             continue
         with transaction.atomic():
             work_item = (
@@ -466,7 +557,6 @@ def _locked_offer(offer_id: int) -> Offer:
 @transaction.atomic
 def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
-    from conversations.services import conversation_assign
     from notifications.services import notification_close_for_offer
 
     offer = _locked_offer(offer_id)
@@ -481,22 +571,14 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
     if agent.session_count >= MAX_SESSIONS:
         raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
-    now = timezone.now()
     offer_transition(offer, to=Offer.Status.ACCEPTED)
-    work_item.agent = agent
-    work_item.previous_agent = agent
-    work_item.assigned_at = now
-    work_item.holds_capacity = True
-    work_item.save(update_fields=["agent", "previous_agent", "assigned_at", "holds_capacity"])
-    work_item_transition(work_item, to=WorkItem.Status.ASSIGNED)
-    agent.capacity_used += work_item.capacity_units
-    agent.session_count += 1
-    agent.last_assigned_at = now
-    agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
-    _follow_capacity(agent, work_item)
     notification_close_for_offer(offer=offer, status="accepted")
-    if work_item.conversation_id:
-        conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
+    work_item_assign(work_item, agent=agent)
+    _publish_accepted(offer, work_item, agent)
+    return offer
+
+
+def _publish_accepted(offer: Offer, work_item: WorkItem, agent: AgentProfile, *, automatic: bool = False) -> None:
     publish_on_commit(
         agent_group(agent.pk),
         {
@@ -504,10 +586,37 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
             "offer": offer.pk,
             "conversation": work_item.conversation_id,
             "url": f"/workspace/conversations/{work_item.conversation_id}/" if work_item.conversation_id else None,
+            "automatic": automatic,
         },
     )
+
+
+def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
+    """Give a locked work item to a locked agent: capacity, session slot, and the conversation
+    becomes active with a session (ROU-6, ROU-7, CONV-3).
+
+    Shared by an accepted offer, an automatic accept (NOT-5, NOT-14) and a pick (ROU-13); the
+    caller holds both row locks (work item first, then agent) and has checked the agent may take it.
+    """
+    from conversations.services import conversation_assign
+
+    now = timezone.now()
+    work_item.agent = agent
+    work_item.previous_agent = agent
+    work_item.assigned_at = now
+    work_item.holds_capacity = True
+    work_item.closest_match_at = None
+    work_item.save(update_fields=["agent", "previous_agent", "assigned_at", "holds_capacity", "closest_match_at"])
+    work_item_transition(work_item, to=WorkItem.Status.ASSIGNED)
+    agent.capacity_used += work_item.capacity_units
+    agent.session_count += 1
+    agent.last_assigned_at = now
+    agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
+    _follow_capacity(agent, work_item)
+    if work_item.conversation_id:
+        conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
     publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-    return offer
+    return work_item
 
 
 def _decline(offer: Offer, *, to: str) -> None:
@@ -570,6 +679,8 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     now = timezone.now()
     if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
         return offer
+    if offer.work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
+        return _case_assignment_hold(offer)
     if offer.reroute_at is None and offer.displayed_at is None:  # NOT-8
         offer.reroute_at = offer.expires_at + REROUTE_AFTER
         offer.save(update_fields=["reroute_at"])
@@ -587,6 +698,27 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     if AlertSettings.load().missed_notification_enabled:  # NOT-10
         agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
         _presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION)
+    return offer
+
+
+def _case_assignment_hold(offer: Offer) -> Offer:
+    """NOT-14: a case assignment cannot be rejected and is not re-routed: at its timeout the case
+    is the agent's (assigned to them, as if they had opened it), with no presence change.
+
+    The pending offer reserved a session slot for the agent (eligible_agents), so the slot is
+    there; should it not be (the agent was given sessions another way), the offer stays pending
+    and the sweep holds it once a slot is free.
+    """
+    from notifications.services import notification_close_for_offer
+
+    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
+    agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+    if agent.session_count >= MAX_SESSIONS:
+        return offer
+    offer_transition(offer, to=Offer.Status.ACCEPTED)
+    notification_close_for_offer(offer=offer, status="accepted")
+    work_item_assign(work_item, agent=agent)
+    _publish_accepted(offer, work_item, agent, automatic=True)
     return offer
 
 

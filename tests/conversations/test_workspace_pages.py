@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation, Message, Session
+from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_customer_end, conversation_wrap_up_close
 from conversations.services import message_post as post
 from notifications.models import AgentBanner, Notification
@@ -171,6 +172,31 @@ def test_the_dashboard_lists_open_sessions_closed_work_and_capacity(client, agen
     assert "2 of 10 open" in html
 
 
+def parked_chat_of(agent) -> Conversation:
+    """A chat the agent moved to waiting (PER-6): its session closed, the agent still its owner."""
+    conversation = chat_given_to(
+        agent, workstream=WorkstreamFactory(persistent=True), channel=Conversation.Channel.PERSISTENT_CHAT
+    )
+    return conversation_park(conversation_id=conversation.pk, agent=agent)
+
+
+def test_the_dashboard_lists_the_agents_parked_conversations_apart_from_the_active_ones(client, agent):
+    # spec: PER-6, PER-8 — a parked chat holds no session but stays the agent's, one click away
+    parked = parked_chat_of(agent)
+    theirs = parked_chat_of(AgentProfileFactory())
+    client.force_login(agent.user)
+
+    response = client.get(DASHBOARD)
+
+    board = response.context["board"]
+    assert [row.conversation_id for row in board.waiting_items] == [parked.pk]
+    assert board.sessions == []
+    html = response.content.decode()
+    assert "Waiting for the customer" in html
+    assert f'href="{page(parked.pk)}"' in html
+    assert f'href="{page(theirs.pk)}"' not in html
+
+
 def test_the_dashboard_shows_at_most_ten_sessions_and_only_open_ones(client, agent):
     # spec: ROU-7
     for _ in range(10):
@@ -288,13 +314,15 @@ def test_the_dashboard_takes_the_same_number_of_queries_for_one_or_ten_sessions(
         closed_chat_of(agent)
         AgentBanner.objects.create(agent=AgentProfileFactory(), kind="rejected", message="Not theirs")
     for _ in range(sessions):
+        parked_chat_of(agent)
         chat_given_to(agent)
         offer_to(agent)
     client.force_login(agent.user)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(9):
         response = client.get(DASHBOARD)
     board = response.context["board"]
-    assert (len(board.sessions), len(board.closed_items), len(board.notifications)) == (sessions,) * 3
+    counts = (len(board.sessions), len(board.waiting_items), len(board.closed_items), len(board.notifications))
+    assert counts == (sessions,) * 4
 
 
 # --- The conversation page -------------------------------------------------------------------------
@@ -486,7 +514,8 @@ def test_the_conversation_page_takes_the_same_number_of_queries_for_1_or_100_mes
         post(conversation_id=conversation.pk, sender=sender, text=f"Message {number}", sender_user=agent.user)
     offer_to(agent)
     client.force_login(agent.user)
-    with django_assert_max_num_queries(8):
+    # 8 for the chat panel, 5 for the customer summary (tests/customers/test_summary_api.py).
+    with django_assert_max_num_queries(13):
         response = client.get(page(conversation.pk))
     assert len(response.context["page"].messages) == messages + 1  # and the system "joined" line
 

@@ -179,7 +179,12 @@ def test_widgets_have_allowed_domains_prechat_and_a_proactive_rule():
         "https://www.example.com",
     }
     questions = list(live.prechat_questions.values_list("name", "kind", "required"))
-    assert questions == [("name", "single_line", True), ("topic", "option_set", False), ("consent", "consent", True)]
+    assert questions == [
+        ("name", "single_line", True),
+        ("email", "single_line", False),  # SUM-5: links a demo contact
+        ("topic", "option_set", False),
+        ("consent", "consent", True),
+    ]
     assert live.prechat_questions.get(name="topic").choices == ["Billing", "Orders", "Technical"]
     assert live.proactive_enabled
     rule = live.proactive_rules.get()

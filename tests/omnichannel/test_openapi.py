@@ -30,10 +30,24 @@ OPERATIONS = {
     (f"{API}/conversations/", "get"),
     (f"{API}/conversations/{{id}}/", "get"),
     (f"{API}/conversations/{{conversation_id}}/messages/", "get"),
+    # The customer summary (SUM-2..17).
+    (f"{API}/conversations/{{conversation_id}}/summary/", "get"),
+    (f"{API}/conversations/{{conversation_id}}/timeline/", "get"),
+    (f"{API}/conversations/{{conversation_id}}/links/", "post"),
+    (f"{API}/conversations/{{conversation_id}}/links/{{kind}}/", "delete"),
+    (f"{API}/conversations/{{conversation_id}}/quick-notes/", "post"),
+    (f"{API}/conversations/{{conversation_id}}/skills/", "put"),
     *((f"{API}/{kind}/", "get") for kind in ("queues", "workstreams", "agents", "presences")),
     *((f"{API}/{kind}/{{id}}/", "get") for kind in ("queues", "workstreams", "agents", "presences")),
     (f"{API}/agents/me/presence/", "get"),
     (f"{API}/agents/me/presence/", "put"),
+    # ROU-13 pick mode, ROU-15 bots
+    (f"{API}/work-items/open/", "get"),
+    (f"{API}/work-items/{{work_item_id}}/pick/", "post"),
+    (f"{API}/bot/conversations/", "post"),
+    (f"{API}/bot/conversations/{{conversation_id}}/messages/", "get"),
+    (f"{API}/bot/conversations/{{conversation_id}}/messages/", "post"),
+    (f"{API}/bot/conversations/{{conversation_id}}/escalate/", "post"),
 }
 HTTP_METHODS = {"get", "put", "patch", "post", "delete"}
 
@@ -133,5 +147,14 @@ def test_every_endpoint_refuses_a_user_who_is_neither_agent_nor_admin(document):
         (method, url): client.generic(method.upper(), url, "{}", "application/json")
         for method, url in _requests(document)
     }
-    wrong = {key: response.status_code for key, response in answers.items() if response.status_code != 403}
+    # ROU-15: the bot endpoints are for any API client (a bot has no agent profile); they show a
+    # bot only the conversations it took (tests/routing/test_transfer.py).
+    bots = {key for key in answers if key[1].startswith(f"{API}/bot/")}
+    assert len(bots) == 4
+    wrong = {
+        key: response.status_code
+        for key, response in answers.items()
+        if key not in bots and response.status_code != 403
+    }
     assert wrong == {}
+    assert all(answers[key].status_code in (400, 404) for key in bots)

@@ -31,7 +31,7 @@ from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import AgentConnection, Offer, WorkItem, WorkstreamTemplate
 from routing.services import offer_time_out, offers_dispatch
 from tests.conftest import restore_seed_data
-from tests.customers.factories import CaseFactory
+from tests.conversations.factories import ConversationFactory
 from tests.live import ROOT, start_celery_worker_process, stop_process
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.widgets.factories import InvitationFactory
@@ -167,15 +167,18 @@ def make_deadlines() -> tuple[list[Offer], list[Invitation]]:
     DUE_IN seconds, their deadline tasks scheduled by the services on commit."""
     restore_seed_data()
     queue = QueueFactory()
-    workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="", capacity_units=10)
+    workstream = WorkstreamFactory(default_queue=queue, capacity_units=10)
+    # Chats, not cases: a case assignment holds at its timeout (NOT-14); a chat's offer times out.
     template = NotificationTemplate.objects.create(
-        name="Quick case", scenario="case_assignment", kind="alert", title="Case", timeout_seconds=DUE_IN
+        name="Quick chat", scenario="incoming_chat", kind="alert", title="Chat", timeout_seconds=DUE_IN
     )
-    WorkstreamTemplate.objects.create(workstream=workstream, scenario="case_assignment", template=template)
+    WorkstreamTemplate.objects.create(workstream=workstream, scenario="incoming_chat", template=template)
     for index in range(DEADLINES):
         agent = AgentProfileFactory(queues=[queue], capacity=10)  # room for its one offer only
         AgentConnection.objects.create(agent=agent, channel_name=f"durability.{index}")
-        WorkItem.objects.create(workstream=workstream, queue=queue, case=CaseFactory())
+        WorkItem.objects.create(
+            workstream=workstream, queue=queue, conversation=ConversationFactory(workstream=workstream)
+        )
     assert offers_dispatch() == DEADLINES  # each offer's timeout task is sent as its row commits
     offers = list(Offer.objects.select_related("agent").order_by("pk"))
     for offer in offers:  # the workspace showed them, so a timeout moves the work on (NOT-7)

@@ -79,6 +79,28 @@ def case_items(workstream, count: int) -> list[WorkItem]:
     return [WorkItem.objects.create(workstream=workstream, queue=queue, case=CaseFactory()) for _ in range(count)]
 
 
+def chat_items(workstream, count: int) -> list[WorkItem]:
+    """Chat work items: unlike a case assignment (which holds at its timeout, NOT-14), their
+    offers time out and the work moves on (NOT-7)."""
+    from tests.conversations.factories import ConversationFactory
+
+    queue = workstream.default_queue
+    return [
+        WorkItem.objects.create(
+            workstream=workstream, queue=queue, conversation=ConversationFactory(workstream=workstream)
+        )
+        for _ in range(count)
+    ]
+
+
+def reset_chats(items) -> None:
+    """Put the items' conversations back as new, as a trial's reset of the work items does."""
+    from conversations.models import Conversation, Session
+
+    Session.objects.filter(work_item__in=items).delete()
+    Conversation.objects.filter(work_item__in=items).update(status="open", agent=None)
+
+
 def test_many_threads_accepting_the_same_offers_end_with_exactly_one_owner_each(racers, published):
     # spec: ROU-10 — the offered agent (several times at once) and other agents accept the same
     # offer at the same instant: exactly one owner, everyone else refused, counts exact
@@ -164,10 +186,10 @@ def test_work_items_racing_for_the_last_capacity_of_an_agent_never_overfill_it(r
     rng = random.Random(9)
     trials = 80
     queue = QueueFactory()
-    workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="", capacity_units=UNITS)
+    workstream = WorkstreamFactory(default_queue=queue, capacity_units=UNITS)
     agents = reachable(*[AgentProfileFactory(queues=[queue]) for _ in range(3)])
     star = agents[0]
-    items = case_items(workstream, 8)
+    items = chat_items(workstream, 8)
     available, away = presence("available"), presence("away")
     # Keep the agent's presence out of it: a missed notification turning them Inactive (NOT-10)
     # is not what this test is about, and each trial sets presences itself.
@@ -178,6 +200,7 @@ def test_work_items_racing_for_the_last_capacity_of_an_agent_never_overfill_it(r
         # units, sessions sometimes the binding limit), the others a little room or none.
         n = rng.randint(1, len(items))
         Offer.objects.filter(work_item__in=items).delete()
+        reset_chats(items)
         WorkItem.objects.filter(pk__in=[item.pk for item in items]).update(
             status=WorkItem.Status.DONE, agent=None, previous_agent=None, assigned_at=None, holds_capacity=False
         )

@@ -89,6 +89,8 @@
           reply(frame);
         }
         for (const handler of this.handlers.get(frame.type) || []) handler(frame);
+        // Other scripts of the page (customers/summary.js) listen to the frames too.
+        document.dispatchEvent(new CustomEvent("workspace:frame", { detail: frame }));
       });
       ws.addEventListener("close", (event) => {
         this.open = false;
@@ -230,6 +232,11 @@
         });
       }
       node.append(actions);
+    }
+    if (isToast && notification.url) {
+      // NOT-3, NOT-5: a transfer, a consult or an automatically accepted chat opens from its toast.
+      node.append(el("a", { class: "ws-button ws-button--primary", href: notification.url, "data-testid": "notification-open" },
+        notification.accept_label || t("open")));
     }
     node.append(error);
     // Alerts vanish when their time is up; toasts after a few seconds (NOT-3, NOT-4).
@@ -396,6 +403,7 @@
   socket.on("notification.raised", (frame) => frame.notification && notificationShow(frame.notification));
   socket.on("notification.closed", (frame) => notificationRemove(frame.notification));
   const removeForOffer = (frame) => {
+    if (frame.automatic) return; // NOT-5: its toast stays to open the session
     for (const [id, entry] of shown) {
       if (entry.node.dataset.offerId === String(frame.offer)) notificationRemove(id);
     }
@@ -454,6 +462,29 @@
     });
   }
 
+  // --- Open items (pick mode, ROU-13) ------------------------------------------------------
+  // The server renders the list (escaped); when a queue's items change the page re-reads it.
+  const openItems = document.querySelector("[data-open-items]");
+  if (openItems) {
+    let reading = null;
+    const reread = () => {
+      if (reading) return;
+      reading = fetch(location.pathname, { credentials: "same-origin", headers: { Accept: "text/html" } })
+        .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+        .then((html) => {
+          const fresh = new DOMParser().parseFromString(html, "text/html").querySelector('[data-testid="open-items-list"]');
+          const current = openItems.querySelector('[data-testid="open-items-list"]');
+          if (fresh && current) current.replaceWith(document.adoptNode(fresh));
+        })
+        .catch(() => {})
+        .finally(() => {
+          reading = null;
+        });
+    };
+    socket.on("queue.items_changed", reread);
+    socket.onOpen.push(reread); // after a reconnect, catch up on what changed meanwhile
+  }
+
   // --- The chat panel (conversation page) ------------------------------------------------
   const chat = document.querySelector("[data-chat]");
   if (chat) setUpChat(chat);
@@ -461,6 +492,7 @@
   function setUpChat(root) {
     const conversation = Number(root.dataset.conversationId);
     const holdsIt = root.dataset.holdsIt === "true";
+    const canWrite = root.dataset.canWrite === "true"; // the holder or a consultant (ROU-15)
     let lastSeq = Number(root.dataset.lastSeq) || 0;
     let status = root.dataset.status;
     let endingHere = false;
@@ -470,6 +502,7 @@
     const statusBadge = root.querySelector('[data-testid="conversation-status"]');
     const endButton = root.querySelector('[data-testid="end-conversation"]');
     const closeButton = root.querySelector('[data-testid="close-conversation"]');
+    const parkButton = root.querySelector('[data-testid="park-conversation"]'); // persistent chat only (PER-6)
     const customerEnded = root.querySelector('[data-testid="customer-ended"]');
     const wrapUpNotice = root.querySelector('[data-testid="wrap-up-notice"]');
     const typing = root.querySelector('[data-testid="typing"]');
@@ -564,8 +597,9 @@
       const active = next === "active" || next === "waiting";
       endButton.hidden = !(holdsIt && active);
       closeButton.hidden = !(holdsIt && next === "wrap_up");
+      if (parkButton) parkButton.hidden = !(holdsIt && next === "active");
       wrapUpNotice.hidden = next !== "wrap_up";
-      composerForm.hidden = !(holdsIt && next === "active");
+      composerForm.hidden = !(canWrite && next === "active");
       const ended = next === "wrap_up" || next === "closed";
       const fromLive = previous === "active" || previous === "waiting";
       // LIVE-3: the customer ended it (or left and did not come back) when the event says so,
@@ -575,6 +609,11 @@
     }
     socket.on("conversation.status", (frame) => {
       if (frame.conversation === conversation) applyStatus(frame.status, frame.previous, frame.actor);
+    });
+    // ROU-14: it was transferred from or to this agent; the page shows who holds it now.
+    socket.on("conversation.transferred", (frame) => {
+      const me = Number(body.dataset.agentId);
+      if (frame.conversation === conversation && (frame.from_agent === me || frame.to_agent === me)) location.reload();
     });
 
     socket.on("conversation.joined", (frame) => {
@@ -663,6 +702,7 @@
     };
     endButton.addEventListener("click", () => act(endButton, "conversation.end"));
     closeButton.addEventListener("click", () => act(closeButton, "conversation.close"));
+    parkButton?.addEventListener("click", () => act(parkButton, "conversation.park"));
   }
 
   // --- Summary tabs ----------------------------------------------------------------------

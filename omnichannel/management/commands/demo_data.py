@@ -577,6 +577,8 @@ class Loader:
             self.upsert(AllowedDomain, {"widget": live, "origin": origin})
         questions = [
             ("name", "Your name", PreChatQuestion.Kind.SINGLE_LINE, True, [], ""),
+            # SUM-5: a demo contact's email (emma.johnson@northwind.example…) links the chat to them.
+            ("email", "Your email (optional)", PreChatQuestion.Kind.SINGLE_LINE, False, [], ""),
             (
                 "topic",
                 "What is it about?",
@@ -701,6 +703,11 @@ class Loader:
                 {"contact": self.contacts["jan.kowalski@kowalski-logistics.example"]},
                 "Prefers phone calls in the morning (CET).",
                 "bogdan",
+            ),
+            (
+                {"contact": self.contacts["emma.johnson@northwind.example"]},
+                "Northwind's billing contact; invoices go to her, copy to accounts payable.",
+                "alice",
             ),
             (
                 {"account": Account.objects.get(name="Fabrikam Bikes")},

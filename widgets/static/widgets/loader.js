@@ -9,8 +9,8 @@
  * by this snippet, placed before the script tag (WID-9):
  *
  *   <script>window.OmnichannelChat=window.OmnichannelChat||(function(){var s={q:[]};
- *   ["setContextProvider","setAuthTokenProvider","startChat","closeChat","getAgentAvailability",
- *   "logAction","on"].forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);
+ *   ["setContextProvider","setAuthTokenProvider","startChat","closeChat","startProactiveChat",
+ *   "getAgentAvailability","logAction","on"].forEach(function(m){s[m]=function(){var a=[].slice.call(arguments);
  *   return new Promise(function(r,j){s.q.push([m,a,r,j])})}});return s})();</script>
  *
  * Message text is only ever put in the page as text (SEC-2); links become <a> elements we build.
@@ -54,10 +54,21 @@
   };
   const NAMES = ["open", "close", "start", "placeholder", "send", "end", "endConfirm", "cancel", "ended", "newChat",
     "typing", "required", "error", "reconnecting", "messages", "choose", "tooLong"];
+  // Proactive invitations (PRO-3): accept, dismiss, the card's label.
+  const INVITE_STRINGS = {
+    en: ["Chat now", "No thanks", "Invitation to chat"],
+    id: ["Mulai obrolan", "Tidak, terima kasih", "Undangan mengobrol"],
+    fr: ["Discuter maintenant", "Non merci", "Invitation à discuter"],
+    ro: ["Începe chatul acum", "Nu, mulțumesc", "Invitație la chat"],
+    pl: ["Rozpocznij czat", "Nie, dziękuję", "Zaproszenie do czatu"],
+  };
+  const INVITE_NAMES = ["inviteAccept", "inviteDismiss", "invitation"];
   let t = {};
   const useLanguage = (lang) => {
-    const table = STRINGS[(lang || "").slice(0, 2).toLowerCase()] || STRINGS.en;
+    const code = (lang || "").slice(0, 2).toLowerCase();
+    const table = STRINGS[code] || STRINGS.en;
     NAMES.forEach((name, i) => (t[name] = table[i]));
+    INVITE_NAMES.forEach((name, i) => (t[name] = (INVITE_STRINGS[code] || INVITE_STRINGS.en)[i]));
   };
   useLanguage(navigator.language);
 
@@ -81,6 +92,9 @@
   let authTokenProvider = null;
   let pendingContext = null;
   let starting = false;
+  let pageVisit = null; // the signed name of this page load, for the visit socket (PRO-2)
+  let invitation = null; // the open invitation shown on this page {id, message, show_prechat, ...}
+  let acceptedInvitation = null; // accepted, its chat starts when the pre-chat survey is sent
   const outbox = new Map(); // client_id → text, until acknowledged (resent after a reconnect)
 
   const emit = (event, data) => {
@@ -111,6 +125,32 @@
     return answer;
   };
 
+  // --- chat authentication (WID-7, AUTH-2): the host page's signed token -------------------------
+  // Asked for when a chat starts and at every socket (re)connect; kept until a minute before its
+  // `exp`, when a fresh one is asked for, so a reconnect never carries a stale token.
+  let authCache = null; // {token, exp (ms)}
+  let authTimer = null;
+  let authRetried = false;
+  const tokenExpiry = (token) => {
+    try {
+      const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+      const claims = JSON.parse(atob(part + "===".slice((part.length + 3) % 4)));
+      return typeof claims.exp === "number" ? claims.exp * 1000 : null;
+    } catch (e) { return null; }
+  };
+  const authToken = async (fresh) => {
+    if (!authTokenProvider) return "";
+    if (!fresh && authCache && (!authCache.exp || authCache.exp - 60000 > Date.now())) return authCache.token;
+    let token;
+    try { token = await authTokenProvider(); } catch (e) { fail("auth_token_provider_failed", String((e && e.message) || e)); return ""; }
+    if (typeof token !== "string" || !token) { fail("auth_token_provider_failed", "The sign-in token provider returned no token."); return ""; }
+    authCache = { token, exp: tokenExpiry(token) };
+    clearTimeout(authTimer);
+    const wait = authCache.exp ? authCache.exp - Date.now() - 60000 : 0;
+    if (wait > 0) authTimer = setTimeout(() => authToken(true), Math.min(wait, 2147483647));
+    return token;
+  };
+
   const pageUrl = () => (/^https?:/.test(location.href) ? location.href.slice(0, 2000) : "");
   const openSession = async () => {
     const answer = await call("session", {
@@ -118,9 +158,12 @@
       url: pageUrl(),
       title: document.title.slice(0, 2000),
       language: navigator.language || "",
+      auth_token: await authToken(),
     });
     visitorToken = answer.visitor_token;
     store.set("visitor", visitorToken);
+    if (answer.auth_error) fail(answer.auth_error.code, answer.auth_error.message); // AUTH-3
+    if (answer.page_visit) pageVisit = answer.page_visit;
     return answer;
   };
 
@@ -179,6 +222,11 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .composer{display:flex;gap:6px;padding:8px;border-top:1px solid #edebe9}
 .composer textarea{flex:1;resize:none;height:40px}
 .bar{display:flex;gap:6px;justify-content:flex-end;padding:0 8px 8px}
+.invite{position:absolute;bottom:68px;right:0;width:min(300px,calc(100vw - 40px));background:#fff;border-radius:10px;box-shadow:0 8px 28px #0005;padding:12px;display:flex;flex-direction:column;gap:8px}
+.left .invite{right:auto;left:0}
+.invite[hidden]{display:none}
+.invite p{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
+.invite .bar{padding:0}
 `;
   let ui = null;
   const bubbleIcon = () => {
@@ -295,6 +343,25 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
   };
 
   // --- starting and following a chat -------------------------------------------------------------
+  // A chat of an accepted invitation starts through it (PRO-5); if the invitation is gone by then,
+  // the visitor still gets the chat they asked for.
+  const startCall = async (answers, context) => {
+    if (acceptedInvitation) {
+      try {
+        return await call(`invitations/${encodeURIComponent(acceptedInvitation)}/accept`, {
+          visitor_token: visitorToken, chat: { prechat: answers, context }, language: navigator.language || "",
+        });
+      } catch (e) {
+        if (e.code !== "invitation_closed" && e.code !== "not_found") throw e;
+        acceptedInvitation = null;
+      }
+    }
+    return call("chats", {
+      visitor_token: visitorToken, prechat: answers, context, url: pageUrl(), language: navigator.language || "",
+      auth_token: await authToken(), // WID-7: persistent chat needs it (PER-2)
+    });
+  };
+
   const startChat = async (answers, customContext) => {
     if (starting) return;
     starting = true;
@@ -304,10 +371,9 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
         try { context = (await contextProvider()) || {}; } catch (e) { fail("context_provider_failed", String(e && e.message || e)); }
       }
       context = Object.assign({}, context, customContext || {}); // WID-8: startChat's context wins
-      const answer = await withVisitor(() => call("chats", {
-        visitor_token: visitorToken, prechat: answers, context, url: pageUrl(), language: navigator.language || "",
-      }));
+      const answer = await withVisitor(() => startCall(answers, context));
       pendingContext = null;
+      acceptedInvitation = null;
       follow(answer.conversation);
       emit("chatStarted", { id: answer.conversation.id });
     } catch (e) {
@@ -438,7 +504,12 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     if (!conversation) return;
     const ws = new WebSocket(SOCKET);
     socket = ws;
-    ws.onopen = () => ws.send(JSON.stringify({ type: "join", token: conversation.token, after: lastSeq }));
+    ws.onopen = async () => {
+      const join = { type: "join", token: conversation.token, after: lastSeq };
+      // Persistent chat follows the signed-in customer: every (re)join proves who they are (PER-3).
+      if (config.persistent) join.auth_token = await authToken();
+      if (socket === ws && ws.readyState === 1) ws.send(JSON.stringify(join));
+    };
     ws.onmessage = (event) => {
       let frame;
       try { frame = JSON.parse(event.data); } catch (e) { return; }
@@ -464,6 +535,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     if (frame.type === "joined") {
       ws.joined = true;
       retry = 0;
+      authRetried = false;
       ui.notice.textContent = "";
       setStatus(frame.status);
       for (const [clientId, text] of outbox) ws.send(JSON.stringify({ type: "message.send", text, client_id: clientId }));
@@ -490,6 +562,13 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
         stop();
         conversation = null;
         if (ui.pane && !ui.pane.hidden) showPrechat();
+      } else if (!ws.joined && (frame.code === "authentication_required" || /^auth_/.test(frame.code || ""))) {
+        // AUTH-3: the sign-in was refused. An expired token is renewed once; otherwise we stop
+        // until the host page gives a new token provider.
+        stop();
+        authCache = null;
+        if (frame.code === "auth_token_expired" && !authRetried) { authRetried = true; connect(); }
+        else ui.notice.textContent = frame.message || t.error;
       } else if (frame.code === "message_too_large") ui.notice.textContent = t.tooLong;
       fail(frame.code, frame.message);
     }
@@ -514,8 +593,124 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     }
   };
 
+  // --- proactive invitations (PRO-2..7) ------------------------------------------------------------
+  // The visit socket names this page load and answers the server's heartbeat requests; the server
+  // alone decides when a rule invites and when an invitation closes (after exactly one minute), and
+  // pushes both here. A page that reconnects (or reloads) is told which invitation is still open.
+  let visitSocket = null;
+  let visitRetry = 0;
+  let beatTimer = null;
+
+  const watchVisit = () => {
+    if (!pageVisit || !visitorToken) return;
+    const ws = new WebSocket(`${SOCKET}visit/`);
+    visitSocket = ws;
+    ws.onopen = () => ws.send(JSON.stringify({ type: "visit", visitor_token: visitorToken, page_visit: pageVisit }));
+    ws.onmessage = (event) => {
+      let frame;
+      try { frame = JSON.parse(event.data); } catch (e) { return; }
+      if (ws === visitSocket) visitFrame(ws, frame);
+    };
+    ws.onclose = () => {
+      clearTimeout(beatTimer);
+      if (ws !== visitSocket) return;
+      visitSocket = null;
+      const delay = Math.min(30000, 1000 * 2 ** visitRetry++) * (0.75 + Math.random() / 2);
+      setTimeout(watchVisit, delay);
+    };
+  };
+
+  const heartbeatIn = (ws, seconds) => {
+    clearTimeout(beatTimer);
+    const wait = Math.max(1, Math.min(15, Number(seconds) || 15)) * 1000;
+    beatTimer = setTimeout(() => ws.readyState === 1 && ws.send(JSON.stringify({ type: "heartbeat" })), wait);
+  };
+
+  const visitFrame = (ws, frame) => {
+    if (frame.type === "visiting") {
+      visitRetry = 0;
+      if (frame.invitation) showInvitation(frame.invitation);
+      else if (invitation) hideInvitation(invitation.id, "closed"); // it closed while we were away
+      heartbeatIn(ws, frame.next_heartbeat);
+    } else if (frame.type === "heartbeat.ack") {
+      heartbeatIn(ws, frame.next_heartbeat);
+    } else if (frame.type === "invitation.shown") {
+      showInvitation(frame.invitation);
+    } else if (frame.type === "invitation.closed") {
+      if (invitation && invitation.id === frame.invitation) hideInvitation(frame.invitation, frame.status);
+    } else if (frame.type === "error") {
+      fail(frame.code, frame.message);
+      if (frame.code === "invalid_token" || frame.code === "expired_token" || frame.code === "not_found") {
+        visitSocket = null; // this page load is not known (any more): no invitations on it
+        ws.close();
+      }
+    }
+  };
+
+  // SEC-2: the trigger message is text, never markup.
+  const showInvitation = (inv) => {
+    if (!ui || !inv || (invitation && invitation.id === inv.id) || (conversation && !ENDED.includes(conversation.status))) return;
+    invitation = inv;
+    if (!ui.invite) {
+      ui.inviteMessage = el("p", { "data-testid": "invitation-message" });
+      ui.invite = el("div", { class: "invite", role: "dialog", "aria-label": t.invitation, "data-testid": "invitation", hidden: true },
+        ui.inviteMessage,
+        el("div", { class: "bar" },
+          el("button", { type: "button", class: "plain", "data-testid": "invitation-dismiss", text: t.inviteDismiss, onclick: () => dismissInvitation() }),
+          el("button", { type: "button", "data-testid": "invitation-accept", text: t.inviteAccept, onclick: () => acceptInvitation() })));
+      ui.launcher.before(ui.invite);
+    }
+    ui.inviteMessage.textContent = inv.message;
+    ui.invite.dataset.invitation = inv.id;
+    ui.invite.hidden = false;
+    emit("invitationShown", { id: inv.id, message: inv.message });
+  };
+
+  const hideInvitation = (id, status) => {
+    if (!invitation || invitation.id !== id) return;
+    invitation = null;
+    if (ui && ui.invite) ui.invite.hidden = true;
+    emit("invitationClosed", { id, status });
+  };
+
+  const dismissInvitation = async () => {
+    const inv = invitation;
+    if (!inv) return;
+    hideInvitation(inv.id, "dismissed");
+    emit("invitationDismissed", { id: inv.id });
+    try {
+      await withVisitor(() => call(`invitations/${encodeURIComponent(inv.id)}/dismiss`, { visitor_token: visitorToken }));
+    } catch (e) {
+      fail(e.code, e.message);
+    }
+  };
+
+  // PRO-4, PRO-5: accepting closes the invitation; the chat starts at once, or once the pre-chat
+  // survey is answered when the invitation asks for it.
+  const acceptInvitation = async () => {
+    const inv = invitation;
+    if (!inv) return;
+    hideInvitation(inv.id, "accepted");
+    try {
+      if (inv.show_prechat && config.prechat_questions.length) {
+        await withVisitor(() => call(`invitations/${encodeURIComponent(inv.id)}/accept`, { visitor_token: visitorToken }));
+        acceptedInvitation = inv.id;
+        emit("invitationAccepted", { id: inv.id });
+        setOpen(true);
+      } else {
+        acceptedInvitation = inv.id;
+        emit("invitationAccepted", { id: inv.id });
+        setOpen(true);
+        await startChat({}, pendingContext).catch(() => {}); // startChat reports its own errors
+      }
+    } catch (e) {
+      fail(e.code, e.message);
+    }
+  };
+
   // --- the SDK (WID-6..9) -------------------------------------------------------------------------
   const ready = (async () => {
+    await new Promise((done) => setTimeout(done)); // the host page's queued SDK calls first (a token provider)
     const answer = await openSession();
     if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true }));
     config = answer.config;
@@ -523,6 +718,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     render();
     if (answer.conversation) follow(answer.conversation, true);
     if (store.get("open")) setOpen(true, false);
+    if (config.proactive_enabled) watchVisit();
     emit("ready", { language: config.language, persistent: config.persistent });
   })();
   ready.catch((e) => fail(e.code || "unavailable", e.message)); // WID-3: a refused page gets no chat
@@ -535,8 +731,20 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
       return sdk;
     },
     setContextProvider(fn) { contextProvider = typeof fn === "function" ? fn : null; },
-    // Kept for persistent chat (WID-7, AUTH-*), which sends its token when it starts a chat.
-    setAuthTokenProvider(fn) { authTokenProvider = typeof fn === "function" ? fn : null; },
+    // WID-7: the signed token identifying the customer (AUTH-*). Set after the widget loaded, it
+    // looks again for the signed-in customer's persistent conversation (PER-3).
+    setAuthTokenProvider(fn) {
+      authTokenProvider = typeof fn === "function" ? fn : null;
+      authCache = null;
+      clearTimeout(authTimer);
+      if (config && config.persistent && authTokenProvider) {
+        ready.then(async () => {
+          if (conversation) { if (!socket) connect(); return; }
+          const answer = await openSession();
+          if (answer.conversation && !conversation) follow(answer.conversation, true);
+        }).catch((e) => fail(e.code || "error", e.message));
+      }
+    },
     async startChat(options = {}) {
       await ready;
       pendingContext = options.customContext || null;
@@ -549,6 +757,23 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
       await ready;
       if (conversation && !config.persistent && !ENDED.includes(conversation.status)) wire({ type: "chat.end" });
       setOpen(false);
+    },
+    // PRO-7: the host page's own invitation, under the same one-minute rule as the rules' ones.
+    async startProactiveChat(options = {}, showPrechat = true) {
+      await ready;
+      const message = String((options && options.message) || "").slice(0, 500);
+      if (options && options.customContext) pendingContext = options.customContext;
+      let answer;
+      try {
+        answer = await withVisitor(() => call("invitations", {
+          visitor_token: visitorToken, page_visit: pageVisit || "", message, show_prechat: showPrechat !== false,
+        }));
+      } catch (e) {
+        fail(e.code, e.message);
+        throw e;
+      }
+      showInvitation(answer.invitation);
+      return { id: answer.invitation.id };
     },
     async getAgentAvailability() {
       await ready;
