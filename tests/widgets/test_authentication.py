@@ -247,7 +247,7 @@ def test_a_verified_customer_starts_an_authenticated_chat_linked_to_a_new_contac
     contact = Contact.objects.get(auth_subject="user-42")
     assert (contact.first_name, contact.last_name, contact.email) == ("Ada", "Lovelace", "ada@example.com")
     assert (conversation.authenticated, conversation.auth_subject, conversation.contact) == (True, "user-42", contact)
-    assert conversation.context_variables["tier"] == {"value": "gold", "isDisplayable": True}
+    assert conversation.context_variables["tier"] == {"value": "gold", "isDisplayable": True, "verified": True}
     assert Visitor.objects.get().auth_subject == "user-42"
 
 
