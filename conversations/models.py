@@ -69,6 +69,20 @@ class Conversation(models.Model):
     case = models.ForeignKey(
         "customers.Case", null=True, blank=True, on_delete=models.SET_NULL, related_name="conversations"
     )
+    # A claim is not an identity: a contact whose email or phone matches what an unauthenticated
+    # customer typed is only suggested to the agent, who confirms it (SUM-5). ``contact`` holds
+    # only verified links (a signed token, a channel identity) and the agent's own.
+    suggested_contact = models.ForeignKey(
+        "customers.Contact",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("A possible match from the customer's unverified details; the agent confirms it."),
+    )
+    suggested_by = models.CharField(
+        max_length=32, blank=True, help_text=_("Which unverified detail matched (email, mobile phone).")
+    )
     # What the customer told us and what the host page sent (WID-6, WID-11, WID-13).
     prechat_answers = models.JSONField(default=dict, blank=True)
     context_variables = models.JSONField(default=dict, blank=True)

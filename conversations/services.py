@@ -259,10 +259,17 @@ def conversation_start(
     origin: str = Conversation.Origin.WIDGET,
     authenticated: bool = False,
     auth_subject: str = "",
+    verified_context=None,
+    verified_email: str = "",
 ) -> Conversation:
     """A customer starts a chat from a widget: store it, tell them where they stand, route it.
 
     Pre-chat answers and context variables are validated first; a refusal creates nothing.
+    What the page sends and the customer types are claims; ``verified_context`` (the claims of
+    the signed token, AUTH-2) and ``verified_email`` (the token's email) come from a verified
+    token only. Verified context variables are stored with ``"verified": true`` and win over a
+    page's value of the same name; routing rules on ``context`` see only them (ROU-2), and only
+    verified details link a contact automatically (SUM-5).
     Inside the queue's hours the conversation is queued and the customer gets the queue
     position and average wait (LIVE-1; not for persistent chat, PER-5). Outside them a live chat
     gets the queue's out-of-hours message and is closed (LIVE-4).
@@ -279,11 +286,14 @@ def conversation_start(
     variables = context_variables_validate(context_variables)
     for name, answer in answers.items():  # WID-10: each answer is also a context variable
         variables.setdefault(name, {"value": answer, "isDisplayable": False})
+    for name, variable in (verified_context or {}).items():
+        variables[name] = {"value": variable["value"], "isDisplayable": variable["isDisplayable"], "verified": True}
     workstream = widget.workstream
     decision = route_evaluate(
         workstream,
         Facts(
-            context={name: variable["value"] for name, variable in variables.items()},
+            context={name: variable["value"] for name, variable in variables.items() if variable.get("verified")},
+            context_claims={name: variable["value"] for name, variable in variables.items()},
             prechat=answers,
             language=language,
             authenticated=authenticated,
@@ -297,7 +307,8 @@ def conversation_start(
         queue=decision.queue,
         widget=widget,
         visitor=visitor,
-        contact=visitor.contact if visitor.contact_id else None,
+        # The visitor's contact comes from a sign-in; it is this chat's only if this chat is signed in.
+        contact=visitor.contact if visitor.contact_id and authenticated else None,
         prechat_answers=answers,
         context_variables=variables,
         language=language[:16],
@@ -317,7 +328,9 @@ def conversation_start(
     SelfServiceAction.objects.filter(visitor=visitor, conversation__isnull=True).update(conversation=conversation)
     from customers.services import conversation_customer_match
 
-    conversation_customer_match(conversation_id=conversation.pk, created=conversation)  # SUM-5
+    conversation_customer_match(
+        conversation_id=conversation.pk, created=conversation, verified_email=verified_email if authenticated else ""
+    )  # SUM-5
     ConversationEvent.objects.create(
         conversation=conversation,
         kind=ConversationEvent.Kind.TRANSITION,

@@ -10,12 +10,14 @@ saved (REL-3).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, ConversationEvent
 from customers.models import Account, Case, Contact, Note
@@ -325,7 +327,12 @@ def _link(conversation: Conversation, links: Mapping[str, Any], *, by: AbstractB
         return []
     for kind in changed:
         setattr(conversation, kind, links[kind])
-    conversation.save(update_fields=changed)
+    update = list(changed)
+    if "contact" in changed and conversation.suggested_contact_id is not None:
+        # Whoever the agent links (or confirms), the question "is this her?" is answered.
+        conversation.suggested_contact, conversation.suggested_by = None, ""
+        update += ["suggested_contact", "suggested_by"]
+    conversation.save(update_fields=update)
     ConversationEvent.objects.create(
         conversation=conversation,
         kind=ConversationEvent.Kind.LINKED,
@@ -460,60 +467,134 @@ def _unique(contacts: models.QuerySet[Contact]) -> Contact | None:
     return found[0] if len(found) == 1 else None
 
 
-def matching_contact(conversation: Conversation) -> tuple[Contact | None, str]:
-    """The one stored contact the conversation's details point at, and by what (SUM-5).
+def _by_email(email: str) -> Contact | None:
+    from customers.selectors import contacts_with_email
 
-    In order: the verified token subject (AUTH-2), the email the customer gave, their mobile
-    phone (in E.164, so any notation matches: SMS-2). An email or phone shared by several
-    contacts links none of them.
+    return _unique(contacts_with_email(Contact.objects.all(), email)) if email else None
+
+
+def _by_mobile_phone(phone: str) -> Contact | None:
+    from customers.selectors import contacts_with_mobile_phone
+
+    if not phone:
+        return None
+    try:
+        return _unique(contacts_with_mobile_phone(Contact.objects.all(), phone))
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """The one stored contact a conversation's details point at, by what, and whether that is proof.
+
+    ``verified``: the detail is an identity (a signed token's subject or email, the phone number
+    a channel delivered from) and the contact is linked. Otherwise it is a claim the customer
+    typed, and the contact is only suggested to the agent (SUM-5).
     """
-    from customers.selectors import contacts_with_email, contacts_with_mobile_phone
 
-    if conversation.authenticated and conversation.auth_subject:
-        contact = Contact.objects.filter(auth_subject=conversation.auth_subject).first()
+    contact: Contact | None
+    how: str = ""
+    verified: bool = False
+
+
+NO_MATCH = CustomerMatch(None)
+
+
+def matching_contact(conversation: Conversation, *, verified_email: str = "") -> CustomerMatch:
+    """The contact the conversation's details point at (SUM-5), verified details first.
+
+    Verified, in order: the token subject of an authenticated chat (AUTH-2), the email inside
+    that signed token (``verified_email``), the phone number an SMS or a call came from (SMS-2).
+    Claims, only when no verified detail matched: the email and then the mobile phone the
+    customer typed in the pre-chat survey. An email or phone shared by several contacts matches
+    none of them.
+    """
+    if conversation.authenticated:
+        if conversation.auth_subject:
+            contact = Contact.objects.filter(auth_subject=conversation.auth_subject).first()
+            if contact is not None:
+                return CustomerMatch(contact, "token subject", verified=True)
+        contact = _by_email(verified_email.strip())
         if contact is not None:
-            return contact, "token subject"
+            return CustomerMatch(contact, "token email", verified=True)
+    contact = _by_mobile_phone(conversation.customer_phone)
+    if contact is not None:
+        return CustomerMatch(contact, "channel phone number", verified=True)
     answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
-    email = _prechat_value(answers, "email")
-    if email:
-        contact = _unique(contacts_with_email(Contact.objects.all(), email))
-        if contact is not None:
-            return contact, "email"
-    phone = conversation.customer_phone or _prechat_value(answers, "phone")
-    if phone:
-        try:
-            contact = _unique(contacts_with_mobile_phone(Contact.objects.all(), phone))
-        except ValidationError:
-            contact = None
-        if contact is not None:
-            return contact, "mobile phone"
-    return None, ""
+    contact = _by_email(_prechat_value(answers, "email"))
+    if contact is not None:
+        return CustomerMatch(contact, "email")
+    contact = _by_mobile_phone(_prechat_value(answers, "phone"))
+    if contact is not None:
+        return CustomerMatch(contact, "mobile phone")
+    return NO_MATCH
 
 
-def conversation_customer_match(*, conversation_id: int, created: Conversation | None = None) -> Conversation:
-    """Link the contact whose stored details match the conversation's, if there is exactly one (SUM-5).
+def conversation_customer_match(
+    *, conversation_id: int, created: Conversation | None = None, verified_email: str = ""
+) -> Conversation:
+    """Link the contact whose verified details match the conversation's, or suggest a claimed one (SUM-5).
 
-    Called when a conversation starts. A conversation already linked to a contact keeps it;
-    the contact's account is linked too when the conversation has none. Safe to call twice.
-    ``created`` is the conversation itself when the caller has just inserted it inside its own
-    open transaction (no other writer can see it yet): it is used as it is, in that
-    transaction, so a chat whose details match nobody costs no query at all. Otherwise the row
-    is read and locked in a transaction of its own.
+    Called when a conversation starts. A verified match (see :func:`matching_contact`) links the
+    contact, and its account when the conversation has none. A match on what an unauthenticated
+    customer typed only suggests the contact: the agent confirms it
+    (:func:`conversation_match_confirm`) before any of her records show. A conversation already
+    linked to a contact keeps it; safe to call twice. ``created`` is the conversation itself
+    when the caller has just inserted it inside its own open transaction (no other writer can
+    see it yet): it is used as it is, in that transaction, so a chat whose details match nobody
+    costs no query at all. Otherwise the row is read and locked in a transaction of its own.
     """
     if created is not None and created.pk == conversation_id and transaction.get_connection().in_atomic_block:
-        return _match_and_link(created)
+        return _match_and_link(created, verified_email=verified_email)
     with transaction.atomic():
-        return _match_and_link(_locked(Conversation, conversation_id, "conversation"))
+        return _match_and_link(_locked(Conversation, conversation_id, "conversation"), verified_email=verified_email)
 
 
-def _match_and_link(conversation: Conversation) -> Conversation:
+def _match_and_link(conversation: Conversation, *, verified_email: str) -> Conversation:
     if conversation.contact_id:
         return conversation
-    contact, how = matching_contact(conversation)
-    if contact is None:
+    match = matching_contact(conversation, verified_email=verified_email)
+    if match.contact is None:
         return conversation
+    if not match.verified:
+        _suggest(conversation, match.contact, how=match.how)
+        return conversation
+    links: dict[str, Any] = {"contact": match.contact}
+    if match.contact.account_id and not conversation.account_id:
+        links["account"] = match.contact.account
+    _link(conversation, links, by=None, how=f"matched by {match.how}")
+    return conversation
+
+
+def _suggest(conversation: Conversation, contact: Contact | None, *, how: str) -> None:
+    """Set (or clear, with None) the possible match the agent is asked to confirm; the caller holds the row."""
+    contact_id = contact.pk if contact is not None else None
+    if conversation.suggested_contact_id == contact_id and conversation.suggested_by == how:
+        return
+    conversation.suggested_contact = contact
+    conversation.suggested_by = how
+    conversation.save(update_fields=["suggested_contact", "suggested_by"])
+    summary_changed_publish(conversation_id=conversation.pk, changed=["contact"])
+
+
+@transaction.atomic
+def conversation_match_confirm(*, conversation_id: int, contact_id: int, by: AbstractBaseUser) -> Conversation:
+    """The agent confirms the possible match: the suggested contact is linked, with her account (SUM-4, SUM-5).
+
+    ``contact_id`` is the contact the agent saw suggested; a suggestion that changed or went
+    meanwhile is refused (``stale``) and nothing changes. Confirming what is already linked is
+    a no-op. Refused, like every summary change, for a closed conversation and for an agent
+    who does not hold it. Locks the conversation row.
+    """
+    conversation = _summary_locked(conversation_id, by)
+    if conversation.contact_id == contact_id and conversation.suggested_contact_id is None:
+        return conversation
+    if conversation.suggested_contact_id != contact_id:
+        raise DomainError(_("This possible match is no longer suggested."), code="stale")
+    contact = Contact.objects.select_related("account").get(pk=contact_id)
     links: dict[str, Any] = {"contact": contact}
     if contact.account_id and not conversation.account_id:
         links["account"] = contact.account
-    _link(conversation, links, by=None, how=f"matched by {how}")
+    _link(conversation, links, by=by, how=f"possible match ({conversation.suggested_by}) confirmed by the agent")
     return conversation

@@ -111,6 +111,20 @@ class TimelinePage:
 
 
 @dataclass(frozen=True)
+class PossibleMatch:
+    """A contact whose details match what an unverified customer typed: only a name, to confirm (SUM-5).
+
+    None of the contact's records (phones, account, cases, notes) is shown until the agent
+    confirms the match.
+    """
+
+    contact_id: int
+    name: str
+    matched_by: str
+    label: str
+
+
+@dataclass(frozen=True)
 class SkillRef:
     id: int
     name: str
@@ -123,6 +137,7 @@ class CustomerSummary:
     # Customer (SUM-3)
     contact: CustomerCard | None
     account: CustomerCard | None
+    suggestion: PossibleMatch | None
     # Conversation summary (SUM-6, SUM-7)
     channel: str
     wait: str
@@ -198,6 +213,25 @@ def case_card(case: Case) -> CaseCard:
     )
 
 
+def _matched_by(how: str) -> str:
+    return {"email": _("the email the customer typed"), "mobile phone": _("the phone number the customer typed")}.get(
+        how, _("the customer's unverified details")
+    )
+
+
+def possible_match(conversation: Conversation) -> PossibleMatch | None:
+    """The unverified possible match the agent may confirm (SUM-5). No query (joined in)."""
+    if conversation.suggested_contact_id is None or conversation.contact_id is not None:
+        return None
+    name = conversation.suggested_contact.full_name
+    return PossibleMatch(
+        contact_id=conversation.suggested_contact_id,
+        name=name,
+        matched_by=_matched_by(conversation.suggested_by),
+        label=_("Possible match: %(name)s — unverified") % {"name": name},
+    )
+
+
 def linked_records(conversation: Conversation) -> list[LinkedRecord]:
     """The records linked to the conversation, for the timeline's selector (SUM-16). No query."""
     records = []
@@ -220,6 +254,7 @@ def summary_conversation(conversations: QuerySet[Conversation], conversation_id:
             "contact__account",
             "account__primary_contact",
             "case",
+            "suggested_contact",
         )
         .prefetch_related("skills")
         .filter(pk=conversation_id)
@@ -285,6 +320,7 @@ def customer_summary(conversations: QuerySet[Conversation], conversation_id: int
         read_only=read_only,
         contact=contact_card(conversation.contact) if conversation.contact_id else None,
         account=account_card(conversation.account) if conversation.account_id else None,
+        suggestion=possible_match(conversation),
         channel=conversation.get_channel_display(),
         wait=format_wait(conversation.wait_seconds),
         wait_seconds=conversation.wait_seconds,
@@ -536,5 +572,7 @@ def summary_js_strings() -> dict[str, str]:
         "account": _("Account"),
         "case": _("Case"),
         "by": _("by %(name)s"),
+        "confirmMatch": _("Confirm match"),
+        "matchedBy": _("Matched by %(what)s. Confirm only once the customer has proved who they are."),
         "none": "—",
     }

@@ -11,6 +11,7 @@ urlpatterns = [
     path("timeline/", views.timeline, name="timeline"),
     path("search/", views.search, name="search"),
     path("links/", views.link, name="link"),
+    path("match/confirm/", views.match_confirm, name="match_confirm"),
     path("links/<str:kind>/unlink/", views.unlink, name="unlink"),
     path("new/<str:kind>/", views.create, name="create"),
     path("notes/", views.quick_note, name="quick_note"),

@@ -25,6 +25,7 @@ from customers import services, summary
 from customers.api.serializers import (
     CustomerSummarySerializer,
     LinkInputSerializer,
+    MatchConfirmInputSerializer,
     NewAccountInputSerializer,
     NewCaseInputSerializer,
     NewContactInputSerializer,
@@ -191,4 +192,14 @@ def skills(request, conversations, conversation_id):
     data = _parse(SkillsInputSerializer, _body(request))
     summary.summary_conversation(conversations, conversation_id)
     services.conversation_skills_set(conversation_id=conversation_id, skill_ids=data["skills"], by=request.user)
+    return _summary(request, conversations, conversation_id)
+
+
+@require_POST
+@summary_endpoint
+def match_confirm(request, conversations, conversation_id):
+    """The agent confirms the possible match: the suggested contact is linked (SUM-5)."""
+    data = _parse(MatchConfirmInputSerializer, _body(request))
+    summary.summary_conversation(conversations, conversation_id)
+    services.conversation_match_confirm(conversation_id=conversation_id, contact_id=data["contact"], by=request.user)
     return _summary(request, conversations, conversation_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from notifications.states import NOTIFICATION
@@ -151,6 +152,12 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
     ]
     if work_item.conversation_id and work_item.conversation.origin == "proactive":
         fields.insert(0, {"header": "Source", "value": "Proactive invitation"})  # PRO-5
+    suggested = work_item.conversation.suggested_contact if work_item.conversation_id else None
+    if suggested is not None and not work_item.conversation.contact_id:
+        # SUM-5: what an unverified customer typed matches a contact: her name, flagged, nothing more.
+        fields.append(
+            {"header": _("Possible match"), "value": _("%(name)s — unverified") % {"name": suggested.full_name}}
+        )
     notification = Notification.objects.create(
         agent_id=offer.agent_id,
         scenario=scenario,

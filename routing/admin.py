@@ -154,13 +154,41 @@ class RoutingRuleForm(forms.ModelForm):
         return conditions
 
 
+UNVERIFIED_SOURCE_LABELS = {
+    "context_claim": _("a context value the page sends"),
+    "prechat": _("a pre-chat answer"),
+    "language": _("the browser's language"),
+    "url": _("the page URL"),
+}
+
+
+def unverified_rule_warning(rule: RoutingRule) -> str:
+    """The admin center's warning for a rule that trusts values a customer chooses ("" when none)."""
+    sources = rule.unverified_sources
+    if not sources:
+        return ""
+    return _(
+        "Unverified: this rule routes on %(values)s, which anyone can type or send. Use it to sort "
+        "work, never to grant a privilege (a VIP queue); for that, use a verified context value "
+        "(a claim of the signed sign-in token)."
+    ) % {"values": ", ".join(str(UNVERIFIED_SOURCE_LABELS[source]) for source in sources)}
+
+
 class RoutingRuleInline(admin.StackedInline):
     """Ordered rules (ROU-2); the first whose conditions all hold picks the queue and skills."""
 
     model = RoutingRule
     form = RoutingRuleForm
     extra = 0
-    fields = [("order", "name", "is_active"), "conditions", ("queue", "skills")]
+    fields = [("order", "name", "is_active"), "conditions", "trust", ("queue", "skills")]
+    readonly_fields = ["trust"]
+
+    @admin.display(description=_("Trust"))
+    def trust(self, rule: RoutingRule) -> str:
+        if rule.pk is None:
+            return "—"
+        return unverified_rule_warning(rule) or _("Verified facts only.")
+
     autocomplete_fields = ["queue", "skills"]
     formfield_overrides = JSON_LIST_OVERRIDES
 
@@ -170,7 +198,9 @@ class RoutingRuleInline(admin.StackedInline):
         field.help_text = _(
             'A list of conditions that must all hold, each {"source", "name", "operator", "value"}, e.g. '
             '[{"source": "prechat", "name": "topic", "operator": "equals", "value": "Billing"}]. '
-            "Sources: %(sources)s. Operators: %(operators)s. [] always matches."
+            "Sources: %(sources)s. Operators: %(operators)s. [] always matches. "
+            "“context” sees only verified values (claims of the signed sign-in token); "
+            "context_claim, prechat, language and url are what the customer or their browser chooses."
         ) % {
             "sources": ", ".join(RoutingRule.CONDITION_SOURCES),
             "operators": ", ".join(RoutingRule.CONDITION_OPERATORS),
@@ -244,6 +274,7 @@ class WorkstreamAdmin(admin.ModelAdmin):
         "default_queue",
         "auto_accept",
         "is_active",
+        "unverified_rules",
     ]
     list_filter = ["channel", "chat_mode", "distribution", "is_active", "auto_accept", "skill_matching"]
     list_select_related = ["default_queue"]
@@ -252,6 +283,24 @@ class WorkstreamAdmin(admin.ModelAdmin):
     filter_horizontal = ["allowed_presences"]
     readonly_fields = ["created_at"]
     inlines = [RoutingRuleInline, WorkstreamTemplateInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("routing_rules")
+
+    @admin.display(description=_("Rules on unverified values"))
+    def unverified_rules(self, workstream: Workstream) -> str:
+        names = [rule.name for rule in workstream.routing_rules.all() if rule.is_active and rule.unverified_sources]
+        if not names:
+            return "—"
+        return _("⚠ Unverified: %(names)s") % {"names": ", ".join(names)}
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        for rule in form.instance.routing_rules.all():
+            warning = unverified_rule_warning(rule)
+            if warning and rule.is_active:
+                messages.warning(request, _("Rule “%(name)s”: %(warning)s") % {"name": rule.name, "warning": warning})
+
     fieldsets = [
         (None, {"fields": ["name", "channel", "chat_mode", "is_active", "created_at"]}),
         (

@@ -367,14 +367,18 @@ class RoutingRule(models.Model):
     is_active = models.BooleanField(default=True)
 
     CONDITION_SOURCES = {
-        "context": "a context variable (name required)",
-        "prechat": "a pre-chat answer (name = question name)",
-        "language": "the visitor's language",
+        "context": "a verified context variable: a claim of the signed sign-in token (name required)",
+        "context_claim": "any context variable, also one an anonymous page sent (unverified; name required)",
+        "prechat": "a pre-chat answer (unverified; name = question name)",
+        "language": "the visitor's language (unverified)",
         "authenticated": "whether the visitor is authenticated (value true/false)",
-        "url": "the page URL",
+        "url": "the page URL (unverified)",
         "sms_number": "the SMS number",
         "case": "a case field (name = field)",
     }
+    #: Sources whose value the customer or their browser chooses: a rule on them routes whoever
+    #: claims the value, so the admin center marks it (ROU-2, SEC: claims are not identity).
+    UNVERIFIED_SOURCES = frozenset({"context_claim", "prechat", "language", "url"})
     CONDITION_OPERATORS = ("equals", "not_equals", "contains", "starts_with", "regex", "in", "exists")
 
     class Meta:
@@ -382,6 +386,13 @@ class RoutingRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.order}. {self.name}"
+
+    @property
+    def unverified_sources(self) -> list[str]:
+        """The sources of this rule's conditions that hold unverified values (empty: verified facts only)."""
+        conditions = self.conditions if isinstance(self.conditions, list) else []
+        sources = [c.get("source") for c in conditions if isinstance(c, dict)]
+        return sorted({source for source in sources if source in self.UNVERIFIED_SOURCES})
 
     def clean(self) -> None:
         problems = validate_conditions(self.conditions)
@@ -410,7 +421,7 @@ def validate_conditions(conditions) -> list[str]:
             continue
         if source not in RoutingRule.CONDITION_SOURCES:
             problems.append(f"Condition {index}: source must be one of {', '.join(RoutingRule.CONDITION_SOURCES)}.")
-        if source in {"context", "prechat", "case"} and not condition.get("name"):
+        if source in {"context", "context_claim", "prechat", "case"} and not condition.get("name"):
             problems.append(f"Condition {index}: a {source} condition needs a name.")
         if operator not in RoutingRule.CONDITION_OPERATORS:
             problems.append(f"Condition {index}: operator must be one of {', '.join(RoutingRule.CONDITION_OPERATORS)}.")

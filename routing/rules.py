@@ -17,9 +17,17 @@ from routing.models import Queue, RoutingRule, Skill, Workstream
 
 @dataclass
 class Facts:
-    """What is known about a work item when it is routed."""
+    """What is known about a work item when it is routed.
 
-    context: dict[str, Any] = field(default_factory=dict)  # name → value (plain values)
+    ``context`` holds only verified context values: the claims of a signed token (AUTH-2), what
+    an authenticated API client (a bot) sent, what the server measured. ``context_claims`` holds
+    every value, including what an anonymous page sent; a ``context_claim`` condition reads it,
+    and the admin center marks such a rule as trusting an unverified value
+    (:data:`~routing.models.RoutingRule.UNVERIFIED_SOURCES`).
+    """
+
+    context: dict[str, Any] = field(default_factory=dict)  # name → verified value (plain values)
+    context_claims: dict[str, Any] = field(default_factory=dict)  # name → any value, verified or not
     prechat: dict[str, Any] = field(default_factory=dict)
     language: str = ""
     authenticated: bool = False
@@ -30,6 +38,8 @@ class Facts:
     def value(self, source: str, name: str | None) -> Any:
         if source == "context":
             return self.context.get(name)
+        if source == "context_claim":
+            return self.context[name] if name in self.context else self.context_claims.get(name)
         if source == "prechat":
             return self.prechat.get(name)
         if source == "case":

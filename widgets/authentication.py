@@ -34,6 +34,9 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from jwt.exceptions import InvalidJTIError, InvalidSubjectError
 
 from widgets.models import AuthenticationSetting
 from widgets.tokens import TokenError
@@ -69,6 +72,19 @@ class VerifiedCustomer:
     claims: dict[str, Any] = field(repr=False)
     #: The setting's ``context_claims`` found in the token, as context variables (WID-6 shape).
     context: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def email(self) -> str:
+        """The ``email`` claim when it is a well-formed address, else "" (signed, so verified: SUM-5)."""
+        value = self.claims.get("email")
+        if not isinstance(value, str):
+            return ""
+        value = value.strip()
+        try:
+            validate_email(value)
+        except ValidationError:
+            return ""
+        return value
 
 
 # --- key sets -------------------------------------------------------------------------------------
@@ -206,6 +222,8 @@ _REFUSALS: list[tuple[type[Exception], str, str]] = [
     (jwt.InvalidAudienceError, "auth_token_audience", "The sign-in token was made for another audience."),
     (jwt.InvalidIssuedAtError, "auth_token_claims", "The sign-in token's issued-at time (iat) is not a time."),
     (jwt.MissingRequiredClaimError, "auth_token_claims", "The sign-in token lacks a required claim"),
+    (InvalidSubjectError, "auth_token_claims", "The sign-in token's subject (sub) is not a customer id."),
+    (InvalidJTIError, "auth_token_claims", "The sign-in token's id (jti) is not text."),
     (
         jwt.InvalidSignatureError,
         "auth_token_signature",

@@ -139,8 +139,9 @@ def customer_chat_start(
 
     A persistent widget needs a verified token (PER-2, AUTH-3) and resumes the customer's
     unfinished conversation whatever the browser (PER-3); a live widget with an authentication
-    setting verifies a token when one is sent. Claims the setting lists become context variables
-    (AUTH-2), over the host page's values of the same name. A refusal creates nothing.
+    setting verifies a token when one is sent. Claims the setting lists become verified context
+    variables (AUTH-2), over the host page's values of the same name, and the token's email is a
+    verified email (SUM-5). A refusal creates nothing.
     """
     from conversations.services import conversation_start
 
@@ -154,14 +155,14 @@ def customer_chat_start(
         existing = selectors.visitor_unfinished_conversation(visitor)
     if existing is not None:  # a second submit, a second tab or a second device
         return existing, False
-    if signed_in is not None:
-        context = {**(context or {}), **signed_in.context}
     conversation = conversation_start(
         widget=widget,
         visitor=visitor,
         context_variables=context,
         authenticated=signed_in is not None,
         auth_subject=signed_in.subject if signed_in else "",
+        verified_context=signed_in.context if signed_in else None,
+        verified_email=signed_in.email if signed_in else "",
         **start,
     )
     return conversation, True

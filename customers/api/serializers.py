@@ -289,6 +289,13 @@ class TimelinePageSerializer(serializers.Serializer):
     )
 
 
+class PossibleMatchSerializer(serializers.Serializer):
+    contact_id = serializers.IntegerField(read_only=True)
+    name = serializers.CharField(read_only=True)
+    matched_by = serializers.CharField(read_only=True)
+    label = serializers.CharField(read_only=True)
+
+
 class CustomerSummarySerializer(serializers.Serializer):
     """Everything the customer summary shows of a conversation (SUM-2..16)."""
 
@@ -297,6 +304,11 @@ class CustomerSummarySerializer(serializers.Serializer):
     read_only = serializers.BooleanField(read_only=True, help_text="Closed, or not yours to change.")
     contact = CustomerCardSerializer(read_only=True, allow_null=True)
     account = CustomerCardSerializer(read_only=True, allow_null=True)
+    suggestion = PossibleMatchSerializer(
+        read_only=True,
+        allow_null=True,
+        help_text="A contact matching what an unverified customer typed; only linked once an agent confirms it.",
+    )
     channel = serializers.CharField(read_only=True)
     wait = serializers.CharField(read_only=True)
     wait_seconds = serializers.FloatField(read_only=True, allow_null=True)
@@ -369,3 +381,17 @@ class NewCaseInputSerializer(InputSerializer):
     title = serializers.CharField(max_length=200)
     description = serializers.CharField(allow_blank=True, default="", max_length=10_000)
     priority = serializers.ChoiceField(choices=Case.Priority.choices, default=Case.Priority.NORMAL)
+
+
+class StrictIdField(serializers.IntegerField):
+    """A row id sent as a JSON integer: "5", 5.0 or true are refused, not coerced (REL-3)."""
+
+    def to_internal_value(self, data):
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+@extend_schema_serializer(component_name="PossibleMatchConfirm")
+class MatchConfirmInputSerializer(InputSerializer):
+    contact = StrictIdField(min_value=1, max_value=2**63 - 1, help_text="The suggested contact the agent confirms.")

@@ -58,19 +58,19 @@ def start_chat(widget, **fields) -> Conversation:
     return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget), **fields)
 
 
-def test_a_chat_whose_email_matches_a_contact_is_linked_to_it_and_its_account(
+def test_a_chat_whose_typed_email_matches_a_contact_only_suggests_her(
     workstream, published, django_capture_on_commit_callbacks
 ):
-    # spec: SUM-5
+    # spec: SUM-5 — a pre-chat email is a claim: a possible match to confirm, never a link
     contact = ContactFactory(email="grace@example.com", account=AccountFactory(name="Navy"))
     widget = ChatWidgetFactory(workstream=workstream)
     PreChatQuestionFactory(widget=widget, name="email", label="Email")
     with django_capture_on_commit_callbacks(execute=True):
         conversation = start_chat(widget, prechat_answers={"email": "Grace@Example.com"})
     conversation.refresh_from_db()
-    assert (conversation.contact_id, conversation.account_id) == (contact.pk, contact.account_id)
-    event = conversation.events.get(kind=ConversationEvent.Kind.LINKED)
-    assert (event.actor, event.note) == ("system", "matched by email")
+    assert (conversation.contact_id, conversation.account_id) == (None, None)
+    assert (conversation.suggested_contact_id, conversation.suggested_by) == (contact.pk, "email")
+    assert not conversation.events.filter(kind=ConversationEvent.Kind.LINKED).exists()
     assert any(e["type"] == "summary.changed" and e["conversation"] == conversation.pk for _g, e in published)
 
 
@@ -83,11 +83,12 @@ def test_a_verified_token_subject_links_its_contact_and_an_unverified_one_does_n
     assert services.conversation_customer_match(conversation_id=unverified.pk).contact_id is None
 
 
-def test_a_mobile_phone_in_any_notation_links_the_contact(workstream):
-    # spec: SUM-5 — phones compared in E.164 (SMS-2)
+def test_a_mobile_phone_in_any_notation_matches_and_an_sms_number_links(workstream):
+    # spec: SUM-5 — phones compared in E.164 (SMS-2); the number an SMS came from is verified
     contact = ContactFactory(mobile_phone="+14155550123")
     conversation = ConversationFactory(workstream=workstream, prechat_answers={"phone": "(415) 555-0123"})
-    assert services.conversation_customer_match(conversation_id=conversation.pk).contact_id == contact.pk
+    typed = services.conversation_customer_match(conversation_id=conversation.pk)
+    assert (typed.contact_id, typed.suggested_contact_id) == (None, contact.pk)  # typed: a claim
     sms = ConversationFactory(workstream=workstream, channel="sms", customer_phone="+1 415 555 0123")
     assert services.conversation_customer_match(conversation_id=sms.pk).contact_id == contact.pk
 
@@ -101,7 +102,7 @@ def test_an_email_shared_by_two_contacts_or_a_bad_phone_links_nobody(workstream)
     )
     services.conversation_customer_match(conversation_id=conversation.pk)
     conversation.refresh_from_db()
-    assert conversation.contact_id is None
+    assert (conversation.contact_id, conversation.suggested_contact_id) == (None, None)
     assert not conversation.events.exists()
 
 
@@ -506,17 +507,20 @@ def test_the_page_shows_the_summary_escaped(client, agent, workstream):
         assert f'id="{section}"' in html
 
 
-def test_the_demo_has_a_customer_whose_email_links_a_chat_to_her_history(agent):
-    # spec: SUM-5, SUM-15, SUM-16 — the demo summary looks real
+def test_the_demo_has_a_customer_whose_email_suggests_her_and_the_confirmed_match_shows_her_history(agent):
+    # spec: SUM-5, SUM-15, SUM-16 — the demo summary looks real once the agent confirms the match
     from django.core.management import call_command
 
     call_command("demo_data", verbosity=0)
     workstream = WorkstreamFactory()
-    conversation = ConversationFactory(
-        workstream=workstream, prechat_answers={"email": "emma.johnson@northwind.example"}
-    )
+    conversation = held_chat(agent, workstream=workstream, prechat_answers={"email": "emma.johnson@northwind.example"})
     services.conversation_customer_match(conversation_id=conversation.pk)
-    view = read(Conversation.objects.get(pk=conversation.pk), SupervisorFactory().user)
+    view = read(Conversation.objects.get(pk=conversation.pk), agent.user)
+    assert view.contact is None and view.suggestion.label == "Possible match: Emma Johnson — unverified"
+    services.conversation_match_confirm(
+        conversation_id=conversation.pk, contact_id=view.suggestion.contact_id, by=agent.user
+    )
+    view = read(Conversation.objects.get(pk=conversation.pk), agent.user)
     assert view.contact.name == "Emma Johnson" and view.account is not None
     assert view.recent_cases
     kinds = {item.kind for item in view.timeline.items}

@@ -61,7 +61,7 @@ def _several_rows():
 @pytest.mark.parametrize(
     "model, queries",
     [
-        ("workstream", 6),
+        ("workstream", 7),  # + the rules, for the "unverified" column
         ("queue", 8),
         ("operatinghours", 7),
         ("skill", 6),
@@ -186,7 +186,8 @@ def test_a_persistent_workstream_must_keep_the_same_agent(admin_client):
         ),
         (
             '[{"source": "weather", "operator": "equals", "value": "x"}]',
-            "Condition 1: source must be one of context, prechat, language, authenticated, url, sms_number, case.",
+            "Condition 1: source must be one of context, context_claim, prechat, language, authenticated, url, "
+            "sms_number, case.",
         ),
         ('[{"source": "url", "operator": "regex", "value": "("}]', None),
     ],

@@ -247,7 +247,7 @@ def test_a_verified_customer_starts_an_authenticated_chat_linked_to_a_new_contac
     contact = Contact.objects.get(auth_subject="user-42")
     assert (contact.first_name, contact.last_name, contact.email) == ("Ada", "Lovelace", "ada@example.com")
     assert (conversation.authenticated, conversation.auth_subject, conversation.contact) == (True, "user-42", contact)
-    assert conversation.context_variables["tier"] == {"value": "gold", "isDisplayable": True}
+    assert conversation.context_variables["tier"] == {"value": "gold", "isDisplayable": True, "verified": True}
     assert Visitor.objects.get().auth_subject == "user-42"
 
 
@@ -302,3 +302,18 @@ def test_a_session_with_a_bad_token_still_loads_the_widget_and_reports_the_refus
     assert answer["auth_error"]["code"] == "auth_token_expired"
     assert "conversation" not in answer
     assert not Visitor.objects.exclude(auth_subject="").exists()
+
+
+def _signed_with_raw_subject(subject) -> str:
+    """A correctly signed token whose ``sub`` is exactly ``subject`` (None included, unlike ``RSA.token``)."""
+    import jwt
+
+    claims = {**RSA.claims(), "sub": subject}
+    return jwt.encode(claims, RSA.private_key, algorithm="RS256")
+
+
+@pytest.mark.parametrize("subject", [42, ["user-42"], {"id": "user-42"}, None, True, 4.2], ids=repr)
+def test_a_subject_that_is_not_text_is_refused_as_bad_claims(subject):
+    # spec: AUTH-3 — a non-string sub is the documented auth_token_claims, not the generic code
+    setting = pem_setting()
+    assert refusal(setting, _signed_with_raw_subject(subject)) == "auth_token_claims"

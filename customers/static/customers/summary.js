@@ -113,7 +113,24 @@
     const box = root.querySelector("[data-customer-cards]");
     const cards = [data.contact, data.account].filter(Boolean).map(card);
     if (!cards.length) cards.push(el("p", { class: "ws-empty", "data-testid": "no-customer" }, t("noCustomer")));
+    if (data.suggestion) cards.push(suggestionCard(data.suggestion));
     box.replaceChildren(...cards);
+  }
+
+  // SUM-5: a contact matching what an unverified customer typed: her name only, and a button to confirm.
+  function suggestionCard(match) {
+    const node = el("div", { class: "sum-card sum-suggestion", role: "note", "data-testid": "possible-match", "data-contact-id": match.contact_id });
+    const label = el("p");
+    label.append(el("strong", { "data-testid": "possible-match-label" }, match.label));
+    node.append(label, el("p", { class: "ws-meta" }, t("matchedBy", { what: match.matched_by })));
+    node.append(
+      el(
+        "button",
+        { type: "button", class: "ws-button", "data-confirm-match": match.contact_id, "data-testid": "confirm-match", "data-editable": true, hidden: readOnly },
+        t("confirmMatch"),
+      ),
+    );
+    return node;
   }
 
   function drawConversation(data) {
@@ -327,6 +344,8 @@
   root.addEventListener("click", (event) => {
     const unlink = event.target.closest("[data-unlink]");
     if (unlink) change(`${base}links/${unlink.dataset.unlink}/unlink/`, {});
+    const confirm = event.target.closest("[data-confirm-match]");
+    if (confirm) change(`${base}match/confirm/`, { contact: Number(confirm.dataset.confirmMatch) });
     const linkCase = event.target.closest("[data-link-case]");
     if (linkCase) change(`${base}links/`, { kind: "case", id: Number(linkCase.dataset.linkCase) });
   });

@@ -577,7 +577,8 @@ class Loader:
             self.upsert(AllowedDomain, {"widget": live, "origin": origin})
         questions = [
             ("name", "Your name", PreChatQuestion.Kind.SINGLE_LINE, True, [], ""),
-            # SUM-5: a demo contact's email (emma.johnson@northwind.example…) links the chat to them.
+            # SUM-5: a demo contact's email (emma.johnson@northwind.example…) is a claim: the agent
+            # sees "Possible match: Emma Johnson — unverified" and confirms it before her records show.
             ("email", "Your email (optional)", PreChatQuestion.Kind.SINGLE_LINE, False, [], ""),
             (
                 "topic",

@@ -1,0 +1,83 @@
+"""Data migrations apply to existing rows without loss (SUM-5: pre-chat links become suggestions)."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+BEFORE = [("conversations", "0005_conversation_suggested_contact")]
+AFTER = [("conversations", "0006_prechat_links_become_suggestions")]
+
+
+def migrate(targets):
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(targets)
+    return executor.loader.project_state(targets).apps
+
+
+@pytest.mark.django_db(transaction=True)
+def test_links_made_from_prechat_claims_become_suggestions_and_verified_ones_stay():
+    # spec: SUM-5 — existing data: claim-made links turn into possible matches, nothing is lost
+    apps = migrate(BEFORE)
+    Conversation = apps.get_model("conversations", "Conversation")
+    Event = apps.get_model("conversations", "ConversationEvent")
+    Contact = apps.get_model("customers", "Contact")
+    Account = apps.get_model("customers", "Account")
+    Queue = apps.get_model("routing", "Queue")
+    Workstream = apps.get_model("routing", "Workstream")
+    queue = Queue.objects.create(name="Support")
+    workstream = Workstream.objects.create(name="Chat", channel="chat", default_queue=queue)
+    account = Account.objects.create(name="Northwind")
+    emma = Contact.objects.create(first_name="Emma", last_name="Johnson", account=account)
+
+    def linked(note, **fields):
+        conversation = Conversation.objects.create(
+            channel="live_chat", workstream=workstream, contact=emma, account=account, **fields
+        )
+        Event.objects.create(
+            conversation=conversation,
+            kind="linked",
+            actor="system",
+            note=note,
+            data={"contact": emma.pk, "account": account.pk},
+        )
+        return conversation.pk
+
+    by_email = linked("matched by email")
+    by_typed_phone = linked("matched by mobile phone")
+    sms = Conversation.objects.create(
+        channel="sms", workstream=workstream, contact=emma, account=account, customer_phone="+14155550132"
+    )
+    Event.objects.create(
+        conversation=sms, kind="linked", actor="system", note="matched by mobile phone", data={"contact": emma.pk}
+    )
+    by_token = linked("matched by token subject", authenticated=True, auth_subject="portal-1")
+    confirmed_by_agent = linked("matched by email")
+    Event.objects.create(
+        conversation_id=confirmed_by_agent, kind="linked", actor="agent", note="linked by the agent", data={"case": 1}
+    )
+    relinked = linked("matched by email")
+    Event.objects.create(
+        conversation_id=relinked, kind="linked", actor="agent", note="linked by the agent", data={"contact": emma.pk}
+    )
+
+    apps = migrate(AFTER)
+    Conversation = apps.get_model("conversations", "Conversation")
+    rows = {
+        row["pk"]: (row["contact_id"], row["account_id"], row["suggested_contact_id"], row["suggested_by"])
+        for row in Conversation.objects.values("pk", "contact_id", "account_id", "suggested_contact_id", "suggested_by")
+    }
+    assert rows[by_email] == (None, None, emma.pk, "email")
+    assert rows[by_typed_phone] == (None, None, emma.pk, "mobile phone")
+    assert rows[sms.pk] == (emma.pk, account.pk, None, "")  # a channel identity stays linked
+    assert rows[by_token] == (emma.pk, account.pk, None, "")
+    assert rows[confirmed_by_agent] == (None, None, emma.pk, "email")  # a case link is no contact choice
+    assert rows[relinked] == (emma.pk, account.pk, None, "")  # the agent chose the contact since
+    Event = apps.get_model("conversations", "ConversationEvent")
+    assert Event.objects.filter(note="pre-chat match made a suggestion (unverified)").count() == 3
+
+    apps = migrate(BEFORE)  # reversible: exactly the changed rows are linked again
+    Conversation = apps.get_model("conversations", "Conversation")
+    assert set(Conversation.objects.values_list("contact_id", flat=True)) == {emma.pk}
+    assert set(Conversation.objects.values_list("account_id", flat=True)) == {account.pk}
+    migrate(AFTER)
