@@ -156,7 +156,10 @@ def scope_own_origin(scope) -> Origin | None:
         return None
     host = host_header.decode("latin-1")
     domain, _port = split_domain_port(host)
-    if not domain or not validate_host(domain, settings.ALLOWED_HOSTS):
+    allowed_hosts = settings.ALLOWED_HOSTS
+    if settings.DEBUG and not allowed_hosts:  # as HttpRequest.get_host allows
+        allowed_hosts = [".localhost", "127.0.0.1", "[::1]"]
+    if not domain or not validate_host(domain, allowed_hosts):
         return None
     return parse_origin(f"{scheme}://{host}")
 

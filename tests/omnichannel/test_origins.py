@@ -126,6 +126,11 @@ def test_the_number_of_trusted_proxies_comes_from_the_environment_and_defaults_t
 SOCKETS = [("/ws/workspace/", AgentProfileFactory, "agent"), ("/ws/supervisor/", SupervisorFactory, "supervisor")]
 
 
+def hello_for(profile, hello: str) -> dict:
+    """The socket's first frame: the workspace names the agent profile, the supervisor view the user."""
+    return {"type": "hello", hello: profile.pk if hello == "agent" else profile.user.pk}
+
+
 @pytest.fixture
 def live_socket(in_memory_layer, asgi_server, client):
     """Open a workspace or supervisor socket with a signed-in user's cookie from ``origin``."""
@@ -150,7 +155,8 @@ def test_a_page_of_another_port_or_scheme_of_this_host_cannot_use_the_agents_coo
     live_socket, asgi_server, path, factory, hello
 ):
     # spec: SEC-3, SEC-1 — cross-site WebSocket hijacking: only the product's own pages get in
-    user = factory().user
+    profile = factory()
+    user = profile.user
     port = asgi_server.port
     for origin in (
         "http://127.0.0.1:8001",  # the demo shop on the same host
@@ -164,7 +170,7 @@ def test_a_page_of_another_port_or_scheme_of_this_host_cannot_use_the_agents_coo
             live_socket(path, user, origin)
         assert refused.value.response.status_code == 403, origin
     ws = live_socket(path, user, f"http://127.0.0.1:{port}")  # while its own page gets in
-    assert json.loads(ws.recv(timeout=5)) == {"type": "hello", hello: user.pk}
+    assert json.loads(ws.recv(timeout=5)) == hello_for(profile, hello)
 
 
 @pytest.mark.parametrize(("path", "factory", "hello"), SOCKETS[:1])
@@ -174,10 +180,11 @@ def test_the_configured_origins_of_the_product_may_open_the_workspace(
     # spec: SEC-3 — CSRF_TRUSTED_ORIGINS and PUBLIC_BASE_URL are the product's own origins
     settings.CSRF_TRUSTED_ORIGINS = ["https://agents.example.com", "https://*.desk.example.com"]
     settings.PUBLIC_BASE_URL = "https://chat.example.com/"
-    user = factory().user
+    profile = factory()
+    user = profile.user
     for origin in ("https://agents.example.com", "https://eu.desk.example.com", "https://chat.example.com"):
         ws = live_socket(path, user, origin)
-        assert json.loads(ws.recv(timeout=5)) == {"type": "hello", hello: user.pk}
+        assert json.loads(ws.recv(timeout=5)) == hello_for(profile, hello)
     for origin in (
         "http://agents.example.com",
         "https://agents.example.com:8443",
@@ -195,9 +202,9 @@ def communicator_user(transactional_db, in_memory_layer, client):
     restore_seed_data()
 
     def login(factory):
-        user = factory().user
-        client.force_login(user)
-        return user, f"sessionid={client.cookies['sessionid'].value}".encode()
+        profile = factory()
+        client.force_login(profile.user)
+        return profile, f"sessionid={client.cookies['sessionid'].value}".encode()
 
     return login
 
@@ -217,7 +224,7 @@ async def test_the_consumers_close_4403_for_another_port_or_scheme(communicator_
     # spec: SEC-3, SEC-1 — through the consumers themselves: 4403 at the handshake
     from asgiref.sync import sync_to_async
 
-    user, cookie = await sync_to_async(communicator_user)(factory)
+    profile, cookie = await sync_to_async(communicator_user)(factory)
 
     def headers(origin, host=b"testserver", forwarded_proto=None):
         sent = [(b"host", host), (b"cookie", cookie), (b"origin", origin)]
@@ -238,7 +245,7 @@ async def test_the_consumers_close_4403_for_another_port_or_scheme(communicator_
         assert await handshake(path, headers(origin)) == (False, 4403, None), origin
     # A host name that merely resolves here (DNS rebinding) is not one of ours.
     assert (await handshake(path, headers(b"http://evil.example:8000", host=b"evil.example:8000")))[:2] == (False, 4403)
-    assert await handshake(path, headers(b"http://testserver")) == (True, None, {"type": "hello", hello: user.pk})
+    assert await handshake(path, headers(b"http://testserver")) == (True, None, hello_for(profile, hello))
 
     # Behind a TLS proxy the page is https: trusted only when SECURE_PROXY_SSL_HEADER says so.
     behind_proxy = headers(b"https://testserver", forwarded_proto=b"https")
