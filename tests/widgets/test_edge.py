@@ -304,3 +304,27 @@ def test_widget_endpoints_answer_503_while_redis_is_down_and_recover(client, wid
     assert [record for record in logged_errors if record.exc_info] == []
     private_redis.start()
     assert call(client, widget, "session", "post", body={"visitor_token": token}).status_code == 200
+
+
+@pytest.mark.django_db
+def test_a_redis_that_stops_answering_gets_503_within_seconds_not_a_hung_call(client, widget, settings):
+    # spec: SEC-3, REL-3 — a Redis that accepts connections but never answers (a hung server):
+    # redis-py's read timeout (5 s by default in redis-py 8) ends the call, and it is a 503
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # the kernel completes the handshake; nothing ever answers
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{silent.getsockname()[1]}/0",
+        }
+    }
+    try:
+        started = time.monotonic()
+        response = call(client, widget, "session", "post")
+        elapsed = time.monotonic() - started
+    finally:
+        silent.close()
+    assert (response.status_code, response.json()["code"]) == (503, "unavailable")
+    assert elapsed < 15
+    assert Visitor.objects.count() == 0
