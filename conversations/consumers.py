@@ -18,7 +18,7 @@ from notifications.services import notification_display
 from omnichannel.consumers import FrameConsumer, FrameError
 from omnichannel.errors import NotFound
 from omnichannel.realtime import agent_group, conversation_group, publish_on_commit
-from omnichannel.security import same_site_origin
+from omnichannel.security import product_origin_allowed
 from routing.models import Presence
 from routing.services import agent_presence_set, offer_accept, offer_reject
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat
@@ -107,7 +107,7 @@ class WorkspaceConsumer(FrameConsumer):
     def connect(self):
         user = self.scope.get("user")
         agent = getattr(user, "agent", None) if user is not None and user.is_authenticated else None
-        if agent is None or not same_site_origin(self.scope):
+        if agent is None or not product_origin_allowed(self.scope):
             self.close(code=4403)
             return
         self.agent = agent

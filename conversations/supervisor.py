@@ -13,7 +13,7 @@ from rest_framework import serializers
 from omnichannel.consumers import FrameConsumer
 from omnichannel.errors import NotFound
 from omnichannel.realtime import SUPERVISORS_GROUP
-from omnichannel.security import same_site_origin
+from omnichannel.security import product_origin_allowed
 from routing.selectors import oversees_all, reset_presence
 from routing.services import agent_presence_set
 
@@ -35,7 +35,7 @@ class SupervisorConsumer(FrameConsumer):
 
     def connect(self):
         user = self.scope.get("user")
-        if user is None or not oversees_all(user) or not same_site_origin(self.scope):
+        if user is None or not oversees_all(user) or not product_origin_allowed(self.scope):
             self.close(code=4403)
             return
         # The real user object: scope["user"] is a lazy proxy, and the service records who acted.

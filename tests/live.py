@@ -38,7 +38,8 @@ def start_asgi_server(app=None) -> LiveServer:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio")
+    # As deployed (README): the product, not the ASGI server, decides which proxies' headers count.
+    config = uvicorn.Config(app, lifespan="off", log_level="warning", ws="websockets-sansio", proxy_headers=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name="asgi-server")
     thread.start()

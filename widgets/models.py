@@ -13,6 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from omnichannel.security import parse_origin
 from routing.models import validate_time_zone
 
 MAX_PRECHAT_QUESTIONS = 10  # WID-10
@@ -22,17 +23,23 @@ INVITATION_LIFETIME = timedelta(minutes=1)
 
 
 def normalise_origin(value: str) -> str:
-    """``https://Shop.Example.com/`` → ``https://shop.example.com``; raise for anything else."""
+    """``https://Shop.Example.com/`` → ``https://shop.example.com``; raise for anything else.
+
+    The admin's spelling of :func:`omnichannel.security.parse_origin`, which every origin check uses.
+    """
     value = (value or "").strip()
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValidationError(_("Enter an origin such as https://www.example.com (scheme and host)."))
-    if parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username:
+    origin = parse_origin(value)
+    if origin is not None:
+        return str(origin)
+    try:
+        parts = urlsplit(value)
+        has_extras = bool(parts.path not in {"", "/"} or parts.query or parts.fragment or parts.username)
+        has_origin = parts.scheme in {"http", "https"} and bool(parts.hostname)
+    except ValueError:
+        has_extras = has_origin = False
+    if has_origin and has_extras:
         raise ValidationError(_("An origin has no path, query or credentials: https://www.example.com"))
-    origin = f"{parts.scheme}://{parts.hostname.lower()}"
-    if parts.port and parts.port != {"http": 80, "https": 443}[parts.scheme]:
-        origin += f":{parts.port}"
-    return origin
+    raise ValidationError(_("Enter an origin such as https://www.example.com (scheme and host)."))
 
 
 class AuthenticationSetting(models.Model):

@@ -6,7 +6,6 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -16,10 +15,11 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.models import Conversation
 from omnichannel.errors import NotFound
+from omnichannel.security import origin_matches, parse_origin_header
 from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
-from widgets.models import ChatWidget, PreChatQuestion, Visitor, normalise_origin
+from widgets.models import ChatWidget, PreChatQuestion, Visitor
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -74,21 +74,17 @@ def widget_for_key(key: uuid.UUID | str) -> ChatWidget | None:
     )
 
 
-def widget_allows_origin(widget: ChatWidget, origin: str | None) -> bool:
-    """Whether a page of ``origin`` may use the widget (WID-3). No origin is never allowed."""
-    if not origin:
+def widget_allows_origin(widget: ChatWidget, origin: str | bytes | None) -> bool:
+    """Whether a page of ``origin`` (an ``Origin`` header) may use the widget (WID-3, SEC-3).
+
+    Scheme, host and port must equal one of the widget's allowed domains. No origin, ``null``
+    and anything that does not parse as an origin are never allowed; this never raises.
+    """
+    parsed = parse_origin_header(origin)
+    if parsed is None:
         return False
-    try:
-        origin = normalise_origin(origin)
-    except ValidationError:
-        return False
-    allowed = set()
-    for domain in widget.allowed_domains.all():
-        try:
-            allowed.add(normalise_origin(domain.origin))
-        except ValidationError:  # a row saved around the admin's validation allows nothing
-            continue
-    return origin in allowed
+    # A row saved around the admin's validation does not parse, and allows nothing.
+    return origin_matches(parsed, (domain.origin for domain in widget.allowed_domains.all()))
 
 
 def supported_language(*tags: str | None) -> str:

@@ -9,8 +9,13 @@ for bad input.
 
 from __future__ import annotations
 
+import logging
+
+import redis
 from django.http import Http404
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext
+from kombu.exceptions import OperationalError as BrokerUnavailable
 from rest_framework import exceptions, status
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import JSONRenderer
@@ -22,6 +27,7 @@ from rest_framework.views import APIView
 from conversations.errors import ConversationValidationError
 from conversations.services import conversation_customer_end
 from omnichannel.errors import DomainError, Forbidden, NotFound
+from omnichannel.security import parse_origin_header
 from widgets import selectors
 from widgets.api import (
     ActionRequest,
@@ -36,7 +42,13 @@ from widgets.persistent import customer_chat_start, customer_conversation, sessi
 from widgets.services import self_service_action_log, visitor_session_open
 from widgets.tokens import TokenError, conversation_token, page_visit_token, visitor_token
 
+logger = logging.getLogger(__name__)
+
 PREFLIGHT_MAX_AGE = 600
+#: Redis (throttle counts, channel layer, Celery broker) does not answer: the call is refused
+#: with 503 before it changes anything when the throttle is the first to find out.
+REDIS_UNAVAILABLE = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, BrokerUnavailable)
+UNAVAILABLE_RETRY_AFTER = 5
 
 
 class WidgetRefusal(exceptions.APIException):
@@ -57,6 +69,9 @@ class PlainTextJSONParser(JSONParser):
 class WidgetThrottle(SimpleRateThrottle):
     """Per client address and widget, at the ``widget`` scope's rate (SEC-3).
 
+    The client address is DRF's ``get_ident`` (:func:`omnichannel.security.client_address`):
+    ``X-Forwarded-For`` counts only behind the ``NUM_PROXIES`` trusted proxies.
+
     The rate is read on every request (DRF reads it once at import), so a settings change —
     in tests, or a reloaded configuration — takes effect.
     """
@@ -72,6 +87,14 @@ class WidgetThrottle(SimpleRateThrottle):
 
 def error_answer(exc, context):
     """Every refusal in the protocol's shape: ``{"code", "message", "errors"?}``."""
+    if isinstance(exc, REDIS_UNAVAILABLE):
+        logger.warning("Widget call refused with 503, Redis is unavailable: %s", exc)
+        response = Response(
+            {"code": "unavailable", "message": gettext("The chat is briefly unavailable. Try again in a few seconds.")},
+            status=status.HTTP_503_SERVICE_UNAVAILABLE,
+        )
+        response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER)
+        return response
     if isinstance(exc, WidgetRefusal):
         return Response({"code": exc.refusal_code, "message": str(exc.detail)}, status=exc.status_code)
     if isinstance(exc, TokenError):
@@ -136,8 +159,10 @@ class WidgetApi(APIView):
         origin = request.headers.get("Origin")
         # WID-3: checked before anything is read or written, for preflights too.
         if not selectors.widget_allows_origin(self.widget, origin):
-            # The refusal itself may be read by the page, so the host site learns why it has no chat.
-            self.refused_origin = origin
+            # The refusal itself may be read by the page, so the host site learns why it has no chat;
+            # a header that is no origin at all is not a page's, and is not echoed back.
+            if origin == "null" or parse_origin_header(origin) is not None:
+                self.refused_origin = origin
             raise WidgetRefusal(403, "origin_not_allowed", "This site is not on the chat widget's allowed domains.")
         self.allowed_origin = origin
         super().initial(request, *args, **kwargs)

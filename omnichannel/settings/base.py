@@ -3,6 +3,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -190,6 +191,13 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_RATES": {"widget": env.str("WIDGET_THROTTLE_RATE", default="120/min")},
     "EXCEPTION_HANDLER": "omnichannel.api.exception_handler",
 }
+# Client addresses for every throttle (SEC-3, docs/security.md): the number of trusted proxies in
+# front of the ASGI servers that append to X-Forwarded-For. 0 trusts none: the peer's address
+# (REMOTE_ADDR, scope["client"]) is the client's. DRF's get_ident applies it.
+NUM_PROXIES = env.int("NUM_PROXIES", default=0)
+if NUM_PROXIES < 0:
+    raise ImproperlyConfigured("NUM_PROXIES is the number of trusted proxies: 0 or more.")
+REST_FRAMEWORK["NUM_PROXIES"] = NUM_PROXIES
 SPECTACULAR_SETTINGS = {
     "TITLE": "Omnichannel customer service API",
     "DESCRIPTION": "Conversations, messages, contacts, accounts, cases, notes, queues, "

@@ -1,6 +1,19 @@
 """Production: PostgreSQL, Redis, HTTPS. Everything still comes from the environment.
 
 ``SECRET_KEY``, ``ALLOWED_HOSTS``, ``DATABASE_URL`` and ``REDIS_URL`` must be set.
+
+Behind proxies (docs/security.md):
+
+- ``NUM_PROXIES`` (base settings, default ``0``): how many proxies of yours append to
+  ``X-Forwarded-For`` in front of the ASGI servers. Every throttle takes the client's address
+  from the entry the outermost of them wrote; with ``0`` the header is ignored and the peer's
+  address counts. Never more than you have: clients would choose their own address.
+- ``X-Forwarded-Proto`` is trusted for ``https`` (``SECURE_PROXY_SSL_HEADER`` below): the proxy
+  must set it and strip a client's own. It also tells the workspace socket's origin check that
+  the page is ``https``.
+- ``CSRF_TRUSTED_ORIGINS`` and ``PUBLIC_BASE_URL`` are, with the server's own origin, the only
+  origins whose pages may open the workspace and supervisor sockets.
+- Run uvicorn with ``--no-proxy-headers``, so that it does not rewrite the peer address itself.
 """
 
 from .base import *  # noqa: F401,F403
