@@ -18,6 +18,9 @@ import typing
 from contextlib import ExitStack
 
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
@@ -255,6 +258,47 @@ def test_bad_frames_on_every_socket_are_answered_and_change_nothing(world, caplo
                     ws.recv(timeout=10)
             assert closed.value.rcvd is not None and closed.value.rcvd.code == 1007
     assert errors_logged(caplog) == []
+
+
+#: Any JSON value (what a client can put in a field).
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def of_exact_type(value, kind: type) -> bool:
+    return type(value) is kind  # noqa: E721 - exactly: a bool is not an int
+
+
+def test_any_json_value_of_another_type_in_any_field_is_refused(world, caplog):
+    # spec: REL-3 — property: for every field of every frame of every socket, a JSON value of any
+    # other type (hypothesis draws them, shrinking a failure to the smallest) is answered
+    # `invalid` on that field, and nothing changes
+    before = snapshot(*STATE, *WIDGET_STATE)
+    cases = [
+        (ws, frame_type, schema, name, info)
+        for consumer, ws in world.sockets.items()
+        for frame_type, schema in consumer.frames.items()
+        for name, info in schema.model_fields.items()
+        if name != "type"
+    ]
+
+    @hypothesis_settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(case=st.sampled_from(cases), value=JSON_VALUES)
+    def check(case, value):
+        ws, frame_type, schema, name, info = case
+        kind = base_type(info.annotation)
+        if of_exact_type(value, kind) or (value is None and not info.is_required()):
+            return
+        valid = {field: SAMPLE[base_type(other.annotation)] for field, other in schema.model_fields.items()}
+        expect_error(ws, {**valid, "type": frame_type, name: value}, name)
+
+    with caplog.at_level(logging.ERROR):
+        check()
+    assert errors_logged(caplog) == []
+    assert snapshot(*STATE, *WIDGET_STATE) == before
 
 
 FOREIGN_ORIGINS = [
