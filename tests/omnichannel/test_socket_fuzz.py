@@ -40,7 +40,7 @@ from widgets.models import Invitation, PageVisit, Visitor
 from widgets.tokens import conversation_token
 from widgets.visit_consumer import VisitConsumer
 
-pytestmark = [pytest.mark.embedded, pytest.mark.slow]
+pytestmark = pytest.mark.embedded
 
 SEED = 20261201
 STATE = (Conversation, ConversationEvent, Message, Offer, Notification, WorkItem, AgentProfile)
