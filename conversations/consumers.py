@@ -1,14 +1,16 @@
 """The agent workspace socket: one per open workspace page (docs/live-chat-protocol.md).
 
-Frames in are validated by a serializer each and handed to one service; what happens to the
+Frames in are validated by an exact schema each (omnichannel.frames) and handed to one service; what happens to the
 agent's work (offers, notifications, presence) and to the conversations the page joined comes
 back as events on the agent's and the conversations' groups and goes out as frames.
 """
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from django.urls import reverse
-from rest_framework import serializers
+from pydantic import Field
 
 from conversations import workspace
 from conversations.models import Conversation, Message
@@ -17,6 +19,7 @@ from conversations.services import conversation_agent_end, conversation_wrap_up_
 from notifications.services import notification_display
 from omnichannel.consumers import FrameConsumer, FrameError
 from omnichannel.errors import NotFound
+from omnichannel.frames import Frame, Id, Ref, Seq, Text
 from omnichannel.realtime import agent_group, conversation_group, publish_on_commit
 from omnichannel.security import product_origin_allowed
 from routing.models import Presence
@@ -24,43 +27,40 @@ from routing.services import agent_presence_set, offer_accept, offer_reject
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat
 
 
-class Frame(serializers.Serializer):
-    type = serializers.CharField()
-    ref = serializers.CharField(required=False, max_length=64)
-
-
 class PingFrame(Frame):
     pass
 
 
 class PresenceSetFrame(Frame):
-    presence = serializers.IntegerField(min_value=1)
+    presence: Id
 
 
 class NotificationDisplayedFrame(Frame):
-    notification = serializers.IntegerField(min_value=1)
+    notification: Id
 
 
 class OfferFrame(Frame):
-    offer = serializers.IntegerField(min_value=1)
+    offer: Id
 
 
 class ConversationFrame(Frame):
-    conversation = serializers.IntegerField(min_value=1)
+    conversation: Id
 
 
 class ConversationJoinFrame(ConversationFrame):
-    after = serializers.IntegerField(min_value=0, default=0)
+    after: Seq = 0
 
 
 class MessageSendFrame(ConversationFrame):
     # Size is the service's rule (CONV-2a: 28 KB in UTF-8) so it answers message_too_large.
-    text = serializers.CharField(trim_whitespace=False, allow_blank=True)
-    client_id = serializers.CharField(required=False, max_length=64, allow_null=True)
+    text: Text
+    client_id: Annotated[Ref, Field(min_length=1)] | None = None
+
+    omit_unset = frozenset({"ref", "client_id"})
 
 
 class TypingFrame(ConversationFrame):
-    is_typing = serializers.BooleanField()
+    is_typing: bool
 
 
 class WorkspaceConsumer(FrameConsumer):

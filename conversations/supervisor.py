@@ -8,23 +8,17 @@ for what they do not. The page may reset an agent's presence with ``presence.res
 
 from __future__ import annotations
 
-from rest_framework import serializers
-
 from omnichannel.consumers import FrameConsumer
 from omnichannel.errors import NotFound
+from omnichannel.frames import Frame, Id
 from omnichannel.realtime import SUPERVISORS_GROUP
 from omnichannel.security import product_origin_allowed
 from routing.selectors import oversees_all, reset_presence
 from routing.services import agent_presence_set
 
 
-class Frame(serializers.Serializer):
-    type = serializers.CharField()
-    ref = serializers.CharField(required=False, max_length=64)
-
-
 class PresenceResetFrame(Frame):
-    agent = serializers.IntegerField(min_value=1)
+    agent: Id
 
 
 class SupervisorConsumer(FrameConsumer):

@@ -4,3 +4,8 @@ from django.apps import AppConfig
 class OmnichannelConfig(AppConfig):
     name = "omnichannel"
     verbose_name = "Platform"
+
+    def ready(self) -> None:
+        from omnichannel import logfilters
+
+        logfilters.install()

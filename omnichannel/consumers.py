@@ -1,7 +1,10 @@
 """The shared shape of our WebSocket consumers: frames in → services, events out → frames.
 
-A client frame is a JSON object with a ``type``; each type has a DRF serializer as its schema.
-Anything malformed is answered with an ``error`` frame and the socket stays open. Domain
+A client frame is a JSON object with a ``type``; each type has an exact schema, a strict
+pydantic model (:mod:`omnichannel.frames`: no coercion, no unknown fields). Anything malformed
+is answered with an ``error`` frame that names the fields, nothing is applied, and the socket
+stays open. Each socket may send ``SOCKET_FRAMES_PER_SECOND`` frames (bursts of
+``SOCKET_FRAME_BURST``); more are answered ``rate_limited`` (:mod:`omnichannel.limits`). Domain
 events published to the consumer's groups (:mod:`omnichannel.realtime`) are forwarded to the
 client as frames when their type is in ``forwarded_events``.
 """
@@ -13,24 +16,32 @@ import logging
 from typing import Any
 
 from channels.generic.websocket import JsonWebsocketConsumer
-from rest_framework import serializers
+from django.utils.translation import gettext as _
+from pydantic import ValidationError
 
 from omnichannel.errors import DomainError
+from omnichannel.frames import Frame, frame_errors
+from omnichannel.limits import FrameBucket, SocketSlot, socket_slot_claim
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = 64 * 1024
+#: Close code for a socket refused because its visitor holds too many (WIDGET_SOCKETS_PER_VISITOR).
+CLOSE_TOO_MANY_SOCKETS = 4429
 
 
 class FrameError(Exception):
-    def __init__(self, code: str, message: str, details: Any = None):
+    def __init__(self, code: str, message: str, details: Any = None, *, close_code: int | None = None):
         super().__init__(message)
         self.code, self.message, self.details = code, message, details
+        #: after the error frame, close the socket with this code
+        self.close_code = close_code
 
 
 class FrameConsumer(JsonWebsocketConsumer):
-    #: frame type → serializer class that validates it; handler method is ``frame_<type>``
-    frames: dict[str, type[serializers.Serializer]] = {}
+    #: frame type → the schema that validates it; handler method is ``frame_<type>``, called
+    #: with the validated frame as a dict (optional fields the client left out are absent)
+    frames: dict[str, type[Frame]] = {}
     #: domain event types published to our groups that are passed on to the client
     forwarded_events: frozenset[str] = frozenset()
     groups_joined: list[str]
@@ -48,43 +59,88 @@ class FrameConsumer(JsonWebsocketConsumer):
             async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
 
     # --- frames in ------------------------------------------------------------------------
+    frame_bucket: FrameBucket | None = None
+    socket_slot: SocketSlot | None = None
+
     def receive(self, text_data=None, bytes_data=None, **kwargs):
+        if self.frame_bucket is None:
+            self.frame_bucket = FrameBucket.from_settings()
+        allowed = self.frame_bucket.take()  # every frame counts, good or bad
         if text_data is None:
-            return self.send_error("bad_frame", "Send JSON text frames.")
-        if len(text_data.encode()) > MAX_FRAME_BYTES:
-            return self.send_error("frame_too_large", f"Frames are at most {MAX_FRAME_BYTES // 1024} KB.")
+            return self.send_error("bad_frame", _("Send JSON text frames."))
+        if len(text_data) > MAX_FRAME_BYTES or len(text_data.encode()) > MAX_FRAME_BYTES:
+            return self.send_error(
+                "frame_too_large", _("Frames are at most %(size)s KB.") % {"size": MAX_FRAME_BYTES // 1024}
+            )
         try:
             content = json.loads(text_data)
-        except ValueError:
-            return self.send_error("bad_json", "The frame is not valid JSON.")
+        except (ValueError, RecursionError):  # RecursionError: nested deeper than the parser goes
+            return self.send_error("bad_json", _("The frame is not valid JSON."))
+        if not allowed:
+            return self.send_error(
+                "rate_limited",
+                _("Too many frames: at most %(rate)s a second. This frame was not applied.")
+                % {"rate": f"{self.frame_bucket.rate:g}"},
+                ref=content.get("ref") if isinstance(content, dict) else None,
+            )
+        if self.socket_slot is not None:
+            self.socket_slot.renew()
         self.receive_json(content)
 
     def receive_json(self, content, **kwargs):
         ref = content.get("ref") if isinstance(content, dict) else None
         try:
             if not isinstance(content, dict) or not isinstance(content.get("type"), str):
-                raise FrameError("bad_frame", "A frame is a JSON object with a string “type”.")
+                raise FrameError("bad_frame", _("A frame is a JSON object with a string “type”."))
             frame_type = content["type"]
-            serializer_class = self.frames.get(frame_type)
-            if serializer_class is None:
-                raise FrameError("unknown_type", f"Unknown frame type “{frame_type[:40]}”.")
-            serializer = serializer_class(data=content)
-            if not serializer.is_valid():
-                raise FrameError("invalid", "The frame has invalid fields.", serializer.errors)
-            getattr(self, f"frame_{frame_type.replace('.', '_')}")(serializer.validated_data)
+            schema = self.frames.get(frame_type)
+            if schema is None:
+                raise FrameError("unknown_type", _("Unknown frame type “%(type)s”.") % {"type": frame_type[:40]})
+            try:
+                frame = schema.model_validate(content).data()
+            except ValidationError as exc:
+                raise FrameError("invalid", _("The frame has invalid fields."), frame_errors(exc)) from None
+            getattr(self, f"frame_{frame_type.replace('.', '_')}")(frame)
         except FrameError as exc:
             self.send_error(exc.code, exc.message, details=exc.details, ref=ref)
+            if exc.close_code is not None:
+                self.close(code=exc.close_code)
         except DomainError as exc:
             self.send_error(exc.code, exc.message, ref=ref)
         except Exception:  # never drop the socket over one frame
             logger.exception("Frame handling failed")
-            self.send_error("server_error", "Something went wrong; the frame was not applied.", ref=ref)
+            self.send_error("server_error", _("Something went wrong; the frame was not applied."), ref=ref)
+
+    def hold_visitor_socket(self, *, kind: str, visitor_id: int | None) -> None:
+        """Count this socket among the visitor's open ``kind`` sockets (WIDGET_SOCKETS_PER_VISITOR).
+
+        Raises :class:`FrameError` ``too_many_connections`` (the socket is then closed with
+        :data:`CLOSE_TOO_MANY_SOCKETS`) when the visitor already holds them all.
+        """
+        if self.socket_slot is not None or visitor_id is None:
+            return
+        slot = socket_slot_claim(kind=kind, visitor_id=visitor_id, channel_name=self.channel_name)
+        if slot is None:
+            raise FrameError(
+                "too_many_connections",
+                _("Too many open chat connections for this visitor; close another tab and try again."),
+                close_code=CLOSE_TOO_MANY_SOCKETS,
+            )
+        self.socket_slot = slot
+
+    def websocket_disconnect(self, message):
+        try:
+            super().websocket_disconnect(message)
+        finally:
+            if self.socket_slot is not None:
+                self.socket_slot.release()
+                self.socket_slot = None
 
     def send_error(self, code: str, message: str, *, details: Any = None, ref: Any = None) -> None:
         frame = {"type": "error", "code": code, "message": message}
         if details is not None:
             frame["details"] = details
-        if isinstance(ref, str | int):
+        if isinstance(ref, str | int) and not isinstance(ref, bool) and len(str(ref)) <= 64:
             frame["ref"] = ref
         self.send_json(frame)
 

@@ -8,11 +8,13 @@ in order, then live ones: each exactly once, in order (CONV-2, REL-1).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Annotated, Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
-from rest_framework import serializers
+from django.conf import settings
+from django.utils.translation import gettext as _
+from pydantic import Field
 
 from conversations.models import Conversation, Message
 from conversations.selectors import conversation_messages
@@ -24,6 +26,8 @@ from conversations.services import (
     message_post,
 )
 from omnichannel.consumers import FrameConsumer, FrameError
+from omnichannel.frames import Frame, Ref, Seq, Text
+from omnichannel.limits import customer_message_retry_after
 from omnichannel.realtime import conversation_group, publish_on_commit
 from omnichannel.security import scope_origin
 from widgets import selectors
@@ -36,26 +40,25 @@ logger = logging.getLogger(__name__)
 MESSAGE_FIELDS = ("seq", "sender", "text", "client_id", "created_at", "sender_name")
 
 
-class Frame(serializers.Serializer):
-    type = serializers.CharField()
-    ref = serializers.CharField(required=False, max_length=64)
-
-
 class JoinFrame(Frame):
-    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    token: Annotated[Text, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
     # Persistent chat: the customer's sign-in JWT, fresh at every (re)connect (AUTH-2, PER-3).
-    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
-    after = serializers.IntegerField(min_value=0, required=False, default=0)
+    auth_token: Annotated[Text, Field(max_length=MAX_AUTH_TOKEN_LENGTH)] | None = None
+    after: Seq = 0
+
+    omit_unset = frozenset({"ref", "auth_token"})
 
 
 class MessageSendFrame(Frame):
     # Blank and over-long text are the message service's to refuse (CONV-2a), with its codes.
-    text = serializers.CharField(allow_blank=True, trim_whitespace=False)
-    client_id = serializers.CharField(required=False, max_length=64)
+    text: Text
+    client_id: Annotated[Ref, Field(min_length=1)] | None = None
+
+    omit_unset = frozenset({"ref", "client_id"})
 
 
 class TypingFrame(Frame):
-    is_typing = serializers.BooleanField()
+    is_typing: bool
 
 
 class WidgetConsumer(FrameConsumer):
@@ -108,6 +111,8 @@ class WidgetConsumer(FrameConsumer):
         conversation = customer_conversation(
             widget=self.widget, token=frame["token"], auth_token=frame.get("auth_token")
         )
+        # One of the visitor's WIDGET_SOCKETS_PER_VISITOR (else too_many_connections, closed).
+        self.hold_visitor_socket(kind="chat", visitor_id=conversation.visitor_id)
         # Join the group before reading the backlog, so a message stored in between arrives as
         # an event (and is deduplicated by seq) instead of falling into the gap.
         self.join(conversation_group(conversation.pk))
@@ -123,6 +128,14 @@ class WidgetConsumer(FrameConsumer):
 
     def frame_message_send(self, frame):
         conversation = self.joined_conversation()
+        retry_after = customer_message_retry_after(conversation_id=conversation.pk)
+        if retry_after is not None:
+            raise FrameError(
+                "rate_limited",
+                _("Too many messages: at most %(limit)s a minute. Try again in %(seconds)s s.")
+                % {"limit": settings.CUSTOMER_MESSAGES_PER_MINUTE, "seconds": retry_after},
+                {"retry_after": retry_after},
+            )
         message, _created = message_post(
             conversation_id=conversation.pk,
             sender=Message.Sender.CUSTOMER,

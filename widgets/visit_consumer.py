@@ -10,15 +10,16 @@ sends can make a rule match. Frames as in docs/live-chat-protocol.md.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.utils import timezone
-from rest_framework import serializers
+from pydantic import Field
 
 from omnichannel.consumers import FrameConsumer, FrameError
 from omnichannel.errors import NotFound
+from omnichannel.frames import Frame, Text
 from omnichannel.realtime import visitor_group
 from omnichannel.security import scope_origin
 from widgets import selectors
@@ -28,14 +29,9 @@ from widgets.services import invitation_event, page_visit_heartbeat
 from widgets.tokens import read_page_visit_token
 
 
-class Frame(serializers.Serializer):
-    type = serializers.CharField()
-    ref = serializers.CharField(required=False, max_length=64)
-
-
 class VisitFrame(Frame):
-    visitor_token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
-    page_visit = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    visitor_token: Annotated[Text, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
+    page_visit: Annotated[Text, Field(min_length=1, max_length=MAX_TOKEN_LENGTH)]
 
 
 def open_invitation(visitor_id: int) -> Invitation | None:
@@ -86,6 +82,7 @@ class VisitConsumer(FrameConsumer):
         page_visit = PageVisit.objects.filter(public_id=claim.page_visit, visitor=visitor).first()
         if claim.visitor != visitor.public_id or page_visit is None:
             raise NotFound("No such page visit.")  # another visitor's visit looks the same as none
+        self.hold_visitor_socket(kind="visit", visitor_id=visitor.pk)
         self.join(visitor_group(visitor.pk))
         self.page_visit_id = page_visit.pk
         beat = page_visit_heartbeat(page_visit_id=page_visit.pk)

@@ -219,3 +219,11 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Socket limits (omnichannel/limits.py, docs/live-chat-protocol.md "Frames, errors and limits"):
+# frames a second per socket (a token bucket with bursts of SOCKET_FRAME_BURST), open widget
+# sockets per visitor (chat and visit sockets each), and customer messages a minute per conversation.
+SOCKET_FRAMES_PER_SECOND = env.float("SOCKET_FRAMES_PER_SECOND", default=10.0)
+SOCKET_FRAME_BURST = env.int("SOCKET_FRAME_BURST", default=30)
+WIDGET_SOCKETS_PER_VISITOR = env.int("WIDGET_SOCKETS_PER_VISITOR", default=10)
+CUSTOMER_MESSAGES_PER_MINUTE = env.int("CUSTOMER_MESSAGES_PER_MINUTE", default=30)
