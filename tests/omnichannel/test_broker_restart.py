@@ -135,3 +135,72 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
         f"\nREL-2: Redis stopped {margin:.1f} s before the first deadline; every deadline applied"
         f" {recovered_in:.1f} s after it returned, by the same worker and beat"
     )
+
+
+# --- The channel layer (design.md, "Real time"; REL-1) ------------------------------------------
+
+
+@pytest.fixture
+def layer_on_private_redis(settings, private_redis):  # noqa: F811
+    """The production channel layer exactly as settings build it, on the private Redis."""
+    import copy
+
+    from channels.layers import channel_layers
+
+    if settings.EMBEDDED:
+        pytest.skip("the Redis channel layer needs REDIS_URL")
+    layer = copy.deepcopy(settings.CHANNEL_LAYERS["default"])
+    layer["CONFIG"]["hosts"][0]["address"] = private_redis.url
+    settings.CHANNEL_LAYERS = {"default": layer}
+    channel_layers.backends.clear()
+    yield private_redis
+    channel_layers.backends.clear()
+
+
+def test_sockets_work_again_after_a_redis_restart_without_restarting_the_server(
+    layer_on_private_redis, asgi_server, agent_login
+):
+    # spec: REL-1 — the ASGI server's channel layer after Redis restarts empty: an existing socket
+    # and a new one both receive their events again, and the server was never restarted
+    import json
+
+    from websockets.sync.client import connect
+
+    from omnichannel.realtime import agent_group, publish_on_commit
+
+    redis = layer_on_private_redis
+    agent = AgentProfileFactory()
+    cookie = agent_login(agent)
+
+    def open_workspace():
+        return connect(
+            f"{asgi_server.ws_url}/ws/workspace/",
+            origin=asgi_server.url,
+            additional_headers={"Cookie": cookie},
+            open_timeout=5,
+        )
+
+    def receive(ws) -> dict:
+        return json.loads(ws.recv(timeout=10))
+
+    def event(presence: str) -> dict:
+        return {"type": "presence.changed", "agent": agent.pk, "presence": presence}
+
+    with open_workspace() as existing:
+        assert receive(existing) == {"type": "hello", "agent": agent.pk}
+        publish_on_commit(agent_group(agent.pk), event("before"))
+        assert receive(existing) == event("before")
+
+        redis.stop()
+        time.sleep(1)
+        redis.start()  # empty: every group membership is gone with it
+        returned = time.monotonic()
+
+        existing.send(json.dumps({"type": "ping", "ref": "after"}))
+        assert receive(existing) == {"type": "pong", "ref": "after"}
+        with open_workspace() as new:
+            assert receive(new) == {"type": "hello", "agent": agent.pk}
+            publish_on_commit(agent_group(agent.pk), event("after"))
+            assert receive(new) == event("after")
+            assert receive(existing) == event("after")
+        print(f"\nREL-1: both sockets served again {time.monotonic() - returned:.1f} s after Redis returned")
