@@ -12,6 +12,7 @@ deadline exactly once, within seconds.
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -28,6 +29,7 @@ from tests.routing.factories import AgentProfileFactory, WorkstreamFactory
 from tests.routing.test_durability import (
     DEADLINES,
     DUE_IN,
+    PrivateRedis,
     all_due,
     assert_applied_exactly_once,
     celery_broker,
@@ -74,16 +76,59 @@ def log_tail(path: Path, lines: int = 8) -> str:
     return "\n".join(alarms + ["…"] + text[-lines:])
 
 
-def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadline_once(private_redis):  # noqa: F811
-    # spec: REL-2 — Redis restarts empty while ETA tasks are pending and their deadlines fall due
-    # during the outage; the same worker and beat apply each deadline exactly once after it returns
+class DurableRedis(PrivateRedis):
+    """A private redis-server that writes every change to an append-only file and so comes back
+    with its data: the queued and unacknowledged (ETA) messages too."""
+
+    def __init__(self, data_dir: str) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--dir", self.data_dir]
+            + ["--appendonly", "yes", "--appendfsync", "always"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_until(self.answers, timeout=10, what="the private redis-server")
+
+    def answers(self) -> bool:
+        try:
+            return bool(self.client().ping())
+        except Exception:  # not listening yet, or still loading its data
+            return False
+
+
+@pytest.fixture(params=["empty", "with its data"])
+def restarting_redis(request, private_redis):  # noqa: F811
+    """A private Redis that restarts empty (no persistence), or with everything it held."""
+    if request.param == "empty":
+        yield private_redis
+        return
+    private_redis.stop()
+    data_dir = tempfile.mkdtemp(prefix="redis-data-")
+    redis = DurableRedis(data_dir)
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadline_once(restarting_redis):
+    # spec: REL-2 — Redis restarts (empty, or with its data) while ETA tasks are pending and their
+    # deadlines fall due during the outage; the same worker and beat apply each deadline exactly
+    # once after it returns
+    broker = restarting_redis
     workdir = Path(tempfile.mkdtemp(prefix="broker-restart-"))
     worker_log, beat_log = workdir / "worker.log", workdir / "beat.log"
     worker = beat = None
-    with celery_broker(private_redis.url):
+    with celery_broker(broker.url):
         try:
-            worker = start_worker(private_redis, log_path=str(worker_log))
-            beat = start_beat(private_redis, str(workdir), log_path=str(beat_log))
+            worker = start_worker(broker, log_path=str(worker_log))
+            beat = start_beat(broker, str(workdir), log_path=str(beat_log))
             # One transaction, so that beat's sweep cannot make some of the offers itself; the
             # deadline tasks are sent as it commits.
             with transaction.atomic():
@@ -92,11 +137,11 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
             deadlines = [o.expires_at for o in offers + invitations] + [wrap_up.auto_close_at]
             # The worker holds every ETA task, unacknowledged, when Redis goes away.
             wait_until(
-                lambda: pending_deadlines(private_redis)[1] >= 2 * DEADLINES,
+                lambda: pending_deadlines(broker)[1] >= 2 * DEADLINES,
                 timeout=DUE_IN - 2,
                 what="the worker to take the deadline tasks",
             )
-            private_redis.stop()
+            broker.stop()
             margin = (min(deadlines) - timezone.now()).total_seconds()
             assert margin > 0, "the machine was too slow: a deadline fell due before Redis stopped"
             # Every deadline falls due while the broker is down: nothing can apply it yet.
@@ -104,8 +149,10 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
             assert nothing_applied(offers, invitations)
             assert Conversation.objects.get(pk=wrap_up.pk).status == Conversation.Status.WRAP_UP
 
-            private_redis.start()  # empty: every queued and unacknowledged message is gone
+            broker.start()  # empty, or with the messages the worker had not acknowledged
             returned = time.monotonic()
+            kept = pending_deadlines(broker)[1]
+            assert kept >= 2 * DEADLINES if isinstance(broker, DurableRedis) else kept == 0
 
             def applied() -> bool:
                 assert worker.poll() is None, f"the worker died:\n{log_tail(worker_log)}"
