@@ -54,6 +54,11 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):
                 del self.memberships[channel]
         await super().group_discard(group, channel)
 
+    async def flush(self) -> None:
+        """Delete every message and group (tests): nothing is left to rejoin either."""
+        self.memberships.clear()
+        await super().flush()
+
     async def receive(self, channel: str) -> dict:
         delay = self.retry_first_seconds
         while True:
