@@ -50,7 +50,7 @@ def redis_layer(settings):
 
     # The production layer exactly as settings build it, with a prefix of this test's own.
     layer = copy.deepcopy(settings.CHANNEL_LAYERS["default"])
-    assert layer["BACKEND"] == "channels_redis.core.RedisChannelLayer"
+    assert layer["BACKEND"] == "omnichannel.channel_layer.ReconnectingRedisChannelLayer"
     layer["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
     _use_layer(settings, layer)
     yield

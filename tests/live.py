@@ -51,9 +51,10 @@ def start_asgi_server(app=None) -> LiveServer:
     return LiveServer(f"http://127.0.0.1:{port}", f"ws://127.0.0.1:{port}", "127.0.0.1", port, server, thread)
 
 
-def start_celery_worker_process(*, env: dict[str, str], queue: str) -> subprocess.Popen:
-    """A real ``celery worker`` process on its own queue, ready when this returns."""
-    log = open(os.devnull, "w")  # noqa: SIM115 - owned by the process
+def start_celery_worker_process(*, env: dict[str, str], queue: str, log_path: str | None = None) -> subprocess.Popen:
+    """A real ``celery worker`` process on its own queue, ready when this returns. Its output
+    goes to ``log_path`` when given (a fault test reads it), else nowhere."""
+    log = open(log_path or os.devnull, "w", buffering=1)  # noqa: SIM115 - owned by the process
     process = subprocess.Popen(
         [
             sys.executable,
@@ -82,6 +83,7 @@ def start_celery_worker_process(*, env: dict[str, str], queue: str) -> subproces
     )
     deadline = time.monotonic() + 60
     for line in process.stdout:  # wait for the worker to say it is ready
+        log.write(line)
         if " ready." in line:
             break
         if time.monotonic() > deadline:

@@ -96,9 +96,13 @@ if EMBEDDED:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.1}
 else:
+    from redis.asyncio.retry import Retry as RedisRetry
+    from redis.backoff import ExponentialBackoff
+
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels_redis's core layer, waiting for Redis through a restart (REL-1).
+            "BACKEND": "omnichannel.channel_layer.ReconnectingRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -108,6 +112,9 @@ else:
                         # redis-py 8 reads with a 5 s timeout by default, the same 5 s channels_redis
                         # blocks in BZPOPMIN: an idle socket's receive then fails. Wait longer.
                         "socket_timeout": 30,
+                        # A Redis restart leaves the pool's idle connections dead: retry a command
+                        # on a new connection instead of failing the first use of each (REL-1).
+                        "retry": RedisRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
                     }
                 ],
                 "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
@@ -131,6 +138,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A worker waits for the broker however long it is away (the default gives up after 100 tries,
+# about 45 minutes, and the worker exits): timers must survive any broker restart (REL-2).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TIMEZONE = "UTC"
 # A sweep catches any deadline whose task was lost (design.md, "Time").
 DEADLINE_SWEEP_SECONDS = env.float("DEADLINE_SWEEP_SECONDS", default=5.0)
