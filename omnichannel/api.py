@@ -1,9 +1,14 @@
 """Shared API plumbing: domain errors become clear 4xx answers, never 500s."""
 
 from collections.abc import Mapping
+from datetime import UTC, timedelta
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from django_filters.fields import IsoDateTimeField, RangeField
+from django_filters.widgets import DateRangeWidget
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers, status
@@ -62,3 +67,45 @@ class IdFilter(django_filters.NumberFilter):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(*args, **kwargs)
+
+
+class UtcIsoDateTimeField(IsoDateTimeField):
+    """An ISO 8601 date and time, converted to UTC before any query sees it (REL-3).
+
+    Python parses offsets up to ±23:59 and PostgreSQL stores only up to ±15:59, so an offset
+    beyond the ±14:00 real time zones use is refused, and the value reaches the database in UTC.
+    A time whose UTC equivalent falls outside the years 1-9999 is refused too, not overflowed.
+    """
+
+    MAX_OFFSET = timedelta(hours=14)
+    default_error_messages = {
+        "offset": _("Enter a UTC offset between -14:00 and +14:00."),
+        "out_of_range": _("Enter a date and time between the years 1 and 9999 (UTC)."),
+    }
+
+    def to_python(self, value):
+        try:
+            parsed = super().to_python(value)
+        except OverflowError:
+            raise DjangoValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+        if parsed is None:
+            return None
+        if abs(parsed.utcoffset()) > self.MAX_OFFSET:
+            raise DjangoValidationError(self.error_messages["offset"], code="offset")
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            raise DjangoValidationError(self.error_messages["out_of_range"], code="out_of_range") from None
+
+
+class UtcIsoDateTimeRangeField(RangeField):
+    widget = DateRangeWidget
+
+    def __init__(self, *args, **kwargs):
+        super().__init__((UtcIsoDateTimeField(), UtcIsoDateTimeField()), *args, **kwargs)
+
+
+class DateTimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
+    """``<name>_after`` / ``<name>_before`` in ISO 8601, any offset, compared in UTC."""
+
+    field_class = UtcIsoDateTimeRangeField
