@@ -109,3 +109,22 @@ class DateTimeRangeFilter(django_filters.IsoDateTimeFromToRangeFilter):
     """``<name>_after`` / ``<name>_before`` in ISO 8601, any offset, compared in UTC."""
 
     field_class = UtcIsoDateTimeRangeField
+
+
+# --- Output fields whose OpenAPI schema says exactly what they hold -------------------------------
+
+
+@extend_schema_field({"type": "string", "anyOf": [{"format": "email"}, {"maxLength": 0}]})
+class OptionalEmailField(serializers.CharField):
+    """Output only: an email address, or "" when none is known (``format: email`` alone refuses "")."""
+
+
+@extend_schema_field({"type": "string", "anyOf": [{"format": "uri"}, {"maxLength": 0}]})
+class OptionalURLField(serializers.CharField):
+    """Output only: a URL, or "" when none is known."""
+
+
+@extend_schema_field({"type": "string", "pattern": r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d$", "example": "08:00:00"})
+class LocalTimeField(serializers.TimeField):
+    """A wall-clock time (HH:MM:SS) in a schedule's own time zone: OpenAPI's ``format: time``
+    (RFC 3339) would demand a UTC offset, which a weekly schedule does not have."""

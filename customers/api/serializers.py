@@ -17,7 +17,7 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from customers.models import Account, Case, Contact, Note
-from omnichannel.api import InputSerializer
+from omnichannel.api import InputSerializer, OptionalEmailField, OptionalURLField
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:
@@ -91,6 +91,8 @@ class ContactInputSerializer(InputSerializer):
 class ContactSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
     account = AccountReferenceSerializer(read_only=True, allow_null=True)
+    email = OptionalEmailField(read_only=True)
+    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, read_only=True)
 
     class Meta:
         model = Contact
@@ -131,6 +133,8 @@ class AccountInputSerializer(InputSerializer):
 
 class AccountSerializer(serializers.ModelSerializer):
     primary_contact = ContactReferenceSerializer(read_only=True, allow_null=True)
+    email = OptionalEmailField(read_only=True)
+    website = OptionalURLField(read_only=True)
 
     class Meta:
         model = Account
