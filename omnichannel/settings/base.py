@@ -187,7 +187,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"widget": env.str("WIDGET_THROTTLE_RATE", default="120/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "widget": env.str("WIDGET_THROTTLE_RATE", default="120/min"),
+        # Per token, in the shared cache (omnichannel/throttles.py): a user's token, a bot's key.
+        "api_token": env.str("API_TOKEN_THROTTLE_RATE", default="600/min"),
+        "bot": env.str("BOT_API_THROTTLE_RATE", default="300/min"),
+    },
+    "DEFAULT_THROTTLE_CLASSES": ["omnichannel.throttles.ApiTokenThrottle"],
     "EXCEPTION_HANDLER": "omnichannel.api.exception_handler",
 }
 SPECTACULAR_SETTINGS = {
