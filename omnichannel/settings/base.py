@@ -207,6 +207,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["omnichannel.api.only_developer_api"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "omnichannel.api.document_errors"],
     "ENUM_NAME_OVERRIDES": {"RecordKindEnum": "customers.api.serializers.RECORD_KINDS"},  # SUM-16
 }
 
