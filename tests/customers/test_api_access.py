@@ -175,3 +175,17 @@ def test_supervisors_and_admins_reach_every_record(world, who):
     assert len(ids(api.get(f"{API}/cases/"))) == 3
     assert len(ids(api.get(f"{API}/notes/"))) == 7
     assert api.get(f"{API}/contacts/{world['bo'].pk}/").status_code == 200
+
+
+@pytest.mark.parametrize("kind", ["contacts", "accounts", "cases", "notes"])
+def test_an_agents_record_list_takes_a_bounded_number_of_queries(world, django_assert_max_num_queries, kind):
+    # spec: SEC-1 — the rule is subqueries, not a query per conversation
+    for _ in range(10):
+        contact = ContactFactory()
+        ConversationFactory(workstream=world["sales"], contact=contact, account=AccountFactory(), case=CaseFactory())
+        NoteFactory(contact=contact)
+    api = token_client(world["agent"].user)
+    with django_assert_max_num_queries(8):
+        response = api.get(f"{API}/{kind}/")
+    assert response.status_code == 200
+    assert response.json()["count"] >= 10
