@@ -37,6 +37,7 @@ def billing():
     return WorkstreamFactory(name="Billing")
 
 
+@pytest.mark.embedded  # the throttle's cache and the scoping in embedded mode too
 def test_a_bot_may_not_start_a_conversation_in_a_workstream_it_was_not_granted(sales, billing):
     # spec: SEC-1 — bot API keys are scoped to workstreams
     _, key = bot_client_create(name="Sales bot", workstreams=[sales])
@@ -130,6 +131,7 @@ def rates(settings):
     return set_rates
 
 
+@pytest.mark.embedded  # the throttle's cache and the scoping in embedded mode too
 def test_a_token_past_its_rate_gets_429_with_retry_after_and_another_token_does_not(rates):
     # spec: SEC-1 — per-token API throttles (configurable rates)
     rates(api_token="3/min")
@@ -142,6 +144,7 @@ def test_a_token_past_its_rate_gets_429_with_retry_after_and_another_token_does_
     assert second.get("/api/v1/contacts/").status_code == 200
 
 
+@pytest.mark.embedded  # the throttle's cache and the scoping in embedded mode too
 def test_a_bot_key_has_its_own_rate_and_a_client_may_have_a_rate_of_its_own(sales, rates):
     # spec: SEC-1 — per-token API throttles for bots
     rates(bot="2/min")

@@ -68,6 +68,7 @@ def world():
     }
 
 
+@pytest.mark.embedded
 def test_an_agent_lists_only_the_records_of_conversations_they_may_see(world):
     # spec: SEC-1 — agents reach customer records through the conversations they may see
     api = token_client(world["agent"].user)
