@@ -179,3 +179,20 @@ def test_every_operation_documents_its_errors_with_the_one_error_schema(document
             missing[(path, method)] = lacking
     assert missing == {}
     assert "Retry-After" in document["paths"][f"{API}/contacts/"]["get"]["responses"]["429"]["headers"]
+
+
+def test_a_validation_error_about_the_whole_input_is_an_object_of_the_error_schema():
+    # spec: API-1 — one error schema: a bare list of errors becomes non_field_errors
+    from rest_framework import serializers
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    class Refuses(APIView):
+        permission_classes = []
+
+        def get(self, request):
+            raise serializers.ValidationError("Nothing fits.")
+
+    response = Refuses.as_view()(APIRequestFactory().get("/"))
+    assert response.status_code == 400
+    assert response.data == {"non_field_errors": ["Nothing fits."]}
