@@ -12,6 +12,7 @@ access, calls one service and renders.
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import TokenAuthentication
@@ -43,10 +44,18 @@ class IsBotClient(BasePermission):
         return isinstance(request.auth, BotClient)
 
 
+class BotApiSchema(AutoSchema):
+    """The document names the bot key as the bot API's only credential."""
+
+    def get_auth(self):
+        return [requirement for requirement in super().get_auth() if "tokenAuth" not in requirement]
+
+
 class BotApiView(APIView):
     # A user's token is recognised only to be told (403) that it is not a bot's key.
     authentication_classes = [BotKeyAuthentication, TokenAuthentication]
     permission_classes = [IsBotClient]
+    schema = BotApiSchema()
 
 
 class BotConversationInputSerializer(InputSerializer):
