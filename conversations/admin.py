@@ -4,10 +4,12 @@ Conversations move through their state machine in services alone (design.md, "St
 so here they are listed, filtered, searched and read, with their audit trail and messages.
 """
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from conversations.models import Conversation, ConversationEvent, Message, Session
+from conversations.bots import bot_client_create, bot_client_key_rotate
+from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session
 from omnichannel.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 
@@ -106,3 +108,45 @@ class SessionAdmin(ReadOnlyAdmin):
     list_select_related = ["agent", "work_item", "conversation"]
     search_fields = ["agent__display_name", "agent__user__username"]
     date_hierarchy = "opened_at"
+
+
+@admin.register(BotClient)
+class BotClientAdmin(admin.ModelAdmin):
+    """Bot clients of the bot API (ROU-15): the workstreams each may act in, its rate, its key.
+
+    A key is shown once, when it is issued (on adding the client, or with "Issue a new key");
+    only its hash is stored. Deactivate a client rather than delete it: its conversations keep it.
+    """
+
+    list_display = ["name", "key_prefix", "is_active", "throttle_rate", "created_at"]
+    list_filter = ["is_active", "workstreams"]
+    search_fields = ["name", "key_prefix"]
+    fields = ["name", "workstreams", "throttle_rate", "is_active", "key_prefix", "created_at"]
+    readonly_fields = ["key_prefix", "created_at"]
+    filter_horizontal = ["workstreams"]
+    actions = ["issue_new_key"]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        client, key = bot_client_create(name=obj.name, throttle_rate=obj.throttle_rate, is_active=obj.is_active)
+        obj.pk, obj.user, obj.key_prefix, obj.key_hash = client.pk, client.user, client.key_prefix, client.key_hash
+        obj.created_at = client.created_at
+        obj._state.adding = False  # the workstreams are set on this row next (save_related)
+        self._show_key(request, client, key)
+
+    @admin.action(description=_("Issue a new key (the old one stops working)"))
+    def issue_new_key(self, request, queryset) -> None:
+        for client in queryset:
+            self._show_key(request, client, bot_client_key_rotate(client_id=client.pk))
+
+    def _show_key(self, request, client, key: str) -> None:
+        messages.warning(
+            request,
+            gettext("The key of %(name)s, shown only now: %(key)s (send it as “Authorization: Bot <key>”).")
+            % {"name": client.name, "key": key},
+        )

@@ -3,6 +3,7 @@
 import uuid
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -272,3 +273,44 @@ class Session(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class BotClient(models.Model):
+    """A system that uses the bot API (ROU-15) with a key of its own, not an agent's token.
+
+    It acts as ``user`` (the bot a conversation records as its ``bot_user``), only in the
+    workstreams it is granted, and within its own rate (SEC-1). Only a hash of its key is
+    stored: the admin center shows the key once, when it is issued.
+    """
+
+    name = models.CharField(max_length=100, unique=True)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="bot_client", editable=False
+    )
+    workstreams = models.ManyToManyField(
+        "routing.Workstream",
+        related_name="bot_clients",
+        blank=True,
+        help_text=_("The workstreams this bot may take conversations in and act in."),
+    )
+    key_prefix = models.CharField(max_length=8, editable=False, help_text=_("The first characters of the key."))
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    throttle_rate = models.CharField(
+        max_length=20,
+        blank=True,
+        help_text=_("Requests allowed per period for this bot, e.g. 120/min; empty uses BOT_API_THROTTLE_RATE."),
+    )
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from omnichannel.throttles import rate_is_valid
+
+        if self.throttle_rate and not rate_is_valid(self.throttle_rate):
+            raise ValidationError({"throttle_rate": _("Write a rate like 120/min: a number, then s, min, h or day.")})

@@ -1,7 +1,9 @@
 """The developer API, version 1 (API-1): the apps' endpoints and the OpenAPI document."""
 
-from django.urls import include, path
+from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from omnichannel.api import not_found
 
 app_name = "api"
 
@@ -12,4 +14,5 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("conversations.api.urls")),
     path("", include("routing.api.urls")),
+    re_path(r"", not_found),  # last: whatever names no endpoint is a JSON 404
 ]

@@ -1,22 +1,30 @@
-"""The bot API (ROU-15): any API client with a token may act as a bot. It takes a conversation
-first, writes in it (and relays what the customer writes), then hands it to a human through
-normal routing, its transcript and context carried along in the conversation.
+"""The bot API (ROU-15): a bot client, with its own key (``Authorization: Bot <key>``, issued in
+the admin center), takes a conversation first, writes in it (and relays what the customer
+writes), then hands it to a human through normal routing, its transcript and context carried
+along in the conversation.
 
-A bot sees only the conversations it took (anyone else's look missing, 404). Each view parses,
-calls one service and renders.
+A bot is not an agent: a user's token gets 403 here, and a bot's key works nowhere else. A bot
+acts only in the workstreams it was granted (403 otherwise) and sees only the conversations it
+took (anyone else's look missing, 404), within its own rate (429). Each view parses, checks
+access, calls one service and renders.
 """
 
 from __future__ import annotations
 
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import IsAuthenticated
+from rest_framework.authentication import TokenAuthentication
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from conversations.api.authentication import BotKeyAuthentication
 from conversations.api.serializers import ConversationSerializer, MessageListParamsSerializer, MessageSerializer
-from conversations.handover import access_bot_conversation, bot_conversation_start, bot_message_post
-from conversations.models import Conversation, Message
+from conversations.bots import access_bot_client_conversation, access_bot_workstream
+from conversations.handover import bot_conversation_start, bot_message_post
+from conversations.models import BotClient, Conversation, Message
 from conversations.selectors import conversation_messages
 from omnichannel.api import InputSerializer
 from omnichannel.errors import NotFound
@@ -24,6 +32,30 @@ from routing.models import Workstream
 from routing.services.transfer import MAX_NOTE, bot_escalate
 
 NOT_YOURS = OpenApiResponse(description="No such conversation, or one this bot did not take.")
+NOT_GRANTED = OpenApiResponse(description="Not a bot key, or a workstream this bot is not granted.")
+
+
+class IsBotClient(BasePermission):
+    """Only a bot client's key; a user's token (an agent's or an admin's) gets 403."""
+
+    message = _("Only a bot client's key may use the bot API.")
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, BotClient)
+
+
+class BotApiSchema(AutoSchema):
+    """The document names the bot key as the bot API's only credential."""
+
+    def get_auth(self):
+        return [requirement for requirement in super().get_auth() if "tokenAuth" not in requirement]
+
+
+class BotApiView(APIView):
+    # A user's token is recognised only to be told (403) that it is not a bot's key.
+    authentication_classes = [BotKeyAuthentication, TokenAuthentication]
+    permission_classes = [IsBotClient]
+    schema = BotApiSchema()
 
 
 class BotConversationInputSerializer(InputSerializer):
@@ -45,22 +77,21 @@ class BotEscalateInputSerializer(InputSerializer):
 
 
 def _conversation(request, conversation_id: int) -> Conversation:
-    return access_bot_conversation(bot_user=request.user, conversation_id=conversation_id)
+    return access_bot_client_conversation(client=request.auth, conversation_id=conversation_id)
 
 
-class BotConversationStartApi(APIView):
+class BotConversationStartApi(BotApiView):
     """Take a new conversation as a bot: it waits for no agent until the bot escalates it."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=BotConversationInputSerializer,
-        responses={201: ConversationSerializer, 400: OpenApiResponse(description="Malformed input.")},
+        responses={201: ConversationSerializer, 400: OpenApiResponse(description="Malformed input."), 403: NOT_GRANTED},
         operation_id="bot_conversations_create",
     )
     def post(self, request):
         params = BotConversationInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
+        access_bot_workstream(client=request.auth, workstream_id=params.validated_data["workstream"].pk)
         conversation = bot_conversation_start(
             bot_user=request.user,
             workstream=params.validated_data["workstream"],
@@ -70,14 +101,12 @@ class BotConversationStartApi(APIView):
         return Response(ConversationSerializer(conversation).data, status=status.HTTP_201_CREATED)
 
 
-class BotMessageApi(APIView):
+class BotMessageApi(BotApiView):
     """The bot's conversation's messages: read them after a sequence number, or write one."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         parameters=[MessageListParamsSerializer],
-        responses={200: MessageSerializer(many=True), 404: NOT_YOURS},
+        responses={200: MessageSerializer(many=True), 403: NOT_GRANTED, 404: NOT_YOURS},
         operation_id="bot_conversation_messages_list",
     )
     def get(self, request, conversation_id: int):
@@ -92,12 +121,14 @@ class BotMessageApi(APIView):
         responses={
             201: MessageSerializer,
             200: OpenApiResponse(MessageSerializer, description="The same client_id again: the stored message."),
+            403: NOT_GRANTED,
             404: NOT_YOURS,
             409: OpenApiResponse(description="Ended, handed to a human (bot messages), or too large."),
         },
         operation_id="bot_conversation_messages_create",
     )
     def post(self, request, conversation_id: int):
+        _conversation(request, conversation_id)
         params = BotMessageInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         message, created = bot_message_post(
@@ -110,21 +141,21 @@ class BotMessageApi(APIView):
         return Response(MessageSerializer(message).data, status=status.HTTP_201_CREATED if created else 200)
 
 
-class BotEscalateApi(APIView):
+class BotEscalateApi(BotApiView):
     """Hand the conversation to a human: routed like a new one, offered as an escalation from a bot."""
-
-    permission_classes = [IsAuthenticated]
 
     @extend_schema(
         request=BotEscalateInputSerializer,
         responses={
             200: ConversationSerializer,
+            403: NOT_GRANTED,
             404: NOT_YOURS,
             409: OpenApiResponse(description="Already handed over."),
         },
         operation_id="bot_conversation_escalate",
     )
     def post(self, request, conversation_id: int):
+        _conversation(request, conversation_id)
         params = BotEscalateInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         work_item = bot_escalate(

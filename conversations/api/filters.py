@@ -3,7 +3,7 @@
 import django_filters
 
 from conversations.models import Conversation
-from omnichannel.api import IdFilter
+from omnichannel.api import DateTimeRangeFilter, IdFilter
 
 
 class ConversationFilter(django_filters.FilterSet):
@@ -14,7 +14,7 @@ class ConversationFilter(django_filters.FilterSet):
     contact = IdFilter(field_name="contact_id", help_text="Contact id.")
     account = IdFilter(field_name="account_id", help_text="Account id.")
     case = IdFilter(field_name="case_id", help_text="Case id.")
-    created_at = django_filters.IsoDateTimeFromToRangeFilter(
+    created_at = DateTimeRangeFilter(
         help_text="Started in a range: created_at_after and/or created_at_before (ISO 8601)."
     )
 

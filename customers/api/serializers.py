@@ -17,7 +17,8 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from customers.models import Account, Case, Contact, Note
-from omnichannel.api import InputSerializer
+from customers.selectors import records_visible_to
+from omnichannel.api import InputSerializer, OptionalEmailField, OptionalURLField
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:
@@ -25,9 +26,21 @@ def _text(max_length: int, **kwargs) -> serializers.CharField:
     return serializers.CharField(max_length=max_length, allow_blank=True, default="", **kwargs)
 
 
+class VisibleRecordField(serializers.PrimaryKeyRelatedField):
+    """A customer record by id, among those the caller reaches (SEC-1): any other id is refused
+    like a missing one. Without a request in the context it finds nothing."""
+
+    def get_queryset(self):
+        request = self.context.get("request")
+        if request is None:
+            return self.queryset.none()
+        return records_visible_to(request.user, self.queryset)
+
+
 def _reference(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
     """An optional link to another record by id; a full update (PUT) that omits it unlinks it."""
-    return serializers.PrimaryKeyRelatedField(queryset=queryset, allow_null=True, default=None, **kwargs)
+    field = VisibleRecordField if queryset.model in (Contact, Account, Case) else serializers.PrimaryKeyRelatedField
+    return field(queryset=queryset, allow_null=True, default=None, **kwargs)
 
 
 # --- References -------------------------------------------------------------------------------
@@ -91,6 +104,8 @@ class ContactInputSerializer(InputSerializer):
 class ContactSerializer(serializers.ModelSerializer):
     full_name = serializers.CharField(read_only=True)
     account = AccountReferenceSerializer(read_only=True, allow_null=True)
+    email = OptionalEmailField(read_only=True)
+    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, allow_blank=True, read_only=True)
 
     class Meta:
         model = Contact
@@ -131,6 +146,8 @@ class AccountInputSerializer(InputSerializer):
 
 class AccountSerializer(serializers.ModelSerializer):
     primary_contact = ContactReferenceSerializer(read_only=True, allow_null=True)
+    email = OptionalEmailField(read_only=True)
+    website = OptionalURLField(read_only=True)
 
     class Meta:
         model = Account

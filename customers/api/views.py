@@ -1,7 +1,9 @@
 """Contacts, accounts, cases and notes in the developer API (API-1).
 
-Any agent, supervisor or admin may read and write customer records (SEC-1 limits
-conversations, not records); notes are changed or deleted only by their author or an admin.
+An agent reads and writes the records they reach through the conversations they may see;
+supervisors and admins all (``records_visible_to``, SEC-1). Any other record is a 404, as if it
+did not exist, and naming one in a body is a 400. Notes are changed or deleted only by their
+author or an admin.
 Each write parses the input, calls one service and renders the saved record; a rule the
 record breaks comes back as 400 with field errors and nothing saved (REL-3).
 """
@@ -77,7 +79,9 @@ class CustomerRecordViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, vi
         return self.input_serializer_class
 
     def parse(self, *, partial: bool = False) -> dict:
-        parser = self.get_input_serializer_class()(data=self.request.data, partial=partial)
+        parser = self.get_input_serializer_class()(
+            data=self.request.data, partial=partial, context=self.get_serializer_context()
+        )
         parser.is_valid(raise_exception=True)
         return parser.validated_data
 
@@ -118,7 +122,7 @@ class ContactViewSet(CustomerRecordViewSet):
     ordering_fields = ["last_name", "first_name", "email", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return selectors.contact_list()
+        return selectors.contact_list(self.request.user)
 
     def create_record(self, data):
         return services.contact_create(**data)
@@ -138,7 +142,7 @@ class AccountViewSet(CustomerRecordViewSet):
     ordering_fields = ["name", "created_at", "updated_at"]
 
     def get_queryset(self):
-        return selectors.account_list()
+        return selectors.account_list(self.request.user)
 
     def create_record(self, data):
         return services.account_create(**data)
@@ -158,7 +162,7 @@ class CaseViewSet(CustomerRecordViewSet):
     ordering_fields = ["created_at", "updated_at", "status", "priority"]
 
     def get_queryset(self):
-        return selectors.case_list()
+        return selectors.case_list(self.request.user)
 
     def create_record(self, data):
         return services.case_create(**data)
@@ -168,7 +172,7 @@ class CaseViewSet(CustomerRecordViewSet):
 
 
 class NoteAuthorOrAdmin(BasePermission):
-    """Anyone permitted reads a note; only its author or an admin changes or deletes it."""
+    """Whoever reaches a note reads it; only its author or an admin changes or deletes it."""
 
     message = "Only the note's author or an admin can change or delete it."
 
@@ -193,7 +197,7 @@ class NoteViewSet(CustomerRecordViewSet):
     ordering_fields = ["created_at"]
 
     def get_queryset(self):
-        return selectors.note_list()
+        return selectors.note_list(self.request.user)
 
     def get_input_serializer_class(self):
         return NoteUpdateInputSerializer if self.action in {"update", "partial_update"} else NoteInputSerializer

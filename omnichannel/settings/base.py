@@ -199,7 +199,13 @@ REST_FRAMEWORK = {
         "rest_framework.filters.OrderingFilter",
     ],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_THROTTLE_RATES": {"widget": env.str("WIDGET_THROTTLE_RATE", default="120/min")},
+    "DEFAULT_THROTTLE_RATES": {
+        "widget": env.str("WIDGET_THROTTLE_RATE", default="120/min"),
+        # Per token, in the shared cache (omnichannel/throttles.py): a user's token, a bot's key.
+        "api_token": env.str("API_TOKEN_THROTTLE_RATE", default="600/min"),
+        "bot": env.str("BOT_API_THROTTLE_RATE", default="300/min"),
+    },
+    "DEFAULT_THROTTLE_CLASSES": ["omnichannel.throttles.ApiTokenThrottle"],
     "EXCEPTION_HANDLER": "omnichannel.api.exception_handler",
 }
 # Client addresses for every throttle (SEC-3, docs/security.md): the number of trusted proxies in
@@ -220,6 +226,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["omnichannel.api.only_developer_api"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "omnichannel.api.document_errors"],
     "ENUM_NAME_OVERRIDES": {"RecordKindEnum": "customers.api.serializers.RECORD_KINDS"},  # SUM-16
 }
 

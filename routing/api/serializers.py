@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from omnichannel.api import InputSerializer
+from omnichannel.api import InputSerializer, LocalTimeField
 from routing.models import (
     AgentProfile,
     Holiday,
@@ -102,6 +102,9 @@ class AgentPresenceInputSerializer(InputSerializer):
 
 
 class OperatingWindowSerializer(serializers.ModelSerializer):
+    opens_at = LocalTimeField(read_only=True)
+    closes_at = LocalTimeField(read_only=True, help_text="00:00 means midnight at the end of the day.")
+
     class Meta:
         model = OperatingWindow
         fields = ["weekday", "opens_at", "closes_at"]
@@ -168,6 +171,12 @@ class WorkstreamSerializer(serializers.ModelSerializer):
     allowed_presences = PresenceReferenceSerializer(many=True, read_only=True)
     routing_rules = RoutingRuleSerializer(many=True, read_only=True)
     summary_self_service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
+    chat_mode = serializers.ChoiceField(
+        choices=Workstream.ChatMode.choices,
+        allow_blank=True,
+        read_only=True,
+        help_text="Chat workstreams only: live or persistent; empty for other channels.",
+    )
 
     class Meta:
         model = Workstream

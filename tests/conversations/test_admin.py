@@ -2,10 +2,13 @@
 
 import pytest
 from django.urls import reverse
+from rest_framework.test import APIClient
 
-from conversations.models import Conversation, ConversationEvent, Message, Session
+from conversations.bots import bot_client_create
+from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session
+from tests.admin_helpers import field_errors
 from tests.conversations.factories import ConversationFactory, MessageFactory
-from tests.routing.factories import AgentProfileFactory, WorkItemFactory
+from tests.routing.factories import AgentProfileFactory, WorkItemFactory, WorkstreamFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -81,3 +84,55 @@ def test_conversations_filter_by_status_and_search_by_agent(admin_client):
     assert admin_client.get(url, {"status__exact": "open"}).context["cl"].result_count == 2
     assert admin_client.get(url, {"status__exact": "closed"}).context["cl"].result_count == 0
     assert admin_client.get(url, {"q": "Maria"}).context["cl"].result_count == 1
+
+
+# --- Bot clients of the bot API (SEC-1, ROU-15) ---------------------------------------------------
+
+
+def test_an_admin_adds_a_bot_client_sees_its_key_once_and_the_key_works_in_its_workstreams(admin_client):
+    # spec: ADM-1, SEC-1 — bot API keys scoped to workstreams, managed in the admin center
+    sales, billing = WorkstreamFactory(name="Sales"), WorkstreamFactory(name="Billing")
+    response = admin_client.post(
+        reverse("admin:conversations_botclient_add"),
+        {"name": "Order bot", "workstreams": [sales.pk], "throttle_rate": "", "is_active": "on"},
+        follow=True,
+    )
+    assert response.status_code == 200
+    shown = [str(message) for message in response.context["messages"]]
+    assert len(shown) == 2 and shown[0].startswith("The key of Order bot, shown only now: ")
+    key = shown[0].split("shown only now: ")[1].split(" ")[0]
+    client = BotClient.objects.get(name="Order bot")
+    assert list(client.workstreams.all()) == [sales]
+    assert key not in str(BotClient.objects.values().get(pk=client.pk))
+    bot = APIClient()
+    bot.credentials(HTTP_AUTHORIZATION=f"Bot {key}")
+    assert bot.post("/api/v1/bot/conversations/", {"workstream": sales.pk}, format="json").status_code == 201
+    assert bot.post("/api/v1/bot/conversations/", {"workstream": billing.pk}, format="json").status_code == 403
+    # The change page never shows the key again.
+    page = admin_client.get(reverse("admin:conversations_botclient_change", args=[client.pk])).content.decode()
+    assert key not in page and client.key_prefix in page
+
+
+def test_issuing_a_new_bot_key_in_the_admin_stops_the_old_one(admin_client):
+    # spec: ADM-1, SEC-1
+    sales = WorkstreamFactory()
+    client, old_key = bot_client_create(name="Order bot", workstreams=[sales])
+    response = admin_client.post(
+        reverse("admin:conversations_botclient_changelist"),
+        {"action": "issue_new_key", "_selected_action": [client.pk]},
+        follow=True,
+    )
+    new_key = [str(m) for m in response.context["messages"]][0].split("shown only now: ")[1].split(" ")[0]
+    for key, expected in ((old_key, 401), (new_key, 201)):
+        bot = APIClient()
+        bot.credentials(HTTP_AUTHORIZATION=f"Bot {key}")
+        assert bot.post("/api/v1/bot/conversations/", {"workstream": sales.pk}, format="json").status_code == expected
+
+
+def test_a_bot_rate_drf_cannot_read_is_refused_on_the_field(admin_client):
+    # spec: ADM-1 — invalid settings are refused with a clear message on the field
+    response = admin_client.post(
+        reverse("admin:conversations_botclient_add"), {"name": "Odd bot", "throttle_rate": "lots", "is_active": "on"}
+    )
+    assert field_errors(response, "throttle_rate") == ["Write a rate like 120/min: a number, then s, min, h or day."]
+    assert not BotClient.objects.exists()

@@ -1,6 +1,6 @@
 """Conversations and messages through the developer API: who sees what, filters, resume (API-1, SEC-1, CONV-2)."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import factory
 import pytest
@@ -217,6 +217,39 @@ def test_a_bad_conversation_filter_is_a_400(sales_agent, query, field):
     response = token_client(sales_agent.user).get(f"{API}/conversations/", query)
     assert response.status_code == 400
     assert list(response.json()) == [field]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        # Python parses +21:58; PostgreSQL stores no offset past 15:59.
+        ("2020-01-01T00:00:00+21:58", "Enter a UTC offset between -14:00 and +14:00."),
+        ("2020-01-01T00:00:00+16:00", "Enter a UTC offset between -14:00 and +14:00."),
+        ("2020-01-01T00:00:00-23:59", "Enter a UTC offset between -14:00 and +14:00."),
+        ("0001-01-01T00:00:00+01:00", "Enter a date and time between the years 1 and 9999 (UTC)."),  # year 0 in UTC
+        ("9999-12-31T23:59:59-05:00", "Enter a date and time between the years 1 and 9999 (UTC)."),  # year 10000
+    ],
+)
+@pytest.mark.parametrize("bound", ["created_at_after", "created_at_before"])
+@pytest.mark.embedded  # SQLite takes any offset; the same 400 there
+def test_a_date_filter_the_database_cannot_store_is_a_400_not_a_500(sales_agent, bound, value, error):
+    # spec: REL-3 — bad input gets a clear error, never a server error
+    response = token_client(sales_agent.user).get(f"{API}/conversations/", {bound: value})
+    assert response.status_code == 400
+    assert response.json() == {"created_at": [error]}
+
+
+def test_a_date_filter_with_an_offset_compares_the_same_instant_in_utc(sales):
+    # spec: API-1 — filters (any real offset is the same instant as its UTC time)
+    supervisor = SupervisorFactory()
+    at = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    conversation = ConversationFactory(workstream=sales, created_at=at)
+    api = token_client(supervisor.user)
+    just_before = "2026-03-02T01:59:00+14:00"  # 11:59 UTC
+    just_after = "2026-03-01T00:01:00-12:00"  # 12:01 UTC
+    assert ids(api.get(f"{API}/conversations/", {"created_at_after": just_before})) == [conversation.pk]
+    assert ids(api.get(f"{API}/conversations/", {"created_at_after": just_after})) == []
+    assert ids(api.get(f"{API}/conversations/", {"created_at_before": just_after})) == [conversation.pk]
 
 
 # --- Messages: order, resume, pagination (CONV-2) ---------------------------------------------

@@ -7,7 +7,7 @@ from rest_framework.test import APIClient
 
 from customers.models import Account, Case, Contact, Note
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
-from tests.routing.factories import AgentProfileFactory, UserFactory
+from tests.routing.factories import AgentProfileFactory, SupervisorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -22,7 +22,9 @@ def token_client(user) -> APIClient:
 
 @pytest.fixture
 def agent():
-    return AgentProfileFactory()
+    """A supervisor: they reach every customer record, so these tests are about the records
+    themselves; what a plain agent reaches is in test_api_access.py (SEC-1)."""
+    return SupervisorFactory()
 
 
 @pytest.fixture
@@ -450,7 +452,7 @@ def test_the_author_edits_and_deletes_their_note(api, agent):
 def test_another_agent_reads_but_cannot_edit_or_delete_a_note():
     # spec: SEC-1 — a note is changed only by its author or an admin
     note = NoteFactory(author=AgentProfileFactory().user, text="Called back.")
-    other = token_client(AgentProfileFactory().user)
+    other = token_client(SupervisorFactory().user)  # reaches every note (SEC-1)
     assert other.get(f"{API}/notes/{note.pk}/").status_code == 200
     edit = other.patch(f"{API}/notes/{note.pk}/", {"text": "Rewritten."}, format="json")
     assert edit.status_code == 403

@@ -147,14 +147,52 @@ def test_every_endpoint_refuses_a_user_who_is_neither_agent_nor_admin(document):
         (method, url): client.generic(method.upper(), url, "{}", "application/json")
         for method, url in _requests(document)
     }
-    # ROU-15: the bot endpoints are for any API client (a bot has no agent profile); they show a
-    # bot only the conversations it took (tests/routing/test_transfer.py).
-    bots = {key for key in answers if key[1].startswith(f"{API}/bot/")}
-    assert len(bots) == 4
-    wrong = {
-        key: response.status_code
-        for key, response in answers.items()
-        if key not in bots and response.status_code != 403
-    }
+    # ROU-15: the bot endpoints take a bot client's key only, not a user's token
+    # (tests/conversations/test_bot_api.py).
+    wrong = {key: response.status_code for key, response in answers.items() if response.status_code != 403}
     assert wrong == {}
-    assert all(answers[key].status_code in (400, 404) for key in bots)
+
+
+@pytest.mark.parametrize("method", ["get", "post", "delete"])
+@pytest.mark.parametrize("path", [f"{API}/queues/0.5/", f"{API}/contacts/1/2/", f"{API}/nothing-here/", f"{API}/"])
+def test_a_path_that_names_no_endpoint_is_a_json_404(method, path):
+    # spec: API-1 — every answer of the API is documented JSON, an unknown path too (not the site's HTML page)
+    client = APIClient()
+    client.force_authenticate(UserFactory(is_staff=True))
+    response = client.generic(method.upper(), path, "{}", "application/json")
+    assert response.status_code == 404
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == {"detail": "Not found."}
+
+
+def test_every_operation_documents_its_errors_with_the_one_error_schema(document):
+    # spec: API-1 — every 4xx the API can give is documented
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    missing = {}
+    for path, method in OPERATIONS:
+        responses = document["paths"][path][method]["responses"]
+        required = {"401", "403", "404", "429"} | ({"409"} if method != "get" else set())
+        if document["paths"][path][method].get("parameters") or document["paths"][path][method].get("requestBody"):
+            required.add("400")
+        lacking = sorted(code for code in required if responses.get(code, {}).get("content") != error)
+        if lacking:
+            missing[(path, method)] = lacking
+    assert missing == {}
+    assert "Retry-After" in document["paths"][f"{API}/contacts/"]["get"]["responses"]["429"]["headers"]
+
+
+def test_a_validation_error_about_the_whole_input_is_an_object_of_the_error_schema():
+    # spec: API-1 — one error schema: a bare list of errors becomes non_field_errors
+    from rest_framework import serializers
+    from rest_framework.test import APIRequestFactory
+    from rest_framework.views import APIView
+
+    class Refuses(APIView):
+        permission_classes = []
+
+        def get(self, request):
+            raise serializers.ValidationError("Nothing fits.")
+
+    response = Refuses.as_view()(APIRequestFactory().get("/"))
+    assert response.status_code == 400
+    assert response.data == {"non_field_errors": ["Nothing fits."]}

@@ -2,9 +2,9 @@
 
 import factory
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import conversation_start, message_post
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
@@ -15,7 +15,7 @@ from routing.models import AgentConnection, AgentProfile, Offer, RoutingRule, Wo
 from routing.services import offer_accept
 from routing.services.transfer import conversation_consult, conversation_transfer
 from tests.routing import factories
-from tests.routing.factories import QueueFactory, SupervisorFactory, UserFactory, WorkstreamFactory, presence
+from tests.routing.factories import QueueFactory, SupervisorFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -239,9 +239,10 @@ def test_the_handover_page_and_its_forms(client, held, django_assert_max_num_que
 # --- Bots (ROU-15) ---------------------------------------------------------------------------------
 
 
-def bot_client(user) -> APIClient:
+def bot_client(name: str, *workstreams) -> APIClient:
+    """A bot client granted ``workstreams``, calling with its own key (SEC-1)."""
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Bot {bot_client_create(name=name, workstreams=workstreams)[1]}")
     return client
 
 
@@ -258,7 +259,7 @@ def test_a_bot_takes_a_conversation_then_escalates_it_to_a_human_with_transcript
         conditions=[{"source": "context", "name": "tier", "operator": "equals", "value": "gold"}],
     )
     human = AgentProfileFactory(queues=[vip])
-    bot = bot_client(UserFactory(username="helpbot"))
+    bot = bot_client("Help bot", workstream)
     response = bot.post(
         "/api/v1/bot/conversations/",
         {"workstream": workstream.pk, "context": {"tier": "gold", "order": {"value": "A-17", "isDisplayable": True}}},
@@ -301,7 +302,7 @@ def test_a_bot_takes_a_conversation_then_escalates_it_to_a_human_with_transcript
 def test_bots_see_only_their_conversations_and_bad_input_is_refused(run_on_commit):
     # spec: ROU-15, SEC-1, REL-3
     workstream = WorkstreamFactory()
-    mine, other = bot_client(UserFactory(username="bot-a")), bot_client(UserFactory(username="bot-b"))
+    mine, other = bot_client("Bot A", workstream), bot_client("Bot B", workstream)
     conversation_id = mine.post("/api/v1/bot/conversations/", {"workstream": workstream.pk}, format="json").json()["id"]
     url = f"/api/v1/bot/conversations/{conversation_id}"
     assert other.post(f"{url}/messages/", {"text": "hi"}).status_code == 404
