@@ -258,3 +258,27 @@ class Session(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+class CustomerConnection(models.Model):
+    """One open customer socket that follows a conversation (LIVE-3): a browser tab of the widget.
+
+    The customer is in the chat while at least one live row exists; the last one going starts
+    the grace period. The server process holding the socket refreshes ``last_seen_at`` every
+    ``SOCKET_KEEPALIVE_SECONDS``; a row not seen for ``CUSTOMER_SOCKET_STALE`` belongs to a
+    process that died without running any disconnect, and the sweep deletes it.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="customer_connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "last_seen_at"], name="customer_conn_conv_seen"),
+            models.Index(fields=["last_seen_at"], name="customer_conn_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} on {self.channel_name}"
