@@ -81,7 +81,7 @@ class FrameConsumer(JsonWebsocketConsumer):
             pass  # the client went away mid-send: cleanup follows, as for any other end
         finally:
             await self._stop_keepalive()
-            if not self.disconnected and getattr(self, "channel_layer", None) is not None:
+            if not self.disconnected:
                 await database_sync_to_async(self.disconnect_once)(ABNORMAL_CLOSURE)
 
     def websocket_disconnect(self, message):
