@@ -8,6 +8,7 @@ frame) while the server is writing to them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -315,9 +316,19 @@ def test_a_thousand_abrupt_reconnects_lose_nothing_repeat_nothing_and_leave_noth
 
 # --- (c) two tabs ---------------------------------------------------------------------------------
 
+_tabs = contextlib.ExitStack()
+
+
+@pytest.fixture(autouse=True)
+def _close_tabs():
+    yield
+    _tabs.close()
+
 
 def open_tab(server, conversation, token):
-    ws = connect(f"{server.ws_url}/ws/widget/{conversation.widget.public_key}/", origin=ORIGIN, open_timeout=5)
+    """A joined customer socket, closed at the end of the test if not before (close is idempotent)."""
+    url = f"{server.ws_url}/ws/widget/{conversation.widget.public_key}/"
+    ws = _tabs.enter_context(connect(url, origin=ORIGIN, open_timeout=5))
     ws.send(json.dumps({"type": "join", "token": token, "after": 0}))
     assert json.loads(ws.recv(timeout=5))["type"] == "joined"
     return ws
@@ -368,7 +379,9 @@ def test_a_server_process_that_dies_does_not_leave_the_customer_present_forever(
     conversation, token = live_chat(grace=600)
     server = start_server_process(tmp_path)
     try:
-        ws = connect(f"{server.ws_url}/ws/widget/{conversation.widget.public_key}/", origin=ORIGIN, open_timeout=5)
+        ws = _tabs.enter_context(
+            connect(f"{server.ws_url}/ws/widget/{conversation.widget.public_key}/", origin=ORIGIN, open_timeout=5)
+        )
         ws.send(json.dumps({"type": "join", "token": token, "after": 0}))
         assert json.loads(ws.recv(timeout=5))["type"] == "joined"
         assert group_members(conversation) == 1
