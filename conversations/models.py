@@ -314,3 +314,27 @@ class BotClient(models.Model):
 
         if self.throttle_rate and not rate_is_valid(self.throttle_rate):
             raise ValidationError({"throttle_rate": _("Write a rate like 120/min: a number, then s, min, h or day.")})
+
+
+class CustomerConnection(models.Model):
+    """One open customer socket that follows a conversation (LIVE-3): a browser tab of the widget.
+
+    The customer is in the chat while at least one live row exists; the last one going starts
+    the grace period. The server process holding the socket refreshes ``last_seen_at`` every
+    ``SOCKET_KEEPALIVE_SECONDS``; a row not seen for ``CUSTOMER_SOCKET_STALE`` belongs to a
+    process that died without running any disconnect, and the sweep deletes it.
+    """
+
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="customer_connections")
+    channel_name = models.CharField(max_length=200, unique=True)
+    connected_at = models.DateTimeField(default=timezone.now)
+    last_seen_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["conversation", "last_seen_at"], name="customer_conn_conv_seen"),
+            models.Index(fields=["last_seen_at"], name="customer_conn_seen"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.conversation_id} on {self.channel_name}"

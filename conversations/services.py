@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
@@ -493,8 +493,13 @@ def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
 
 
 @transaction.atomic
-def conversation_customer_left(*, conversation_id: int) -> Conversation | None:
-    """The customer's last socket closed: the grace period starts (LIVE-3)."""
+def conversation_customer_left(*, conversation_id: int, left_at: datetime | None = None) -> Conversation | None:
+    """The customer's last socket closed: the grace period starts (LIVE-3).
+
+    ``left_at`` is when they were last seen (a socket whose server process died), now by
+    default. Callers decide that no other socket of the customer is live:
+    :func:`conversations.customer_presence.customer_socket_leave` does, under this row's lock.
+    """
     conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
     if (
         conversation is None
@@ -503,7 +508,7 @@ def conversation_customer_left(*, conversation_id: int) -> Conversation | None:
         or conversation.customer_left_at is not None
     ):
         return conversation
-    conversation.customer_left_at = timezone.now()
+    conversation.customer_left_at = left_at or timezone.now()
     conversation.save(update_fields=["customer_left_at"])
     from conversations.tasks import end_if_customer_gone
 

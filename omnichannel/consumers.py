@@ -7,15 +7,26 @@ stays open. Each socket may send ``SOCKET_FRAMES_PER_SECOND`` frames (bursts of
 ``SOCKET_FRAME_BURST``); more are answered ``rate_limited`` (:mod:`omnichannel.limits`). Domain
 events published to the consumer's groups (:mod:`omnichannel.realtime`) are forwarded to the
 client as frames when their type is in ``forwarded_events``.
+
+Cleanup always runs, exactly once, however the socket ends: a close, a client that vanished
+while we wrote to it (the server's send raises; that is no frame error, and nothing more is
+written to the dead socket), or a consumer that stopped for any other reason. While the socket
+is open its process refreshes its group memberships every ``SOCKET_KEEPALIVE_SECONDS``, so the
+channel layer's ``group_expiry`` removes the channels of a process that died.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
 
+from asgiref.sync import async_to_sync
+from channels.db import database_sync_to_async
 from channels.generic.websocket import JsonWebsocketConsumer
+from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
@@ -38,6 +49,18 @@ class FrameError(Exception):
         self.close_code = close_code
 
 
+class ClientGone(BaseException):  # noqa: N818 - not an error: the socket is unwinding
+    """The client went away while we were writing to it.
+
+    A ``BaseException``, like ``CancelledError``: no ``except Exception`` of a frame or event
+    handler may mistake it for a failure of that frame and answer on the dead socket.
+    """
+
+
+#: Close code for a connection that ended without a close frame (RFC 6455).
+ABNORMAL_CLOSURE = 1006
+
+
 class FrameConsumer(JsonWebsocketConsumer):
     #: frame type → the schema that validates it; handler method is ``frame_<type>``, called
     #: with the validated frame as a dict (optional fields the client left out are absent)
@@ -45,18 +68,96 @@ class FrameConsumer(JsonWebsocketConsumer):
     #: domain event types published to our groups that are passed on to the client
     forwarded_events: frozenset[str] = frozenset()
     groups_joined: list[str]
+    #: set once the client is known to be gone; nothing is written to the socket after it
+    client_gone = False
+    #: set once the disconnect path has run (it runs exactly once)
+    disconnected = False
+    _keepalive: asyncio.Task | None = None
+    _keepalive_stop: asyncio.Event
+
+    # --- the socket's life ------------------------------------------------------------------
+    async def __call__(self, scope, receive, send):
+        async def send_unless_gone(message):
+            if self.client_gone:
+                raise ClientGone
+            try:
+                await send(message)
+            except OSError:  # the server's "client disconnected" (ASGI: an OSError subclass)
+                self.client_gone = True
+                raise ClientGone from None
+
+        try:
+            await super().__call__(scope, receive, send_unless_gone)
+        except ClientGone:
+            pass  # the client went away mid-send: cleanup follows, as for any other end
+        finally:
+            await self._stop_keepalive()
+            if not self.disconnected:
+                await database_sync_to_async(self.disconnect_once)(ABNORMAL_CLOSURE)
+
+    def websocket_disconnect(self, message):
+        from channels.exceptions import StopConsumer
+
+        self.disconnect_once(message.get("code", ABNORMAL_CLOSURE))
+        raise StopConsumer()
+
+    def disconnect_once(self, code) -> None:
+        """Run the disconnect path (:meth:`disconnect`) once, whichever way the socket ended."""
+        if self.disconnected:
+            return
+        self.disconnected = True
+        async_to_sync(self._stop_keepalive)()
+        try:
+            self.disconnect(code)
+        finally:
+            # The visitor's socket place (WIDGET_SOCKETS_PER_VISITOR) goes with the socket.
+            if self.socket_slot is not None:
+                self.socket_slot.release()
+                self.socket_slot = None
 
     def join(self, group: str) -> None:
-        from asgiref.sync import async_to_sync
-
         async_to_sync(self.channel_layer.group_add)(group, self.channel_name)
         self.groups_joined = [*getattr(self, "groups_joined", []), group]
+        if self._keepalive is None:
+            async_to_sync(self._start_keepalive)()
 
     def disconnect(self, code):
-        from asgiref.sync import async_to_sync
-
         for group in getattr(self, "groups_joined", []):
-            async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            try:
+                async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
+            except Exception as exc:  # the layer is down: the membership expires (group_expiry)
+                logger.warning("Could not leave group %s on disconnect: %s", group, exc)
+
+    def keepalive(self) -> None:
+        """Called every ``SOCKET_KEEPALIVE_SECONDS`` while the socket is open, off the consumer's
+        thread: subclasses refresh what marks the socket as live."""
+
+    async def _start_keepalive(self) -> None:
+        self._keepalive_stop = asyncio.Event()
+        self._keepalive = asyncio.get_running_loop().create_task(self._keep_alive(self._keepalive_stop))
+
+    async def _stop_keepalive(self) -> None:
+        # Not a cancel: the beat under way finishes first, so no refresh re-adds the socket to a
+        # group (or marks it live) after its disconnect path removed it.
+        task, self._keepalive = self._keepalive, None
+        if task is not None:
+            self._keepalive_stop.set()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _keep_alive(self, stop: asyncio.Event) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(stop.wait(), settings.SOCKET_KEEPALIVE_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                for group in list(self.groups_joined):
+                    await self.channel_layer.group_add(group, self.channel_name)
+                await database_sync_to_async(self.keepalive, thread_sensitive=False)()
+            except Exception as exc:  # Redis or the database is away: try again at the next beat
+                logger.warning("Could not refresh socket %s: %s", self.channel_name, exc)
 
     # --- frames in ------------------------------------------------------------------------
     frame_bucket: FrameBucket | None = None
@@ -127,14 +228,6 @@ class FrameConsumer(JsonWebsocketConsumer):
                 close_code=CLOSE_TOO_MANY_SOCKETS,
             )
         self.socket_slot = slot
-
-    def websocket_disconnect(self, message):
-        try:
-            super().websocket_disconnect(message)
-        finally:
-            if self.socket_slot is not None:
-                self.socket_slot.release()
-                self.socket_slot = None
 
     def send_error(self, code: str, message: str, *, details: Any = None, ref: Any = None) -> None:
         frame = {"type": "error", "code": code, "message": message}

@@ -1,5 +1,6 @@
 from celery import shared_task
 
+from conversations.customer_presence import customer_sockets_drop_stale
 from conversations.services import conversations_apply_overdue_deadlines
 from routing.services import capacity_release_overdue, offers_dispatch, offers_time_out_overdue
 from routing.services.presence import agents_mark_unreachable_overdue
@@ -15,6 +16,7 @@ def sweep_overdue_deadlines() -> dict[str, int]:
         "agents_unreachable": agents_mark_unreachable_overdue(),
         "offers_timed_out": offers_time_out_overdue(),
         "capacity_released": capacity_release_overdue(),
+        "customers_without_socket": customer_sockets_drop_stale(),
         **conversations_apply_overdue_deadlines(),
         "offers_made": offers_dispatch(),
     }

@@ -16,15 +16,10 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import Field
 
+from conversations.customer_presence import customer_socket_heartbeat, customer_socket_join, customer_socket_leave
 from conversations.models import Conversation, Message
 from conversations.selectors import conversation_messages
-from conversations.services import (
-    conversation_customer_end,
-    conversation_customer_left,
-    conversation_customer_returned,
-    message_event,
-    message_post,
-)
+from conversations.services import conversation_customer_end, message_event, message_post
 from omnichannel.consumers import FrameConsumer, FrameError
 from omnichannel.frames import Frame, Ref, Seq, Text
 from omnichannel.limits import customer_message_retry_after
@@ -85,11 +80,16 @@ class WidgetConsumer(FrameConsumer):
     def disconnect(self, code):
         super().disconnect(code)
         if self.conversation is not None:
-            # LIVE-3: the grace period starts; joining again within it keeps the chat.
+            # LIVE-3: the customer's last socket going starts the grace period; joining again
+            # within it keeps the chat.
             try:
-                conversation_customer_left(conversation_id=self.conversation.pk)
-            except Exception:  # the socket is gone either way; the sweep still ends the chat
+                customer_socket_leave(channel_name=self.channel_name)
+            except Exception:  # the socket is gone either way; its row goes stale and the sweep acts
                 logger.exception("Could not record that the customer left conversation %s", self.conversation.pk)
+
+    def keepalive(self):
+        if self.conversation is not None:
+            customer_socket_heartbeat(conversation_id=self.conversation.pk, channel_name=self.channel_name)
 
     @database_sync_to_async
     def dispatch(self, message):
@@ -118,7 +118,8 @@ class WidgetConsumer(FrameConsumer):
         self.join(conversation_group(conversation.pk))
         self.conversation = conversation
         self.last_seq = frame["after"]
-        conversation = conversation_customer_returned(conversation_id=conversation.pk) or conversation
+        returned = customer_socket_join(conversation_id=conversation.pk, channel_name=self.channel_name)
+        conversation = returned or conversation
         self.conversation.status = conversation.status
         reply = {"type": "joined", "conversation": str(conversation.public_id), "status": conversation.status}
         if "ref" in frame:

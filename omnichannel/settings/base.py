@@ -91,6 +91,14 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not REDIS_URL
 
+# Every open socket's server process refreshes it this often: its channel-layer group memberships
+# and, for a customer's socket, its CustomerConnection row (three missed beats = a dead process).
+SOCKET_KEEPALIVE_SECONDS = env.float("SOCKET_KEEPALIVE_SECONDS", default=10.0)
+# channels_redis drops a group member not re-added for this long (its default is a day). Two
+# minutes: a server process that died leaves no channel in a group for longer, so publishes stop
+# queueing messages for it, while a live socket survives a two-minute stall of its process.
+CHANNEL_GROUP_EXPIRY = env.int("CHANNEL_GROUP_EXPIRY", default=120)
+
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
@@ -118,6 +126,10 @@ else:
                     }
                 ],
                 "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+                # A channel whose server process died stays in its groups until this expiry:
+                # live sockets re-add themselves every SOCKET_KEEPALIVE_SECONDS (FrameConsumer),
+                # so 12 missed refreshes pass before a live one could drop out.
+                "group_expiry": CHANNEL_GROUP_EXPIRY,
             },
         }
     }
