@@ -6,16 +6,16 @@ import asyncio
 import logging
 
 import pytest
-from rest_framework import serializers
 from uvicorn.protocols.utils import ClientDisconnected
 
 from omnichannel.consumers import FrameConsumer
+from omnichannel.frames import Frame
 
 pytestmark = pytest.mark.embedded
 
 
-class PingFrame(serializers.Serializer):
-    type = serializers.CharField()
+class PingFrame(Frame):
+    pass
 
 
 class EchoConsumer(FrameConsumer):
