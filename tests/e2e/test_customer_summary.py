@@ -97,8 +97,16 @@ def test_an_agent_sees_and_works_the_customer_summary_of_a_known_customer(browse
         )
         start_chat(customer, "Marta", "MARTA@example.com")
 
-        # The agent accepts: the summary knows the customer (matched by email) and what they did.
+        # The agent accepts: the typed email is only a claim, so the summary suggests Marta and
+        # shows none of her records until the agent confirms the match (SUM-5; issue 10, defect 7).
         conversation_id = accept(agent_page)
+        expect(agent_page.get_by_test_id("possible-match-label")).to_have_text(
+            "Possible match: Marta Nowak — unverified", timeout=TIMEOUT
+        )
+        expect(agent_page.get_by_test_id("customer-contact-email")).to_have_count(0)
+        expect(agent_page.get_by_test_id("customer-account-name")).to_have_count(0)
+        agent_page.get_by_test_id("confirm-match").focus()
+        agent_page.keyboard.press("Enter")  # a real button: the keyboard confirms it too
         expect(agent_page.get_by_test_id("customer-contact-name")).to_have_text("Marta Nowak", timeout=TIMEOUT)
         expect(agent_page.get_by_test_id("customer-contact-email")).to_have_text("marta@example.com")
         expect(agent_page.get_by_test_id("customer-account-name")).to_have_text("Globex")
