@@ -5,9 +5,9 @@ from datetime import UTC, datetime, timedelta
 import factory
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.api_helpers import token_client
 from tests.conversations.factories import ConversationFactory, MessageFactory
 from tests.customers.factories import ContactFactory
 from tests.routing.factories import (
@@ -22,12 +22,6 @@ from tests.routing.factories import (
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

@@ -2,22 +2,16 @@
 
 import pytest
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from customers.models import Account, Case, Contact, Note
+from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

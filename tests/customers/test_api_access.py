@@ -6,10 +6,9 @@ lists leave it out, and naming it in a body is a 400. Supervisors and admins rea
 """
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from customers.models import Account, Case, Contact, Note
+from tests.api_helpers import ids, token_client
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, SupervisorFactory, UserFactory, WorkstreamFactory
@@ -17,17 +16,6 @@ from tests.routing.factories import AgentProfileFactory, QueueFactory, Superviso
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-def ids(response) -> list[int]:
-    assert response.status_code == 200, response.json()
-    return sorted(row["id"] for row in response.json()["results"])
 
 
 @pytest.fixture

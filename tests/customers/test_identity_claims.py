@@ -11,8 +11,6 @@ import json
 import re
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_start
@@ -22,6 +20,7 @@ from notifications.models import Notification
 from notifications.selectors import notification_payload
 from routing.models import AgentConnection, Offer, RoutingRule
 from routing.services import offer_accept
+from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.customers.summary_helpers import summary_url
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
@@ -97,12 +96,6 @@ def accept(agent, conversation) -> Notification:
     notification = Notification.objects.get(offer=offer)
     offer_accept(offer_id=offer.pk, agent=agent)
     return notification
-
-
-def token_client(user) -> APIClient:
-    api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return api
 
 
 # --- defect 7: an anonymous pre-chat email is a claim ---------------------------------------------

@@ -4,12 +4,11 @@ the live `summary.changed` frame (SUM-9, SUM-16, SUM-17, API-1, SEC-1)."""
 import json
 
 import pytest
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 from websockets.sync.client import connect
 
 from customers import services
 from customers.models import Note
+from tests.api_helpers import token_client
 from tests.customers.factories import ContactFactory
 from tests.customers.summary_helpers import closed_chat, customer_with_history, held_chat, summary_url
 from tests.routing.factories import (
@@ -24,12 +23,6 @@ from tests.routing.factories import (
 pytestmark = pytest.mark.django_db
 
 API = "/api/v1/conversations"
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
 
 
 @pytest.fixture

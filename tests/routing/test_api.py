@@ -1,11 +1,11 @@
 """Agents' presence, presences, queues and workstreams through the developer API (API-1, SEC-1, ROU-5)."""
 
 import pytest
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from omnichannel.realtime import SUPERVISORS_GROUP, agent_group
 from routing.models import AgentProfile, Presence, RoutingRule
+from tests.api_helpers import ids, token_client
 from tests.routing.factories import (
     AgentProfileFactory,
     OperatingHoursFactory,
@@ -22,17 +22,6 @@ pytestmark = pytest.mark.django_db
 
 API = "/api/v1"
 ME = f"{API}/agents/me/presence/"
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
-    return client
-
-
-def ids(response) -> list[int]:
-    assert response.status_code == 200, response.json()
-    return sorted(row["id"] for row in response.json()["results"])
 
 
 @pytest.fixture

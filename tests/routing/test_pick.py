@@ -2,7 +2,6 @@
 
 import pytest
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from conversations.models import Conversation, Session
@@ -11,6 +10,7 @@ from omnichannel.realtime import agent_group
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import offers_dispatch, work_item_pick
+from tests.api_helpers import token_client
 from tests.customers.factories import CaseFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
@@ -47,12 +47,6 @@ def start(widget):
 def reachable(agent):
     AgentConnection.objects.create(agent=agent, channel_name=f"test.pick.{agent.pk}")
     return agent
-
-
-def token_client(user) -> APIClient:
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0].key}")
-    return client
 
 
 def test_pick_mode_items_are_not_offered_and_members_are_told_they_arrived(run_on_commit, widget, queue, published):
