@@ -55,3 +55,20 @@ async def test_a_stopped_consumer_is_not_joined_again(redis_layer):
         await receiving
     assert await layer.rejoin_groups() == 0
     await layer.flush()
+
+
+async def test_a_connection_to_a_restarted_redis_rejoins_before_its_first_command(redis_layer):
+    # spec: REL-1 — the first connection this process opens to a Redis with a new run_id writes
+    # every membership back before it publishes, so a publish right after the restart reaches a
+    # socket that stayed open (without waiting for that socket's receive to notice the outage)
+    layer = get_channel_layer()
+    stayed_open = await layer.new_channel()
+    await layer.group_add("agent.3", stayed_open)
+    assert layer.server_ids.get(0)  # the run_id of the Redis the membership is on
+    await forget_everything(layer)
+    layer.server_ids[0] = "a Redis that has since restarted"
+    await layer.close_pools()  # the next command connects anew, as after a restart
+    await layer.group_send("agent.3", {"type": "after"})
+    assert await asyncio.wait_for(layer.receive(stayed_open), 2) == {"type": "after"}
+    assert layer.server_ids[0] != "a Redis that has since restarted"
+    await layer.flush()
