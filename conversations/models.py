@@ -81,6 +81,14 @@ class Conversation(models.Model):
     location = models.CharField(max_length=200, blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
     customer_phone = models.CharField(max_length=32, blank=True, help_text=_("SMS/voice: E.164 number."))
+    phone_channel = models.ForeignKey(
+        "conversations.PhoneChannel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        help_text=_("SMS/voice: the number the customer texted or called."),
+    )
     bot_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -258,3 +266,7 @@ class Session(models.Model):
     @property
     def is_open(self) -> bool:
         return self.closed_at is None
+
+
+# The channel adapters' models live beside their code (conversations/channels/).
+from conversations.channels.models import OutboundSms, PhoneChannel, ProviderDelivery, SmsOptOut  # noqa: E402, F401

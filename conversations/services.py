@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.channels.outbound import sms_reply_check, sms_reply_queue
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
     MAX_CONTEXT_VARIABLES,
@@ -129,6 +130,9 @@ def message_post(
                 "messages can be sent only while it is active.",
                 code="conversation_not_active",
             )
+    sms_reply = conversation.phone_channel_id is not None and sender == Message.Sender.AGENT
+    if sms_reply and conversation.channel == Conversation.Channel.SMS:
+        sms_reply_check(conversation=conversation)  # STOP: nothing is stored (SMS-1)
     now = timezone.now()
     conversation.last_message_seq += 1
     update = ["last_message_seq"]
@@ -147,6 +151,8 @@ def message_post(
         client_id=client_id,
         created_at=now,
     )
+    if sms_reply and conversation.channel == Conversation.Channel.SMS:
+        sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
     publish_on_commit(conversation_group(conversation.pk), message_event(message))
     if sender == Message.Sender.CUSTOMER and conversation.status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back

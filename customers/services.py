@@ -355,6 +355,22 @@ def conversation_record_link(*, conversation_id: int, kind: str, record_id: int,
     return conversation
 
 
+def conversation_contact_link_verified(*, conversation: Conversation, contact: Contact, how: str) -> Conversation:
+    """Link a contact found by a verified identity (the SMS provider's number: SMS-2).
+
+    Called inside the caller's transaction with ``conversation`` locked or just created. A
+    conversation already linked to a contact keeps it; the contact's account is linked too
+    when the conversation has none.
+    """
+    if conversation.contact_id:
+        return conversation
+    links: dict[str, Any] = {"contact": contact}
+    if contact.account_id and not conversation.account_id:
+        links["account"] = contact.account
+    _link(conversation, links, by=None, how=how)
+    return conversation
+
+
 @transaction.atomic
 def conversation_record_unlink(*, conversation_id: int, kind: str, by: AbstractBaseUser) -> Conversation:
     """Unlink the conversation's contact, account or case; unlinking nothing changes nothing."""

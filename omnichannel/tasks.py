@@ -1,5 +1,7 @@
 from celery import shared_task
 
+from conversations.channels.outbound import sms_outbound_retry_overdue
+from conversations.channels.sms import provider_deliveries_process_overdue
 from conversations.services import conversations_apply_overdue_deadlines
 from routing.services import capacity_release_overdue, offers_dispatch, offers_time_out_overdue
 from routing.services.presence import agents_mark_unreachable_overdue
@@ -16,5 +18,7 @@ def sweep_overdue_deadlines() -> dict[str, int]:
         "offers_timed_out": offers_time_out_overdue(),
         "capacity_released": capacity_release_overdue(),
         **conversations_apply_overdue_deadlines(),
+        "provider_deliveries_routed": provider_deliveries_process_overdue(),
+        "sms_replies_resent": sms_outbound_retry_overdue(),
         "offers_made": offers_dispatch(),
     }

@@ -141,6 +141,12 @@ CELERY_BEAT_SCHEDULE = {
     },
 }
 
+# --- SMS and voice providers (SMS-1) ---------------------------------------------------------
+SMS_PROVIDER_TIMEOUT_SECONDS = env.float("SMS_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=10.0)
+SMS_RETRY_MAX_DELAY_SECONDS = env.float("SMS_RETRY_MAX_DELAY_SECONDS", default=900.0)
+SMS_RETRY_MAX_ATTEMPTS = env.int("SMS_RETRY_MAX_ATTEMPTS", default=8)
+
 # --- Auth, i18n, static --------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
