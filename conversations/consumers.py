@@ -210,6 +210,11 @@ class WorkspaceConsumer(FrameConsumer):
             return  # the agent's own typing is not echoed back to them
         self.send_json(event)
 
+    def conversation_delivery(self, event):
+        # SMS-1: the delivery status of an agent's SMS reply, shown on that message.
+        if event.get("conversation") in self.last_sent:
+            self.send_json(event)
+
     def joined_conversation(self, conversation_id: int) -> int:
         if conversation_id not in self.last_sent:
             raise FrameError("not_joined", "Join the conversation first (conversation.join).")
