@@ -11,6 +11,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from conversations import workspace
+from conversations.channels.outbound import sms_delivery_events
 from conversations.models import Conversation, Message
 from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
@@ -101,6 +102,7 @@ class WorkspaceConsumer(FrameConsumer):
             "summary.changed",  # SUM-9: the page re-reads its customer summary
             "queue.items_changed",  # ROU-13: the open-items list re-reads itself
             "conversation.transferred",  # ROU-14
+            "conversation.opt_out",  # SMS-1: the customer texted STOP / START
         }
     )
 
@@ -182,6 +184,9 @@ class WorkspaceConsumer(FrameConsumer):
         self.reply(frame, {"type": "conversation.joined", "conversation": conversation_id, "status": status})
         self.last_sent[conversation_id] = frame["after"]
         self.send_backlog(conversation_id)
+        # SMS-1: where each reply's delivery stands now, moves this page may have missed included.
+        for event in sms_delivery_events(conversation_id=conversation_id):
+            self.send_json(event)
 
     def send_backlog(self, conversation_id: int, *, up_to: int | None = None) -> None:
         """Send the stored messages after the last one sent, in order (to ``up_to`` inclusive)."""

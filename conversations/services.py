@@ -8,7 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
-from conversations.channels.outbound import sms_reply_check, sms_reply_queue
+from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
     MAX_CONTEXT_VARIABLES,
@@ -151,9 +151,11 @@ def message_post(
         client_id=client_id,
         created_at=now,
     )
+    event = message_event(message)
     if sms_reply and conversation.channel == Conversation.Channel.SMS:
-        sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
-    publish_on_commit(conversation_group(conversation.pk), message_event(message))
+        outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
+        event["delivery"] = delivery_display(status=outbound.status)
+    publish_on_commit(conversation_group(conversation.pk), event)
     if sender == Message.Sender.CUSTOMER and conversation.status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back
 

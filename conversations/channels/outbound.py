@@ -67,16 +67,67 @@ def status_callback_url(outbound: OutboundSms) -> str:
     return outbound.channel.public_base_url.rstrip("/") + path
 
 
+def delivery_reason(*, code: str, message: str) -> str:
+    """Why a reply failed, in the reader's language when the provider's code is a known one."""
+    from conversations.channels.providers.twilio import PERMANENT_REASONS
+
+    known = PERMANENT_REASONS.get(code)
+    return str(known) if known is not None else message
+
+
+def delivery_display(*, status: str, code: str = "", message: str = "") -> dict:
+    """How the workspace shows a reply's delivery (SMS-1): the one source of its words.
+
+    The page renders it on load (``conversations/_sms_delivery.html``) and workspace.js renders
+    the same from the ``conversation.delivery`` event, with the labels of
+    :func:`delivery_js_strings` (the agent's language, not the worker's).
+    """
+    failed = status in (Status.FAILED, Status.UNDELIVERED, Status.UNCONFIRMED)
+    return {
+        "status": status,
+        "label": str(Status(status).label),
+        "code": code if failed else "",
+        "reason": delivery_reason(code=code, message=message) if failed else "",
+    }
+
+
+def delivery_js_strings() -> dict[str, str]:
+    """The delivery labels and known failure reasons for workspace.js, translated for the page."""
+    from conversations.channels.providers.twilio import PERMANENT_REASONS
+
+    strings = {f"delivery_{status.value}": str(status.label) for status in Status}
+    strings |= {f"delivery_reason_{code}": str(reason) for code, reason in PERMANENT_REASONS.items()}
+    strings["delivery_prefix"] = _("Text message status:")
+    return strings
+
+
 def delivery_event(outbound: OutboundSms) -> dict:
     """The realtime event that moves the agent's message (and what the workspace shows)."""
     return {
         "type": "conversation.delivery",
         "conversation": outbound.message.conversation_id,
         "seq": outbound.message.seq,
-        "status": outbound.status,
-        "label": str(Status(outbound.status).label),
-        "reason": outbound.error_message,
+        **delivery_display(status=outbound.status, code=outbound.error_code, message=outbound.error_message),
     }
+
+
+def sms_delivery_events(*, conversation_id: int) -> list[dict]:
+    """The current delivery of every SMS reply of a conversation, oldest first (one query): what a
+    (re)joining workspace socket sends so the page catches up on moves it missed."""
+    rows = (
+        OutboundSms.objects.filter(message__conversation_id=conversation_id)
+        .order_by("message__seq")
+        .values_list("message__seq", "status", "error_code", "error_message")
+    )
+    return [
+        {
+            "type": "conversation.delivery",
+            "conversation": conversation_id,
+            "seq": seq,
+            **delivery_display(status=status, code=code, message=message),
+        }
+        for seq, status, code, message in rows
+    ]
 
 
 def _move(outbound: OutboundSms, *, to: str, now, update: list[str]) -> bool:

@@ -20,6 +20,7 @@ from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOpt
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.services import message_post, message_validate_text
+from omnichannel.realtime import conversation_group, publish_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +190,10 @@ def provider_delivery_process(*, delivery_id: int) -> ProviderDelivery | None:
             "in": _("The customer opted in to text messages again."),
         }[change]
         message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=notice)
+        publish_on_commit(
+            conversation_group(conversation.pk),
+            {"type": "conversation.opt_out", "conversation": conversation.pk, "opted_out": change == "out"},
+        )
     delivery.processed_at = timezone.now()
     delivery.conversation = conversation
     delivery.save(update_fields=["processed_at", "conversation", "message"])
