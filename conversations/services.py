@@ -163,6 +163,24 @@ def message_post(
     return message, True
 
 
+def conversation_started_publish(conversation: Conversation) -> None:
+    """Tell whoever follows it (outbound webhooks, API-2) that a conversation started, on commit,
+    before anything else of it. Called by every service that creates a conversation."""
+    publish_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "conversation.started",
+            "conversation": conversation.pk,
+            "channel": conversation.channel,
+            "origin": conversation.origin,
+            "workstream": conversation.workstream_id,
+            "queue": conversation.queue_id,
+            "status": conversation.status,
+            "created_at": conversation.created_at.isoformat(),
+        },
+    )
+
+
 def message_event(message: Message) -> dict:
     """The realtime event (and frame) for a stored message."""
     return {
@@ -334,6 +352,7 @@ def conversation_start(
         actor=Actor.CUSTOMER,
         data={"rule": decision.rule.name if decision.rule else None, "queue": decision.queue.name},
     )
+    conversation_started_publish(conversation)
     if not workstream.is_persistent and not queue_is_open(decision.queue, timezone.now()):
         message_post(
             conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=decision.queue.out_of_hours_message

@@ -12,4 +12,5 @@ urlpatterns = [
     path("", include("customers.api.urls")),
     path("", include("conversations.api.urls")),
     path("", include("routing.api.urls")),
+    path("", include("webhooks.api.urls")),  # API-2
 ]

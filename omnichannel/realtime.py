@@ -34,6 +34,11 @@ def visitor_group(visitor_id: int) -> str:
     return f"visitor.{visitor_id}"
 
 
+def case_group(case_id: int) -> str:
+    """A case's own events (created, updated): what outbound webhooks follow (API-2)."""
+    return f"case.{case_id}"
+
+
 # The in-memory layer keeps asyncio queues that belong to the server's event loop, so a
 # publisher on another thread (the embedded Celery worker, a test) must hand the send to that
 # loop rather than start its own. Redis needs none of this.

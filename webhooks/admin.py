@@ -39,7 +39,7 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
     list_filter = ("enabled",)
     readonly_fields = ("failing_since", "disabled_reason")
     inlines = [DeliveryInline]
-    actions = ["send_test_event"]
+    actions = ["send_test_event", "rotate_secret"]
 
     def save_model(self, request, obj, form, change):
         created = obj.pk is None
@@ -47,6 +47,24 @@ class WebhookEndpointAdmin(admin.ModelAdmin):
         if created:  # the secret is shown this once
             messages.warning(
                 request, _("The signing secret of this endpoint (shown only now): %(secret)s") % {"secret": obj.secret}
+            )
+
+    @admin.action(description=_("Rotate the signing secret"))
+    def rotate_secret(self, request, queryset):
+        # The new secret is shown this once; the old one signs beside it for the overlap.
+        for endpoint in queryset:
+            endpoint = services.webhook_endpoint_rotate_secret(endpoint_id=endpoint.pk)
+            messages.warning(
+                request,
+                _(
+                    "New signing secret of %(endpoint)s (shown only now): %(secret)s. "
+                    "The old one stays valid until %(until)s."
+                )
+                % {
+                    "endpoint": endpoint,
+                    "secret": endpoint.secret,
+                    "until": endpoint.previous_secret_expires_at.isoformat(timespec="minutes"),
+                },
             )
 
     @admin.action(description=_("Send a test event"))

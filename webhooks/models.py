@@ -10,9 +10,16 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Event(models.TextChoices):
+    """The events an endpoint may ask for (API-2), each from a domain event the services publish."""
+
+    CONVERSATION_STARTED = "conversation.started", _("Conversation started")
     CONVERSATION_ASSIGNED = "conversation.assigned", _("Conversation assigned")
     MESSAGE_CREATED = "message.created", _("Message created")
+    CONVERSATION_TRANSFERRED = "conversation.transferred", _("Conversation transferred")
     CONVERSATION_ENDED = "conversation.ended", _("Conversation ended")
+    OFFER_MISSED = "offer.missed", _("Offer missed")
+    CASE_CREATED = "case.created", _("Case created")
+    CASE_UPDATED = "case.updated", _("Case updated")
 
 
 def new_secret() -> str:
@@ -26,6 +33,9 @@ class WebhookEndpoint(models.Model):
     events = models.JSONField(_("events"), default=list, help_text=_("The event types sent to this endpoint."))
     secret = models.CharField(max_length=100, default=new_secret, editable=False)
     previous_secret = models.CharField(max_length=100, blank=True, editable=False)
+    previous_secret_expires_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text=_("Until then deliveries are signed with both secrets.")
+    )
     enabled = models.BooleanField(_("enabled"), default=True)
     failing_since = models.DateTimeField(null=True, blank=True, editable=False)
     disabled_reason = models.CharField(max_length=300, blank=True, editable=False)
@@ -37,6 +47,13 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.description or self.url
+
+    def signing_secrets(self, *, now) -> list[str]:
+        """The current secret, and the previous one while its overlap lasts (rotation)."""
+        overlap = self.previous_secret and (
+            self.previous_secret_expires_at is None or self.previous_secret_expires_at > now
+        )
+        return [self.secret, self.previous_secret] if overlap else [self.secret]
 
 
 class WebhookDelivery(models.Model):

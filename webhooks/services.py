@@ -24,24 +24,49 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
+from omnichannel.errors import DomainError
+from webhooks.models import Event, WebhookDelivery, WebhookEndpoint, new_secret
 from webhooks.signing import webhook_signature
 
 logger = logging.getLogger(__name__)
 Status = WebhookDelivery.Status
 
 
+class WebhookError(DomainError):
+    """A webhook endpoint change that cannot be made (bad events)."""
+
+
+#: Realtime event types that are webhook events as they are.
+_DIRECT = {
+    "conversation.started": Event.CONVERSATION_STARTED,
+    "conversation.message": Event.MESSAGE_CREATED,
+    "conversation.transferred": Event.CONVERSATION_TRANSFERRED,
+    "offer.timed_out": Event.OFFER_MISSED,
+    "case.created": Event.CASE_CREATED,
+    "case.updated": Event.CASE_UPDATED,
+}
+
+
 def _event_type(event: dict) -> str | None:
     """Which webhook event a realtime event is, if any."""
     kind = event.get("type")
-    if kind == "conversation.message":
-        return Event.MESSAGE_CREATED
+    if kind in _DIRECT:
+        return _DIRECT[kind]
     if kind == "conversation.status":
         if event.get("status") == "active" and event.get("previous") == "open":
             return Event.CONVERSATION_ASSIGNED
         if event.get("status") in ("wrap_up", "closed") and event.get("previous") not in ("wrap_up", "closed"):
             return Event.CONVERSATION_ENDED
     return None
+
+
+def _ordering_key(event: dict) -> str:
+    """Deliveries of one key go out in order: a conversation's events, or a case's."""
+    if event.get("conversation"):
+        return f"conversation.{event['conversation']}"
+    if event.get("case"):
+        return f"case.{event['case']}"
+    return f"event.{uuid.uuid4().hex}"
 
 
 def webhook_events_capture(group: str, event: dict) -> None:
@@ -57,7 +82,7 @@ def webhook_events_capture(group: str, event: dict) -> None:
     ]
     if not endpoints:
         return
-    key = f"conversation.{event.get('conversation')}"
+    key = _ordering_key(event)
     data = {name: value for name, value in event.items() if name != "type"}
     for endpoint in endpoints:
         webhook_delivery_create(endpoint=endpoint, event_type=event_type, data=data, ordering_key=key)
@@ -83,6 +108,65 @@ def _schedule_drain(endpoint_id: int, ordering_key: str, *, countdown: float | N
     from webhooks.tasks import webhook_drain  # the task module imports this one
 
     webhook_drain.apply_async((endpoint_id, ordering_key), countdown=countdown)
+
+
+def webhook_endpoint_create(
+    *, url: str, events: list[str], description: str = "", enabled: bool = True
+) -> WebhookEndpoint:
+    """Register an endpoint; its secret is new (the caller shows it once)."""
+    endpoint = WebhookEndpoint(url=url, events=_events_valid(events), description=description, enabled=enabled)
+    endpoint.full_clean()
+    endpoint.save()
+    return endpoint
+
+
+def _events_valid(events) -> list[str]:
+    if not isinstance(events, list) or not events or not all(isinstance(event, str) for event in events):
+        raise WebhookError(_("Choose at least one event."), code="no_events")
+    unknown = sorted(set(events) - set(Event.values))
+    if unknown:
+        raise WebhookError(_("Unknown events: %(events)s.") % {"events": ", ".join(unknown)}, code="unknown_events")
+    return [event for event in Event.values if event in events]  # one order, no duplicates
+
+
+@transaction.atomic
+def webhook_endpoint_update(*, endpoint_id: int, changes: dict) -> WebhookEndpoint:
+    """Change an endpoint's URL, events, description or enabled flag. Enabling a disabled one
+    clears its failure record so it starts afresh."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    update = []
+    for name in ("url", "description", "enabled"):
+        if name in changes:
+            setattr(endpoint, name, changes[name])
+            update.append(name)
+    if "events" in changes:
+        endpoint.events = _events_valid(changes["events"])
+        update.append("events")
+    if changes.get("enabled") is True:
+        endpoint.failing_since, endpoint.disabled_reason = None, ""
+        update += ["failing_since", "disabled_reason"]
+    endpoint.full_clean()
+    if update:
+        endpoint.save(update_fields=update)
+    return endpoint
+
+
+@transaction.atomic
+def webhook_endpoint_delete(*, endpoint_id: int) -> None:
+    """Remove an endpoint with its delivery log; a drain running for it then finds nothing."""
+    WebhookEndpoint.objects.filter(pk=endpoint_id).delete()
+
+
+@transaction.atomic
+def webhook_endpoint_rotate_secret(*, endpoint_id: int) -> WebhookEndpoint:
+    """A new secret; the old one keeps signing beside it for ``WEBHOOK_SECRET_OVERLAP_SECONDS``
+    so a receiver can switch without missing a delivery. The caller shows the new one once."""
+    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOK_SECRET_OVERLAP_SECONDS)
+    endpoint.secret = new_secret()
+    endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return endpoint
 
 
 @transaction.atomic
@@ -122,7 +206,7 @@ def _send(endpoint: WebhookEndpoint, delivery: WebhookDelivery) -> tuple[int | N
         "webhook-id": delivery.message_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": webhook_signature(
-            secrets=[endpoint.secret, endpoint.previous_secret],
+            secrets=endpoint.signing_secrets(now=timezone.now()),
             message_id=delivery.message_id,
             timestamp=timestamp,
             body=body,

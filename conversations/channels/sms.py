@@ -19,7 +19,7 @@ from django.utils.translation import gettext as _
 from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOptOut
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
-from conversations.services import message_post, message_validate_text
+from conversations.services import conversation_started_publish, message_post, message_validate_text
 from omnichannel.realtime import conversation_group, publish_on_commit
 
 logger = logging.getLogger(__name__)
@@ -228,6 +228,7 @@ def _conversation_start(*, channel: PhoneChannel, delivery: ProviderDelivery, te
         actor=ConversationEvent.Actor.CUSTOMER,
         data={"rule": decision.rule.name if decision.rule else None, "queue": decision.queue.name},
     )
+    conversation_started_publish(conversation)
     conversation_phone_contact_match(conversation=conversation)
     if voice:
         text = _("Voice bot transcript:") + "\n" + text
