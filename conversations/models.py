@@ -106,6 +106,8 @@ class Conversation(models.Model):
     # Deadlines (design.md, "Time"): written with the state they guard.
     customer_left_at = models.DateTimeField(null=True, blank=True, editable=False)
     auto_close_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: SMS: ended when nobody (customer or agent) writes until then; moved by every message.
+    inactive_close_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -115,6 +117,11 @@ class Conversation(models.Model):
             models.Index(fields=["contact", "-created_at"]),
             models.Index(
                 fields=["auto_close_at"], condition=Q(auto_close_at__isnull=False), name="conversation_auto_close"
+            ),
+            models.Index(
+                fields=["inactive_close_at"],
+                condition=Q(inactive_close_at__isnull=False),
+                name="conversation_inactive_close",
             ),
         ]
 

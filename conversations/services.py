@@ -140,6 +140,8 @@ def message_post(
         conversation.last_customer_activity_at = now
         conversation.customer_left_at = None  # writing from another tab: the customer is here (LIVE-3)
         update += ["last_customer_activity_at", "customer_left_at"]
+    if sender in (Message.Sender.CUSTOMER, Message.Sender.AGENT):
+        update += _inactivity_deadline_move(conversation, now=now)
     conversation.save(update_fields=update)
     # The conversation row lock serialises senders, so the next number is free.
     message = Message.objects.create(
@@ -506,6 +508,49 @@ def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
     return conversation
 
 
+def _inactivity_deadline_move(conversation: Conversation, *, now) -> list[str]:
+    """SMS: a message from either side moves the inactivity deadline (design.md, "Time"): written
+    with the message, a task scheduled for it after commit, the sweep for a lost task."""
+    if (
+        conversation.channel != Conversation.Channel.SMS
+        or conversation.phone_channel_id is None
+        or conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE)
+    ):
+        return []
+    from conversations.channels.models import PhoneChannel
+
+    seconds = (
+        PhoneChannel.objects.filter(pk=conversation.phone_channel_id)
+        .values_list("inactivity_auto_close_seconds", flat=True)
+        .first()
+    )
+    if not seconds:
+        return []
+    conversation.inactive_close_at = now + timedelta(seconds=seconds)
+    from conversations.tasks import conversation_inactive_close as task
+
+    eta, conversation_id = conversation.inactive_close_at, conversation.pk
+    transaction.on_commit(lambda: task.apply_async((conversation_id,), eta=eta))
+    return ["inactive_close_at"]
+
+
+@transaction.atomic
+def conversation_inactive_close(*, conversation_id: int) -> Conversation | None:
+    """End an SMS conversation nobody wrote in before its inactivity deadline (the channel's
+    inactivity auto-close). Called by the task scheduled for the deadline and by the sweep;
+    early (the deadline moved: a later message scheduled its own task) or repeated calls
+    change nothing, so it ends once."""
+    conversation = _locked(conversation_id)
+    deadline = conversation.inactive_close_at
+    if deadline is None or deadline > timezone.now():
+        return conversation
+    conversation.inactive_close_at = None
+    conversation.save(update_fields=["inactive_close_at"])
+    if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
+        return conversation
+    return _end(conversation, actor=Actor.SYSTEM, notice="The conversation was closed after a period of inactivity.")
+
+
 @transaction.atomic
 def conversation_customer_left(*, conversation_id: int) -> Conversation | None:
     """The customer's last socket closed: the grace period starts (LIVE-3)."""
@@ -568,4 +613,11 @@ def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]
     for conversation_id in Conversation.objects.filter(auto_close_at__lte=now).values_list("pk", flat=True)[:limit]:
         result = conversation_auto_close(conversation_id=conversation_id)
         closed += result is not None and result.status == Conversation.Status.CLOSED
-    return {"customers_gone": gone, "auto_closed": closed}
+    inactive = 0
+    for conversation_id in (
+        Conversation.objects.filter(inactive_close_at__lte=now).order_by().values_list("pk", flat=True)[:limit]
+    ):
+        before = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
+        result = conversation_inactive_close(conversation_id=conversation_id)
+        inactive += result is not None and result.status != before
+    return {"customers_gone": gone, "auto_closed": closed, "inactive_closed": inactive}

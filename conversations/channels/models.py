@@ -54,7 +54,9 @@ class PhoneChannel(models.Model):
     inactivity_auto_close_seconds = models.PositiveIntegerField(
         _("inactivity auto-close (seconds)"),
         default=DEFAULT_SMS_INACTIVITY_SECONDS,
-        help_text=_("A new text after this long without one starts a new conversation."),
+        help_text=_(
+            "A conversation nobody writes in for this long is ended; the customer's next text starts a new one."
+        ),
     )
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
