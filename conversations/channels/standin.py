@@ -23,9 +23,37 @@ from conversations.channels.signature import twilio_signature
 
 Signer = Callable[[str, str, dict[str, str]], str]  # (token, url, params) → signature
 
+# The demo's stand-in (``manage.py demo_data`` points its SMS and voice channels here and
+# ``manage.py sms_standin`` serves it). A demo secret, public on purpose: 127.0.0.1 only.
+DEMO_ACCOUNT_SID = "AC" + "0" * 32
+DEMO_AUTH_TOKEN = "demo-stand-in-token"
+DEMO_SMS_NUMBER = "+14155550100"
+DEMO_VOICE_NUMBER = "+14155550199"
+DEMO_PORT = 8010
+DEMO_SERVER = "http://127.0.0.1:8000"
+
 
 def _our_signer(token: str, url: str, params: dict[str, str]) -> str:
     return twilio_signature(auth_token=token, url=url, params=params.items())
+
+
+def demo_standin(*, port: int = DEMO_PORT, server: str = DEMO_SERVER) -> StandInProvider:
+    """Start the stand-in for the demo's phone channels (made by ``manage.py demo_data``) and point
+    them at it and at ``server``. Returns the running provider; raises LookupError without them."""
+    from conversations.models import PhoneChannel
+
+    channels = PhoneChannel.objects.filter(account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN)
+    if not channels.exists():
+        raise LookupError("The demo's phone channels are missing: run `manage.py demo_data` first.")
+    provider = StandInProvider(
+        account_sid=DEMO_ACCOUNT_SID,
+        auth_token=DEMO_AUTH_TOKEN,
+        phone_number=DEMO_SMS_NUMBER,
+        voice_number=DEMO_VOICE_NUMBER,
+        webhook_base=server.rstrip("/"),
+    ).start(port)
+    channels.update(public_base_url=server.rstrip("/"), api_base_url=provider.url)
+    return provider
 
 
 @dataclass
@@ -42,6 +70,7 @@ class StandInProvider:
     auth_token: str
     phone_number: str
     webhook_base: str = ""  # our public base URL, for inbound messages
+    voice_number: str = ""  # the voice hand-off line, for calls its voice bot handled
     signer: Signer = _our_signer
     auto_callbacks: tuple[str, ...] = ("sent", "delivered")
     messages: list[dict] = field(default_factory=list)
@@ -91,6 +120,9 @@ class StandInProvider:
         form = {key: values[0] for key, values in urllib.parse.parse_qs(body, keep_blank_values=True).items()}
         if request.path == "/_standin/inbound":  # the demo page: text our webhook as a customer
             self.send_inbound(from_number=form.get("From", ""), body=form.get("Body", ""))
+            return self._answer(request, 303, b"", headers={"Location": "/"})
+        if request.path == "/_standin/call":  # the demo page: a call the voice bot handled
+            self.send_call_handoff(from_number=form.get("From", ""), transcript=form.get("Transcript", ""))
             return self._answer(request, 303, b"", headers={"Location": "/"})
         expected = f"/2010-04-01/Accounts/{self.account_sid}/Messages.json"
         auth = base64.b64encode(f"{self.account_sid}:{self.auth_token}".encode()).decode()
@@ -157,6 +189,20 @@ class StandInProvider:
         }
         return self.post_signed(self.webhook_base.rstrip("/") + "/channels/twilio/sms/inbound/", params)
 
+    def send_call_handoff(
+        self, *, from_number: str, transcript: str, context: dict | None = None, call_sid: str = ""
+    ) -> int:
+        """Hand a call its voice bot handled to our voice webhook, as the telephony provider does (VOI-1)."""
+        params = {
+            "CallSid": call_sid or "CA" + uuid.uuid4().hex,
+            "AccountSid": self.account_sid,
+            "From": from_number,
+            "To": self.voice_number or self.phone_number,
+            "Transcript": transcript,
+            "Context": json.dumps(context or {"intent": "talk to an agent"}),
+        }
+        return self.post_signed(self.webhook_base.rstrip("/") + "/channels/twilio/voice/handoff/", params)
+
     def _page(self, request: BaseHTTPRequestHandler) -> None:
         rows = "".join(
             f"<li><code>{html.escape(m['to'] or '')}</code>: {html.escape(m['body'] or '')}</li>"
@@ -167,7 +213,15 @@ class StandInProvider:
             f"<p>Texts to {html.escape(self.phone_number)} go to {html.escape(self.webhook_base)}.</p>"
             '<form method="post" action="/_standin/inbound"><input name="From" value="+14155550101"> '
             '<input name="Body" placeholder="Your text" size="40"> <button>Send as the customer</button></form>'
-            f"<h2>Replies sent</h2><ul>{rows}</ul>"
+            + (
+                f"<p>Calls to {html.escape(self.voice_number)}: the voice bot hands them over with a transcript.</p>"
+                '<form method="post" action="/_standin/call"><input name="From" value="+14155550101"> '
+                '<input name="Transcript" placeholder="What the caller told the bot" size="40"> '
+                "<button>Hand a call over</button></form>"
+                if self.voice_number
+                else ""
+            )
+            + f"<h2>Replies sent</h2><ul>{rows}</ul>"
         )
         self._answer(request, 200, page.encode(), headers={"Content-Type": "text/html; charset=utf-8"})
 

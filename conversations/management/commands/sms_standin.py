@@ -1,45 +1,33 @@
-"""Run the stand-in SMS provider and point a demo SMS channel at it (the demo's SMS, end to end)."""
+"""Serve the stand-in SMS / voice provider the demo's phone channels point at (SMS-1, VOI-1).
+
+``manage.py demo_data`` creates the channels *Demo SMS (stand-in)* and *Demo voice (stand-in)*
+for the stand-in on 127.0.0.1:8010 and this product on 127.0.0.1:8000; with other addresses,
+``--port`` / ``--server`` move the two channels to them.
+"""
 
 import time
 
 from django.core.management.base import BaseCommand, CommandError
 
-from conversations.channels.standin import StandInProvider
-from conversations.models import PhoneChannel
-from routing.models import Workstream
-
-ACCOUNT = "AC" + "0" * 32
-TOKEN = "demo-stand-in-token"  # a demo secret, public on purpose: the stand-in runs on 127.0.0.1 only
-NUMBER = "+14155550100"
+from conversations.channels.standin import DEMO_PORT, DEMO_SERVER, DEMO_SMS_NUMBER, DEMO_VOICE_NUMBER, demo_standin
 
 
 class Command(BaseCommand):
-    help = "Serve a Twilio-compatible stand-in SMS provider on 127.0.0.1 and connect the demo SMS channel to it."
+    help = "Serve a Twilio-compatible stand-in SMS and voice provider on 127.0.0.1 for the demo's phone channels."
 
     def add_arguments(self, parser):
-        parser.add_argument("--port", type=int, default=8010)
-        parser.add_argument("--server", default="http://127.0.0.1:8000", help="This product's base URL.")
-        parser.add_argument("--workstream", default="SMS support")
+        parser.add_argument("--port", type=int, default=DEMO_PORT)
+        parser.add_argument("--server", default=DEMO_SERVER, help="This product's base URL, as the stand-in calls it.")
 
-    def handle(self, *args, port, server, workstream, **options):
-        found = Workstream.objects.filter(name=workstream, channel="sms").first()
-        if found is None:
-            raise CommandError(f"No SMS workstream named {workstream!r}: load the demo data first.")
-        provider = StandInProvider(account_sid=ACCOUNT, auth_token=TOKEN, phone_number=NUMBER, webhook_base=server)
-        provider.start(port)
-        PhoneChannel.objects.update_or_create(
-            name="Demo SMS (stand-in)",
-            defaults={
-                "kind": PhoneChannel.Kind.SMS,
-                "account_sid": ACCOUNT,
-                "auth_token": TOKEN,
-                "phone_number": NUMBER,
-                "workstream": found,
-                "public_base_url": server,
-                "api_base_url": provider.url,
-            },
+    def handle(self, *args, port, server, **options):
+        try:
+            provider = demo_standin(port=port, server=server)
+        except LookupError as exc:
+            raise CommandError(str(exc)) from None
+        self.stdout.write(
+            f"Stand-in provider on {provider.url}/ — text {DEMO_SMS_NUMBER} or hand over a call to "
+            f"{DEMO_VOICE_NUMBER} from its page; replies show there. Ctrl-C stops it."
         )
-        self.stdout.write(f"Stand-in SMS provider on {provider.url}/ — text {NUMBER} from its page; Ctrl-C stops it.")
         try:
             while True:
                 time.sleep(3600)
