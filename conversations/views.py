@@ -106,6 +106,7 @@ def js_strings() -> dict[str, str]:
         "saved": _("Saved."),
         "notSaved": _("Not saved; try again."),
         **delivery_js_strings(),  # SMS-1: the same words as the page's _sms_delivery.html
+        "contactLinked": _("Linked to %(name)s."),  # SMS-2: the contact picker
     }
 
 

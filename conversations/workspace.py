@@ -19,6 +19,7 @@ from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from conversations.channels.outbound import delivery_display, sms_opted_out
+from conversations.channels.sms import phone_contact_candidates
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
@@ -303,6 +304,8 @@ class ConversationPage:
     handovers: list[ConversationEvent] = field(default_factory=list)
     # SMS-1: the customer texted STOP; the composer says so and replies are refused.
     sms_opted_out: bool = False
+    # SMS-2: several contacts have the caller's number; the agent links one.
+    contact_candidates: list = field(default_factory=list)
 
 
 def format_wait(seconds: float | None) -> str:
@@ -422,6 +425,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         can_write=conversation.agent_id == agent.pk or conversation.consulting,
         handovers=handover_events(conversation),
         sms_opted_out=_sms_opted_out(conversation),
+        contact_candidates=phone_contact_candidates(conversation),
     )
 
 

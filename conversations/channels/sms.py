@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.core.exceptions import ValidationError
@@ -271,10 +272,50 @@ def conversation_phone_contact_match(*, conversation: Conversation) -> list[int]
         message_post(
             conversation_id=conversation.pk,
             sender=Message.Sender.SYSTEM,
-            text=_("Several contacts have this mobile number: %(names)s. Link the right one in the customer summary.")
+            text=_("Several contacts have this mobile number: %(names)s. Choose the right one above the chat.")
             % {"names": names},
         )
     return [contact.pk for contact in matches]
+
+
+@dataclass(frozen=True)
+class ContactCandidate:
+    id: int
+    name: str
+    details: str
+
+
+def phone_contact_candidates(conversation: Conversation, *, limit: int = 10) -> list[ContactCandidate]:
+    """The contacts the agent chooses from when several have the caller's mobile phone (SMS-2).
+
+    Only for an SMS or voice conversation not linked to a contact yet; read now (a contact added
+    or changed since the first text counts), at most ``limit``, in one query.
+    """
+    from customers.models import Contact
+    from customers.selectors import contacts_with_mobile_phone
+
+    if conversation.contact_id or not conversation.customer_phone or conversation.phone_channel_id is None:
+        return []
+    try:
+        matches = list(
+            contacts_with_mobile_phone(Contact.objects.select_related("account"), conversation.customer_phone).order_by(
+                "last_name", "first_name", "pk"
+            )[:limit]
+        )
+    except ValidationError:
+        return []
+    if len(matches) < 2:
+        return []
+    return [
+        ContactCandidate(
+            id=contact.pk,
+            name=contact.full_name or _("Contact %(number)s") % {"number": contact.pk},
+            details=" · ".join(
+                part for part in (contact.email, contact.account.name if contact.account_id else "") if part
+            ),
+        )
+        for contact in matches
+    ]
 
 
 def provider_deliveries_process_overdue(*, limit: int = 200) -> int:

@@ -1,5 +1,6 @@
 """Inbound SMS: signatures, refusals, idempotency, routing with NOT-15, contact match, opt-out."""
 
+import re
 from urllib.parse import urlencode
 
 import pytest
@@ -168,6 +169,47 @@ def test_several_contacts_with_the_number_are_offered_and_none_linked(client, dj
     note = conversation.messages.get(sender="system", text__startswith="Several contacts").text
     assert f"Ann Lee (#{first.pk})" in note and f"Bob Lee (#{second.pk})" in note
     assert conversation.events.get(kind="linked").data == {"candidates": [first.pk, second.pk]}
+
+
+def test_the_agent_picks_one_of_several_matching_contacts_in_the_workspace(client, django_capture_on_commit_callbacks):
+    # spec: SMS-2
+    channel, agent = sms_setup()
+    first = _contact("Ann", "Lee", "+1 415 555 0123")
+    second = _contact("Bob", "Lee", "4155550123")
+    _contact("Cy", "Other", "+14155550199")
+    _r, delivery = _receive(client, django_capture_on_commit_callbacks, sms_params())
+    conversation = delivery.conversation
+    _activate(conversation, agent)
+    client.force_login(agent.user)
+    page = f"/workspace/conversations/{conversation.pk}/"
+    html = client.get(page).content.decode()
+    assert 'data-testid="contact-candidates"' in html
+    found = re.findall(r'data-testid="contact-candidate" data-id="(\d+)">\s*<span[^>]*>([^<]*)</span>', html)
+    assert found == [(str(first.pk), "Ann Lee"), (str(second.pk), "Bob Lee")]  # not the other number
+    assert html.count('data-testid="link-candidate"') == 2
+    link_url = reverse("conversations:summary:link", args=[conversation.pk])
+    assert f'data-url="{link_url}"' in html
+    # The Link button uses the summary's link endpoint; afterwards the choice is gone.
+    response = client.post(link_url, {"kind": "contact", "id": second.pk}, content_type="application/json")
+    assert response.status_code == 200
+    conversation.refresh_from_db()
+    assert conversation.contact_id == second.pk
+    assert 'data-testid="contact-candidates"' not in client.get(page).content.decode()
+
+
+def test_the_pick_is_offered_read_only_to_who_does_not_hold_it(client, django_capture_on_commit_callbacks):
+    # spec: SMS-2, SEC-1
+    from tests.routing.factories import SupervisorFactory
+
+    channel, agent = sms_setup()
+    _contact("Ann", "Lee", "+1 415 555 0123")
+    _contact("Bob", "Lee", "4155550123")
+    _r, delivery = _receive(client, django_capture_on_commit_callbacks, sms_params())
+    _activate(delivery.conversation, agent)
+    client.force_login(SupervisorFactory().user)
+    html = client.get(f"/workspace/conversations/{delivery.conversation.pk}/").content.decode()
+    assert html.count('data-testid="contact-candidate"') == 2
+    assert 'data-testid="link-candidate"' not in html
 
 
 def test_no_matching_contact_leaves_it_unlinked(client, django_capture_on_commit_callbacks):

@@ -88,3 +88,50 @@ def test_an_inbound_text_reaches_the_agent_who_replies_and_sees_it_delivered(
         assert OutboundSms.objects.get().provider_id == standin.messages[0]["sid"]
     finally:
         page.context.close()
+
+
+def test_the_agent_links_one_of_several_matching_contacts_with_the_keyboard(
+    browser,
+    asgi_server,
+    standin,  # noqa: F811
+    sms_desk,
+):
+    # spec: SMS-2
+    channel, agent, ann = sms_desk
+    bob = Contact(first_name="Bob", last_name="Lee", mobile_phone="+1 415 555 0123", email="bob@example.com")
+    bob.full_clean()
+    bob.save()
+    page = browser.new_context(base_url=asgi_server.url).new_page()
+    try:
+        page.goto("/workspace/")
+        page.fill("input[name=username]", agent.user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
+        page.get_by_test_id("presence-select").select_option(label="Available")
+        wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+        assert standin.send_inbound(from_number=CUSTOMER, body="Hi, it's me") == 200
+        expect(page.get_by_test_id("notification")).to_be_visible(timeout=TIMEOUT)
+        page.get_by_test_id("notification-accept").click()
+        page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+
+        picker = page.get_by_test_id("contact-candidates")
+        expect(picker).to_be_visible()
+        expect(picker.get_by_role("heading")).to_have_text("Several contacts have this mobile number")
+        expect(picker.get_by_test_id("contact-candidate-name")).to_have_text(["Ann Lee", "Bob Lee"])
+        # Keyboard only: Tab from the first Link button to the second, Enter links Bob.
+        buttons = picker.get_by_role("button", name="Link")
+        expect(buttons).to_have_count(2)
+        buttons.first.focus()
+        page.keyboard.press("Tab")
+        expect(buttons.nth(1)).to_be_focused()
+        page.keyboard.press("Enter")
+        linked = page.get_by_test_id("contact-linked")
+        expect(linked).to_have_text("Linked to Bob Lee.", timeout=TIMEOUT)
+        expect(linked).to_be_focused()
+        expect(page.get_by_test_id("contact-candidates")).to_have_count(0)
+        expect(page.locator("#chat-heading")).to_have_text("Bob Lee")
+        expect(page.get_by_test_id("customer-contact-name")).to_have_text("Bob Lee", timeout=TIMEOUT)  # SUM-9
+        assert Conversation.objects.get(phone_channel=channel).contact_id == bob.pk
+    finally:
+        page.context.close()

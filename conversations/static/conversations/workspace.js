@@ -508,6 +508,58 @@
     else messageNode.append(node);
   }
 
+  // --- Several contacts with the caller's mobile number (SMS-2) ----------------------------
+  // The agent links one from the list (templates/conversations/_contact_candidates.html): plain
+  // buttons in a list, so Tab and Enter work; the summary re-reads itself (summary.changed).
+  function setUpContactCandidates(section) {
+    const error = section.querySelector("[data-candidates-error]");
+    const csrf = (section.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+    const heading = document.getElementById("chat-heading");
+    let linking = false; // this page's choice is on its way: it says so itself when it lands
+    const done = (name) => {
+      if (heading && name) heading.textContent = name;
+      const status = el("p", { class: "ws-notice", role: "status", "data-testid": "contact-linked", tabindex: "-1" },
+        t("contactLinked", { name }));
+      section.replaceWith(status);
+      status.focus();
+    };
+    section.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-link-contact]");
+      if (!button) return;
+      const item = button.closest("[data-testid=contact-candidate]");
+      const name = item?.querySelector("[data-testid=contact-candidate-name]")?.textContent || "";
+      for (const other of section.querySelectorAll("[data-link-contact]")) other.disabled = true;
+      linking = true;
+      fetch(section.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ kind: "contact", id: Number(button.dataset.linkContact) }),
+      })
+        .then((response) => response.json().catch(() => ({})).then((data) => ({ ok: response.ok, data })))
+        .then(({ ok, data }) => {
+          if (!ok) throw new Error(data.message || t("notSaved"));
+          done(name);
+        })
+        .catch((failure) => {
+          linking = false;
+          for (const other of section.querySelectorAll("[data-link-contact]")) other.disabled = false;
+          error.textContent = failure.message || t("notSaved");
+          error.hidden = false;
+          button.focus();
+        });
+    });
+    // Linked another way (the summary's search, another page): the choice is made.
+    document.addEventListener("workspace:frame", (event) => {
+      const frame = event.detail || {};
+      if (frame.type === "summary.changed" && Array.isArray(frame.changed) && frame.changed.includes("contact")) {
+        if (!linking && section.isConnected) section.remove();
+      }
+    });
+  }
+  const candidates = document.querySelector("[data-contact-candidates]");
+  if (candidates) setUpContactCandidates(candidates);
+
   // --- The chat panel (conversation page) ------------------------------------------------
   const chat = document.querySelector("[data-chat]");
   if (chat) setUpChat(chat);
