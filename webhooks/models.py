@@ -8,6 +8,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from webhooks import endpoint_memo
+
 
 class Event(models.TextChoices):
     """The events an endpoint may ask for (API-2), each from a domain event the services publish."""
@@ -47,6 +49,15 @@ class WebhookEndpoint(models.Model):
 
     def __str__(self) -> str:
         return self.description or self.url
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        endpoint_memo.forget()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        endpoint_memo.forget()
+        return result
 
     def signing_secrets(self, *, now) -> list[str]:
         """The current secret, and the previous one while its overlap lasts (rotation)."""

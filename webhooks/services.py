@@ -25,6 +25,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from omnichannel.errors import DomainError
+from webhooks import endpoint_memo
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint, new_secret
 from webhooks.signing import webhook_signature
 
@@ -69,17 +70,21 @@ def _ordering_key(event: dict) -> str:
     return f"event.{uuid.uuid4().hex}"
 
 
+def _enabled_endpoints() -> list[WebhookEndpoint]:
+    """The enabled endpoints, once per transaction: a chat's start publishes several events in
+    one, and the hot path should not pay a query for each (webhooks.endpoint_memo)."""
+    return endpoint_memo.enabled_endpoints(
+        lambda: list(WebhookEndpoint.objects.filter(enabled=True).only("pk", "events"))
+    )
+
+
 def webhook_events_capture(group: str, event: dict) -> None:
     """The realtime layer's sink: store a delivery per interested endpoint in the publisher's
     transaction, and drain after commit."""
     event_type = _event_type(event)
     if event_type is None:
         return
-    endpoints = [
-        endpoint
-        for endpoint in WebhookEndpoint.objects.filter(enabled=True).only("pk", "events")
-        if event_type in (endpoint.events or [])
-    ]
+    endpoints = [endpoint for endpoint in _enabled_endpoints() if event_type in (endpoint.events or [])]
     if not endpoints:
         return
     key = _ordering_key(event)
@@ -155,6 +160,7 @@ def webhook_endpoint_update(*, endpoint_id: int, changes: dict) -> WebhookEndpoi
 def webhook_endpoint_delete(*, endpoint_id: int) -> None:
     """Remove an endpoint with its delivery log; a drain running for it then finds nothing."""
     WebhookEndpoint.objects.filter(pk=endpoint_id).delete()
+    endpoint_memo.forget()
 
 
 @transaction.atomic
