@@ -13,6 +13,7 @@ from django.urls import reverse
 from pydantic import Field
 
 from conversations import workspace
+from conversations.channels.outbound import sms_delivery_events
 from conversations.models import Conversation, Message
 from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
@@ -101,6 +102,7 @@ class WorkspaceConsumer(FrameConsumer):
             "summary.changed",  # SUM-9: the page re-reads its customer summary
             "queue.items_changed",  # ROU-13: the open-items list re-reads itself
             "conversation.transferred",  # ROU-14
+            "conversation.opt_out",  # SMS-1: the customer texted STOP / START
         }
     )
 
@@ -182,6 +184,9 @@ class WorkspaceConsumer(FrameConsumer):
         self.reply(frame, {"type": "conversation.joined", "conversation": conversation_id, "status": status})
         self.last_sent[conversation_id] = frame["after"]
         self.send_backlog(conversation_id)
+        # SMS-1: where each reply's delivery stands now, moves this page may have missed included.
+        for event in sms_delivery_events(conversation_id=conversation_id):
+            self.send_json(event)
 
     def send_backlog(self, conversation_id: int, *, up_to: int | None = None) -> None:
         """Send the stored messages after the last one sent, in order (to ``up_to`` inclusive)."""
@@ -209,6 +214,11 @@ class WorkspaceConsumer(FrameConsumer):
         if event.get("conversation") not in self.last_sent or event.get("agent") == self.agent.pk:
             return  # the agent's own typing is not echoed back to them
         self.send_json(event)
+
+    def conversation_delivery(self, event):
+        # SMS-1: the delivery status of an agent's SMS reply, shown on that message.
+        if event.get("conversation") in self.last_sent:
+            self.send_json(event)
 
     def joined_conversation(self, conversation_id: int) -> int:
         if conversation_id not in self.last_sent:

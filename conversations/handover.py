@@ -15,7 +15,13 @@ from django.utils import timezone
 
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
-from conversations.services import _locked, conversation_transition, message_post, message_validate_text
+from conversations.services import (
+    _locked,
+    conversation_started_publish,
+    conversation_transition,
+    message_post,
+    message_validate_text,
+)
 from omnichannel.errors import NotFound
 from omnichannel.realtime import conversation_group, publish_on_commit
 
@@ -177,6 +183,7 @@ def bot_conversation_start(*, bot_user, workstream, context_variables=None, lang
         actor=Actor.BOT,
         actor_user=bot_user,
     )
+    conversation_started_publish(conversation)
     return conversation
 
 

@@ -96,6 +96,14 @@ class Conversation(models.Model):
     location = models.CharField(max_length=200, blank=True)
     page_url = models.URLField(max_length=2000, blank=True)
     customer_phone = models.CharField(max_length=32, blank=True, help_text=_("SMS/voice: E.164 number."))
+    phone_channel = models.ForeignKey(
+        "conversations.PhoneChannel",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        help_text=_("SMS/voice: the number the customer texted or called."),
+    )
     bot_user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -113,6 +121,8 @@ class Conversation(models.Model):
     # Deadlines (design.md, "Time"): written with the state they guard.
     customer_left_at = models.DateTimeField(null=True, blank=True, editable=False)
     auto_close_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: SMS: ended when nobody (customer or agent) writes until then; moved by every message.
+    inactive_close_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -122,6 +132,11 @@ class Conversation(models.Model):
             models.Index(fields=["contact", "-created_at"]),
             models.Index(
                 fields=["auto_close_at"], condition=Q(auto_close_at__isnull=False), name="conversation_auto_close"
+            ),
+            models.Index(
+                fields=["inactive_close_at"],
+                condition=Q(inactive_close_at__isnull=False),
+                name="conversation_inactive_close",
             ),
         ]
 
@@ -338,3 +353,7 @@ class CustomerConnection(models.Model):
 
     def __str__(self) -> str:
         return f"{self.conversation_id} on {self.channel_name}"
+
+
+# The channel adapters' models live beside their code (conversations/channels/).
+from conversations.channels.models import OutboundSms, PhoneChannel, ProviderDelivery, SmsOptOut  # noqa: E402, F401

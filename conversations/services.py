@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
     MAX_CONTEXT_VARIABLES,
@@ -129,6 +130,9 @@ def message_post(
                 "messages can be sent only while it is active.",
                 code="conversation_not_active",
             )
+    sms_reply = conversation.phone_channel_id is not None and sender == Message.Sender.AGENT
+    if sms_reply and conversation.channel == Conversation.Channel.SMS:
+        sms_reply_check(conversation=conversation)  # STOP: nothing is stored (SMS-1)
     now = timezone.now()
     conversation.last_message_seq += 1
     update = ["last_message_seq"]
@@ -136,6 +140,8 @@ def message_post(
         conversation.last_customer_activity_at = now
         conversation.customer_left_at = None  # writing from another tab: the customer is here (LIVE-3)
         update += ["last_customer_activity_at", "customer_left_at"]
+    if sender in (Message.Sender.CUSTOMER, Message.Sender.AGENT):
+        update += _inactivity_deadline_move(conversation, now=now)
     conversation.save(update_fields=update)
     # The conversation row lock serialises senders, so the next number is free.
     message = Message.objects.create(
@@ -147,12 +153,34 @@ def message_post(
         client_id=client_id,
         created_at=now,
     )
-    publish_on_commit(conversation_group(conversation.pk), message_event(message))
+    event = message_event(message)
+    if sms_reply and conversation.channel == Conversation.Channel.SMS:
+        outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
+        event["delivery"] = delivery_display(status=outbound.status)
+    publish_on_commit(conversation_group(conversation.pk), event)
     if sender == Message.Sender.CUSTOMER and conversation.status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back
 
         conversation_customer_back(conversation_id=conversation.pk)  # PER-6: the customer is back
     return message, True
+
+
+def conversation_started_publish(conversation: Conversation) -> None:
+    """Tell whoever follows it (outbound webhooks, API-2) that a conversation started, on commit,
+    before anything else of it. Called by every service that creates a conversation."""
+    publish_on_commit(
+        conversation_group(conversation.pk),
+        {
+            "type": "conversation.started",
+            "conversation": conversation.pk,
+            "channel": conversation.channel,
+            "origin": conversation.origin,
+            "workstream": conversation.workstream_id,
+            "queue": conversation.queue_id,
+            "status": conversation.status,
+            "created_at": conversation.created_at.isoformat(),
+        },
+    )
 
 
 def message_event(message: Message) -> dict:
@@ -339,6 +367,7 @@ def conversation_start(
         actor=Actor.CUSTOMER,
         data={"rule": decision.rule.name if decision.rule else None, "queue": decision.queue.name},
     )
+    conversation_started_publish(conversation)
     if not workstream.is_persistent and not queue_is_open(decision.queue, timezone.now()):
         message_post(
             conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=decision.queue.out_of_hours_message
@@ -492,6 +521,49 @@ def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
     return conversation
 
 
+def _inactivity_deadline_move(conversation: Conversation, *, now) -> list[str]:
+    """SMS: a message from either side moves the inactivity deadline (design.md, "Time"): written
+    with the message, a task scheduled for it after commit, the sweep for a lost task."""
+    if (
+        conversation.channel != Conversation.Channel.SMS
+        or conversation.phone_channel_id is None
+        or conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE)
+    ):
+        return []
+    from conversations.channels.models import PhoneChannel
+
+    seconds = (
+        PhoneChannel.objects.filter(pk=conversation.phone_channel_id)
+        .values_list("inactivity_auto_close_seconds", flat=True)
+        .first()
+    )
+    if not seconds:
+        return []
+    conversation.inactive_close_at = now + timedelta(seconds=seconds)
+    from conversations.tasks import conversation_inactive_close as task
+
+    eta, conversation_id = conversation.inactive_close_at, conversation.pk
+    transaction.on_commit(lambda: task.apply_async((conversation_id,), eta=eta))
+    return ["inactive_close_at"]
+
+
+@transaction.atomic
+def conversation_inactive_close(*, conversation_id: int) -> Conversation | None:
+    """End an SMS conversation nobody wrote in before its inactivity deadline (the channel's
+    inactivity auto-close). Called by the task scheduled for the deadline and by the sweep;
+    early (the deadline moved: a later message scheduled its own task) or repeated calls
+    change nothing, so it ends once."""
+    conversation = _locked(conversation_id)
+    deadline = conversation.inactive_close_at
+    if deadline is None or deadline > timezone.now():
+        return conversation
+    conversation.inactive_close_at = None
+    conversation.save(update_fields=["inactive_close_at"])
+    if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
+        return conversation
+    return _end(conversation, actor=Actor.SYSTEM, notice="The conversation was closed after a period of inactivity.")
+
+
 @transaction.atomic
 def conversation_customer_left(*, conversation_id: int, left_at: datetime | None = None) -> Conversation | None:
     """The customer's last socket closed: the grace period starts (LIVE-3).
@@ -559,4 +631,11 @@ def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]
     for conversation_id in Conversation.objects.filter(auto_close_at__lte=now).values_list("pk", flat=True)[:limit]:
         result = conversation_auto_close(conversation_id=conversation_id)
         closed += result is not None and result.status == Conversation.Status.CLOSED
-    return {"customers_gone": gone, "auto_closed": closed}
+    inactive = 0
+    for conversation_id in (
+        Conversation.objects.filter(inactive_close_at__lte=now).order_by().values_list("pk", flat=True)[:limit]
+    ):
+        before = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
+        result = conversation_inactive_close(conversation_id=conversation_id)
+        inactive += result is not None and result.status != before
+    return {"customers_gone": gone, "auto_closed": closed, "inactive_closed": inactive}

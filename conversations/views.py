@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import workspace
+from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
 from customers.summary import customer_summary, summary_js_strings
 from omnichannel.errors import DomainError, NotFound
@@ -104,6 +105,8 @@ def js_strings() -> dict[str, str]:
         "open": _("Open"),
         "saved": _("Saved."),
         "notSaved": _("Not saved; try again."),
+        **delivery_js_strings(),  # SMS-1: the same words as the page's _sms_delivery.html
+        "contactLinked": _("Linked to %(name)s."),  # SMS-2: the contact picker
     }
 
 

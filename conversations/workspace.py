@@ -18,6 +18,8 @@ from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
+from conversations.channels.outbound import delivery_display, sms_opted_out
+from conversations.channels.sms import phone_contact_candidates
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
@@ -97,12 +99,16 @@ class MessageRow:
     sender_name: str
     markup: SafeString
     created_at: datetime
+    #: An SMS reply's delivery as :func:`~conversations.channels.outbound.delivery_display` gives it (SMS-1).
+    delivery: dict | None = None
 
 
 def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> list[MessageRow]:
     """The latest ``limit`` messages in sequence order, with the writing agent's name (one query)."""
     latest = list(
-        Message.objects.filter(conversation=conversation).select_related("sender_user__agent").order_by("-seq")[:limit]
+        Message.objects.filter(conversation=conversation)
+        .select_related("sender_user__agent", "outbound_sms")
+        .order_by("-seq")[:limit]
     )
     latest.reverse()
     return [
@@ -112,9 +118,17 @@ def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> l
             sender_name=_sender_name(message),
             markup=message_markup(message.text),
             created_at=message.created_at,
+            delivery=_delivery(message),
         )
         for message in latest
     ]
+
+
+def _delivery(message: Message) -> dict | None:
+    outbound = getattr(message, "outbound_sms", None)  # selected with the message: no query
+    if outbound is None:
+        return None
+    return delivery_display(status=outbound.status, code=outbound.error_code, message=outbound.error_message)
 
 
 def _sender_name(message: Message) -> str:
@@ -288,6 +302,10 @@ class ConversationPage:
     # ROU-14, ROU-15: the holder or a consultant writes; transfer and consult notes are shown.
     can_write: bool = False
     handovers: list[ConversationEvent] = field(default_factory=list)
+    # SMS-1: the customer texted STOP; the composer says so and replies are refused.
+    sms_opted_out: bool = False
+    # SMS-2: several contacts have the caller's number; the agent links one.
+    contact_candidates: list = field(default_factory=list)
 
 
 def format_wait(seconds: float | None) -> str:
@@ -406,7 +424,15 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         notifications=pending_notifications(agent),
         can_write=conversation.agent_id == agent.pk or conversation.consulting,
         handovers=handover_events(conversation),
+        sms_opted_out=_sms_opted_out(conversation),
+        contact_candidates=phone_contact_candidates(conversation),
     )
+
+
+def _sms_opted_out(conversation: Conversation) -> bool:
+    if conversation.channel != Conversation.Channel.SMS or conversation.phone_channel_id is None:
+        return False
+    return sms_opted_out(channel_id=conversation.phone_channel_id, phone_number=conversation.customer_phone)
 
 
 def handover_events(conversation: Conversation) -> list[ConversationEvent]:

@@ -23,7 +23,7 @@ from conversations.models import Conversation, ConversationEvent
 from customers.models import Account, Case, Contact, Note
 from customers.summary import may_change_summary
 from omnichannel.errors import DomainError, Forbidden, NotFound
-from omnichannel.realtime import conversation_group, publish_on_commit
+from omnichannel.realtime import case_group, conversation_group, publish_on_commit
 from routing.selectors import agent_for_user, oversees_all
 
 CONTACT_FIELDS = frozenset(
@@ -210,7 +210,26 @@ def case_create(
     )
     _stamp_resolution(case)
     _create_valid(case)
+    _case_publish(case, "case.created")
     return case
+
+
+def _case_publish(case: Case, kind: str) -> None:
+    """A case was created or changed: its event, on commit (outbound webhooks follow it: API-2)."""
+    publish_on_commit(
+        case_group(case.pk),
+        {
+            "type": kind,
+            "case": case.pk,
+            "title": case.title,
+            "status": case.status,
+            "priority": case.priority,
+            "origin": case.origin,
+            "contact": case.contact_id,
+            "account": case.account_id,
+            "owner": case.owner_id,
+        },
+    )
 
 
 @transaction.atomic
@@ -218,6 +237,7 @@ def case_update(*, case_id: int, changes: Mapping[str, Any]) -> Case:
     """Change some of a case's fields under its row lock; resolving it stamps ``resolved_at``."""
     case = _locked(Case, case_id, "case")
     _update_valid(case, changes, CASE_FIELDS, prepare=_stamp_resolution)
+    _case_publish(case, "case.updated")
     return case
 
 
@@ -359,6 +379,22 @@ def conversation_record_link(*, conversation_id: int, kind: str, record_id: int,
     if kind == "contact" and record.account_id and not conversation.account_id:
         links["account"] = record.account
     _link(conversation, links, by=by, how="linked by the agent")
+    return conversation
+
+
+def conversation_contact_link_verified(*, conversation: Conversation, contact: Contact, how: str) -> Conversation:
+    """Link a contact found by a verified identity (the SMS provider's number: SMS-2).
+
+    Called inside the caller's transaction with ``conversation`` locked or just created. A
+    conversation already linked to a contact keeps it; the contact's account is linked too
+    when the conversation has none.
+    """
+    if conversation.contact_id:
+        return conversation
+    links: dict[str, Any] = {"contact": contact}
+    if contact.account_id and not conversation.account_id:
+        links["account"] = contact.account
+    _link(conversation, links, by=None, how=how)
     return conversation
 
 

@@ -116,6 +116,7 @@ def _placeholder_values(work_item, *, scenario: str) -> dict[str, str]:
         values["customerName"] = (
             (conversation.contact.full_name if conversation.contact_id else "")
             or str((conversation.prechat_answers or {}).get("name", ""))
+            or conversation.customer_phone  # SMS and voice: the caller's number (NOT-15)
             or "Visitor"
         )
         values["channel"] = conversation.get_channel_display()

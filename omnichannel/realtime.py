@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -31,6 +32,11 @@ def agent_group(agent_id: int) -> str:
 
 def visitor_group(visitor_id: int) -> str:
     return f"visitor.{visitor_id}"
+
+
+def case_group(case_id: int) -> str:
+    """A case's own events (created, updated): what outbound webhooks follow (API-2)."""
+    return f"case.{case_id}"
 
 
 # The in-memory layer keeps asyncio queues that belong to the server's event loop, so a
@@ -65,12 +71,25 @@ def group_send_now(group: str, event: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(group, event)
 
 
+_event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
+
+
+def register_event_sink(sink: Callable[[str, dict[str, Any]], None]) -> None:
+    """Let a higher app follow every published domain event (outbound webhooks, API-2), called
+    by its ``AppConfig.ready()``. A sink runs inside the publisher's transaction, before commit."""
+    if sink not in _event_sinks:
+        _event_sinks.append(sink)
+
+
 def publish_on_commit(group: str, event: dict[str, Any]) -> None:
     """Publish ``event`` to ``group`` once the current transaction commits (now if none).
 
     An event is a notice that something already stored changed; a lost event is repaired by
     the client's resume ("everything after N"), so a failed send is logged, not raised.
+    Registered sinks see the event first, in the same transaction.
     """
+    for sink in _event_sinks:
+        sink(group, event)
 
     def send() -> None:
         try:

@@ -12,5 +12,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("omnichannel.api_urls")),
     path("widget/", include("widgets.urls")),
+    path("channels/", include("conversations.channels.urls")),  # SMS and voice providers
     path("", include("conversations.urls")),
 ]

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "notifications",
     "conversations",
     "widgets",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -164,6 +165,20 @@ CELERY_BEAT_SCHEDULE = {
         "options": {"expires": DEADLINE_SWEEP_SECONDS},
     },
 }
+
+# --- SMS and voice providers (SMS-1) ---------------------------------------------------------
+SMS_PROVIDER_TIMEOUT_SECONDS = env.float("SMS_PROVIDER_TIMEOUT_SECONDS", default=10.0)
+SMS_RETRY_BASE_SECONDS = env.float("SMS_RETRY_BASE_SECONDS", default=10.0)
+SMS_RETRY_MAX_DELAY_SECONDS = env.float("SMS_RETRY_MAX_DELAY_SECONDS", default=900.0)
+SMS_RETRY_MAX_ATTEMPTS = env.int("SMS_RETRY_MAX_ATTEMPTS", default=8)
+# --- Outbound webhooks (API-2) ----------------------------------------------------------------
+WEBHOOK_TIMEOUT_SECONDS = env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+WEBHOOK_RETRY_BASE_SECONDS = env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0)
+WEBHOOK_RETRY_MAX_DELAY_SECONDS = env.float("WEBHOOK_RETRY_MAX_DELAY_SECONDS", default=4 * 3600.0)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=10)
+WEBHOOK_DISABLE_AFTER_SECONDS = env.float("WEBHOOK_DISABLE_AFTER_SECONDS", default=3 * 24 * 3600.0)
+# A rotated secret keeps signing beside the new one this long, so receivers switch without a gap.
+WEBHOOK_SECRET_OVERLAP_SECONDS = env.float("WEBHOOK_SECRET_OVERLAP_SECONDS", default=24 * 3600.0)
 
 # --- Auth, i18n, static --------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

@@ -625,6 +625,20 @@ def _decline(offer: Offer, *, to: str) -> None:
     work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
     offer_transition(offer, to=to)
     notification_close_for_offer(offer=offer, status=to)
+    if to == Offer.Status.TIMED_OUT:
+        # The agent missed it: the workspace drops its alert; outbound webhooks say so (API-2).
+        publish_on_commit(
+            agent_group(offer.agent_id),
+            {
+                "type": "offer.timed_out",
+                "offer": offer.pk,
+                "agent": offer.agent_id,
+                "work_item": work_item.pk,
+                "conversation": work_item.conversation_id,
+                "case": work_item.case_id,
+                "queue": work_item.queue_id,
+            },
+        )
     if work_item.status == WorkItem.Status.OFFERED:
         work_item_transition(work_item, to=WorkItem.Status.QUEUED)
         dispatch_on_commit(queue_ids=[work_item.queue_id])

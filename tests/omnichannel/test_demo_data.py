@@ -1,6 +1,7 @@
 """``manage.py demo_data``: a believable contact center that obeys the admin's own rules."""
 
 import re
+import time
 import zoneinfo
 from datetime import datetime
 from io import StringIO
@@ -10,9 +11,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 
-from conversations.models import Conversation
+from conversations.channels.standin import demo_standin
+from conversations.models import Conversation, OutboundSms, PhoneChannel
+from conversations.services import message_post
 from customers.models import Account, Case, Contact
 from notifications.models import AlertSettings, NotificationTemplate
 from notifications.scenarios import Scenario
@@ -58,6 +61,7 @@ CONFIG_MODELS = [
     "customers.Account",
     "customers.Case",
     "customers.Note",
+    "conversations.PhoneChannel",
 ]
 
 
@@ -84,7 +88,8 @@ def test_loading_twice_creates_nothing_new():
     assert first["auth.User"] == len(LOGINS) == 6
     assert first["routing.AgentProfile"] == 5
     assert first["routing.Queue"] >= 4
-    assert first["routing.Workstream"] == 4
+    assert first["routing.Workstream"] == 5
+    assert first["conversations.PhoneChannel"] == 2
     assert first["customers.Contact"] == 20
     assert first["customers.Account"] == 5
     assert first["customers.Case"] == 15
@@ -106,7 +111,7 @@ def test_if_empty_loads_nothing_into_a_configured_database():
 def test_if_empty_loads_an_empty_database():
     assert not Workstream.objects.exists()
     load("--if-empty")
-    assert Workstream.objects.count() == 4
+    assert Workstream.objects.count() == 5
 
 
 def test_every_configuration_row_passes_the_admins_validation():
@@ -221,7 +226,9 @@ def test_routing_notifications_and_hours_are_wired():
     assert [s.name for s in rules["Billing questions"].skills.all()] == ["Billing"]
     assert [s.name for s in rules["French speakers"].skills.all()] == ["French"]
     assert Queue.objects.get(name="VIP").priority == 1
-    assert {w.channel for w in Workstream.objects.all()} == {"chat", "sms", "records"}
+    assert {w.channel for w in Workstream.objects.all()} == {"chat", "sms", "voice", "records"}
+    voice = Workstream.objects.get(name="Voice support")
+    assert WorkstreamTemplate.objects.get(workstream=voice).scenario == Scenario.INCOMING_VOICE  # VOI-1
 
     custom = WorkstreamTemplate.objects.get(workstream=live, scenario=Scenario.INCOMING_CHAT).template
     assert not custom.is_default
@@ -258,3 +265,51 @@ def test_history_is_closed_conversations_with_ordered_messages_and_cases_with_no
     oldest = Case.objects.order_by("created_at").first()
     newest = Case.objects.order_by("created_at").last()
     assert (newest.created_at - oldest.created_at).days > 60
+
+
+def test_the_phone_channels_point_at_the_stand_in_provider():
+    # spec: SMS-1, VOI-1 — the demo's SMS and voice channels, for `manage.py sms_standin`
+    load()
+    channels = {channel.kind: channel for channel in PhoneChannel.objects.select_related("workstream")}
+    assert set(channels) == {"sms", "voice"}
+    assert (channels["sms"].workstream.name, channels["voice"].workstream.name) == ("SMS support", "Voice support")
+    for channel in channels.values():
+        assert channel.api_base_url == "http://127.0.0.1:8010"
+        assert channel.public_base_url == "http://127.0.0.1:8000"
+        assert channel.phone_number.startswith("+1415555")
+
+
+def test_sms_standin_refuses_without_the_demo_channels():
+    with pytest.raises(CommandError, match="demo_data"):
+        call_command("sms_standin", "--port", "0")
+
+
+def test_the_demo_works_end_to_end_with_the_stand_in(asgi_server, celery_worker):
+    # spec: SMS-1, SMS-2, VOI-1 — demo data + the one extra command (its body: demo_standin)
+    load()
+    contact = Contact.objects.filter(mobile_phone__startswith="+").first()
+    provider = demo_standin(port=0, server=asgi_server.url)
+    try:
+        assert provider.send_inbound(from_number=contact.mobile_phone, body="Hello from the demo") == 200
+        assert provider.send_call_handoff(from_number="+14155550177", transcript="Caller wants a refund.") == 200
+        sms = _eventually(lambda: Conversation.objects.filter(channel="sms", status="open").first())
+        voice = _eventually(lambda: Conversation.objects.filter(channel="voice").first())
+        assert (sms.workstream.name, sms.contact_id) == ("SMS support", contact.pk)
+        assert voice.workstream.name == "Voice support"
+        agent = AgentProfile.objects.get(user__username="alice")
+        Conversation.objects.filter(pk=sms.pk).update(status="active", agent=agent)
+        message_post(conversation_id=sms.pk, sender="agent", text="Hi from Alice", agent=agent)
+        _eventually(lambda: OutboundSms.objects.filter(status="delivered").exists())
+        assert [(m["to"], m["body"]) for m in provider.messages] == [(contact.mobile_phone, "Hi from Alice")]
+    finally:
+        provider.stop()
+
+
+def _eventually(read, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = read()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")

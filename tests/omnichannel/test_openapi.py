@@ -48,6 +48,11 @@ OPERATIONS = {
     (f"{API}/bot/conversations/{{conversation_id}}/messages/", "get"),
     (f"{API}/bot/conversations/{{conversation_id}}/messages/", "post"),
     (f"{API}/bot/conversations/{{conversation_id}}/escalate/", "post"),
+    # API-2: outbound webhook endpoints (admins)
+    (f"{API}/webhook-endpoints/", "get"),
+    (f"{API}/webhook-endpoints/", "post"),
+    *((f"{API}/webhook-endpoints/{{id}}/", method) for method in ("get", "patch", "delete")),
+    (f"{API}/webhook-endpoints/{{id}}/rotate-secret/", "post"),
 }
 HTTP_METHODS = {"get", "put", "patch", "post", "delete"}
 

@@ -485,6 +485,81 @@
     socket.onOpen.push(reread); // after a reconnect, catch up on what changed meanwhile
   }
 
+  // --- SMS delivery status (SMS-1) --------------------------------------------------------
+  // The same markup as templates/conversations/_sms_delivery.html, from a conversation.delivery
+  // event; the words come from the page's strings (the agent's language), the status as text.
+  function deliveryRender(messageNode, delivery) {
+    if (!delivery || typeof delivery.status !== "string") return;
+    const node = el("p", {
+      class: `ws-delivery ws-delivery--${delivery.status}`,
+      "data-testid": "delivery",
+      "data-status": delivery.status,
+    });
+    node.append(
+      el("span", { class: "ws-visually-hidden" }, `${t("delivery_prefix")} `),
+      el("span", { class: "ws-delivery__label", "data-testid": "delivery-label" }, strings[`delivery_${delivery.status}`] || delivery.label || delivery.status),
+    );
+    if (delivery.reason) {
+      const reason = strings[`delivery_reason_${delivery.code}`] || delivery.reason;
+      node.append(el("span", { class: "ws-delivery__reason", "data-testid": "delivery-reason" }, reason));
+    }
+    const current = messageNode.querySelector('[data-testid="delivery"]');
+    if (current) current.replaceWith(node);
+    else messageNode.append(node);
+  }
+
+  // --- Several contacts with the caller's mobile number (SMS-2) ----------------------------
+  // The agent links one from the list (templates/conversations/_contact_candidates.html): plain
+  // buttons in a list, so Tab and Enter work; the summary re-reads itself (summary.changed).
+  function setUpContactCandidates(section) {
+    const error = section.querySelector("[data-candidates-error]");
+    const csrf = (section.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
+    const heading = document.getElementById("chat-heading");
+    let linking = false; // this page's choice is on its way: it says so itself when it lands
+    const done = (name) => {
+      if (heading && name) heading.textContent = name;
+      const status = el("p", { class: "ws-notice", role: "status", "data-testid": "contact-linked", tabindex: "-1" },
+        t("contactLinked", { name }));
+      section.replaceWith(status);
+      status.focus();
+    };
+    section.addEventListener("click", (event) => {
+      const button = event.target.closest("[data-link-contact]");
+      if (!button) return;
+      const item = button.closest("[data-testid=contact-candidate]");
+      const name = item?.querySelector("[data-testid=contact-candidate-name]")?.textContent || "";
+      for (const other of section.querySelectorAll("[data-link-contact]")) other.disabled = true;
+      linking = true;
+      fetch(section.dataset.url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf },
+        body: JSON.stringify({ kind: "contact", id: Number(button.dataset.linkContact) }),
+      })
+        .then((response) => response.json().catch(() => ({})).then((data) => ({ ok: response.ok, data })))
+        .then(({ ok, data }) => {
+          if (!ok) throw new Error(data.message || t("notSaved"));
+          done(name);
+        })
+        .catch((failure) => {
+          linking = false;
+          for (const other of section.querySelectorAll("[data-link-contact]")) other.disabled = false;
+          error.textContent = failure.message || t("notSaved");
+          error.hidden = false;
+          button.focus();
+        });
+    });
+    // Linked another way (the summary's search, another page): the choice is made.
+    document.addEventListener("workspace:frame", (event) => {
+      const frame = event.detail || {};
+      if (frame.type === "summary.changed" && Array.isArray(frame.changed) && frame.changed.includes("contact")) {
+        if (!linking && section.isConnected) section.remove();
+      }
+    });
+  }
+  const candidates = document.querySelector("[data-contact-candidates]");
+  if (candidates) setUpContactCandidates(candidates);
+
   // --- The chat panel (conversation page) ------------------------------------------------
   const chat = document.querySelector("[data-chat]");
   if (chat) setUpChat(chat);
@@ -508,6 +583,8 @@
     const typing = root.querySelector('[data-testid="typing"]');
     const chatError = root.querySelector('[data-testid="chat-error"]');
     const pending = new Map(); // client_id → {node, frame}
+    const deliveries = new Map(); // seq → the latest delivery event of an SMS reply
+    const optedOut = root.querySelector('[data-testid="sms-opted-out"]');
     const MAX_BYTES = 28 * 1024;
     const encoder = new TextEncoder();
 
@@ -561,8 +638,24 @@
       const text = el("div", { class: "ws-message__text" });
       renderText(text, message.text || "");
       node.append(meta, text);
+      const delivery = deliveries.get(message.seq) || message.delivery;
+      if (delivery) deliveryRender(node, delivery);
       return node;
     }
+
+    socket.on("conversation.delivery", (frame) => {
+      if (frame.conversation !== conversation || !Number.isInteger(frame.seq)) return;
+      deliveries.set(frame.seq, frame); // a message node built later (live or acked) shows it too
+      const node = list.querySelector(`[data-testid="message"][data-seq="${frame.seq}"]`);
+      if (node) deliveryRender(node, frame);
+    });
+    // The customer texted STOP or START (SMS-1): the composer says whether a reply can go.
+    socket.on("conversation.opt_out", (frame) => {
+      if (frame.conversation !== conversation || !optedOut) return;
+      optedOut.hidden = !frame.opted_out;
+      if (frame.opted_out) composer?.setAttribute("aria-describedby", optedOut.id);
+      else composer?.removeAttribute("aria-describedby");
+    });
 
     socket.on("conversation.message", (frame) => {
       if (frame.conversation !== conversation || frame.seq <= lastSeq) return;
@@ -638,6 +731,7 @@
         entry.acked = true;
         entry.node.dataset.seq = String(frame.seq);
         entry.node.removeAttribute("data-pending");
+        if (deliveries.has(frame.seq)) deliveryRender(entry.node, deliveries.get(frame.seq));
       });
     }
 

@@ -22,7 +22,15 @@ from django.db import models, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from conversations.models import Conversation, ConversationEvent, Message
+from conversations.channels.standin import (
+    DEMO_ACCOUNT_SID,
+    DEMO_AUTH_TOKEN,
+    DEMO_PORT,
+    DEMO_SERVER,
+    DEMO_SMS_NUMBER,
+    DEMO_VOICE_NUMBER,
+)
+from conversations.models import Conversation, ConversationEvent, Message, PhoneChannel
 from customers.models import Account, Case, Contact, Note
 from notifications.models import AlertSettings, NotificationTemplate, NotificationTemplateField
 from notifications.scenarios import Scenario
@@ -429,6 +437,17 @@ class Loader:
                 },
             ),
             (
+                "Voice support",
+                {
+                    "channel": Channel.VOICE,
+                    "chat_mode": "",
+                    "distribution": Workstream.Distribution.PUSH,
+                    "capacity_units": 100,
+                    "default_queue": general,
+                    "fallback_queue": after_hours,
+                },
+            ),
+            (
                 "Cases",
                 {
                     "channel": Channel.RECORDS,
@@ -520,6 +539,7 @@ class Loader:
             "Website live chat": [(Scenario.INCOMING_CHAT, custom), (Scenario.TRANSFER, default(Scenario.TRANSFER))],
             "Customer portal (persistent)": [(Scenario.INCOMING_CHAT, default(Scenario.INCOMING_CHAT))],
             "SMS support": [(Scenario.INCOMING_SMS, default(Scenario.INCOMING_SMS))],
+            "Voice support": [(Scenario.INCOMING_VOICE, default(Scenario.INCOMING_VOICE))],  # VOI-1
             "Cases": [(Scenario.CASE_ASSIGNMENT, default(Scenario.CASE_ASSIGNMENT))],
         }
         for workstream, pairs in links.items():
@@ -535,6 +555,28 @@ class Loader:
             setattr(alerts, field, AlertSettings._meta.get_field(field).default)
         alerts.full_clean()
         alerts.save()
+
+    # -- phone channels (SMS-1, VOI-1) -----------------------------------------------------
+    def load_phone_channels(self) -> None:
+        """An SMS number and a voice hand-off line at the stand-in provider (``manage.py sms_standin``)."""
+        channels = [
+            ("Demo SMS (stand-in)", PhoneChannel.Kind.SMS, DEMO_SMS_NUMBER, "SMS support"),
+            ("Demo voice (stand-in)", PhoneChannel.Kind.VOICE, DEMO_VOICE_NUMBER, "Voice support"),
+        ]
+        for name, kind, number, workstream in channels:
+            self.upsert(
+                PhoneChannel,
+                {"name": name},
+                kind=kind,
+                provider=PhoneChannel.Provider.TWILIO,
+                account_sid=DEMO_ACCOUNT_SID,
+                auth_token=DEMO_AUTH_TOKEN,
+                phone_number=number,
+                workstream=self.workstreams[workstream],
+                public_base_url=DEMO_SERVER,
+                api_base_url=f"http://127.0.0.1:{DEMO_PORT}",
+                is_active=True,
+            )
 
     # -- widgets ---------------------------------------------------------------------------
     def load_authentication(self) -> AuthenticationSetting:
@@ -832,6 +874,7 @@ class Loader:
         self.load_agents()
         self.load_workstreams()
         self.load_notification_templates()
+        self.load_phone_channels()
         self.load_widgets(self.load_authentication())
         self.load_customers()
         self.load_cases()
@@ -840,6 +883,7 @@ class Loader:
             "agents": AgentProfile.objects.count(),
             "queues": Queue.objects.count(),
             "workstreams": Workstream.objects.count(),
+            "phone channels": PhoneChannel.objects.count(),
             "widgets": ChatWidget.objects.count(),
             "contacts": Contact.objects.count(),
             "accounts": Account.objects.count(),

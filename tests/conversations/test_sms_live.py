@@ -1,0 +1,174 @@
+"""SMS end to end on real parts: the ASGI server, PostgreSQL, a Celery worker and the stand-in
+provider over HTTP (SMS-1, SMS-3). Nothing inside our code is mocked."""
+
+import threading
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import urlencode
+
+import pytest
+
+from conversations.channels.sms import provider_delivery_process
+from conversations.channels.standin import StandInProvider
+from conversations.models import Conversation, Message, OutboundSms, ProviderDelivery
+from conversations.services import message_post
+from tests.conftest import REDIS_URL
+from tests.conversations.sms_helpers import ACCOUNT, INBOUND, OUR_NUMBER, TOKEN, sms_params, sms_setup, twilio_sign
+
+
+def _twilio_signer(token, url, params):
+    return twilio_sign(url, params, token=token)
+
+
+@pytest.fixture
+def standin():
+    provider = StandInProvider(account_sid=ACCOUNT, auth_token=TOKEN, phone_number=OUR_NUMBER, signer=_twilio_signer)
+    provider.start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sms_worker(transactional_db, settings):
+    """A real worker with short retry delays and a short provider timeout."""
+    fast = {"SMS_RETRY_BASE_SECONDS": "0.3", "SMS_RETRY_MAX_DELAY_SECONDS": "1", "SMS_PROVIDER_TIMEOUT_SECONDS": "1"}
+    if settings.EMBEDDED:
+        from omnichannel.embedded import start_embedded_worker
+
+        for name, value in fast.items():
+            setattr(settings, name, float(value))
+        worker = start_embedded_worker(beat=False)
+        yield
+        worker.stop()
+        return
+    from django.db import connection
+
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    from tests.live import start_celery_worker_process, stop_process
+
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    process = start_celery_worker_process(
+        env={"DATABASE_URL": url, "REDIS_URL": REDIS_URL, **fast}, queue=settings.CELERY_TASK_DEFAULT_QUEUE
+    )
+    yield
+    stop_process(process)
+
+
+def _wait(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting")
+
+
+def _post(url, params):
+    data = urlencode(params).encode()
+    request = urllib.request.Request(url, data=data, method="POST")
+    request.add_header("Content-Type", "application/x-www-form-urlencoded")
+    request.add_header("X-Twilio-Signature", twilio_sign(url, params))
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def test_the_same_message_sid_posted_20_times_concurrently_stores_one_message(asgi_server):
+    # spec: SMS-3
+    sms_setup(public_base_url=asgi_server.url)
+    params = sms_params(sid="SM" + "c" * 32)
+    barrier = threading.Barrier(20)
+    statuses = []
+
+    def deliver():
+        barrier.wait()
+        statuses.append(_post(asgi_server.url + INBOUND, params))
+
+    threads = [threading.Thread(target=deliver) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert statuses == [200] * 20
+    assert ProviderDelivery.objects.count() == 1
+    delivery = ProviderDelivery.objects.get()
+    provider_delivery_process(delivery_id=delivery.pk)
+    provider_delivery_process(delivery_id=delivery.pk)
+    assert Message.objects.filter(sender="customer").count() == 1
+
+
+def _sms_conversation(asgi_server, standin):
+    """A customer texts in through the stand-in; the worker routes it; an agent holds it."""
+    channel, agent = sms_setup(public_base_url=asgi_server.url, api_base_url=standin.url)
+    standin.webhook_base = asgi_server.url
+    assert standin.send_inbound(from_number="+14155550123", body="Hello?") == 200
+    conversation = _wait(lambda: Conversation.objects.filter(phone_channel=channel).first())
+    Conversation.objects.filter(pk=conversation.pk).update(status="active", agent=agent)
+    return conversation, agent
+
+
+def _reply(conversation, agent, text="Your parcel left today."):
+    message, _created = message_post(conversation_id=conversation.pk, sender="agent", text=text, agent=agent)
+    return OutboundSms.objects.get(message=message)
+
+
+def _final(outbound, status, timeout=20.0):
+    def done():
+        outbound.refresh_from_db()
+        return outbound.status == status
+
+    _wait(done, timeout)
+    return outbound
+
+
+def test_a_reply_is_sent_through_the_provider_and_its_delivered_status_recorded(asgi_server, standin, sms_worker):
+    # spec: SMS-1
+    conversation, agent = _sms_conversation(asgi_server, standin)
+    outbound = _final(_reply(conversation, agent), "delivered")
+    assert len(standin.messages) == 1
+    sent = standin.messages[0]
+    assert (sent["to"], sent["body"]) == ("+14155550123", "Your parcel left today.")
+    assert outbound.provider_id == sent["sid"]
+    assert outbound.attempts == 1
+    assert standin.callback_errors == []
+
+
+@pytest.mark.slow
+def test_a_provider_outage_loses_no_reply_and_duplicates_none(asgi_server, standin, sms_worker):
+    # spec: SMS-1, REL-1
+    conversation, agent = _sms_conversation(asgi_server, standin)
+    standin.fail_next(3, 503, message="Service Unavailable")
+    standin.fail_next(1, 429, code="20429", message="Too Many Requests")
+    outbound = _final(_reply(conversation, agent), "delivered", timeout=40)
+    assert standin.requests == 5
+    assert len(standin.messages) == 1
+    assert outbound.attempts == 5
+
+
+def test_a_permanent_error_is_not_retried_and_shows_its_reason(asgi_server, standin, sms_worker):
+    # spec: SMS-1
+    conversation, agent = _sms_conversation(asgi_server, standin)
+    standin.fail_next(1, 400, code="21614", message="'To' number is not a valid mobile number")
+    outbound = _final(_reply(conversation, agent), "failed")
+    time.sleep(1.5)  # past any retry delay: none comes
+    assert standin.requests == 1 and standin.messages == []
+    outbound.refresh_from_db()
+    assert (outbound.attempts, outbound.error_code) == (1, "21614")
+    assert outbound.error_message == "The customer's number cannot receive text messages."
+
+
+def test_an_ambiguous_timeout_never_texts_the_customer_twice(asgi_server, standin, sms_worker):
+    # spec: SMS-1
+    conversation, agent = _sms_conversation(asgi_server, standin)
+    standin.fail_next(1, 201, delay=2.5)  # accepted, answered after our 1 s timeout
+    outbound = _final(_reply(conversation, agent), "delivered", timeout=30)
+    time.sleep(1.0)
+    assert standin.requests == 1 and len(standin.messages) == 1
+    assert outbound.provider_id == standin.messages[0]["sid"]  # learnt from the signed status callback
+    assert outbound.attempts == 1
