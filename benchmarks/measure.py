@@ -9,6 +9,7 @@ database, found through ``pg_stat_activity``.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 from pathlib import Path
@@ -125,7 +126,18 @@ def write_json(
     if not path:
         return
     document = {"load_average": [load_before, load_after], "cores": os.cpu_count(), "rows": rows, **extra}
-    Path(path).write_text(json.dumps(document, indent=2) + "\n")
+    Path(path).write_text(json.dumps(_finite(document), indent=2, allow_nan=False) + "\n")
+
+
+def _finite(value):
+    """NaN and infinity (nothing measured) become null: JSON has no such numbers."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(item) for item in value]
+    return value
 
 
 def add_json_argument(parser) -> None:
