@@ -104,3 +104,21 @@ def test_routing_throughput_offers_and_accepts_at_a_tiny_size(tmp_path):
         assert row["offers"] > 0 and row["offers_per_s"] > 0
         assert row["queries_per_offer"] > 0 and row["ms_per_offer"] > 0
         assert row["accept_queries"] > 0
+
+
+def test_chat_latency_counts_pairs_that_cannot_set_up_and_does_not_hang(tmp_path):
+    """With no Redis behind the relay and the floor, every pair fails to join: counted, within the timeouts."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead_redis = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    document = run_benchmark(
+        "chat_latency",
+        ["--pairs", "2", "--messages", "2", "--stacks", "relay", "floor", "--timeout", "5", "--setup-timeout", "5"],
+        {"BENCH_DATABASE_URL": bench_database("chat"), "BENCH_REDIS_URL": dead_redis},
+        tmp_path,
+    )
+    for row in document["rows"]:
+        assert row["setup_failed"] == 2 and row["sent"] == row["delivered"] == 0, row
+        assert row["msgs_per_s"] is None and row["p99_ms"] is None and row["errors"]
