@@ -19,10 +19,12 @@ What it does, for each number of pairs N, with three stacks on the same PostgreS
 
 CPU per message is read from /proc (utime + stime) over the exchange: the server process, the
 PostgreSQL backends connected to the bench database (found through pg_stat_activity) and this
-process (the load generator). A pair that fails to connect within --setup-timeout is counted
-("setup failed") and sits out; a message not delivered within --timeout counts as lost (that pair
-stops there): nothing waits forever. It also prints the widget script's size, raw and gzipped
-(WID-5, PERF-4). ``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``.
+process (the load generator); "+ exited backends" adds the backends (of any database) that exited
+meanwhile, which only an otherwise idle PostgreSQL makes exact (see benchmarks/README.md).
+A pair that fails to connect within --setup-timeout is counted ("setup failed") and sits out; a
+message not delivered within --timeout counts as lost (that pair stops there): nothing waits
+forever. It also prints the widget script's size, raw and gzipped (WID-5, PERF-4).
+``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``, a row per table line.
 
 Needs PostgreSQL and Redis: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_bench,
 dropped and re-created) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/15). The load stays on 127.0.0.1.
@@ -380,6 +382,7 @@ def result_row(stack: str, pairs: int, messages: int, result: dict, cpu: dict, p
         "max_ms": ms(max(latencies)) if latencies else None,
         "server_cpu_ms_per_msg": per_message(cpu.get("server")),
         "db_cpu_ms_per_msg": per_message(cpu.get("db")),
+        "db_exited_cpu_ms_per_msg": per_message(cpu.get("db_exited")),
         "client_cpu_ms_per_msg": per_message(cpu.get("client")),
         "db_backends": cpu.get("db_backends"),
         "elapsed_s": round(elapsed, 3),
@@ -420,6 +423,7 @@ def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, 
         "server": server_cpu.seconds,
         "db": db_cpu.seconds,
         "db_backends": db_cpu.backends,
+        "db_exited": db_cpu.exited_seconds,
         "client": client_cpu.seconds,
     }
     return result_row(stack, pairs, args.messages, result, cpu, count())
@@ -444,6 +448,7 @@ COLUMNS = [
     ("max ms", "max_ms"),
     ("server CPU ms/msg", "server_cpu_ms_per_msg"),
     ("PostgreSQL CPU ms/msg", "db_cpu_ms_per_msg"),
+    ("+ exited backends", "db_exited_cpu_ms_per_msg"),
     ("client CPU ms/msg", "client_cpu_ms_per_msg"),
 ]
 RATIOS = [("msgs/s", "msgs_per_s"), ("p99 ms", "p99_ms"), ("server CPU ms/msg", "server_cpu_ms_per_msg")]

@@ -56,7 +56,9 @@ class DatabaseCpu:
     then; one that opens later counts from zero (its start-up is part of the cost). A backend that
     exits between two samples loses what it used since the last one: with persistent connections
     (``CONN_MAX_AGE`` > 0) that is nothing; with a connection per request it is an undercount, which
-    ``backends`` (how many were seen) makes visible.
+    ``backends`` (how many were seen) makes visible. ``exited_seconds`` is the other side: the CPU
+    of every backend (of any database: exact only when nothing else uses the server) that exited
+    meanwhile, which the postmaster collects as its children's time.
     """
 
     def __init__(self, admin_url: str, database: str, *, interval: float = 0.2) -> None:
@@ -68,6 +70,13 @@ class DatabaseCpu:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._conn = None
+        self._postmaster: int | None = None
+        self._postmaster_before = 0.0
+        self.exited_seconds = 0.0
+
+    def _postmaster_children_seconds(self) -> float:
+        stat = Path(f"/proc/{self._postmaster}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(stat[13]) + int(stat[14])) * TICK_SECONDS  # cutime, cstime: reaped backends
 
     def _backend_pids(self) -> list[int]:
         rows = self._conn.execute(
@@ -90,6 +99,12 @@ class DatabaseCpu:
         import psycopg
 
         self._conn = psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10)
+        (own_pid,) = self._conn.execute("SELECT pg_backend_pid()").fetchone()
+        try:  # the postmaster is every backend's parent (field 4 of /proc/<pid>/stat)
+            self._postmaster = int(Path(f"/proc/{own_pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+            self._postmaster_before = self._postmaster_children_seconds()
+        except (FileNotFoundError, PermissionError):  # PostgreSQL on another machine or in a container
+            self._postmaster = None
         for pid in self._backend_pids():
             seconds = process_cpu_seconds(pid, children=False)
             if seconds is not None:
@@ -103,6 +118,8 @@ class DatabaseCpu:
             self._thread.join(10)
         self._sample()
         self._conn.close()
+        if self._postmaster is not None:
+            self.exited_seconds = self._postmaster_children_seconds() - self._postmaster_before
         return self.seconds
 
     @property
