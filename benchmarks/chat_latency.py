@@ -1,22 +1,33 @@
-"""Chat message latency and throughput through the full stack, against a bare Channels relay.
+"""Chat message latency, throughput and CPU per message: the product against a bare relay and a floor.
 
     python -m benchmarks.chat_latency            # 100 and 500 pairs, 20 messages each
-    python -m benchmarks.chat_latency --pairs 50 --messages 10
+    python -m benchmarks.chat_latency --pairs 50 --messages 10 --json chat.json
 
-What it does, for each number of pairs N:
+What it does, for each number of pairs N, with three stacks on the same PostgreSQL and Redis:
 1. a fresh PostgreSQL database is migrated and seeded through the services: a live-chat widget,
    N agents and N chats, each started by a customer and accepted by its agent;
-2. the product runs as a real ASGI server process (uvicorn) on Redis and PostgreSQL;
-3. N customer sockets (the widget's) and N agent sockets (the workspace's) connect and join their
-   conversation; every customer then sends its messages one after the other, each as soon as its
-   agent has received the previous one, all pairs at once. Latency is customer send → agent
-   receive; throughput is messages delivered per second; "persisted" counts the rows stored;
-4. the same traffic goes through a bare Channels relay (benchmarks/relay_asgi.py) on the same Redis,
-   with no database and no logic.
-It also prints the widget script's size, raw and gzipped (WID-5, PERF-4).
+2. product: the project as a real ASGI server process (uvicorn) with its default settings
+   (``--product-env NAME=VALUE`` tries another); N customer sockets (the widget's) and N agent
+   sockets (the workspace's) connect and join their conversation;
+3. relay: the same traffic through a bare Channels relay (benchmarks/relay_asgi.py) on
+   channels_redis's pub/sub layer, which does not drop messages: no database, no logic;
+4. floor: a raw ASGI app (benchmarks/floor_asgi.py: no Django, no Channels) that stores each
+   message with one INSERT and sends it on with one PUBLISH;
+5. in each, every customer sends its messages one after the other, each as soon as its agent has
+   received the previous one, all pairs at once. Latency is customer send → agent receive;
+   throughput is messages delivered per second over the exchange; "persisted" counts the rows stored.
 
-Needs PostgreSQL and Redis: DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_bench)
-and REDIS_URL (default redis://127.0.0.1:6379/15). The load stays on 127.0.0.1.
+CPU per message is read from /proc (utime + stime) over the exchange: the server process, the
+PostgreSQL backends connected to the bench database (found through pg_stat_activity) and this
+process (the load generator); "+ exited backends" adds the backends (of any database) that exited
+meanwhile, which only an otherwise idle PostgreSQL makes exact (see benchmarks/README.md).
+A pair that fails to connect within --setup-timeout is counted ("setup failed") and sits out; a
+message not delivered within --timeout counts as lost (that pair stops there): nothing waits
+forever. It also prints the widget script's size, raw and gzipped (WID-5, PERF-4).
+``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``, a row per table line.
+
+Needs PostgreSQL and Redis: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_bench,
+dropped and re-created) and BENCH_REDIS_URL (default redis://127.0.0.1:6379/15). The load stays on 127.0.0.1.
 """
 
 from __future__ import annotations
@@ -31,8 +42,18 @@ import statistics
 import subprocess
 import sys
 import time
+from contextlib import AsyncExitStack
 from pathlib import Path
 from urllib.parse import urlsplit
+
+from benchmarks.measure import (
+    DatabaseCpu,
+    ProcessesCpu,
+    add_json_argument,
+    load_average,
+    process_cpu_seconds,
+    write_json,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_bench"
@@ -145,6 +166,8 @@ def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
     )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{app} exited with {process.returncode} before it listened")
         with socket.socket() as sock:
             if sock.connect_ex(("127.0.0.1", port)) == 0:
                 return process
@@ -161,107 +184,172 @@ def stop(process: subprocess.Popen) -> None:
         process.kill()
 
 
-async def frames_until(ws, predicate, timeout: float = 180.0) -> dict:
-    async with asyncio.timeout(timeout):
-        while True:
-            frame = json.loads(await ws.recv())
-            if predicate(frame):
-                return frame
+async def frames_until(ws, predicate) -> dict:
+    """Frames from ``ws`` until one matches; the caller bounds the wait."""
+    while True:
+        frame = json.loads(await ws.recv())
+        if predicate(frame):
+            return frame
 
 
-async def run_product(port: int, data: dict, messages: int) -> dict:
+def product_stack(port: int, data: dict):
+    """The widget's socket and the workspace's, joined to the pair's conversation."""
     from websockets.asyncio.client import connect
 
     base = f"ws://127.0.0.1:{port}"
-    latencies: list[float] = []
 
-    async def pair(client: dict, ready: asyncio.Barrier) -> int:
-        async with (
-            connect(
-                f"{base}/ws/widget/{data['widget_key']}/", origin=HOST_ORIGIN, open_timeout=60, ping_interval=None
-            ) as customer,
+    async def open_pair(stack: AsyncExitStack, index: int):
+        client = data["clients"][index]
+        customer = await stack.enter_async_context(
+            connect(f"{base}/ws/widget/{data['widget_key']}/", origin=HOST_ORIGIN, ping_interval=None)
+        )
+        agent = await stack.enter_async_context(
             connect(
                 f"{base}/ws/workspace/",
                 origin=f"http://127.0.0.1:{port}",
                 additional_headers={"Cookie": client["agent_cookie"]},
-                open_timeout=60,
                 ping_interval=None,
-            ) as agent,
-        ):
-            await customer.send(
-                json.dumps({"type": "join", "token": client["customer_token"], "after": client["last_seq"]})
             )
-            await frames_until(customer, lambda f: f["type"] == "joined")
-            await frames_until(agent, lambda f: f["type"] == "hello")
-            await agent.send(
-                json.dumps(
-                    {"type": "conversation.join", "conversation": client["conversation"], "after": client["last_seq"]}
-                )
+        )
+        await customer.send(
+            json.dumps({"type": "join", "token": client["customer_token"], "after": client["last_seq"]})
+        )
+        await frames_until(customer, lambda f: f["type"] == "joined")
+        await frames_until(agent, lambda f: f["type"] == "hello")
+        await agent.send(
+            json.dumps(
+                {"type": "conversation.join", "conversation": client["conversation"], "after": client["last_seq"]}
             )
-            await agent.send(json.dumps({"type": "ping", "ref": "joined"}))
-            await frames_until(agent, lambda f: f.get("ref") == "joined")
-            await ready.wait()
-            for index in range(messages):
-                client_id = f"b{client['conversation']}-{index}"
-                sent = time.perf_counter()
-                await customer.send(
-                    json.dumps({"type": "message.send", "text": f"Message {index}", "client_id": client_id})
-                )
-                try:
-                    await frames_until(
-                        agent,
-                        lambda f, cid=client_id: f["type"] == "conversation.message" and f.get("client_id") == cid,
-                    )
-                except TimeoutError:  # counted as lost; this pair stops here
-                    return index, time.perf_counter()
-                latencies.append(time.perf_counter() - sent)
-            return messages, time.perf_counter()
+        )
+        await agent.send(json.dumps({"type": "ping", "ref": "joined"}))
+        await frames_until(agent, lambda f: f.get("ref") == "joined")
+        return customer, agent
 
-    ready = asyncio.Barrier(len(data["clients"]) + 1)
-    tasks = [asyncio.create_task(pair(client, ready)) for client in data["clients"]]
-    await ready.wait()
-    started = time.perf_counter()
-    return exchange_result(latencies, await asyncio.gather(*tasks), started)
+    def message(index: int, number: int):
+        client_id = f"b{data['clients'][index]['conversation']}-{number}"
+        text = json.dumps({"type": "message.send", "text": f"Message {number}", "client_id": client_id})
+        return text, lambda f: f["type"] == "conversation.message" and f.get("client_id") == client_id
+
+    return open_pair, message
 
 
-async def run_relay(port: int, pairs: int, messages: int) -> dict:
+def relay_stack(port: int):
+    """Two sockets in one group of the bare relay (both receive what either sends, as in the product)."""
     from websockets.asyncio.client import connect
 
+    async def open_pair(stack: AsyncExitStack, index: int):
+        url = f"ws://127.0.0.1:{port}/relay/{index}/"
+        customer = await stack.enter_async_context(connect(url, ping_interval=None))
+        agent = await stack.enter_async_context(connect(url, ping_interval=None))
+        # group_add has returned before accept(); give Redis a moment to confirm both SUBSCRIBEs.
+        await asyncio.sleep(0.2)
+        return customer, agent
+
+    return open_pair, numbered_message
+
+
+def floor_stack(port: int):
+    """The agent's socket subscribed (it says "ready" once Redis confirmed), the customer's sending."""
+    from websockets.asyncio.client import connect
+
+    async def open_pair(stack: AsyncExitStack, index: int):
+        agent = await stack.enter_async_context(
+            connect(f"ws://127.0.0.1:{port}/floor/{index}/agent/", ping_interval=None)
+        )
+        await frames_until(agent, lambda f: f.get("type") == "ready")
+        customer = await stack.enter_async_context(
+            connect(f"ws://127.0.0.1:{port}/floor/{index}/customer/", ping_interval=None)
+        )
+        return customer, agent
+
+    return open_pair, numbered_message
+
+
+def numbered_message(index: int, number: int):
+    return json.dumps({"id": number, "text": f"Message {number}"}), lambda f: f.get("id") == number
+
+
+async def exchange(
+    *, pairs: int, messages: int, open_pair, message, meters: list, setup_timeout: float, message_timeout: float
+) -> dict:
+    """Every pair connects (bounded by ``setup_timeout``; a failure is counted and the pair sits
+    out), then all start at once; each customer sends its messages one after the other, the next
+    as soon as its agent has the previous one. A message not at the agent within
+    ``message_timeout`` (or a socket that closes) counts as lost and that pair stops there.
+    ``meters`` (CPU counters) run from the start signal to the last pair's end."""
     latencies: list[float] = []
+    arrived = 0
+    all_arrived, go = asyncio.Event(), asyncio.Event()
 
-    async def pair(room: int, ready: asyncio.Barrier) -> int:
-        url = f"ws://127.0.0.1:{port}/relay/{room}/"
-        async with (
-            connect(url, open_timeout=60, ping_interval=None) as customer,
-            connect(url, open_timeout=60, ping_interval=None) as agent,
-        ):
-            await asyncio.sleep(0.2)  # both joined the group
-            await ready.wait()
-            for index in range(messages):
+    def arrive() -> None:
+        nonlocal arrived
+        arrived += 1
+        if arrived == pairs:
+            all_arrived.set()
+
+    async def pair(index: int) -> dict:
+        outcome = {"setup_failed": 0, "sent": 0, "delivered": 0, "finished": None}
+        async with AsyncExitStack() as stack:
+            try:
+                async with asyncio.timeout(setup_timeout):
+                    customer, agent = await open_pair(stack, index)
+            except Exception as exc:  # refused, closed, timed out: counted, never a hang
+                outcome["setup_failed"] = 1
+                outcome["error"] = f"{type(exc).__name__}: {exc}"[:200]
+                arrive()
+                return outcome
+            arrive()
+            await go.wait()
+            for number in range(messages):
+                text, delivered = message(index, number)
                 sent = time.perf_counter()
-                await customer.send(json.dumps({"id": index, "text": f"Message {index}"}))
+                outcome["sent"] += 1
                 try:
-                    await frames_until(agent, lambda f, i=index: f["id"] == i)
-                except TimeoutError:  # counted as lost; this pair stops here
-                    return index, time.perf_counter()
+                    async with asyncio.timeout(message_timeout):
+                        await customer.send(text)
+                        await frames_until(agent, delivered)
+                except Exception:  # TimeoutError or a closed socket: lost, and this pair stops here
+                    break
                 latencies.append(time.perf_counter() - sent)
-            return messages, time.perf_counter()
+                outcome["delivered"] += 1
+            outcome["finished"] = time.perf_counter()
+        return outcome
 
-    ready = asyncio.Barrier(pairs + 1)
-    tasks = [asyncio.create_task(pair(room, ready)) for room in range(pairs)]
-    await ready.wait()
+    tasks = [asyncio.create_task(pair(index)) for index in range(pairs)]
+    try:
+        async with asyncio.timeout(setup_timeout + 30):
+            await all_arrived.wait()
+    except TimeoutError:  # cannot happen while each setup is bounded; start anyway rather than hang
+        pass
+    for meter in meters:
+        meter.start()
     started = time.perf_counter()
-    return exchange_result(latencies, await asyncio.gather(*tasks), started)
-
-
-def exchange_result(latencies: list[float], pairs: list[tuple[int, float]], started: float) -> dict:
-    """Throughput over the exchange itself: from the start signal to the last message delivered
-    (closing a thousand sockets afterwards is not message traffic)."""
+    go.set()
+    outcomes = await asyncio.gather(*tasks)
+    ended = max((o["finished"] for o in outcomes if o["finished"]), default=started)
+    for meter in meters:
+        meter.stop()
+    errors = sorted({o["error"] for o in outcomes if "error" in o})
     return {
         "latencies": latencies,
-        "delivered": sum(count for count, _ in pairs),
-        "elapsed": max(finished for _, finished in pairs) - started,
+        "setup_failed": sum(o["setup_failed"] for o in outcomes),
+        "sent": sum(o["sent"] for o in outcomes),
+        "delivered": sum(o["delivered"] for o in outcomes),
+        # Throughput over the exchange itself: from the start signal to the last message delivered
+        # (closing a thousand sockets afterwards is not message traffic).
+        "elapsed": ended - started,
+        "errors": errors[:5],
     }
+
+
+class ClientCpu:
+    """The load generator's own CPU (this process: its event loop and the CPU sampler)."""
+
+    def start(self) -> None:
+        self.before = process_cpu_seconds("self", children=False)
+
+    def stop(self) -> None:
+        self.seconds = process_cpu_seconds("self", children=False) - self.before
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -269,19 +357,123 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(fraction * (len(ordered) - 1))))]
 
 
-def row(name: str, pairs: int, result: dict, persisted: int | str, messages: int) -> list[str]:
-    latencies = result["latencies"]
-    return [
-        name,
-        str(pairs),
-        str(result["delivered"]),
-        str(pairs * messages - result["delivered"]),
-        f"{statistics.median(latencies) * 1000:.1f}",
-        f"{percentile(latencies, 0.99) * 1000:.1f}",
-        f"{result['delivered'] / result['elapsed']:.0f}",
-        f"{persisted / result['elapsed']:.0f}" if isinstance(persisted, int) else persisted,
-        str(persisted),
-    ]
+def result_row(stack: str, pairs: int, messages: int, result: dict, cpu: dict, persisted: int | None) -> dict:
+    """One table line, as the JSON carries it (times in ms, None where nothing was delivered)."""
+    latencies, delivered, elapsed = result["latencies"], result["delivered"], result["elapsed"]
+
+    def ms(value: float | None, digits: int = 1) -> float | None:
+        return None if value is None else round(value * 1000, digits)
+
+    def per_message(seconds: float | None) -> float | None:
+        return None if seconds is None or not delivered else round(seconds * 1000 / delivered, 3)
+
+    return {
+        "stack": stack,
+        "pairs": pairs,
+        "messages_per_pair": messages,
+        "setup_failed": result["setup_failed"],
+        "sent": result["sent"],
+        "delivered": delivered,
+        "lost": result["sent"] - delivered,
+        "persisted": persisted,
+        "msgs_per_s": round(delivered / elapsed, 1) if delivered and elapsed > 0 else None,
+        "p50_ms": ms(statistics.median(latencies)) if latencies else None,
+        "p99_ms": ms(percentile(latencies, 0.99)) if latencies else None,
+        "max_ms": ms(max(latencies)) if latencies else None,
+        "server_cpu_ms_per_msg": per_message(cpu.get("server")),
+        "db_cpu_ms_per_msg": per_message(cpu.get("db")),
+        "db_exited_cpu_ms_per_msg": per_message(cpu.get("db_exited")),
+        "client_cpu_ms_per_msg": per_message(cpu.get("client")),
+        "db_backends": cpu.get("db_backends"),
+        "elapsed_s": round(elapsed, 3),
+        "errors": result.get("errors", []),
+    }
+
+
+def failed_row(stack: str, pairs: int, messages: int, error: str) -> dict:
+    """A stack whose server did not start: every pair failed to set up."""
+    result = {"latencies": [], "setup_failed": pairs, "sent": 0, "delivered": 0, "elapsed": 0.0, "errors": [error]}
+    return result_row(stack, pairs, messages, result, {}, None)
+
+
+def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, str], make_stack, count) -> dict:
+    """Start the stack's server, run the exchange with CPU meters, count what was stored."""
+    port = free_port()
+    try:
+        server = start_server(STACK_APPS[stack], port, env)
+    except RuntimeError as exc:
+        return failed_row(stack, pairs, args.messages, str(exc))
+    server_cpu, db_cpu, client_cpu = ProcessesCpu([server.pid]), DatabaseCpu(*db), ClientCpu()
+    open_pair, message = make_stack(port)
+    try:
+        result = asyncio.run(
+            exchange(
+                pairs=pairs,
+                messages=args.messages,
+                open_pair=open_pair,
+                message=message,
+                meters=[server_cpu, db_cpu, client_cpu],
+                setup_timeout=args.setup_timeout,
+                message_timeout=args.timeout,
+            )
+        )
+    finally:
+        stop(server)
+    cpu = {
+        "server": server_cpu.seconds,
+        "db": db_cpu.seconds,
+        "db_backends": db_cpu.backends,
+        "db_exited": db_cpu.exited_seconds,
+        "client": client_cpu.seconds,
+    }
+    return result_row(stack, pairs, args.messages, result, cpu, count())
+
+
+STACK_APPS = {
+    "product": "omnichannel.asgi:application",
+    "relay": "benchmarks.relay_asgi:application",
+    "floor": "benchmarks.floor_asgi:application",
+}
+COLUMNS = [
+    ("stack", "stack"),
+    ("pairs", "pairs"),
+    ("setup failed", "setup_failed"),
+    ("sent", "sent"),
+    ("delivered", "delivered"),
+    ("lost", "lost"),
+    ("persisted", "persisted"),
+    ("msgs/s", "msgs_per_s"),
+    ("p50 ms", "p50_ms"),
+    ("p99 ms", "p99_ms"),
+    ("max ms", "max_ms"),
+    ("server CPU ms/msg", "server_cpu_ms_per_msg"),
+    ("PostgreSQL CPU ms/msg", "db_cpu_ms_per_msg"),
+    ("+ exited backends", "db_exited_cpu_ms_per_msg"),
+    ("client CPU ms/msg", "client_cpu_ms_per_msg"),
+]
+RATIOS = [("msgs/s", "msgs_per_s"), ("p99 ms", "p99_ms"), ("server CPU ms/msg", "server_cpu_ms_per_msg")]
+
+
+def cell(value) -> str:
+    return "—" if value is None else str(value)
+
+
+def ratio_rows(rows: list[dict]) -> list[list[str]]:
+    """product : relay : floor, each as a multiple of the floor, per number of pairs."""
+    table = []
+    for pairs in sorted({r["pairs"] for r in rows}):
+        by_stack = {r["stack"]: r for r in rows if r["pairs"] == pairs}
+        floor = by_stack.get("floor", {})
+        line = [str(pairs)]
+        for _, key in RATIOS:
+            base = floor.get(key)
+            parts = []
+            for stack in ("product", "relay", "floor"):
+                value = by_stack.get(stack, {}).get(key)
+                parts.append("—" if value is None or not base else f"{value / base:.2f}")
+            line.append(" : ".join(parts))
+        table.append(line)
+    return table
 
 
 def print_table(headers: list[str], rows: list[list[str]]) -> None:
@@ -300,17 +492,57 @@ def widget_sizes() -> list[list[str]]:
     return rows
 
 
-def main() -> None:
+def count_product_messages() -> int:
+    from django.db import connections
+
+    from conversations.models import Message
+
+    try:
+        return Message.objects.filter(sender="customer", client_id__startswith="b").count()
+    finally:
+        connections.close_all()
+
+
+def floor_table(db_url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_floor_message (id bigserial PRIMARY KEY, room integer NOT NULL,"
+            " body text NOT NULL, created_at timestamptz NOT NULL DEFAULT now())"
+        )
+
+
+def count_floor_messages(db_url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return conn.execute("SELECT count(*) FROM bench_floor_message").fetchone()[0]
+
+
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--pairs", type=int, nargs="+", default=[100, 500])
     parser.add_argument("--messages", type=int, default=20)
-    args = parser.parse_args()
+    parser.add_argument("--stacks", nargs="+", choices=list(STACK_APPS), default=list(STACK_APPS))
+    parser.add_argument("--timeout", type=float, default=180.0, help="seconds before a message counts as lost")
+    parser.add_argument("--setup-timeout", type=float, default=60.0, help="seconds a pair may take to connect")
+    parser.add_argument(
+        "--product-env",
+        metavar="NAME=VALUE",
+        nargs="*",
+        default=[],
+        help="a setting for the product's server only, e.g. CONN_MAX_AGE=60 (the default runs its defaults)",
+    )
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
+    parts = urlsplit(db_url)
+    db = (parts._replace(path="/postgres").geturl(), parts.path.lstrip("/"))
     env = {
         "DATABASE_URL": db_url,
         "REDIS_URL": redis_url,
-        "CONN_MAX_AGE": "60",
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
         "WIDGET_THROTTLE_RATE": "1000000/min",
@@ -319,41 +551,44 @@ def main() -> None:
         "SOCKET_FRAME_BURST": "100000",
         "CUSTOMER_MESSAGES_PER_MINUTE": "1000000",
     }
+    product_env = {**env, **dict(item.split("=", 1) for item in args.product_env)}
     setup_django(env)
     from django.db import connections
 
-    rows = []
+    load_before = load_average()
+    print(f"load average before: {load_before}; {os.cpu_count()} cores", file=sys.stderr, flush=True)
+    rows: list[dict] = []
     for pairs in args.pairs:
         recreate_database(db_url)
         connections.close_all()
-        data = seed(pairs)
-        connections.close_all()
-        port = free_port()
-        server = start_server("omnichannel.asgi:application", port, env)
-        try:
-            result = asyncio.run(run_product(port, data, args.messages))
-        finally:
-            stop(server)
-        from conversations.models import Message
-
-        persisted = Message.objects.filter(sender="customer", client_id__startswith="b").count()
-        connections.close_all()
-        rows.append(row("product (full stack)", pairs, result, persisted, args.messages))
-        print(f"… {pairs} pairs, product: {rows[-1]}", file=sys.stderr)
-        port = free_port()
-        relay = start_server("benchmarks.relay_asgi:application", port, env)
-        try:
-            baseline = asyncio.run(run_relay(port, pairs, args.messages))
-        finally:
-            stop(relay)
-        rows.append(row("bare Channels relay", pairs, baseline, "—", args.messages))
-        print(f"… {pairs} pairs done: {rows[-2]} {rows[-1]}", file=sys.stderr)
-
-    print("\nCustomer → agent message latency and throughput (one ASGI process, Redis, PostgreSQL)\n")
-    headers = ["stack", "pairs", "delivered", "lost", "p50 ms", "p99 ms", "delivered/s", "persisted/s", "persisted"]
-    print_table(headers, rows)
+        floor_table(db_url)
+        stacks = {
+            "relay": (env, relay_stack, lambda: None),
+            "floor": (env, floor_stack, lambda: count_floor_messages(db_url)),
+        }
+        if "product" in args.stacks:
+            data = seed(pairs)
+            connections.close_all()
+            stacks["product"] = (product_env, lambda port, d=data: product_stack(port, d), count_product_messages)
+        for stack in args.stacks:
+            stack_env, make_stack, count = stacks[stack]
+            rows.append(run_stack(stack, pairs, args, stack_env, db, make_stack, count))
+            print(f"… {pairs} pairs, {stack}: {rows[-1]}", file=sys.stderr, flush=True)
+    load_after = load_average()
+    print(f"\nCustomer → agent messages: one ASGI process per stack; load average {load_before} → {load_after}\n")
+    print_table([header for header, _ in COLUMNS], [[cell(r[key]) for _, key in COLUMNS] for r in rows])
+    print("\nproduct : relay : floor, as multiples of the floor\n")
+    print_table(["pairs", *(header for header, _ in RATIOS)], ratio_rows(rows))
+    sizes = widget_sizes()
     print("\nWidget script size\n")
-    print_table(["file", "bytes", "gzipped bytes"], widget_sizes())
+    print_table(["file", "bytes", "gzipped bytes"], sizes)
+    write_json(
+        args.json,
+        load_before=load_before,
+        load_after=load_after,
+        rows=rows,
+        widget_scripts=[{"file": name, "bytes": int(raw), "gzipped_bytes": int(gz)} for name, raw, gz in sizes],
+    )
 
 
 if __name__ == "__main__":

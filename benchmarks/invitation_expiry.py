@@ -21,6 +21,7 @@ What it does:
 Needs PostgreSQL and Redis: BENCH_DATABASE_URL (default
 postgres://postgres@127.0.0.1:5432/omnichannel_invitation_bench, dropped and re-created) and
 BENCH_REDIS_URL (default redis://127.0.0.1:6379/14; its queue ``bench-invitations`` is purged).
+``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``, a row per scenario.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from benchmarks.chat_latency import print_table, recreate_database
+from benchmarks.measure import add_json_argument, load_average, write_json
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_invitation_bench"
@@ -232,29 +234,43 @@ def run_scenario(env, widget, *, count: int, workers: int, with_tasks: bool, bea
             stop(worker)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invitations", type=int, default=10_000)
     parser.add_argument("--workers", type=int, default=2)
-    args = parser.parse_args()
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     env = {"DATABASE_URL": db_url, "REDIS_URL": redis_url, "CELERY_QUEUE": QUEUE, "LOG_LEVEL": "WARNING"}
     recreate_database(db_url)
     setup_django(env)
     widget = seed_base()
-    load = os.getloadavg()
-    print(f"load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; {os.cpu_count()} cores", flush=True)
+    load_before = load_average()
+    print(f"load average before: {load_before}; {os.cpu_count()} cores", flush=True)
     scenarios = [
         ("expiry tasks + sweep", True),
         ("sweep only (tasks lost)", False),
     ]
-    rows = []
+    rows, json_rows = [], []
     with tempfile.TemporaryDirectory() as beat_dir:
         for name, with_tasks in scenarios:
             print(f"{name}:", flush=True)
             result, done = run_scenario(
                 env, widget, count=args.invitations, workers=args.workers, with_tasks=with_tasks, beat_dir=beat_dir
+            )
+            json_rows.append(
+                {
+                    "scenario": name,
+                    "due": args.invitations,
+                    "workers": args.workers,
+                    "closed": result["closed"],
+                    "timed_out": not done,
+                    "p50_late_ms": round(result["p50"] * 1000, 1),
+                    "p99_late_ms": round(result["p99"] * 1000, 1),
+                    "max_late_ms": round(result["max"] * 1000, 1),
+                    "closed_per_s": round(result["throughput"], 1),
+                }
             )
             rows.append(
                 [
@@ -268,12 +284,13 @@ def main() -> None:
                     f"{result['throughput']:,.0f}",
                 ]
             )
-    load = os.getloadavg()
-    print(f"load average after: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}\n")
+    load_after = load_average()
+    print(f"load average after: {load_after}\n")
     print_table(
         ["scenario", "due", "workers", "closed", "p50 late (ms)", "p99 late (ms)", "max late (ms)", "closed/s"],
         rows,
     )
+    write_json(args.json, load_before=load_before, load_after=load_after, rows=json_rows)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,10 @@
 A socket at ``/relay/<room>/`` joins the room's group; whatever text it sends is sent to the
 group as is. The chat benchmark runs the same traffic through it and through the product, so
 their ratio is the product's own overhead.
+
+It runs on channels_redis's pub/sub layer (``RedisPubSubChannelLayer``), whatever the product's
+settings say: the core layer drops messages under load (its per-channel capacity and expiry), and
+a baseline that loses half its messages is not one.
 """
 
 import os
@@ -12,6 +16,16 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
 import django  # noqa: E402
 
 django.setup()
+
+from django.conf import settings  # noqa: E402
+
+# Read when the layer is first used (channels.layers.ChannelLayerManager reads the setting then).
+settings.CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+        "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+    }
+}
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

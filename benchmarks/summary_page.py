@@ -18,6 +18,8 @@ What it does, for each number of items N:
 Realtime events go to the in-memory layer (no Redis), so the figures are the database's and the
 Python code's.
 
+``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``, a row per table line.
+
 Needs PostgreSQL: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_summary_bench),
 dropped and re-created for each N.
 """
@@ -32,6 +34,7 @@ import time
 from datetime import timedelta
 
 from benchmarks.chat_latency import print_table, recreate_database
+from benchmarks.measure import add_json_argument, load_average, write_json
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_summary_bench"
 
@@ -176,18 +179,20 @@ def measure(seeded: dict, requests: int) -> list[dict]:
     return results
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--items", type=int, nargs="+", default=[10, 10_000])
     parser.add_argument("--requests", type=int, default=200)
-    args = parser.parse_args()
+    add_json_argument(parser)
+    args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     setup_django(db_url)
     from django.conf import settings
     from django.db import connection
 
     settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
-    rows = []
+    load_before = load_average()
+    rows, json_rows = [], []
     for items in args.items:
         connection.close()
         recreate_database(db_url)
@@ -195,6 +200,16 @@ def main() -> None:
         seeded = seed(items)
         print(f"… seeded {items:,} timeline items in {time.perf_counter() - started:.1f} s", file=sys.stderr)
         for result in measure(seeded, args.requests):
+            json_rows.append(
+                {
+                    "items": items,
+                    "request": result["name"],
+                    "requests": args.requests,
+                    "p50_ms": round(result["p50"], 2),
+                    "p95_ms": round(result["p95"], 2),
+                    "queries": result["queries"],
+                }
+            )
             rows.append(
                 [
                     f"{items:,}",
@@ -204,8 +219,11 @@ def main() -> None:
                     str(result["queries"]),
                 ]
             )
-    print(f"\nCustomer summary: render time and queries per request on PostgreSQL, {args.requests} requests (SUM-17)\n")
+    load_after = load_average()
+    print(f"\nCustomer summary: render time and queries per request on PostgreSQL, {args.requests} requests (SUM-17)")
+    print(f"load average {load_before} → {load_after}\n")
     print_table(["timeline items", "request", "p50 ms", "p95 ms", "queries"], rows)
+    write_json(args.json, load_before=load_before, load_after=load_after, rows=json_rows)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,124 @@
+"""The benchmarks still run and still tell the truth: each one at a tiny size, its --json checked.
+
+Not a measurement (the figures at these sizes mean nothing): a guard so the harness cannot rot
+silently between the runs that are quoted. Each benchmark runs as its own process, as it is run by
+hand, on its own PostgreSQL database (dropped and re-created) next to the test database.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DATABASE_URL = os.environ.get("DATABASE_URL", "")
+REDIS_URL = os.environ.get("REDIS_URL", "")
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(not DATABASE_URL.startswith("postgres"), reason="the benchmarks need PostgreSQL (DATABASE_URL)"),
+]
+
+CHAT_KEYS = {
+    "stack",
+    "pairs",
+    "delivered",
+    "lost",
+    "msgs_per_s",
+    "p50_ms",
+    "p99_ms",
+    "max_ms",
+    "server_cpu_ms_per_msg",
+    "db_cpu_ms_per_msg",
+    "client_cpu_ms_per_msg",
+}
+ROUTING_KEYS = {"agents", "items", "offers_per_s", "ms_per_offer", "queries_per_offer", "accept_queries"}
+
+
+def bench_database(kind: str) -> str:
+    """A database of the benchmark's own, named after the test run's (so parallel runs stay apart)."""
+    parts = urlsplit(DATABASE_URL)
+    return parts._replace(path=f"/{parts.path.lstrip('/')}_{kind}_smoke_bench2").geturl()
+
+
+def run_benchmark(module: str, args: list[str], env: dict[str, str], tmp_path: Path) -> dict:
+    out = tmp_path / f"{module}.json"
+    completed = subprocess.run(
+        [sys.executable, "-m", f"benchmarks.{module}", *args, "--json", str(out)],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    document = json.loads(out.read_text())
+    assert set(document) >= {"load_average", "rows"}
+    assert [len(load) for load in document["load_average"]] == [3, 3]
+    return document
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="the chat benchmark needs Redis (REDIS_URL)")
+def test_chat_latency_delivers_every_message_on_all_three_stacks(tmp_path):
+    pairs, messages = 3, 3
+    document = run_benchmark(
+        "chat_latency",
+        ["--pairs", str(pairs), "--messages", str(messages), "--timeout", "20", "--setup-timeout", "20"],
+        {"BENCH_DATABASE_URL": bench_database("chat"), "BENCH_REDIS_URL": REDIS_URL},
+        tmp_path,
+    )
+    rows = document["rows"]
+    assert [row["stack"] for row in rows] == ["product", "relay", "floor"]
+    for row in rows:
+        assert CHAT_KEYS <= set(row), CHAT_KEYS - set(row)
+        assert row["pairs"] == pairs
+        assert row["setup_failed"] == 0, row["errors"]
+        assert row["sent"] == row["delivered"] == pairs * messages, row
+        assert row["lost"] == 0
+        assert row["p50_ms"] <= row["p99_ms"] <= row["max_ms"]
+        assert row["msgs_per_s"] > 0
+        for key in ("server_cpu_ms_per_msg", "db_cpu_ms_per_msg", "client_cpu_ms_per_msg"):
+            assert isinstance(row[key], float) and row[key] >= 0, (key, row[key])
+    by_stack = {row["stack"]: row for row in rows}
+    # Stored before delivered: the product and the floor persist every message; the relay stores nothing.
+    assert by_stack["product"]["persisted"] == by_stack["floor"]["persisted"] == pairs * messages
+    assert by_stack["relay"]["persisted"] is None
+    assert by_stack["product"]["server_cpu_ms_per_msg"] > 0
+
+
+def test_routing_throughput_offers_and_accepts_at_a_tiny_size(tmp_path):
+    document = run_benchmark(
+        "routing_throughput",
+        ["--agents", "20", "40", "--items", "200", "--offers", "30"],
+        {"BENCH_DATABASE_URL": bench_database("routing")},
+        tmp_path,
+    )
+    rows = document["rows"]
+    assert [(row["agents"], row["items"]) for row in rows] == [(20, 200), (40, 200)]
+    for row in rows:
+        assert ROUTING_KEYS <= set(row), ROUTING_KEYS - set(row)
+        assert row["offers"] > 0 and row["offers_per_s"] > 0
+        assert row["queries_per_offer"] > 0 and row["ms_per_offer"] > 0
+        assert row["accept_queries"] > 0
+
+
+def test_chat_latency_counts_pairs_that_cannot_set_up_and_does_not_hang(tmp_path):
+    """With no Redis behind the relay and the floor, every pair fails to join: counted, within the timeouts."""
+    import socket
+
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        dead_redis = f"redis://127.0.0.1:{sock.getsockname()[1]}/0"
+    document = run_benchmark(
+        "chat_latency",
+        ["--pairs", "2", "--messages", "2", "--stacks", "relay", "floor", "--timeout", "5", "--setup-timeout", "5"],
+        {"BENCH_DATABASE_URL": bench_database("chat"), "BENCH_REDIS_URL": dead_redis},
+        tmp_path,
+    )
+    for row in document["rows"]:
+        assert row["setup_failed"] == 2 and row["sent"] == row["delivered"] == 0, row
+        assert row["msgs_per_s"] is None and row["p99_ms"] is None and row["errors"]
