@@ -102,32 +102,12 @@ def agent_login(client):
 
 
 @pytest.fixture
-def celery_worker(transactional_db):
-    """A real Celery worker for timing behaviour, as the mode runs it.
+def celery_worker(transactional_db, settings):
+    """A real Celery worker for timing behaviour, as the mode runs it (tests.live.celery_worker_running)."""
+    from tests.live import celery_worker_running
 
-    Embedded mode (no REDIS_URL): the worker thread inside this process on the memory broker.
-    With REDIS_URL: a ``celery worker`` process on Redis, reading this test database.
-    """
-    from django.db import connection
-
-    if settings.EMBEDDED:
-        from omnichannel.embedded import start_embedded_worker
-
-        worker = start_embedded_worker(beat=False)
-        yield "embedded"
-        worker.stop()
-        return
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a worker process needs the test database on PostgreSQL")
-    from tests.live import start_celery_worker_process, stop_process
-
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    process = start_celery_worker_process(
-        env={"DATABASE_URL": url, "REDIS_URL": REDIS_URL}, queue=settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-    yield "process"
-    stop_process(process)
+    with celery_worker_running(settings) as kind:
+        yield kind
 
 
 def pytest_collection_modifyitems(config, items):

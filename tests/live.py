@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -102,3 +103,41 @@ def stop_process(process: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(5)
+
+
+@contextlib.contextmanager
+def celery_worker_running(settings, overrides: dict[str, str] | None = None):
+    """A real Celery worker as the mode runs it, for as long as the ``with`` block lasts.
+
+    Embedded mode (no REDIS_URL): the worker thread inside this process on the memory broker,
+    with ``overrides`` applied to ``settings`` as numbers. With REDIS_URL: a ``celery worker``
+    process on Redis reading this test database, with ``overrides`` in its environment.
+    Yields "embedded" or "process".
+    """
+    import pytest
+    from django.db import connection
+
+    overrides = overrides or {}
+    if settings.EMBEDDED:
+        from omnichannel.embedded import start_embedded_worker
+
+        for name, value in overrides.items():
+            setattr(settings, name, float(value))
+        worker = start_embedded_worker(beat=False)
+        try:
+            yield "embedded"
+        finally:
+            worker.stop()
+        return
+    db = connection.settings_dict
+    if db["ENGINE"] != "django.db.backends.postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    process = start_celery_worker_process(
+        env={"DATABASE_URL": url, "REDIS_URL": os.environ.get("REDIS_URL", ""), **overrides},
+        queue=settings.CELERY_TASK_DEFAULT_QUEUE,
+    )
+    try:
+        yield "process"
+    finally:
+        stop_process(process)

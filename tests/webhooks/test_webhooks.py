@@ -9,8 +9,8 @@ from django.urls import reverse
 from standardwebhooks.webhooks import Webhook
 
 from conversations.services import message_post
-from tests.conftest import REDIS_URL
 from tests.conversations.factories import ConversationFactory
+from tests.live import celery_worker_running
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -53,29 +53,10 @@ def receiver():
 
 @pytest.fixture
 def webhook_worker(transactional_db, settings):
+    """A real worker with short retry delays."""
     fast = {"WEBHOOK_RETRY_BASE_SECONDS": "0.2", "WEBHOOK_RETRY_MAX_DELAY_SECONDS": "1"}
-    if settings.EMBEDDED:
-        from omnichannel.embedded import start_embedded_worker
-
-        for name, value in fast.items():
-            setattr(settings, name, float(value))
-        worker = start_embedded_worker(beat=False)
+    with celery_worker_running(settings, fast):
         yield
-        worker.stop()
-        return
-    from django.db import connection
-
-    db = connection.settings_dict
-    if db["ENGINE"] != "django.db.backends.postgresql":
-        pytest.skip("a worker process needs the test database on PostgreSQL")
-    from tests.live import start_celery_worker_process, stop_process
-
-    url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    process = start_celery_worker_process(
-        env={"DATABASE_URL": url, "REDIS_URL": REDIS_URL, **fast}, queue=settings.CELERY_TASK_DEFAULT_QUEUE
-    )
-    yield
-    stop_process(process)
 
 
 def _wait(predicate, timeout=20.0):
