@@ -110,6 +110,33 @@ def celery_worker(transactional_db, settings):
         yield kind
 
 
+@pytest.fixture
+def standin():
+    """The stand-in SMS provider (Twilio's protocol) on 127.0.0.1, signing as the test channel does."""
+    from conversations.channels.standin import StandInProvider
+    from tests.conversations.sms_helpers import ACCOUNT, OUR_NUMBER, TOKEN, twilio_sign
+
+    provider = StandInProvider(
+        account_sid=ACCOUNT,
+        auth_token=TOKEN,
+        phone_number=OUR_NUMBER,
+        signer=lambda token, url, params: twilio_sign(url, params, token=token),
+    )
+    provider.start()
+    yield provider
+    provider.stop()
+
+
+@pytest.fixture
+def sms_worker(transactional_db, settings):
+    """A real worker with short SMS retry delays and a short provider timeout."""
+    from tests.live import celery_worker_running
+
+    fast = {"SMS_RETRY_BASE_SECONDS": "0.3", "SMS_RETRY_MAX_DELAY_SECONDS": "1", "SMS_PROVIDER_TIMEOUT_SECONDS": "1"}
+    with celery_worker_running(settings, fast):
+        yield
+
+
 def pytest_collection_modifyitems(config, items):
     # Browser tests last: Playwright's sync API leaves an event loop behind that async tests
     # after it would trip over (running-and-testing.md).

@@ -141,3 +141,15 @@ def celery_worker_running(settings, overrides: dict[str, str] | None = None):
         yield "process"
     finally:
         stop_process(process)
+
+
+def wait_until(condition, timeout: float = 20.0):
+    """Poll ``condition`` until it returns something truthy, and return that (fails after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError("the condition did not come true in time")
+        time.sleep(0.05)

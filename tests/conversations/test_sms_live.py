@@ -10,41 +10,10 @@ from urllib.parse import urlencode
 import pytest
 
 from conversations.channels.sms import provider_delivery_process
-from conversations.channels.standin import StandInProvider
 from conversations.models import Conversation, Message, OutboundSms, ProviderDelivery
 from conversations.services import message_post
-from tests.conversations.sms_helpers import ACCOUNT, INBOUND, OUR_NUMBER, TOKEN, sms_params, sms_setup, twilio_sign
-from tests.live import celery_worker_running
-
-
-def _twilio_signer(token, url, params):
-    return twilio_sign(url, params, token=token)
-
-
-@pytest.fixture
-def standin():
-    provider = StandInProvider(account_sid=ACCOUNT, auth_token=TOKEN, phone_number=OUR_NUMBER, signer=_twilio_signer)
-    provider.start()
-    yield provider
-    provider.stop()
-
-
-@pytest.fixture
-def sms_worker(transactional_db, settings):
-    """A real worker with short retry delays and a short provider timeout."""
-    fast = {"SMS_RETRY_BASE_SECONDS": "0.3", "SMS_RETRY_MAX_DELAY_SECONDS": "1", "SMS_PROVIDER_TIMEOUT_SECONDS": "1"}
-    with celery_worker_running(settings, fast):
-        yield
-
-
-def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
+from tests.conversations.sms_helpers import INBOUND, sms_params, sms_setup, twilio_sign
+from tests.live import wait_until
 
 
 def _post(url, params):
@@ -88,7 +57,7 @@ def _sms_conversation(asgi_server, standin):
     channel, agent = sms_setup(public_base_url=asgi_server.url, api_base_url=standin.url)
     standin.webhook_base = asgi_server.url
     assert standin.send_inbound(from_number="+14155550123", body="Hello?") == 200
-    conversation = _wait(lambda: Conversation.objects.filter(phone_channel=channel).first())
+    conversation = wait_until(lambda: Conversation.objects.filter(phone_channel=channel).first())
     Conversation.objects.filter(pk=conversation.pk).update(status="active", agent=agent)
     return conversation, agent
 
@@ -103,7 +72,7 @@ def _final(outbound, status, timeout=20.0):
         outbound.refresh_from_db()
         return outbound.status == status
 
-    _wait(done, timeout)
+    wait_until(done, timeout)
     return outbound
 
 

@@ -12,8 +12,8 @@ import pytest
 from conversations.channels.outbound import delivery_display
 from conversations.models import Conversation, Message, OutboundSms
 from tests.conversations.sms_helpers import sms_setup
-from tests.conversations.test_sms_live import sms_worker, standin  # noqa: F401  (fixtures)
 from tests.conversations.test_workspace_consumer import join, receive, send, until, workspace  # noqa: F401
+from tests.live import wait_until
 
 pytestmark = pytest.mark.embedded
 
@@ -22,24 +22,14 @@ DELIVERY = r'data-testid="delivery" data-status="(\w+)">.*?data-testid="delivery
 NOTICE_HIDDEN = r'data-testid="sms-opted-out" role="status" id="sms-opted-out" hidden'
 
 
-def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
-
-
 @pytest.fixture
-def sms_chat(asgi_server, standin, sms_worker):  # noqa: F811
+def sms_chat(asgi_server, standin, sms_worker):
     """A customer texted in through the stand-in; the agent holds the conversation (active)."""
     channel, agent = sms_setup(public_base_url=asgi_server.url, api_base_url=standin.url)
     standin.webhook_base = asgi_server.url
     assert standin.send_inbound(from_number=CUSTOMER, body="Hello?") == 200
-    conversation = _wait(lambda: Conversation.objects.filter(phone_channel=channel).first())
-    _wait(lambda: Message.objects.filter(conversation=conversation, sender="customer").exists())
+    conversation = wait_until(lambda: Conversation.objects.filter(phone_channel=channel).first())
+    wait_until(lambda: Message.objects.filter(conversation=conversation, sender="customer").exists())
     Conversation.objects.filter(pk=conversation.pk).update(status="active", agent=agent)
     return conversation, agent
 

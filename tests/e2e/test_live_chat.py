@@ -2,7 +2,6 @@
 workspace (WID-1..4, WID-6, WID-11, LIVE-1..3, NOT-4, NOT-13, SUM-6, SUM-10, SUM-13, SEC-2)."""
 
 import re
-import time
 from pathlib import Path
 
 import pytest
@@ -10,19 +9,12 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from routing.models import AgentProfile
+from tests.live import wait_until
 from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 
 HOST_PAGE = (Path(__file__).parent / "host_page.html").read_text()
 TIMEOUT = 15_000
-
-
-def wait_until(condition, timeout: float = TIMEOUT / 1000) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not come true in time")
-        time.sleep(0.05)
 
 
 def host_page(server, widget) -> str:

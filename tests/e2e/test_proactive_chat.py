@@ -9,9 +9,9 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
-from routing.models import AgentProfile
 from tests.e2e.test_live_chat import TIMEOUT, wait_until
-from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.e2e.workspace import sign_in_available
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.widgets.factories import ChatWidgetFactory, ProactiveRuleFactory
 from widgets.models import Invitation
 
@@ -76,16 +76,6 @@ def proactive_widget(asgi_server, host_site):
     for path, title in (("/checkout", "Checkout"), ("/about", "About us")):
         host_site.pages[path] = host_page(asgi_server, widget, title)
     return widget
-
-
-def sign_in_available(page, agent) -> None:
-    page.goto("/workspace/")
-    page.fill("input[name=username]", agent.user.username)
-    page.fill("input[name=password]", PASSWORD)
-    page.get_by_test_id("login-submit").click()
-    expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-    page.get_by_test_id("presence-select").select_option(label="Available")
-    wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
 
 
 def test_a_rule_invites_on_the_matching_page_only_and_the_agent_gets_the_context(

@@ -10,17 +10,16 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation, OutboundSms
 from customers.models import Contact
-from routing.models import AgentProfile
 from tests.conversations.sms_helpers import PhoneChannelFactory
-from tests.conversations.test_sms_live import sms_worker, standin  # noqa: F401  (fixtures)
 from tests.e2e.test_live_chat import TIMEOUT, wait_until
-from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.e2e.workspace import sign_in_available
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 
 CUSTOMER = "+14155550123"
 
 
 @pytest.fixture
-def sms_desk(asgi_server, standin, sms_worker):  # noqa: F811
+def sms_desk(asgi_server, standin, sms_worker):
     queue = QueueFactory(name="Texts")
     workstream = WorkstreamFactory(name="SMS help", channel="sms", chat_mode="", default_queue=queue)
     channel = PhoneChannelFactory(workstream=workstream, public_base_url=asgi_server.url, api_base_url=standin.url)
@@ -35,20 +34,14 @@ def sms_desk(asgi_server, standin, sms_worker):  # noqa: F811
 def test_an_inbound_text_reaches_the_agent_who_replies_and_sees_it_delivered(
     browser,
     asgi_server,
-    standin,  # noqa: F811
+    standin,
     sms_desk,
 ):
     # spec: SMS-1, SMS-2, NOT-15
     channel, agent, contact = sms_desk
     page = browser.new_context(base_url=asgi_server.url).new_page()
     try:
-        page.goto("/workspace/")
-        page.fill("input[name=username]", agent.user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-        page.get_by_test_id("presence-select").select_option(label="Available")
-        wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+        sign_in_available(page, agent)
 
         # The customer texts in; the stand-in posts it to our webhook, signed.
         assert standin.send_inbound(from_number=CUSTOMER, body="Is my parcel on its way?") == 200
@@ -93,7 +86,7 @@ def test_an_inbound_text_reaches_the_agent_who_replies_and_sees_it_delivered(
 def test_the_agent_links_one_of_several_matching_contacts_with_the_keyboard(
     browser,
     asgi_server,
-    standin,  # noqa: F811
+    standin,
     sms_desk,
 ):
     # spec: SMS-2
@@ -103,13 +96,7 @@ def test_the_agent_links_one_of_several_matching_contacts_with_the_keyboard(
     bob.save()
     page = browser.new_context(base_url=asgi_server.url).new_page()
     try:
-        page.goto("/workspace/")
-        page.fill("input[name=username]", agent.user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-        page.get_by_test_id("presence-select").select_option(label="Available")
-        wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+        sign_in_available(page, agent)
         assert standin.send_inbound(from_number=CUSTOMER, body="Hi, it's me") == 200
         expect(page.get_by_test_id("notification")).to_be_visible(timeout=TIMEOUT)
         page.get_by_test_id("notification-accept").click()

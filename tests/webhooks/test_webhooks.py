@@ -1,7 +1,6 @@
 """Signed outbound webhooks, verified by the standardwebhooks library (an independent implementation)."""
 
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -10,7 +9,7 @@ from standardwebhooks.webhooks import Webhook
 
 from conversations.services import message_post
 from tests.conversations.factories import ConversationFactory
-from tests.live import celery_worker_running
+from tests.live import celery_worker_running, wait_until
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
 
@@ -59,15 +58,6 @@ def webhook_worker(transactional_db, settings):
         yield
 
 
-def _wait(predicate, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")
-
-
 def _verified(secret, request) -> dict:
     """Verify as an integrator would, with the Standard Webhooks library."""
     headers = {name.lower(): value for name, value in request["headers"].items()}
@@ -79,7 +69,7 @@ def test_a_message_reaches_the_endpoint_signed_as_standard_webhooks_say(receiver
     endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["message.created"])
     conversation = ConversationFactory()
     message_post(conversation_id=conversation.pk, sender="customer", text="Hello there")
-    _wait(lambda: len(receiver.received) == 1)
+    wait_until(lambda: len(receiver.received) == 1)
     payload = _verified(endpoint.secret, receiver.received[0])
     assert payload["type"] == "message.created"
     assert (payload["data"]["conversation"], payload["data"]["seq"], payload["data"]["text"]) == (
@@ -89,7 +79,7 @@ def test_a_message_reaches_the_endpoint_signed_as_standard_webhooks_say(receiver
     )
     delivery = WebhookDelivery.objects.get()
     assert receiver.received[0]["headers"]["webhook-id"] == delivery.message_id
-    _wait(lambda: WebhookDelivery.objects.filter(status="succeeded", response_code=200, attempts=1).exists())
+    wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded", response_code=200, attempts=1).exists())
 
 
 def test_failures_are_retried_with_the_same_id_and_events_stay_in_order(receiver, webhook_worker):
@@ -99,7 +89,7 @@ def test_failures_are_retried_with_the_same_id_and_events_stay_in_order(receiver
     conversation = ConversationFactory()
     message_post(conversation_id=conversation.pk, sender="customer", text="first")
     message_post(conversation_id=conversation.pk, sender="customer", text="second")
-    _wait(lambda: WebhookDelivery.objects.filter(status="succeeded").count() == 2, timeout=30)
+    wait_until(lambda: WebhookDelivery.objects.filter(status="succeeded").count() == 2, timeout=30)
     ids = [request["headers"]["webhook-id"] for request in receiver.received]
     first = WebhookDelivery.objects.get(payload__data__seq=1)
     assert ids[:3] == [first.message_id] * 3  # the same id across retries
@@ -112,7 +102,7 @@ def test_a_wrong_secret_or_a_changed_body_fails_verification(receiver, webhook_w
     # spec: API-2
     endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["message.created"])
     message_post(conversation_id=ConversationFactory().pk, sender="customer", text="Hi")
-    _wait(lambda: len(receiver.received) == 1)
+    wait_until(lambda: len(receiver.received) == 1)
     request = receiver.received[0]
     from standardwebhooks.webhooks import WebhookVerificationError
 
