@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from conversations.bots import bot_client_create, bot_client_key_rotate
 from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session
-from omnichannel.admin import ReadOnlyAdmin, ReadOnlyTabularInline
+from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 
 class ConversationEventInline(ReadOnlyTabularInline):

@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from conversations.models import BotClient, Conversation
-from omnichannel.errors import Forbidden, NotFound
+from core.errors import Forbidden, NotFound
 
 KEY_BYTES = 32
 

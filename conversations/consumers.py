@@ -1,6 +1,6 @@
 """The agent workspace socket: one per open workspace page (docs/live-chat-protocol.md).
 
-Frames in are validated by an exact schema each (omnichannel.frames) and handed to one service; what happens to the
+Frames in are validated by an exact schema each (core.frames) and handed to one service; what happens to the
 agent's work (offers, notifications, presence) and to the conversations the page joined comes
 back as events on the agent's and the conversations' groups and goes out as frames.
 """
@@ -17,12 +17,12 @@ from conversations.channels.outbound import sms_delivery_events
 from conversations.models import Conversation, Message
 from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
+from core.consumers import FrameConsumer, FrameError
+from core.errors import NotFound
+from core.frames import Frame, Id, Ref, Seq, Text
+from core.realtime import agent_group, conversation_group, publish_on_commit
+from core.security import product_origin_allowed
 from notifications.services import notification_display
-from omnichannel.consumers import FrameConsumer, FrameError
-from omnichannel.errors import NotFound
-from omnichannel.frames import Frame, Id, Ref, Seq, Text
-from omnichannel.realtime import agent_group, conversation_group, publish_on_commit
-from omnichannel.security import product_origin_allowed
 from routing.models import Presence
 from routing.services import agent_presence_set, offer_accept, offer_reject
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat

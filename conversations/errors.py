@@ -1,4 +1,4 @@
-from omnichannel.errors import DomainError
+from core.errors import DomainError
 
 
 class ConversationError(DomainError):

@@ -22,8 +22,8 @@ from conversations.services import (
     message_post,
     message_validate_text,
 )
-from omnichannel.errors import NotFound
-from omnichannel.realtime import conversation_group, publish_on_commit
+from core.errors import NotFound
+from core.realtime import conversation_group, publish_on_commit
 
 Actor = ConversationEvent.Actor
 

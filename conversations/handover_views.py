@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from conversations import workspace
 from conversations.views import _page_context, agent_required
-from omnichannel.errors import DomainError, NotFound
+from core.errors import DomainError, NotFound
 from routing.models import AgentProfile, Queue
 from routing.selectors import agents_visible_to
 from routing.services.transfer import MAX_NOTE, conversation_consult, conversation_transfer

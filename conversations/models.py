@@ -11,6 +11,8 @@ from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.throttles import rate_is_valid
+
 MAX_MESSAGE_BYTES = 28 * 1024  # CONV-2a: at most 28 KB of text (UTF-8)
 MAX_CONTEXT_VARIABLES = 100  # WID-6
 
@@ -318,14 +320,20 @@ class BotClient(models.Model):
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # The developer API's throttle (core.throttles) counts a bot by its key, at its own rate.
+    throttle_scope = "bot"
+
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def throttle_ident(self) -> str:
+        return self.key_hash[:32]
+
     def clean(self) -> None:
-        from omnichannel.throttles import rate_is_valid
 
         if self.throttle_rate and not rate_is_valid(self.throttle_rate):
             raise ValidationError({"throttle_rate": _("Write a rate like 120/min: a number, then s, min, h or day.")})

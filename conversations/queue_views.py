@@ -18,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from conversations.views import _page_context, agent_required
 from conversations.workspace import customer_label
-from omnichannel.errors import DomainError
+from core.errors import DomainError
 from routing.selectors import open_items_for
 from routing.services import work_item_pick
 

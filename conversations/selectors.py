@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
 from conversations.models import Conversation, Message
-from omnichannel.errors import NotFound
+from core.errors import NotFound
 from routing.selectors import agent_for_user, oversees_all, queue_ids_of
 
 
@@ -43,7 +43,7 @@ def conversation_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conver
 def access_conversation(user: AbstractBaseUser | AnonymousUser, conversation_id: int) -> Conversation:
     """Fetch one conversation with the permission check inside.
 
-    Raises :class:`~omnichannel.errors.NotFound` both when it does not exist and when the user
+    Raises :class:`~core.errors.NotFound` both when it does not exist and when the user
     may not see it, so ids of other queues' conversations do not leak (SEC-1).
     """
     try:

@@ -19,8 +19,8 @@ from conversations.models import (
     Session,
 )
 from conversations.states import CONVERSATION
-from omnichannel.errors import Forbidden, NotFound
-from omnichannel.realtime import conversation_group, publish_on_commit
+from core.errors import Forbidden, NotFound
+from core.realtime import conversation_group, publish_on_commit
 
 Actor = ConversationEvent.Actor
 
@@ -43,7 +43,7 @@ def conversation_transition(
 ) -> Conversation:
     """Move a conversation to ``to`` under its row lock and record who and when (CONV-1).
 
-    An illegal move raises :class:`~omnichannel.errors.IllegalTransition` and changes nothing.
+    An illegal move raises :class:`~core.errors.IllegalTransition` and changes nothing.
     Workflows that may run twice (auto-close, a customer leaving) check the state first.
     """
     conversation = _locked(conversation_id)

@@ -1,6 +1,6 @@
 """Conversation state machine (CONV-1; design.md, "State machines")."""
 
-from omnichannel.statemachine import StateMachine
+from core.statemachine import StateMachine
 
 CONVERSATION = StateMachine.build(
     "conversation",

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_GET, require_POST
 from conversations import workspace
 from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
+from core.errors import DomainError, NotFound
 from customers.summary import customer_summary, summary_js_strings
-from omnichannel.errors import DomainError, NotFound
 from routing import selectors as routing_selectors
 from routing.models import AgentProfile, Presence
 from routing.services import agent_desktop_notifications_set, agent_presence_set

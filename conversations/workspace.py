@@ -21,10 +21,10 @@ from django.utils.translation import gettext as _
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
+from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
 from notifications.selectors import notification_payload
-from omnichannel.errors import NotFound
 from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence
 from routing.selectors import agent_for_user, oversees_all
 

@@ -20,10 +20,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.models import Conversation, ConversationEvent
+from core.errors import DomainError, Forbidden, NotFound
+from core.realtime import case_group, conversation_group, publish_on_commit
 from customers.models import Account, Case, Contact, Note
 from customers.summary import may_change_summary
-from omnichannel.errors import DomainError, Forbidden, NotFound
-from omnichannel.realtime import case_group, conversation_group, publish_on_commit
 from routing.selectors import agent_for_user, oversees_all
 
 CONTACT_FIELDS = frozenset(

@@ -27,8 +27,8 @@ from django.utils.translation import gettext as _
 
 from conversations.models import Conversation
 from conversations.workspace import Detail, additional_details, format_wait, prechat_details, visitor_details
+from core.errors import DomainError, NotFound
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from omnichannel.errors import DomainError, NotFound
 from routing.models import Skill
 from routing.selectors import agent_for_user, oversees_all
 from widgets.models import SelfServiceAction

@@ -21,6 +21,8 @@ from rest_framework import serializers
 
 from conversations.views import agent_required
 from conversations.workspace import conversations_given_to
+from core.api import MAX_ID
+from core.errors import DomainError, Forbidden, NotFound
 from customers import services, summary
 from customers.api.serializers import (
     CustomerSummarySerializer,
@@ -35,8 +37,6 @@ from customers.api.serializers import (
     TimelinePageSerializer,
     TimelineParamsSerializer,
 )
-from omnichannel.api import MAX_ID
-from omnichannel.errors import DomainError, Forbidden, NotFound
 
 NEW_RECORD_INPUT = {
     "contact": NewContactInputSerializer,

@@ -9,6 +9,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
+from core.admin import ReadOnlyAdmin
 from notifications.models import (
     AgentBanner,
     AlertSettings,
@@ -17,7 +18,6 @@ from notifications.models import (
     NotificationTemplateField,
 )
 from notifications.scenarios import Scenario
-from omnichannel.admin import ReadOnlyAdmin
 
 # --- Templates ------------------------------------------------------------------------------
 

@@ -6,9 +6,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.realtime import agent_group, publish_on_commit
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from notifications.states import NOTIFICATION
-from omnichannel.realtime import agent_group, publish_on_commit
 
 
 @transaction.atomic
@@ -230,7 +230,7 @@ def notification_close_for_offer(*, offer, status: str) -> Notification | None:
 @transaction.atomic
 def notification_display(*, notification_id: int, agent) -> Notification:
     """A workspace page showed the notification (the acknowledgement NOT-8 relies on). Idempotent."""
-    from omnichannel.errors import NotFound
+    from core.errors import NotFound
 
     notification = Notification.objects.select_for_update().filter(pk=notification_id, agent=agent).first()
     if notification is None:

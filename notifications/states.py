@@ -1,6 +1,6 @@
 """Notification lifecycle (design.md, "State machines")."""
 
-from omnichannel.statemachine import StateMachine
+from core.statemachine import StateMachine
 
 # sent: pushed, no workspace page has acknowledged it; displayed: a page showed it.
 # accepted / rejected / timed_out close an alert; dismissed closes a toast;

@@ -3,7 +3,7 @@
 from django.urls import include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
-from omnichannel.api import not_found
+from core.api import not_found
 
 app_name = "api"
 

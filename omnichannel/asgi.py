@@ -13,7 +13,7 @@ from channels.auth import AuthMiddleware  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.sessions import CookieMiddleware, SessionMiddleware  # noqa: E402
 
-from omnichannel import realtime  # noqa: E402
+from core import realtime  # noqa: E402
 from omnichannel.routing import websocket_urlpatterns  # noqa: E402
 
 

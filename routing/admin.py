@@ -7,8 +7,8 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from omnichannel.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
-from omnichannel.errors import DomainError
+from core.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
+from core.errors import DomainError
 from routing.models import (
     AgentProfile,
     AgentSkill,

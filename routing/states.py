@@ -1,6 +1,6 @@
 """Work item and offer state machines (design.md, "State machines")."""
 
-from omnichannel.statemachine import StateMachine
+from core.statemachine import StateMachine
 
 # queued: waiting in a queue; offered: one pending offer out; assigned: an agent holds it;
 # parked: a persistent chat in waiting (no capacity); done: finished.

@@ -14,7 +14,7 @@ requires_redis = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a re
 @pytest.fixture
 def published(monkeypatch):
     """Capture realtime events instead of sending them: a list of (group, event)."""
-    from omnichannel import realtime
+    from core import realtime
 
     sent = []
     monkeypatch.setattr(realtime, "group_send_now", lambda group, event: sent.append((group, event)))
@@ -50,7 +50,7 @@ def redis_layer(settings):
 
     # The production layer exactly as settings build it, with a prefix of this test's own.
     layer = copy.deepcopy(settings.CHANNEL_LAYERS["default"])
-    assert layer["BACKEND"] == "omnichannel.channel_layer.ReconnectingRedisChannelLayer"
+    assert layer["BACKEND"] == "core.channel_layer.ReconnectingRedisChannelLayer"
     layer["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
     _use_layer(settings, layer)
     yield

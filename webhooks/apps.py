@@ -7,7 +7,7 @@ class WebhooksConfig(AppConfig):
 
     def ready(self) -> None:
         # One source: the webhooks follow the domain events the realtime layer publishes (API-2).
-        from omnichannel.realtime import register_event_sink
+        from core.realtime import register_event_sink
         from webhooks.services import webhook_events_capture
 
         register_event_sink(webhook_events_capture)

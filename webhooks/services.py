@@ -1,6 +1,6 @@
 """Signed outbound webhooks (API-2): captured from the realtime domain events, delivered by Celery.
 
-Events are taken from :func:`omnichannel.realtime.publish_on_commit` (one source) inside the
+Events are taken from :func:`core.realtime.publish_on_commit` (one source) inside the
 publisher's transaction, stored as deliveries, and sent after commit, in order per
 conversation: a drain task sends an endpoint's pending deliveries of one key oldest first and
 stops at the first failure, which it retries with backoff over hours. An endpoint failing for
@@ -24,7 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from omnichannel.errors import DomainError
+from core.errors import DomainError
 from webhooks import endpoint_memo
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint, new_secret
 from webhooks.signing import webhook_signature

@@ -20,11 +20,11 @@ from conversations.customer_presence import customer_socket_heartbeat, customer_
 from conversations.models import Conversation, Message
 from conversations.selectors import conversation_messages
 from conversations.services import conversation_customer_end, message_event, message_post
-from omnichannel.consumers import FrameConsumer, FrameError
-from omnichannel.frames import Frame, Ref, Seq, Text
-from omnichannel.limits import customer_message_retry_after
-from omnichannel.realtime import conversation_group, publish_on_commit
-from omnichannel.security import scope_origin
+from core.consumers import FrameConsumer, FrameError
+from core.frames import Frame, Ref, Seq, Text
+from core.limits import customer_message_retry_after
+from core.realtime import conversation_group, publish_on_commit
+from core.security import scope_origin
 from widgets import selectors
 from widgets.api import MAX_AUTH_TOKEN_LENGTH, MAX_TOKEN_LENGTH
 from widgets.persistent import customer_conversation

@@ -12,7 +12,7 @@ import uuid
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
-from omnichannel.errors import NotFound
+from core.errors import NotFound
 from widgets.api import MAX_TOKEN_LENGTH, describe_user_agent
 from widgets.models import PageVisit
 from widgets.services import invitation_accept, invitation_dismiss, invitation_event, invitation_offer

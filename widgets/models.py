@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from omnichannel.security import parse_origin
+from core.security import parse_origin
 from routing.models import validate_time_zone
 
 MAX_PRECHAT_QUESTIONS = 10  # WID-10
@@ -25,7 +25,7 @@ INVITATION_LIFETIME = timedelta(minutes=1)
 def normalise_origin(value: str) -> str:
     """``https://Shop.Example.com/`` → ``https://shop.example.com``; raise for anything else.
 
-    The admin's spelling of :func:`omnichannel.security.parse_origin`, which every origin check uses.
+    The admin's spelling of :func:`core.security.parse_origin`, which every origin check uses.
     """
     value = (value or "").strip()
     origin = parse_origin(value)

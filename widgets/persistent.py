@@ -19,7 +19,7 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from conversations.models import Conversation
-from omnichannel.errors import NotFound
+from core.errors import NotFound
 from widgets import selectors
 from widgets.authentication import AuthTokenError, VerifiedCustomer, auth_token_verify
 from widgets.models import ChatWidget, Visitor

@@ -14,8 +14,8 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.models import Conversation
-from omnichannel.errors import NotFound
-from omnichannel.security import origin_matches, parse_origin_header
+from core.errors import NotFound
+from core.security import origin_matches, parse_origin_header
 from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter

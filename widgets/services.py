@@ -10,8 +10,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from omnichannel.errors import DomainError, NotFound
-from omnichannel.realtime import publish_many_on_commit, publish_on_commit, visitor_group
+from core.errors import DomainError, NotFound
+from core.realtime import publish_many_on_commit, publish_on_commit, visitor_group
 from widgets.models import (
     INVITATION_LIFETIME,
     ChatWidget,

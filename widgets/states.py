@@ -1,6 +1,6 @@
 """Invitation state machine (PRO-4; design.md, "State machines")."""
 
-from omnichannel.statemachine import StateMachine
+from core.statemachine import StateMachine
 
 INVITATION = StateMachine.build(
     "invitation",

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from django.core import signing
 
-from omnichannel.errors import DomainError
+from core.errors import DomainError
 
 VISITOR_SALT = "widgets.visitor"
 CONVERSATION_SALT = "widgets.conversation"

@@ -26,8 +26,8 @@ from rest_framework.views import APIView
 
 from conversations.errors import ConversationValidationError
 from conversations.services import conversation_customer_end
-from omnichannel.errors import DomainError, Forbidden, NotFound
-from omnichannel.security import parse_origin_header
+from core.errors import DomainError, Forbidden, NotFound
+from core.security import parse_origin_header
 from widgets import selectors
 from widgets.api import (
     ActionRequest,
@@ -69,7 +69,7 @@ class PlainTextJSONParser(JSONParser):
 class WidgetThrottle(SimpleRateThrottle):
     """Per client address and widget, at the ``widget`` scope's rate (SEC-3).
 
-    The client address is DRF's ``get_ident`` (:func:`omnichannel.security.client_address`):
+    The client address is DRF's ``get_ident`` (:func:`core.security.client_address`):
     ``X-Forwarded-For`` counts only behind the ``NUM_PROXIES`` trusted proxies.
 
     The rate is read on every request (DRF reads it once at import), so a settings change —

@@ -17,11 +17,11 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 from pydantic import Field
 
-from omnichannel.consumers import FrameConsumer, FrameError
-from omnichannel.errors import NotFound
-from omnichannel.frames import Frame, Text
-from omnichannel.realtime import visitor_group
-from omnichannel.security import scope_origin
+from core.consumers import FrameConsumer, FrameError
+from core.errors import NotFound
+from core.frames import Frame, Text
+from core.realtime import visitor_group
+from core.security import scope_origin
 from widgets import selectors
 from widgets.api import MAX_TOKEN_LENGTH
 from widgets.models import Invitation, PageVisit

@@ -26,8 +26,8 @@ from conversations.bots import access_bot_client_conversation, access_bot_workst
 from conversations.handover import bot_conversation_start, bot_message_post
 from conversations.models import BotClient, Conversation, Message
 from conversations.selectors import conversation_messages
-from omnichannel.api import InputSerializer
-from omnichannel.errors import NotFound
+from core.api import InputSerializer
+from core.errors import NotFound
 from routing.models import Workstream
 from routing.services.transfer import MAX_NOTE, bot_escalate
 

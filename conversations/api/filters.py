@@ -3,7 +3,7 @@
 import django_filters
 
 from conversations.models import Conversation
-from omnichannel.api import DateTimeRangeFilter, IdFilter
+from core.api import DateTimeRangeFilter, IdFilter
 
 
 class ConversationFilter(django_filters.FilterSet):

@@ -12,7 +12,7 @@ from conversations import selectors
 from conversations.api.filters import ConversationFilter
 from conversations.api.serializers import ConversationSerializer, MessageListParamsSerializer, MessageSerializer
 from conversations.models import Message
-from omnichannel.errors import NotFound
+from core.errors import NotFound
 from omnichannel.permissions import IsAgentOrAdmin
 
 NOT_VISIBLE = OpenApiResponse(description="No such conversation, or not one of your queues'.")

@@ -28,7 +28,7 @@ from conversations.channels.providers import (
 )
 from conversations.channels.states import OUTBOUND_SMS, PROVIDER_STATUS
 from conversations.errors import ConversationError
-from omnichannel.realtime import conversation_group, publish_on_commit
+from core.realtime import conversation_group, publish_on_commit
 
 logger = logging.getLogger(__name__)
 Status = OutboundSms.Status

@@ -21,7 +21,7 @@ from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOpt
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.services import conversation_started_publish, message_post, message_validate_text
-from omnichannel.realtime import conversation_group, publish_on_commit
+from core.realtime import conversation_group, publish_on_commit
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The outbound SMS status machine (SMS-1): moves only forward, whatever order callbacks come in."""
 
-from omnichannel.statemachine import StateMachine
+from core.statemachine import StateMachine
 
 _FINAL = ("delivered", "undelivered", "failed")
 

@@ -4,9 +4,9 @@ import django_filters
 from django.core.exceptions import ValidationError as DjangoValidationError
 from rest_framework.exceptions import ValidationError
 
+from core.api import IdFilter
 from customers.models import Case, Contact
 from customers.selectors import contacts_with_email, contacts_with_mobile_phone
-from omnichannel.api import IdFilter
 
 
 class ContactFilter(django_filters.FilterSet):

@@ -16,9 +16,9 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
+from core.api import InputSerializer, OptionalEmailField, OptionalURLField
 from customers.models import Account, Case, Contact, Note
 from customers.selectors import records_visible_to
-from omnichannel.api import InputSerializer, OptionalEmailField, OptionalURLField
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:

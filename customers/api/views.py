@@ -21,6 +21,8 @@ from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
 from conversations.selectors import access_conversation, conversations_visible_to
+from core.api import MAX_ID
+from core.errors import NotFound
 from customers import selectors, services, summary
 from customers.api import filters
 from customers.api.serializers import (
@@ -41,8 +43,6 @@ from customers.api.serializers import (
     TimelineParamsSerializer,
 )
 from customers.summary import SummaryError
-from omnichannel.api import MAX_ID
-from omnichannel.errors import NotFound
 from omnichannel.permissions import IsAgentOrAdmin
 
 INVALID = OpenApiResponse(description="Invalid input: field errors, nothing changed.")

@@ -32,6 +32,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "channels",
+    "core",
     "omnichannel",
     "customers",
     "routing",
@@ -111,7 +112,7 @@ else:
     CHANNEL_LAYERS = {
         "default": {
             # channels_redis's core layer, waiting for Redis through a restart (REL-1).
-            "BACKEND": "omnichannel.channel_layer.ReconnectingRedisChannelLayer",
+            "BACKEND": "core.channel_layer.ReconnectingRedisChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
@@ -232,8 +233,8 @@ REST_FRAMEWORK = {
         "api_token": env.str("API_TOKEN_THROTTLE_RATE", default="600/min"),
         "bot": env.str("BOT_API_THROTTLE_RATE", default="300/min"),
     },
-    "DEFAULT_THROTTLE_CLASSES": ["omnichannel.throttles.ApiTokenThrottle"],
-    "EXCEPTION_HANDLER": "omnichannel.api.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": ["core.throttles.ApiTokenThrottle"],
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
 }
 # Client addresses for every throttle (SEC-3, docs/security.md): the number of trusted proxies in
 # front of the ASGI servers that append to X-Forwarded-For. 0 trusts none: the peer's address
@@ -252,8 +253,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
-    "PREPROCESSING_HOOKS": ["omnichannel.api.only_developer_api"],
-    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "omnichannel.api.document_errors"],
+    "PREPROCESSING_HOOKS": ["core.api.only_developer_api"],
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.document_errors"],
     "ENUM_NAME_OVERRIDES": {"RecordKindEnum": "customers.api.serializers.RECORD_KINDS"},  # SUM-16
 }
 

@@ -2,7 +2,7 @@
 
 import django_filters
 
-from omnichannel.api import IdFilter
+from core.api import IdFilter
 from routing.models import AgentProfile, Channel, Presence
 
 

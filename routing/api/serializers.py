@@ -3,7 +3,7 @@
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from omnichannel.api import InputSerializer, LocalTimeField
+from core.api import InputSerializer, LocalTimeField
 from routing.models import (
     AgentProfile,
     Holiday,

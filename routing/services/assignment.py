@@ -29,9 +29,9 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.errors import NotFound
+from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from notifications.scenarios import Scenario
-from omnichannel.errors import NotFound
-from omnichannel.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import (
     MAX_SESSIONS,

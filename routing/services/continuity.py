@@ -29,7 +29,7 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from omnichannel.realtime import SUPERVISORS_GROUP, publish_on_commit
+from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import AgentProfile, WorkItem
 from routing.services.assignment import (

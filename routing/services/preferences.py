@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
-from omnichannel.errors import NotFound
+from core.errors import NotFound
 from routing.errors import RoutingError
 from routing.models import AgentProfile
 from routing.services.presence import may_manage_agents

@@ -18,8 +18,8 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from omnichannel.errors import NotFound
-from omnichannel.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
+from core.errors import NotFound
+from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Presence, Workstream
 from routing.services.assignment import dispatch_on_commit

@@ -11,9 +11,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.models import Conversation
+from core.errors import NotFound
+from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from notifications.scenarios import Scenario
-from omnichannel.errors import NotFound
-from omnichannel.realtime import SUPERVISORS_GROUP, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence, Queue, WorkItem, Workstream
 from routing.selectors import agents_visible_to

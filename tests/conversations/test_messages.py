@@ -5,7 +5,7 @@ import pytest
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Message
 from conversations.services import message_post
-from omnichannel.realtime import conversation_group
+from core.realtime import conversation_group
 from tests.conversations.factories import ConversationFactory
 
 pytestmark = pytest.mark.django_db

@@ -18,7 +18,7 @@ from conversations.services import (
     conversation_wrap_up_close,
     message_post,
 )
-from omnichannel.realtime import SUPERVISORS_GROUP, agent_group
+from core.realtime import SUPERVISORS_GROUP, agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import agent_presence_set, offer_accept

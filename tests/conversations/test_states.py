@@ -7,8 +7,8 @@ import pytest
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_transition
 from conversations.states import CONVERSATION
-from omnichannel.errors import IllegalTransition
-from omnichannel.realtime import conversation_group
+from core.errors import IllegalTransition
+from core.realtime import conversation_group
 from tests.conversations.factories import ConversationFactory
 from tests.routing.factories import UserFactory
 

@@ -10,8 +10,8 @@ from django.utils import timezone
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from core.realtime import SUPERVISORS_GROUP, group_send_now
 from notifications.models import AgentBanner
-from omnichannel.realtime import SUPERVISORS_GROUP, group_send_now
 from routing.models import AgentProfile, WorkItem
 from routing.services import agent_presence_set, offer_accept, work_item_enqueue
 from tests.conversations.factories import ConversationFactory
@@ -263,7 +263,7 @@ def test_the_service_worker_is_served_under_the_workspace(client):
 @pytest.mark.django_db
 def test_agents_set_only_their_own_desktop_mode_unless_they_supervise():
     # spec: NOT-9
-    from omnichannel.errors import DomainError
+    from core.errors import DomainError
     from routing.services import agent_desktop_notifications_set
 
     agent, colleague = AgentProfileFactory(), AgentProfileFactory()

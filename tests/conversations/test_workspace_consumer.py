@@ -12,8 +12,8 @@ from conversations.consumers import WorkspaceConsumer
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
+from core.realtime import agent_group, conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
-from omnichannel.realtime import agent_group, conversation_group, group_send_now, publish_on_commit
 from routing.models import AgentProfile, Offer
 from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, WorkstreamFactory, presence

@@ -9,9 +9,9 @@ from django.utils import timezone
 
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_start
+from core.errors import DomainError, Forbidden
 from customers import services, summary
 from customers.models import Account, Case, Contact, Note
-from omnichannel.errors import DomainError, Forbidden
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.customers.summary_helpers import closed_chat, customer_with_history, held_chat, summary_url

@@ -6,10 +6,10 @@ import factory
 import pytest
 from django.utils import timezone
 
+from core.realtime import agent_group
 from notifications.models import AgentBanner, AlertSettings, Notification
 from notifications.selectors import pending_notifications
 from notifications.services import notification_display
-from omnichannel.realtime import agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
 from routing.models import AgentProfile, Offer, WorkItem

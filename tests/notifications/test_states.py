@@ -4,10 +4,10 @@ import itertools
 
 import pytest
 
+from core.errors import IllegalTransition
 from notifications.models import Notification
 from notifications.services import notification_transition
 from notifications.states import NOTIFICATION
-from omnichannel.errors import IllegalTransition
 from tests.routing.factories import AgentProfileFactory
 
 pytestmark = pytest.mark.django_db

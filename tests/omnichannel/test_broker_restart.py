@@ -213,7 +213,7 @@ def test_sockets_work_again_after_a_redis_restart_without_restarting_the_server(
 
     from websockets.sync.client import connect
 
-    from omnichannel.realtime import agent_group, publish_on_commit
+    from core.realtime import agent_group, publish_on_commit
 
     redis = layer_on_private_redis
     agent = AgentProfileFactory()

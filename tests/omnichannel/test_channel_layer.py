@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.layers import get_channel_layer
 
-from omnichannel.channel_layer import ReconnectingRedisChannelLayer
+from core.channel_layer import ReconnectingRedisChannelLayer
 
 pytestmark = pytest.mark.redis
 

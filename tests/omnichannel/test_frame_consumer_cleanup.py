@@ -8,8 +8,8 @@ import logging
 import pytest
 from uvicorn.protocols.utils import ClientDisconnected
 
-from omnichannel.consumers import FrameConsumer
-from omnichannel.frames import Frame
+from core.consumers import FrameConsumer
+from core.frames import Frame
 
 pytestmark = pytest.mark.embedded
 

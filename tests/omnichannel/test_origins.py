@@ -12,7 +12,7 @@ from channels.testing import WebsocketCommunicator
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from omnichannel.security import (
+from core.security import (
     client_address,
     parse_origin,
     parse_origin_header,

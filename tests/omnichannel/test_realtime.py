@@ -7,7 +7,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
-from omnichannel.realtime import agent_group, publish_on_commit
+from core.realtime import agent_group, publish_on_commit
 from tests.routing.factories import AgentProfileFactory, UserFactory
 
 pytestmark = pytest.mark.embedded

@@ -27,8 +27,8 @@ from websockets.sync.client import connect
 from conversations.consumers import WorkspaceConsumer
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.supervisor import SupervisorConsumer
+from core.frames import MAX_ID
 from notifications.models import Notification
-from omnichannel.frames import MAX_ID
 from routing.models import AgentProfile, Offer, WorkItem
 from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, presence

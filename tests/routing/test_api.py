@@ -3,7 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
-from omnichannel.realtime import SUPERVISORS_GROUP, agent_group
+from core.realtime import SUPERVISORS_GROUP, agent_group
 from routing.models import AgentProfile, Presence, RoutingRule
 from tests.api_helpers import ids, token_client
 from tests.routing.factories import (

@@ -20,10 +20,10 @@ from conversations.services import (
     conversation_start,
     conversation_wrap_up_close,
 )
+from core.errors import Forbidden
+from core.realtime import agent_group
 from notifications.models import Notification
 from notifications.services import notification_display
-from omnichannel.errors import Forbidden
-from omnichannel.realtime import agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
 from routing.models import AgentConnection, Offer, RoutingRule, WorkItem

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation, Session
+from core.realtime import agent_group
 from notifications.models import Notification, NotificationTemplate
-from omnichannel.realtime import agent_group
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue, work_item_enqueue

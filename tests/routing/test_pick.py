@@ -6,7 +6,7 @@ from rest_framework.test import APIClient
 
 from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_start
-from omnichannel.realtime import agent_group
+from core.realtime import agent_group
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import offers_dispatch, work_item_pick
@@ -129,7 +129,7 @@ def test_only_members_see_and_pick_a_queues_items_and_push_items_cannot_be_picke
     # spec: ROU-13, SEC-1
     outsider = AgentProfileFactory()
     work_item = WorkItem.objects.get(conversation=run_on_commit(start, widget))
-    from omnichannel.errors import NotFound
+    from core.errors import NotFound
 
     with pytest.raises(NotFound):
         work_item_pick(work_item_id=work_item.pk, agent=outsider)

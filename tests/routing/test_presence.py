@@ -9,8 +9,8 @@ import pytest
 from django.utils import timezone
 from websockets.sync.client import connect
 
+from core.realtime import SUPERVISORS_GROUP, agent_group
 from notifications.models import AgentBanner
-from omnichannel.realtime import SUPERVISORS_GROUP, agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, work_item_complete

@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from omnichannel.errors import IllegalTransition
+from core.errors import IllegalTransition
 from routing.models import Offer, WorkItem
 from routing.services import offer_transition, work_item_transition
 from routing.states import OFFER, WORK_ITEM

@@ -7,9 +7,9 @@ from rest_framework.test import APIClient
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import conversation_start, message_post
+from core.errors import NotFound
+from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
-from omnichannel.errors import NotFound
-from omnichannel.realtime import agent_group, conversation_group
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept

@@ -11,8 +11,8 @@ from websockets.sync.client import connect
 
 from conversations.models import Conversation, Message
 from conversations.services import message_post
-from omnichannel import realtime
-from omnichannel.realtime import conversation_group, publish_on_commit
+from core import realtime
+from core.realtime import conversation_group, publish_on_commit
 from tests.conversations.factories import ConversationFactory
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 from widgets.tokens import conversation_token, visitor_token

@@ -7,8 +7,8 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from omnichannel.errors import IllegalTransition
-from omnichannel.realtime import visitor_group
+from core.errors import IllegalTransition
+from core.realtime import visitor_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from tests.widgets.factories import InvitationFactory, VisitorFactory
 from widgets.models import INVITATION_LIFETIME, Invitation

@@ -7,8 +7,8 @@ import pytest
 from django.utils import timezone
 
 from conversations.models import Conversation
+from core.errors import NotFound
 from notifications.models import Notification
-from omnichannel.errors import NotFound
 from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import (

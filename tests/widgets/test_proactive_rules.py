@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from omnichannel.realtime import visitor_group
+from core.realtime import visitor_group
 from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory, OperatingHoursFactory, QueueFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PageVisitFactory, ProactiveRuleFactory, VisitorFactory
@@ -342,7 +342,7 @@ def test_inactive_rules_and_visitors_already_chatting_are_not_invited(clock):
 
 def test_a_heartbeat_for_an_unknown_visit_is_refused():
     # spec: PRO-2
-    from omnichannel.errors import NotFound
+    from core.errors import NotFound
 
     with pytest.raises(NotFound):
         page_visit_heartbeat(page_visit_id=987_654)

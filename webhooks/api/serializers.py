@@ -2,7 +2,7 @@
 
 from rest_framework import serializers
 
-from omnichannel.api import InputSerializer
+from core.api import InputSerializer
 from webhooks.models import Event, WebhookEndpoint
 
 

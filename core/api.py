@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from omnichannel.errors import DomainError, Forbidden, NotFound
+from core.errors import DomainError, Forbidden, NotFound
 
 
 def exception_handler(exc, context):

@@ -1,11 +1,11 @@
 """The shared shape of our WebSocket consumers: frames in → services, events out → frames.
 
 A client frame is a JSON object with a ``type``; each type has an exact schema, a strict
-pydantic model (:mod:`omnichannel.frames`: no coercion, no unknown fields). Anything malformed
+pydantic model (:mod:`core.frames`: no coercion, no unknown fields). Anything malformed
 is answered with an ``error`` frame that names the fields, nothing is applied, and the socket
 stays open. Each socket may send ``SOCKET_FRAMES_PER_SECOND`` frames (bursts of
-``SOCKET_FRAME_BURST``); more are answered ``rate_limited`` (:mod:`omnichannel.limits`). Domain
-events published to the consumer's groups (:mod:`omnichannel.realtime`) are forwarded to the
+``SOCKET_FRAME_BURST``); more are answered ``rate_limited`` (:mod:`core.limits`). Domain
+events published to the consumer's groups (:mod:`core.realtime`) are forwarded to the
 client as frames when their type is in ``forwarded_events``.
 
 Cleanup always runs, exactly once, however the socket ends: a close, a client that vanished
@@ -30,9 +30,9 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
-from omnichannel.errors import DomainError
-from omnichannel.frames import Frame, frame_errors
-from omnichannel.limits import FrameBucket, SocketSlot, socket_slot_claim
+from core.errors import DomainError
+from core.frames import Frame, frame_errors
+from core.limits import FrameBucket, SocketSlot, socket_slot_claim
 
 logger = logging.getLogger(__name__)
 

@@ -55,7 +55,7 @@ class ReconnectingRedisChannelLayer(RedisChannelLayer):
     It remembers the groups each channel of this process joined (one set per open socket), so
     that it can join them again after Redis lost them. Only ``receive`` waits for Redis: a
     ``send``/``group_send`` during an outage still raises to its caller, which publishes after
-    commit and logs a failed notice (``omnichannel.realtime.publish_on_commit``).
+    commit and logs a failed notice (``core.realtime.publish_on_commit``).
     """
 
     retry_first_seconds = 0.1

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from omnichannel.errors import IllegalTransition
+from core.errors import IllegalTransition
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Per-token rate limits of the developer API, counted in the shared cache (Redis in production).
 
 Every caller with credentials has its own budget: a user's token by token, a session by user,
-a bot client by its key. The rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``api_token``
-and ``bot``; settings ``API_TOKEN_THROTTLE_RATE`` and ``BOT_API_THROTTLE_RATE``), and a bot
-client may have a rate of its own. Past it: 429 with ``Retry-After`` (DRF's ``Throttled``).
+a bot client by its key. A credential with a budget of its own says so with ``throttle_scope``
+(the rate's name), ``throttle_rate`` (its own rate or empty) and ``throttle_ident``.
+The rates come from ``REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"]`` (``api_token`` and ``bot``;
+settings ``API_TOKEN_THROTTLE_RATE`` and ``BOT_API_THROTTLE_RATE``), and a bot client may have a rate of its own.
+Past it: 429 with ``Retry-After`` (DRF's ``Throttled``).
 """
 
 from __future__ import annotations
@@ -13,8 +15,6 @@ import hashlib
 from rest_framework.authtoken.models import Token
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
-
-from conversations.models import BotClient
 
 
 def rate_is_valid(rate: str) -> bool:
@@ -41,13 +41,15 @@ class ApiTokenThrottle(SimpleRateThrottle):
 
     def rate_for(self, request) -> str | None:
         rates = api_settings.DEFAULT_THROTTLE_RATES
-        if isinstance(request.auth, BotClient):
-            return request.auth.throttle_rate or rates.get("bot")
+        scope = getattr(request.auth, "throttle_scope", None)
+        if scope:  # a credential with a budget of its own (a bot client)
+            return request.auth.throttle_rate or rates.get(scope)
         return rates.get("api_token")
 
     def get_cache_key(self, request, view) -> str | None:
-        if isinstance(request.auth, BotClient):
-            return self.cache_format % {"scope": "bot", "ident": request.auth.key_hash[:32]}
+        scope = getattr(request.auth, "throttle_scope", None)
+        if scope:
+            return self.cache_format % {"scope": scope, "ident": request.auth.throttle_ident}
         if isinstance(request.auth, Token):  # never the key itself in the cache
             return self.cache_format % {
                 "scope": "token",
