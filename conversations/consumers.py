@@ -8,8 +8,11 @@ back as events on the agent's and the conversations' groups and goes out as fram
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import parse_qs
 
+from django.conf import settings
 from django.urls import reverse
+from django.utils import translation
 from pydantic import Field
 
 from conversations import workspace
@@ -26,6 +29,16 @@ from notifications.services import notification_display
 from routing.models import Presence
 from routing.services import agent_presence_set, offer_accept, offer_reject
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat
+
+
+def scope_language(scope) -> str:
+    """The language of the page that opened the socket: it says so in the socket's URL
+    (``?lang=``, from the page's own ``LANGUAGE_CODE``), else the site's default."""
+    asked = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("lang", [""])[0]
+    try:
+        return translation.get_supported_language_variant(asked) if asked else settings.LANGUAGE_CODE
+    except LookupError:
+        return settings.LANGUAGE_CODE
 
 
 class PingFrame(Frame):
@@ -114,6 +127,8 @@ class WorkspaceConsumer(FrameConsumer):
             return
         self.agent = agent
         self.user = agent.user  # the real user object (scope["user"] is a lazy proxy)
+        #: messages go out as HTML fragments in the page's language (their names, time, delivery)
+        self.language = scope_language(self.scope)
         #: joined conversation id → the last message seq this socket has sent for it
         self.last_sent: dict[int, int] = {}
         self.accept()
@@ -190,12 +205,21 @@ class WorkspaceConsumer(FrameConsumer):
 
     def send_backlog(self, conversation_id: int, *, up_to: int | None = None) -> None:
         """Send the stored messages after the last one sent, in order (to ``up_to`` inclusive)."""
-        messages = Message.objects.filter(conversation_id=conversation_id, seq__gt=self.last_sent[conversation_id])
+        messages = Message.objects.filter(
+            conversation_id=conversation_id, seq__gt=self.last_sent[conversation_id]
+        ).select_related("sender_user__agent")  # the writing agent's name, in the same query
         if up_to is not None:
             messages = messages.filter(seq__lte=up_to)
         for message in messages.order_by("seq").iterator(chunk_size=500):
-            self.send_json(message_event(message))
+            self.send_json(self.message_frame(message_event(message)))
             self.last_sent[conversation_id] = message.seq
+
+    def message_frame(self, event: dict) -> dict:
+        """The ``conversation.message`` frame: the event, the name to show and the message's HTML,
+        rendered by the template of the page's history, so live and reloaded read the same (issue 11)."""
+        with translation.override(self.language):
+            row = workspace.message_row_from_event(event)
+            return {**event, "sender_name": row.sender_name, "html": workspace.message_fragment(row)}
 
     def conversation_message(self, event):
         """A message stored in a joined conversation: send it once, in sequence order (CONV-2)."""
@@ -204,7 +228,7 @@ class WorkspaceConsumer(FrameConsumer):
         if last is None or event["seq"] <= last:
             return  # not joined here, or already sent from the backlog
         if event["seq"] == last + 1:
-            self.send_json(event)
+            self.send_json(self.message_frame(event))
             self.last_sent[conversation_id] = event["seq"]
             return
         # Events of two senders may arrive out of order; the stored messages never are.

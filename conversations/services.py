@@ -18,6 +18,7 @@ from conversations.models import (
     Message,
     Session,
 )
+from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, publish_on_commit
@@ -184,7 +185,12 @@ def conversation_started_publish(conversation: Conversation) -> None:
 
 
 def message_event(message: Message) -> dict:
-    """The realtime event (and frame) for a stored message."""
+    """The realtime event (and frame) for a stored message.
+
+    ``agent_name`` is the writing agent's display name (None for anyone else), so each socket
+    names the sender without a query, in its reader's language (conversations.rendering).
+    Select ``sender_user__agent`` with the message to build it without one either.
+    """
     return {
         "type": "conversation.message",
         "conversation": message.conversation_id,
@@ -193,6 +199,7 @@ def message_event(message: Message) -> dict:
         "text": message.text,
         "client_id": message.client_id,
         "created_at": message.created_at.isoformat(),
+        "agent_name": message_agent_name(message),
     }
 
 

@@ -7,6 +7,7 @@ goes through the workspace socket or, for presence, a plain form calling the sam
 from __future__ import annotations
 
 from functools import wraps
+from urllib.parse import urlencode
 
 from django import forms
 from django.contrib import messages
@@ -17,8 +18,8 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from conversations import workspace
@@ -79,7 +80,7 @@ class WorkspaceLogoutView(LogoutView):
 
 
 def js_strings() -> dict[str, str]:
-    """The words workspace.js shows, translated on the server (I18N-1)."""
+    """The words the workspace scripts (static/conversations/workspace/) show, translated on the server (I18N-1)."""
     return {
         "reject": _("Reject"),
         "accept": _("Accept"),
@@ -114,7 +115,8 @@ def _page_context(request: HttpRequest, **context) -> dict:
     """What every workspace page's layout needs: the agent, the socket's path, the server clock."""
     return {
         "agent": request.agent,
-        "socket_path": "/ws/workspace/",
+        # The socket renders messages in the page's language (conversations.consumers.scope_language).
+        "socket_path": f"/ws/workspace/?{urlencode({'lang': get_language()})}",
         "server_now": timezone.now().isoformat(),
         "js_strings": js_strings(),
         "can_supervise": routing_selectors.oversees_all(request.user),

@@ -8,19 +8,19 @@ number of sessions or messages (SUM-17).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
+from django.template.loader import render_to_string
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
+from conversations.rendering import message_agent_name, message_markup, message_sender_name
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
@@ -67,33 +67,11 @@ def access_workspace_conversation(user: AbstractBaseUser, agent: AgentProfile, c
 
 
 # --- Messages ---------------------------------------------------------------------------------
-_LINK = re.compile(r"\bhttps?://[^\s<>\"']+", re.IGNORECASE)
-_TRAILING = ".,;:!?)]}'\""
-
-
-def message_markup(text: str) -> SafeString:
-    """A message's plain text as escaped HTML with its web links made clickable (SEC-2).
-
-    Only http(s) links become anchors, opened in a new tab without the opener or a referrer;
-    everything else is escaped. The browser does the same with DOM text nodes (workspace.js).
-    """
-    parts: list[str] = []
-    position = 0
-    for match in _LINK.finditer(text):
-        url = match.group(0)
-        trimmed = url.rstrip(_TRAILING)
-        end = match.start() + len(trimmed)
-        parts.append(escape(text[position : match.start()]))
-        parts.append(
-            f'<a href="{escape(trimmed)}" target="_blank" rel="noopener noreferrer nofollow">{escape(trimmed)}</a>'
-        )
-        position = end
-    parts.append(escape(text[position:]))
-    return mark_safe("".join(parts))  # every piece above is escaped
-
-
 @dataclass(frozen=True)
 class MessageRow:
+    """A message as the workspace shows it: the history on the page and each live message on the
+    socket are the same rows rendered by the same template (:func:`message_fragment`)."""
+
     seq: int
     sender: str
     sender_name: str
@@ -101,6 +79,43 @@ class MessageRow:
     created_at: datetime
     #: An SMS reply's delivery as :func:`~conversations.channels.outbound.delivery_display` gives it (SMS-1).
     delivery: dict | None = None
+
+
+def message_row(message: Message) -> MessageRow:
+    """The row of a stored message (select ``sender_user__agent`` and ``outbound_sms`` with it: no query)."""
+    return MessageRow(
+        seq=message.seq,
+        sender=message.sender,
+        sender_name=message_sender_name(sender=message.sender, agent_name=message_agent_name(message)),
+        markup=message_markup(message.text),
+        created_at=message.created_at,
+        delivery=_delivery(message),
+    )
+
+
+def message_row_from_event(event: dict) -> MessageRow:
+    """The row of a ``conversation.message`` event (services.message_event): no query at all.
+
+    A delivery the event carries is worded again here, in the reader's language, not the publisher's.
+    """
+    delivery = event.get("delivery")
+    if isinstance(delivery, dict):
+        delivery = delivery_display(
+            status=delivery["status"], code=delivery.get("code", ""), message=delivery.get("reason", "")
+        )
+    return MessageRow(
+        seq=event["seq"],
+        sender=event["sender"],
+        sender_name=message_sender_name(sender=event["sender"], agent_name=event.get("agent_name")),
+        markup=message_markup(event["text"]),
+        created_at=datetime.fromisoformat(event["created_at"]),
+        delivery=delivery,
+    )
+
+
+def message_fragment(row: MessageRow) -> str:
+    """One message's HTML, as the conversation page renders it in its history (LIVE-2, SEC-2)."""
+    return render_to_string("conversations/_message.html", {"message": row}).strip()
 
 
 def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> list[MessageRow]:
@@ -111,17 +126,7 @@ def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> l
         .order_by("-seq")[:limit]
     )
     latest.reverse()
-    return [
-        MessageRow(
-            seq=message.seq,
-            sender=message.sender,
-            sender_name=_sender_name(message),
-            markup=message_markup(message.text),
-            created_at=message.created_at,
-            delivery=_delivery(message),
-        )
-        for message in latest
-    ]
+    return [message_row(message) for message in latest]
 
 
 def _delivery(message: Message) -> dict | None:
@@ -129,13 +134,6 @@ def _delivery(message: Message) -> dict | None:
     if outbound is None:
         return None
     return delivery_display(status=outbound.status, code=outbound.error_code, message=outbound.error_message)
-
-
-def _sender_name(message: Message) -> str:
-    if message.sender == Message.Sender.AGENT:
-        agent = getattr(message.sender_user, "agent", None) if message.sender_user_id else None
-        return agent.display_name if agent is not None else _("Agent")
-    return Message.Sender(message.sender).label
 
 
 # --- Notifications ----------------------------------------------------------------------------

@@ -13,11 +13,13 @@ from typing import Annotated, Any
 from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from django.conf import settings
+from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import Field
 
 from conversations.customer_presence import customer_socket_heartbeat, customer_socket_join, customer_socket_leave
 from conversations.models import Conversation, Message
+from conversations.rendering import message_parts, message_sender_name
 from conversations.selectors import conversation_messages
 from conversations.services import conversation_customer_end, message_event, message_post
 from core.consumers import FrameConsumer, FrameError
@@ -32,7 +34,8 @@ from widgets.persistent import customer_conversation
 logger = logging.getLogger(__name__)
 
 #: What a customer may see of a message event; anything else a publisher adds stays inside.
-MESSAGE_FIELDS = ("seq", "sender", "text", "client_id", "created_at", "sender_name")
+#: ``sender_name`` and ``parts`` are added here (conversations.rendering): the widget shows them as given.
+MESSAGE_FIELDS = ("seq", "sender", "text", "client_id", "created_at")
 
 
 class JoinFrame(Frame):
@@ -117,6 +120,8 @@ class WidgetConsumer(FrameConsumer):
         # an event (and is deduplicated by seq) instead of falling into the gap.
         self.join(conversation_group(conversation.pk))
         self.conversation = conversation
+        #: the sender names the widget shows, in the widget's display language (I18N-1)
+        self.language = self.widget.language or selectors.supported_language(conversation.language)
         self.last_seq = frame["after"]
         returned = customer_socket_join(conversation_id=conversation.pk, channel_name=self.channel_name)
         conversation = returned or conversation
@@ -172,12 +177,19 @@ class WidgetConsumer(FrameConsumer):
     def send_message(self, event: dict[str, Any]) -> None:
         frame = {"type": "conversation.message", "conversation": str(self.conversation.public_id)}
         frame.update({name: event[name] for name in MESSAGE_FIELDS if name in event})
+        # The widget holds no link rule and no naming rule of its own: it builds text nodes and
+        # anchors from these parts, and shows this name (issue 11, SEC-2).
+        frame["parts"] = message_parts(event["text"])
+        with translation.override(self.language):
+            frame["sender_name"] = message_sender_name(sender=event["sender"], agent_name=event.get("agent_name"))
         self.send_json(frame)
         self.last_seq = event["seq"]
 
     def send_stored(self, *, before: int | None) -> None:
         """Send the stored messages after :attr:`last_seq` (and before ``before``), in order."""
-        messages = conversation_messages(conversation=self.conversation, after=self.last_seq)
+        messages = conversation_messages(conversation=self.conversation, after=self.last_seq).select_related(
+            "sender_user__agent"  # the writing agent's name, in the same query
+        )
         if before is not None:
             messages = messages.filter(seq__lt=before)
         for message in messages.iterator(chunk_size=200):

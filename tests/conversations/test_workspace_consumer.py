@@ -8,7 +8,9 @@ from unittest import mock
 import pytest
 from websockets.sync.client import connect
 
+from conversations import workspace as workspace_reads
 from conversations.consumers import WorkspaceConsumer
+from conversations.handover import conversation_consultant_add
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
@@ -235,6 +237,102 @@ def test_a_supervisor_may_join_any_conversation(layer, workspace):
     assert [m["seq"] for m in backlog] == [1]
 
 
+# --- One renderer for history and live messages (issue 11) --------------------------------------
+
+
+def history_fragments(client, agent, conversation) -> dict[int, str]:
+    """Each message's ``<li>`` as the conversation page renders it, by seq."""
+    client.force_login(agent.user)
+    page = client.get(f"/workspace/conversations/{conversation.pk}/")
+    html = page.content.decode()
+    fragments = {}
+    for row in page.context["page"].messages:
+        fragment = workspace_reads.message_fragment(row)
+        assert fragment in html  # the page is made of these very fragments
+        fragments[row.seq] = fragment
+    return fragments
+
+
+def test_a_live_message_reads_as_the_pages_history(layer, workspace, client):
+    # spec: LIVE-2, ROU-15, SEC-2 — the socket sends the HTML the page renders after a reload:
+    # the consultant's name (not "Agent"), the link, the time; markup stays text
+    agent = AgentProfileFactory(display_name="Ada")
+    consultant = AgentProfileFactory(display_name="Alice")
+    conversation = chat_given_to(agent)
+    conversation_consultant_add(conversation_id=conversation.pk, by_agent=agent, consultant=consultant, note="")
+    ws = workspace(agent)
+    join(ws, agent, conversation.pk, after=2)
+
+    post(
+        conversation_id=conversation.pk,
+        sender="agent",
+        text="<img src=x onerror=alert(1)> see https://shop.example.com/a_(b)?q=1&r=2.",
+        sender_user=consultant.user,
+        agent=consultant,
+    )
+    post(conversation_id=conversation.pk, sender="customer", text="Thanks (https://shop.example.com/x)!")
+    live = [receive(ws), receive(ws)]
+    assert [(f["seq"], f["sender_name"]) for f in live] == [(3, "Alice"), (4, "Customer")]
+    history = history_fragments(client, agent, conversation)
+    assert [f["html"] for f in live] == [history[3], history[4]]
+    assert "<img" not in live[0]["html"] and "&lt;img src=x onerror=alert(1)&gt;" in live[0]["html"]
+    assert (
+        '<a href="https://shop.example.com/a_(b)?q=1&amp;r=2" target="_blank" rel="noopener noreferrer nofollow">'
+        "https://shop.example.com/a_(b)?q=1&amp;r=2</a>."
+    ) in live[0]["html"]
+    assert '<span class="ws-message__who" data-testid="message-sender">Alice</span>' in live[0]["html"]
+
+    # A page coming back gets the same fragments in its backlog.
+    again = workspace(agent)
+    _joined, *backlog = join(again, agent, conversation.pk, after=0)
+    assert {f["seq"]: f["html"] for f in backlog} == history
+
+
+def test_the_fragment_path_costs_no_query_live_and_one_for_a_backlog(agent_and_chat, django_assert_num_queries):
+    # spec: issue 11 — query counts bounded whatever the number of messages and writers
+    agent, conversation = agent_and_chat
+    for number in range(5):
+        post(
+            conversation_id=conversation.pk, sender="agent", text=f"https://x.example/{number}", sender_user=agent.user
+        )
+    event = message_event(Message.objects.select_related("sender_user__agent").get(conversation=conversation, seq=6))
+    consumer = WorkspaceConsumer()
+    consumer.language, consumer.last_sent, sent = "en", {conversation.pk: 0}, []
+    consumer.send_json = sent.append
+    with django_assert_num_queries(0):
+        frame = consumer.message_frame(event)
+    assert frame["sender_name"] == agent.display_name and 'href="https://x.example/4"' in frame["html"]
+    with django_assert_num_queries(1):
+        consumer.send_backlog(conversation.pk)
+    assert [f["seq"] for f in sent] == [1, 2, 3, 4, 5, 6]
+    assert sent[-1] == frame
+
+
+@pytest.fixture
+def agent_and_chat(db):
+    agent = AgentProfileFactory(display_name="Ada")
+    return agent, chat_given_to(agent)
+
+
+def test_messages_are_rendered_in_the_pages_language(layer, asgi_server, client):
+    # spec: I18N-1 — the socket renders names and times in the language of the page that opened it
+    agent = AgentProfileFactory()
+    conversation = chat_given_to(agent)
+    client.force_login(agent.user)
+    with connect(
+        f"{asgi_server.ws_url}/ws/workspace/?lang=fr",
+        origin=asgi_server.url,
+        additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
+        open_timeout=5,
+    ) as ws:
+        receive(ws)  # hello
+        join(ws, agent, conversation.pk, after=1)
+        post(conversation_id=conversation.pk, sender="customer", text="Bonjour")
+        frame = receive(ws)
+    stored = Message.objects.get(conversation=conversation, seq=2)
+    assert f">{stored.created_at:%H:%M}</time>" in frame["html"]  # French TIME_FORMAT is H:i
+
+
 # --- Sending (LIVE-2, CONV-2, CONV-2a) -----------------------------------------------------------
 
 
@@ -266,7 +364,9 @@ def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer
     )
     for socket in (ws, watcher):
         event = receive(socket)
-        assert event == {**message_event(stored), "type": "conversation.message"}
+        html = event.pop("html")  # the fragment's own test: test_a_live_message_reads_as_the_pages_history
+        assert event == {**message_event(stored), "sender_name": agent.display_name}
+        assert "Hello &lt;b&gt;there&lt;/b&gt;" in html
 
     send(ws, {**frame, "ref": "s2"})  # a retry after a reconnect
     assert receive(ws)["seq"] == 2

@@ -433,19 +433,15 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     if (announce) emit("chatClosed", { id: conversation && conversation.id, status: conversation && conversation.status });
   };
 
-  // SEC-2: text goes in as text; http(s) links become <a> elements we build, never markup.
-  const LINK = /\bhttps?:\/\/[^\s<>"']+/gi;
-  const richText = (node, text) => {
-    let at = 0;
-    for (const match of text.matchAll(LINK)) {
-      const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-      node.append(text.slice(at, match.index));
-      let href = null;
-      try { href = /^https?:$/.test(new URL(url).protocol) ? url : null; } catch (e) { /* not a URL */ }
-      node.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text: url }) : url);
-      at = match.index + url.length;
+  // SEC-2: the server cut the text into parts with the product's one link rule
+  // (conversations/rendering.py); text goes in as text, links as <a> elements we build.
+  const richText = (node, m) => {
+    const parts = Array.isArray(m.parts) ? m.parts : [{ text: m.text }];
+    for (const part of parts) {
+      const text = String(part.text || "");
+      const href = typeof part.link === "string" && /^https?:\/\//i.test(part.link) ? part.link : null;
+      node.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text }) : text);
     }
-    node.append(text.slice(at));
   };
 
   const showMessage = (m) => {
@@ -453,10 +449,10 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     const node = pending || el("div", { class: `msg ${m.sender}`, "data-testid": "message", "data-sender": m.sender });
     node.removeAttribute("data-pending");
     node.dataset.seq = m.seq;
-    if (!pending) {
-      richText(node, m.text);
-      if (m.sender_name) node.title = m.sender_name;
-    }
+    // The stored message replaces what was typed: its links as the server cut them.
+    node.replaceChildren();
+    richText(node, m);
+    if (m.sender_name) node.title = m.sender_name;
     // Keep the list in sequence order even if an earlier message arrives late.
     const later = [...ui.body.querySelectorAll("[data-seq]")].find((other) => other !== node && +other.dataset.seq > m.seq);
     ui.body.insertBefore(node, later || null);
@@ -474,7 +470,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     const clientId = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     outbox.set(clientId, text);
     const node = el("div", { class: "msg customer", "data-testid": "message", "data-sender": "customer", "data-client-id": clientId, "data-pending": "" });
-    richText(node, text);
+    node.textContent = text; // until the server's parts arrive with the stored message
     ui.body.append(node);
     ui.body.scrollTop = ui.body.scrollHeight;
     ui.composer.value = "";
