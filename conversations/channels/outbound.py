@@ -78,7 +78,7 @@ def delivery_reason(*, code: str, message: str) -> str:
 def delivery_display(*, status: str, code: str = "", message: str = "") -> dict:
     """How the workspace shows a reply's delivery (SMS-1): the one source of its words.
 
-    The page renders it on load (``conversations/_sms_delivery.html``) and workspace.js renders
+    The page renders it on load (``conversations/_sms_delivery.html``) and workspace/conversation.js renders
     the same from the ``conversation.delivery`` event, with the labels of
     :func:`delivery_js_strings` (the agent's language, not the worker's).
     """
@@ -92,7 +92,7 @@ def delivery_display(*, status: str, code: str = "", message: str = "") -> dict:
 
 
 def delivery_js_strings() -> dict[str, str]:
-    """The delivery labels and known failure reasons for workspace.js, translated for the page."""
+    """The delivery labels and known failure reasons for the workspace scripts, translated for the page."""
     from conversations.channels.providers.twilio import PERMANENT_REASONS
 
     strings = {f"delivery_{status.value}": str(status.label) for status in Status}

@@ -1,5 +1,5 @@
 // The workspace's service worker (served as /workspace/sw.js so that its scope is /workspace/).
-// It shows nothing by itself: workspace.js asks it, through registration.showNotification, to
+// It shows nothing by itself: workspace/alerts.js asks it, through registration.showNotification, to
 // put an incoming-work alert on the desktop (NOT-9). Here we answer the notification's clicks:
 // - Accept / Reject: an open workspace page sends offer.accept / offer.reject over its socket;
 //   with none open, /workspace/ opens with the action in its URL and performs it;

@@ -1,7 +1,7 @@
 // The customer summary on the conversation page (SUM-2..16): search and link a contact, an
 // account or a case, create one in place, edit skills when allowed, write quick notes, switch and
 // page the timeline. It stays current (SUM-9): on a `summary.changed` frame for this conversation
-// (workspace.js passes every socket frame on as a "workspace:frame" DOM event) it re-reads the
+// (workspace/core.js passes every socket frame on as a "workspace:frame" DOM event) it re-reads the
 // summary's JSON and redraws. Every text from the server goes in with textContent (SEC-2).
 (() => {
   "use strict";
