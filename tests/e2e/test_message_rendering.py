@@ -2,6 +2,7 @@
 message in the workspace reads exactly as after a reload — the consultant's name, clickable
 links, the time — and the controls that no longer apply go when the conversation ends, live."""
 
+from django.db import transaction
 from playwright.sync_api import expect
 
 from conversations.handover import conversation_consultant_add
@@ -9,6 +10,7 @@ from conversations.services import conversation_customer_end
 from conversations.services import message_post as post
 from tests.conversations.test_workspace_pages import chat_given_to
 from tests.e2e.test_live_chat import TIMEOUT
+from tests.e2e.test_workspace_alerts import elsewhere
 from tests.e2e.workspace import sign_in_available
 from tests.routing.factories import AgentProfileFactory, presence
 
@@ -19,12 +21,18 @@ def outer_html(page, seq: int) -> str:
     return message.evaluate("node => node.outerHTML")
 
 
+@transaction.atomic
+def consult(*, conversation, agent, consultant):
+    # The conversation's side of a consult, without routing's toast to the consultant (ROU-15).
+    conversation_consultant_add(conversation_id=conversation.pk, by_agent=agent, consultant=consultant, note="")
+
+
 def test_live_messages_read_as_after_a_reload_and_ended_controls_go(browser, asgi_server):
     # spec: LIVE-2, ROU-15, SEC-2, LIVE-3
     agent = AgentProfileFactory(display_name="Ada Agent", presence=presence("offline"))
     consultant = AgentProfileFactory(display_name="Alice Consultant")
-    conversation = chat_given_to(agent)  # seq 1: "Ada Agent joined the chat."
-    conversation_consultant_add(conversation_id=conversation.pk, by_agent=agent, consultant=consultant, note="")  # 2
+    conversation = elsewhere(chat_given_to, agent=agent)  # seq 1: "Ada Agent joined the chat."
+    elsewhere(consult, conversation=conversation, agent=agent, consultant=consultant)  # seq 2
     page = browser.new_context(base_url=asgi_server.url).new_page()
     try:
         sign_in_available(page, agent)
@@ -33,7 +41,8 @@ def test_live_messages_read_as_after_a_reload_and_ended_controls_go(browser, asg
         expect(page.get_by_test_id("handover-link")).to_be_visible()
 
         # The consultant writes a link; the holder sees their name, not "Agent".
-        post(
+        elsewhere(
+            post,
             conversation_id=conversation.pk,
             sender="agent",
             text="Try https://shop.example.com/manual_(v2). <b>not bold</b>",
@@ -56,7 +65,7 @@ def test_live_messages_read_as_after_a_reload_and_ended_controls_go(browser, asg
         live_html = {seq: outer_html(page, seq) for seq in (3, 4)}
 
         # The customer ends the chat: transfer, consult, the composer and End go without a reload.
-        conversation_customer_end(conversation_id=conversation.pk)
+        elsewhere(conversation_customer_end, conversation_id=conversation.pk)
         expect(page.get_by_test_id("customer-ended")).to_be_visible(timeout=TIMEOUT)
         for control in ("handover-link", "composer", "end-conversation"):
             expect(page.get_by_test_id(control)).to_be_hidden()
