@@ -14,6 +14,7 @@ from conversations.services import message_post
 from core import realtime
 from core.realtime import conversation_group, publish_on_commit
 from tests.conversations.factories import ConversationFactory
+from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 from widgets.tokens import conversation_token, visitor_token
 
@@ -104,6 +105,8 @@ def test_join_sends_the_backlog_then_live_messages_and_the_customer_writes(layer
             "text": "Welcome",
             "client_id": None,
             "created_at": first["created_at"],
+            "sender_name": "System",
+            "parts": [{"text": "Welcome"}],
         }
         assert (second["seq"], second["sender"], second["text"]) == (2, "agent", "Hello, I am Ana")
 
@@ -133,6 +136,33 @@ def test_join_sends_the_backlog_then_live_messages_and_the_customer_writes(layer
         (3, "agent", "How can I help?"),
         (4, "customer", "My parcel is late"),
     ]
+
+
+def test_messages_come_as_safe_parts_cut_by_the_servers_link_rule_with_the_name_to_show(layer, asgi_server):
+    # spec: SEC-2, LIVE-2 — issue 11: the widget holds no link rule; it shows the agent's name the server gives
+    agent = AgentProfileFactory(display_name="Ada")
+    conversation, token = chat()
+    message_post(
+        conversation_id=conversation.pk,
+        sender=Message.Sender.AGENT,
+        text="<b>See</b> https://shop.example.com/x. or javascript:alert(1)",
+        sender_user=agent.user,
+    )
+    with open_socket(asgi_server, conversation.widget) as ws:
+        join(ws, conversation, token)
+        stored = receive(ws)
+        post(conversation, "Anything else?", sender=Message.Sender.CUSTOMER)
+        live = receive(ws)
+    assert (stored["sender_name"], stored["parts"]) == (
+        "Ada",
+        [
+            {"text": "<b>See</b> "},
+            {"link": "https://shop.example.com/x", "text": "https://shop.example.com/x"},
+            {"text": ". or javascript:alert(1)"},
+        ],
+    )
+    assert (live["sender_name"], live["parts"]) == ("Customer", [{"text": "Anything else?"}])
+    assert "agent_name" not in stored  # what the customer sees is the widget's fields only
 
 
 def test_a_reconnect_gets_each_missed_message_exactly_once_in_order(layer, asgi_server):
