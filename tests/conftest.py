@@ -22,6 +22,18 @@ def published(monkeypatch):
     return sent
 
 
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run a call as a committed request would: its on-commit work (dispatch, events, tasks)
+    runs too, right after it. Returns what the call returned."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 def _use_layer(settings, config):
     from channels.layers import channel_layers
 
@@ -99,6 +111,33 @@ def agent_login(client):
         return f"sessionid={client.cookies['sessionid'].value}"
 
     return login
+
+
+@pytest.fixture
+def workspace(asgi_server, client):
+    """Open an agent's workspace socket (hello already read); closed at the end of the test."""
+    from contextlib import ExitStack
+
+    from websockets.sync.client import connect
+
+    from tests.conversations.workspace_socket import receive
+
+    with ExitStack() as sockets:
+
+        def open_for(agent):
+            client.force_login(agent.user)
+            ws = sockets.enter_context(
+                connect(
+                    f"{asgi_server.ws_url}/ws/workspace/",
+                    origin=asgi_server.url,
+                    additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
+                    open_timeout=5,
+                )
+            )
+            assert receive(ws) == {"type": "hello", "agent": agent.pk}
+            return ws
+
+        yield open_for
 
 
 @pytest.fixture

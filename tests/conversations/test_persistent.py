@@ -3,7 +3,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-import factory
 import pytest
 import time_machine
 from django.utils import timezone
@@ -23,8 +22,8 @@ from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import agent_presence_set, offer_accept
 from routing.services.continuity import KEEP_SAME_AGENT_WAIT, work_item_is_returning, work_item_keep_agent_expire
-from tests.routing import factories
 from tests.routing.factories import (
+    AgentProfileFactory,
     OperatingHoursFactory,
     OperatingWindowFactory,
     QueueFactory,
@@ -34,24 +33,6 @@ from tests.routing.factories import (
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with a workspace page open (reachable, ROU-8)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.workspace.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -87,14 +68,14 @@ def customer_writes(run_on_commit, conversation, text="I'm back"):
 
 def test_a_persistent_chat_shows_no_wait_messages(run_on_commit, portal):
     # spec: PER-5
-    AgentProfileFactory(queues=[portal.workstream.default_queue])
+    AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = run_on_commit(start, portal)
     assert not conversation.messages.exists()  # no queue position, no average wait
 
 
 def test_parking_moves_it_to_waiting_and_releases_capacity_and_session(run_on_commit, portal, published):
     # spec: PER-6, ROU-6, CONV-1
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(run_on_commit, portal, ada)
     assert (fresh(ada).capacity_used, fresh(ada).session_count) == (40, 1)
     published.clear()
@@ -122,8 +103,8 @@ def test_parking_moves_it_to_waiting_and_releases_capacity_and_session(run_on_co
 @pytest.mark.parametrize("case", ["live chat", "another agent", "not active"])
 def test_parking_is_refused_unless_the_holder_parks_an_active_persistent_chat(run_on_commit, portal, case):
     # spec: PER-6, CONV-1
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    bob = AgentProfileFactory()
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    bob = AgentProfileFactory(reachable=True)
     if case == "live chat":
         live = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=portal.workstream.default_queue))
         conversation = active_chat(run_on_commit, live, ada)
@@ -145,11 +126,11 @@ def test_parking_is_refused_unless_the_holder_parks_an_active_persistent_chat(ru
 def test_the_customer_writing_again_hands_it_back_to_the_same_agent_with_a_toast(run_on_commit, portal, published):
     # spec: PER-6, PER-8, ROU-12
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = active_chat(run_on_commit, portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     # Another agent is now freer than Ada: without the rule, they would get it first.
-    bob = AgentProfileFactory(queues=[queue], capacity=1000)
+    bob = AgentProfileFactory(reachable=True, queues=[queue], capacity=1000)
     ada.capacity_used = 50
     ada.save(update_fields=["capacity_used"])
     published.clear()
@@ -176,11 +157,11 @@ def test_the_customer_writing_again_hands_it_back_to_the_same_agent_with_a_toast
 def test_a_returning_chat_waits_for_its_absent_agent_then_falls_back_to_normal_routing(run_on_commit, portal):
     # spec: ROU-12, PER-8
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = active_chat(run_on_commit, portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     AgentConnection.objects.filter(agent=ada).delete()  # Ada closed her workspace
-    bob = AgentProfileFactory(queues=[queue])
+    bob = AgentProfileFactory(reachable=True, queues=[queue])
 
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "open"  # held for Ada, not given to Bob
@@ -202,11 +183,11 @@ def test_a_returning_chat_waits_for_its_absent_agent_then_falls_back_to_normal_r
 def test_the_previous_agent_gets_it_when_they_come_back_within_the_wait(run_on_commit, portal):
     # spec: ROU-12, PER-8
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = active_chat(run_on_commit, portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     run_on_commit(agent_presence_set, agent_id=ada.pk, presence=presence("away"), by=ada.user)
-    AgentProfileFactory(queues=[queue])
+    AgentProfileFactory(reachable=True, queues=[queue])
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "open"
     run_on_commit(agent_presence_set, agent_id=ada.pk, presence=presence("available"), by=ada.user)
@@ -222,7 +203,7 @@ def test_out_of_hours_the_customer_writes_and_the_chat_is_routed_when_the_queue_
         workstream=WorkstreamFactory(persistent=True, default_queue=queue),
         authentication=AuthenticationSettingFactory(),
     )
-    ada = AgentProfileFactory(queues=[queue])
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
     sunday_night = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
     with time_machine.travel(sunday_night, tick=False):
         conversation = run_on_commit(start, widget)
@@ -246,7 +227,7 @@ def test_out_of_hours_a_returning_chat_is_handed_back_when_the_queue_opens(run_o
         workstream=WorkstreamFactory(persistent=True, default_queue=queue),
         authentication=AuthenticationSettingFactory(),
     )
-    ada = AgentProfileFactory(queues=[queue])
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
     with time_machine.travel(datetime(2026, 11, 30, 16, 0, tzinfo=UTC), tick=False):
         conversation = active_chat(run_on_commit, widget, ada)
         run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
@@ -263,7 +244,7 @@ def test_a_chat_left_waiting_is_closed_by_the_workstreams_auto_close(run_on_comm
     # spec: CONV-1, PER-6
     portal.workstream.auto_close_waiting_seconds = 3600
     portal.workstream.save()
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(run_on_commit, portal, ada)
     parked = run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     assert parked.auto_close_at is not None
@@ -281,7 +262,7 @@ def test_writing_again_cancels_the_waiting_auto_close(run_on_commit, portal):
     # spec: CONV-1, PER-6
     portal.workstream.auto_close_waiting_seconds = 60
     portal.workstream.save()
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(run_on_commit, portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     customer_writes(run_on_commit, conversation)
@@ -290,7 +271,7 @@ def test_writing_again_cancels_the_waiting_auto_close(run_on_commit, portal):
 
 def test_the_agent_ends_a_waiting_chat_and_its_counts_stay_right(run_on_commit, portal):
     # spec: PER-4, PER-6, ROU-6, ROU-7
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     other = active_chat(run_on_commit, portal, ada)  # a second conversation Ada keeps
     conversation = run_on_commit(start, portal, sub="customer-2")
     run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=ada)
@@ -309,7 +290,7 @@ def test_the_agent_ends_a_waiting_chat_and_its_counts_stay_right(run_on_commit, 
 def test_a_live_chat_is_not_affected_by_the_waiting_rules(run_on_commit, portal):
     # spec: CONV-1
     live = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=portal.workstream.default_queue))
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(run_on_commit, live, ada)
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "active"
@@ -319,7 +300,7 @@ def test_a_live_chat_is_not_affected_by_the_waiting_rules(run_on_commit, portal)
 
 def test_only_the_return_itself_counts_as_returning(run_on_commit, portal):
     # spec: ROU-12 — a later enqueue of the same item (a transfer to a queue) is routed as usual
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(run_on_commit, portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     AgentConnection.objects.filter(agent=ada).delete()

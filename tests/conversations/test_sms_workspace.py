@@ -12,7 +12,7 @@ import pytest
 from conversations.channels.outbound import delivery_display
 from conversations.models import Conversation, Message, OutboundSms
 from tests.conversations.sms_helpers import sms_setup
-from tests.conversations.test_workspace_consumer import join, receive, send, until, workspace  # noqa: F401
+from tests.conversations.workspace_socket import join, receive, send, until
 from tests.live import wait_until
 
 pytestmark = pytest.mark.embedded

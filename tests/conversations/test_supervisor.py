@@ -14,8 +14,7 @@ from core.realtime import SUPERVISORS_GROUP, group_send_now
 from notifications.models import AgentBanner
 from routing.models import AgentProfile, WorkItem
 from routing.services import agent_presence_set, offer_accept, work_item_enqueue
-from tests.conversations.factories import ConversationFactory
-from tests.conversations.test_workspace_pages import offer_to, snapshot
+from tests.conversations.factories import ConversationFactory, offer_to
 from tests.routing.factories import (
     AgentProfileFactory,
     QueueFactory,
@@ -25,6 +24,7 @@ from tests.routing.factories import (
     WorkstreamFactory,
     presence,
 )
+from tests.snapshots import snapshot
 
 PAGE = "/workspace/supervisor/"
 STATE = "/workspace/supervisor/state/"

@@ -1,22 +1,21 @@
 """The workspace socket through a real ASGI server, on the in-memory layer and on real Redis
 (docs/live-chat-protocol.md; CONV-2, CONV-2a, LIVE-2, LIVE-3, NOT-4, NOT-8, ROU-5, ROU-10, SEC-1, REL-3)."""
 
-import json
-from contextlib import ExitStack
 from unittest import mock
 
 import pytest
-from websockets.sync.client import connect
 
 from conversations.consumers import WorkspaceConsumer
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
-from core.realtime import agent_group, conversation_group, group_send_now, publish_on_commit
+from core.realtime import conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
 from routing.models import AgentProfile, Offer
-from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
+from tests.conversations.factories import chat_given_to, offer_to
+from tests.conversations.workspace_socket import join, marker, receive, send, until
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, WorkstreamFactory, presence
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.embedded
 
@@ -28,67 +27,6 @@ MAX_BYTES = 28 * 1024
 def layer(request):
     request.getfixturevalue(request.param)
     return request.param
-
-
-@pytest.fixture
-def workspace(asgi_server, client):
-    """Open an agent's workspace socket (hello already read); closed at the end of the test."""
-    with ExitStack() as sockets:
-
-        def open_for(agent: AgentProfile):
-            client.force_login(agent.user)
-            ws = sockets.enter_context(
-                connect(
-                    f"{asgi_server.ws_url}/ws/workspace/",
-                    origin=asgi_server.url,
-                    additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
-                    open_timeout=5,
-                )
-            )
-            assert receive(ws) == {"type": "hello", "agent": agent.pk}
-            return ws
-
-        yield open_for
-
-
-def receive(ws) -> dict:
-    return json.loads(ws.recv(timeout=5))
-
-
-def send(ws, frame) -> None:
-    ws.send(frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False))  # UTF-8, as browsers send
-
-
-def until(ws, frame_type: str) -> tuple[dict, list[dict]]:
-    """Read until a frame of ``frame_type``; return it and the frames before it."""
-    before = []
-    while True:
-        frame = receive(ws)
-        if frame["type"] == frame_type:
-            return frame, before
-        before.append(frame)
-
-
-def marker(ws, agent) -> list[dict]:
-    """Everything the socket receives before a marker event sent to the agent's group now.
-
-    Group sends reach a consumer in the order they were made, and the consumer handles one
-    thing at a time, so anything published before the marker (to any group the socket is in)
-    has arrived when the marker does. Frames from the client are another stream: wait for the
-    answer to a frame before placing a marker behind it.
-    """
-    group_send_now(agent_group(agent.pk), {"type": "banner.cleared", "banners": [-1]})
-    frame, before = until(ws, "banner.cleared")
-    assert frame["banners"] == [-1]
-    return before
-
-
-def join(ws, agent, conversation_id: int, after: int = 0) -> list[dict]:
-    """Join a conversation; return the answer and the backlog that follows it."""
-    send(ws, {"type": "conversation.join", "conversation": conversation_id, "after": after, "ref": "j"})
-    # The answer first: a marker sent before the frame is handled could overtake it.
-    answer = receive(ws)
-    return [answer, *marker(ws, agent)]
 
 
 # --- Bad frames (REL-3) --------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from customers import services
 from customers.models import Contact
 from notifications.models import Notification
 from notifications.selectors import notification_payload
-from routing.models import AgentConnection, Offer, RoutingRule
+from routing.models import Offer, RoutingRule
 from routing.services import offer_accept
 from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
@@ -41,9 +41,7 @@ def workstream():
 @pytest.fixture
 def agent(workstream):
     """An agent with a workspace page open (only reachable agents are offered work: ROU-8)."""
-    agent = AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-    AgentConnection.objects.create(agent=agent, channel_name=f"test.workspace.{agent.pk}")
-    return agent
+    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada", reachable=True)
 
 
 @pytest.fixture

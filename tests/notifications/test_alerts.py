@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import factory
 import pytest
 from django.utils import timezone
 
@@ -15,29 +14,11 @@ from routing.errors import RoutingError
 from routing.models import AgentProfile, Offer, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat, agent_mark_unreachable
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, WorkstreamFactory, presence
+from tests.conversations.factories import offer_to
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence, workspace_page
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with one workspace page open (channel ``page.<pk>``)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            agent_connect(agent_id=obj.pk, channel_name=f"page.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -57,7 +38,9 @@ def chat():
 def two_agents(chat):
     """``first`` is offered first (more free capacity), ``second`` next."""
     queue = chat.workstream.default_queue
-    return AgentProfileFactory(queues=[queue], capacity=300), AgentProfileFactory(queues=[queue], capacity=200)
+    return AgentProfileFactory(reachable=True, queues=[queue], capacity=300), AgentProfileFactory(
+        reachable=True, queues=[queue], capacity=200
+    )
 
 
 def switch(**values) -> None:
@@ -191,7 +174,7 @@ def test_a_never_displayed_notification_keeps_the_work_with_the_agent_for_eight_
     assert (shown.offer_id, shown.status, shown.expires_at) == (offer.pk, "sent", offer.reroute_at)
 
     clock.shift(timedelta(minutes=8) - timedelta(seconds=1))
-    agent_heartbeat(agent_id=second.pk, channel_name=f"page.{second.pk}")  # second's page is open all along
+    agent_heartbeat(agent_id=second.pk, channel_name=workspace_page(second))  # second's page is open all along
     assert run_on_commit(sweep_overdue_deadlines)["offers_timed_out"] == 0
     assert Offer.objects.get(pk=offer.pk).status == "pending"
     clock.shift(timedelta(seconds=1))
@@ -236,7 +219,7 @@ def test_an_offline_agent_who_missed_a_notification_comes_back_inactive(chat, tw
     # spec: NOT-8, ROU-8 — reconnecting does not undo the missed notification
     first, _ = two_agents
     offer = pending_offer(run_on_commit(start, chat))
-    run_on_commit(agent_disconnect, channel_name=f"page.{first.pk}")
+    run_on_commit(agent_disconnect, channel_name=workspace_page(first))
     clock.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=first.pk)
     assert presence_of(first) == "offline"
@@ -256,9 +239,7 @@ def test_the_banner_and_the_presence_change_reach_the_open_workspace_page(asgi_s
 
     from websockets.sync.client import connect
 
-    from tests.conversations.test_workspace_pages import offer_to
-
-    agent = factories.AgentProfileFactory()
+    agent = AgentProfileFactory()
     cookie = agent_login(agent)
     with connect(
         f"{asgi_server.ws_url}/ws/workspace/", origin=asgi_server.url, additional_headers={"Cookie": cookie}

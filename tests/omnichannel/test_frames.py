@@ -11,8 +11,9 @@ from websockets.sync.client import connect
 
 from conversations.models import Conversation, Message
 from routing.models import AgentProfile
-from tests.conversations.test_workspace_pages import chat_given_to, snapshot
+from tests.conversations.factories import chat_given_to
 from tests.routing.factories import AgentProfileFactory, presence
+from tests.snapshots import snapshot
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 from tests.widgets.test_consumer import ORIGIN, chat
 from tests.widgets.test_consumer import join as widget_join

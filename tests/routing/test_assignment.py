@@ -4,7 +4,6 @@ NOT-4, NOT-7, LIVE-1, LIVE-3, LIVE-4, CONV-1, CONV-3)."""
 import threading
 from datetime import time, timedelta
 
-import factory
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -26,10 +25,10 @@ from notifications.models import Notification
 from notifications.services import notification_display
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
-from routing.models import AgentConnection, Offer, RoutingRule, WorkItem
+from routing.models import Offer, RoutingRule, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
-from tests.routing import factories
 from tests.routing.factories import (
+    AgentProfileFactory,
     AgentSkillFactory,
     OperatingHoursFactory,
     OperatingWindowFactory,
@@ -41,27 +40,6 @@ from tests.routing.factories import (
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with a workspace page open: only reachable agents are offered work (ROU-8,
-    proven in test_presence.py). These tests are about what happens among reachable agents."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.workspace.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    """Run the code as a committed request would: on-commit work (dispatch, events) runs too."""
-
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -82,7 +60,7 @@ def pending_offer(conversation) -> Offer | None:
 
 def test_a_new_chat_is_queued_with_position_and_average_wait_then_offered(chat, run_on_commit, published):
     # spec: LIVE-1, ROU-9, NOT-4
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat, context_variables={"tier": {"value": "gold", "isDisplayable": True}})
 
     texts = list(conversation.messages.values_list("sender", "text"))
@@ -104,12 +82,12 @@ def test_a_new_chat_is_queued_with_position_and_average_wait_then_offered(chat, 
 def test_highest_free_capacity_first_and_only_eligible_agents(chat, run_on_commit):
     # spec: ROU-9 — member, allowed presence, free capacity, fewer than 10 sessions, skills
     queue = chat.workstream.default_queue
-    AgentProfileFactory(queues=[queue], capacity=100, capacity_used=80)  # 20 free < 40 units
-    AgentProfileFactory(queues=[queue], presence=presence("away"))
-    AgentProfileFactory(queues=[queue], session_count=10)
-    AgentProfileFactory()  # not a member
-    roomy = AgentProfileFactory(queues=[queue], capacity=200)
-    AgentProfileFactory(queues=[queue], capacity=150)
+    AgentProfileFactory(reachable=True, queues=[queue], capacity=100, capacity_used=80)  # 20 free < 40 units
+    AgentProfileFactory(reachable=True, queues=[queue], presence=presence("away"))
+    AgentProfileFactory(reachable=True, queues=[queue], session_count=10)
+    AgentProfileFactory(reachable=True)  # not a member
+    roomy = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
+    AgentProfileFactory(reachable=True, queues=[queue], capacity=150)
     conversation = run_on_commit(start, chat)
     assert pending_offer(conversation).agent == roomy
 
@@ -125,8 +103,8 @@ def test_skills_attached_by_a_routing_rule_must_all_be_held(chat, run_on_commit)
         conditions=[{"source": "language", "operator": "equals", "value": "fr"}],
     )
     rule.skills.set([french])
-    AgentProfileFactory(queues=[queue], capacity=500)  # most capacity, no French
-    speaker = AgentSkillFactory(skill=french, agent=AgentProfileFactory(queues=[queue])).agent
+    AgentProfileFactory(reachable=True, queues=[queue], capacity=500)  # most capacity, no French
+    speaker = AgentSkillFactory(skill=french, agent=AgentProfileFactory(reachable=True, queues=[queue])).agent
     conversation = run_on_commit(start, chat, language="fr")
     assert list(conversation.skills.all()) == [french]
     assert pending_offer(conversation).agent == speaker
@@ -134,7 +112,7 @@ def test_skills_attached_by_a_routing_rule_must_all_be_held(chat, run_on_commit)
 
 def test_accepting_makes_the_conversation_active_with_a_session_and_used_capacity(chat, run_on_commit):
     # spec: CONV-3, ROU-6, NOT-13
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat)
     offer = pending_offer(conversation)
     run_on_commit(offer_accept, offer_id=offer.pk, agent=agent)
@@ -151,7 +129,10 @@ def test_accepting_makes_the_conversation_active_with_a_session_and_used_capacit
 
 def test_accepting_twice_or_someone_elses_offer_is_refused_and_changes_nothing(chat, run_on_commit):
     # spec: ROU-10
-    agent, other = AgentProfileFactory(queues=[chat.workstream.default_queue]), AgentProfileFactory()
+    agent, other = (
+        AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue]),
+        AgentProfileFactory(reachable=True),
+    )
     conversation = run_on_commit(start, chat)
     offer = pending_offer(conversation)
     with pytest.raises(RoutingError, match="another agent"):
@@ -167,8 +148,8 @@ def test_accepting_twice_or_someone_elses_offer_is_refused_and_changes_nothing(c
 def test_rejecting_offers_the_chat_to_the_next_eligible_agent(chat, run_on_commit):
     # spec: NOT-4, ROU-9
     queue = chat.workstream.default_queue
-    first = AgentProfileFactory(queues=[queue], capacity=300)
-    second = AgentProfileFactory(queues=[queue], capacity=200)
+    first = AgentProfileFactory(reachable=True, queues=[queue], capacity=300)
+    second = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
     conversation = run_on_commit(start, chat)
     offer = pending_offer(conversation)
     assert offer.agent == first
@@ -182,7 +163,7 @@ def test_a_workstream_that_forbids_rejecting_refuses_it(chat, run_on_commit, pub
     # spec: NOT-5
     chat.workstream.agents_may_reject = False
     chat.workstream.save()
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     offer = pending_offer(run_on_commit(start, chat))
     raised = [event for _, event in published if event["type"] == "notification.raised"]
     assert raised[-1]["notification"]["show_reject"] is False  # no Reject button to press
@@ -195,8 +176,8 @@ def test_an_unanswered_offer_times_out_at_the_template_timeout_and_moves_on(chat
     # spec: NOT-6, NOT-7
     time_machine.move_to(timezone.now(), tick=False)
     queue = chat.workstream.default_queue
-    first = AgentProfileFactory(queues=[queue], capacity=300)
-    second = AgentProfileFactory(queues=[queue], capacity=200)
+    first = AgentProfileFactory(reachable=True, queues=[queue], capacity=300)
+    second = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
     conversation = run_on_commit(start, chat)
     offer = pending_offer(conversation)
     notification_display(notification_id=offer.notification.pk, agent=first)  # shown: NOT-8 does not apply
@@ -215,7 +196,7 @@ def test_an_unanswered_offer_times_out_at_the_template_timeout_and_moves_on(chat
 def test_the_sweep_times_out_an_offer_whose_task_was_lost(chat, run_on_commit, time_machine):
     # spec: REL-2
     time_machine.move_to(timezone.now(), tick=False)
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     offer = pending_offer(run_on_commit(start, chat))
     notification_display(notification_id=offer.notification.pk, agent=agent)  # shown: NOT-8 does not apply
     time_machine.shift(timedelta(minutes=3))
@@ -226,7 +207,7 @@ def test_the_sweep_times_out_an_offer_whose_task_was_lost(chat, run_on_commit, t
 
 def test_queued_work_is_offered_the_moment_an_agent_becomes_available(chat, run_on_commit):
     # spec: ROU-11
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], presence=presence("away"))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("away"))
     conversation = run_on_commit(start, chat)
     assert pending_offer(conversation) is None
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
@@ -237,7 +218,7 @@ def test_queued_work_is_offered_the_moment_an_agent_becomes_available(chat, run_
 def test_queues_are_served_by_priority_then_oldest_first(run_on_commit):
     # spec: ROU-9
     low, high = QueueFactory(priority=9), QueueFactory(priority=1)
-    agent = AgentProfileFactory(queues=[low, high], presence=presence("away"), capacity=10)
+    agent = AgentProfileFactory(reachable=True, queues=[low, high], presence=presence("away"), capacity=10)
     low_widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=low, capacity_units=10))
     high_widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=high, capacity_units=10))
     old_low = run_on_commit(start, low_widget)
@@ -251,7 +232,7 @@ def test_queues_are_served_by_priority_then_oldest_first(run_on_commit):
 
 def test_the_customer_ending_before_pick_up_closes_it_and_withdraws_the_offer(chat, run_on_commit):
     # spec: LIVE-3, CONV-1 (open → closed)
-    AgentProfileFactory(queues=[chat.workstream.default_queue])
+    AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat)
     offer = pending_offer(conversation)
     run_on_commit(conversation_customer_end, conversation_id=conversation.pk)
@@ -265,7 +246,7 @@ def test_the_customer_ending_before_pick_up_closes_it_and_withdraws_the_offer(ch
 
 def test_agent_end_then_close_releases_capacity_and_session(chat, run_on_commit):
     # spec: CONV-1 (active → wrap-up → closed), ROU-6
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat)
     run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
     run_on_commit(conversation_agent_end, conversation_id=conversation.pk, agent=agent)
@@ -285,7 +266,7 @@ def test_wrap_up_releasing_capacity_at_once_when_the_workstream_says_never(chat,
     # spec: ROU-1, ROU-6
     chat.workstream.wrap_up_capacity = "never"
     chat.workstream.save()
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat)
     run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
     run_on_commit(conversation_customer_end, conversation_id=conversation.pk)
@@ -299,7 +280,10 @@ def test_wrap_up_releasing_capacity_at_once_when_the_workstream_says_never(chat,
 
 def test_only_the_holder_ends_and_closes(chat, run_on_commit):
     # spec: CONV-1 — an illegal move is refused with a clear error
-    agent, other = AgentProfileFactory(queues=[chat.workstream.default_queue]), AgentProfileFactory()
+    agent, other = (
+        AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue]),
+        AgentProfileFactory(reachable=True),
+    )
     conversation = run_on_commit(start, chat)
     run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
     with pytest.raises(ConversationError):
@@ -315,7 +299,7 @@ def test_outside_operating_hours_the_customer_is_told_and_nothing_waits(run_on_c
     OperatingWindowFactory(schedule=hours, weekday=0, opens_at=time(9), closes_at=time(17))
     queue = QueueFactory(operating_hours=hours, out_of_hours_message="We open Monday at 9.")
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue))
-    AgentProfileFactory(queues=[queue])
+    AgentProfileFactory(reachable=True, queues=[queue])
     time_machine.move_to("2026-11-23 20:00:00+01:00")  # a Monday, 20:00 in Paris
     conversation = run_on_commit(start, widget)
     assert conversation.status == "closed"
@@ -365,7 +349,7 @@ def test_more_than_100_context_variables_are_refused(chat):
 def test_a_customer_who_leaves_and_does_not_return_in_the_grace_period_ends_the_chat(chat, run_on_commit, time_machine):
     # spec: LIVE-3
     time_machine.move_to(timezone.now(), tick=False)
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     stays, leaves = run_on_commit(start, chat), run_on_commit(start, chat)
     for conversation in (stays, leaves):
         offer = pending_offer(conversation) or Offer.objects.filter(work_item__conversation=conversation).first()
@@ -407,7 +391,7 @@ def test_concurrent_accepts_of_one_offer_end_with_one_owner():
         pytest.skip("row locks need PostgreSQL")
     queue = QueueFactory()
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue))
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = start(widget)
     from routing.services import offers_dispatch
 
@@ -442,7 +426,7 @@ def test_a_closed_queue_sends_work_to_the_open_fallback_queue(run_on_commit, tim
     OperatingWindowFactory(schedule=hours, weekday=0, opens_at=time(9), closes_at=time(17))
     daytime, always = QueueFactory(operating_hours=hours), QueueFactory(name="After hours")
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=daytime, fallback_queue=always))
-    night_agent = AgentProfileFactory(queues=[always])
+    night_agent = AgentProfileFactory(reachable=True, queues=[always])
     time_machine.move_to("2026-11-23 20:00:00+01:00")  # Monday evening: the day queue is closed
     conversation = run_on_commit(start, widget)
     assert (conversation.status, conversation.queue) == ("open", always)

@@ -8,7 +8,7 @@ from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_start
 from core.realtime import agent_group
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
+from routing.models import AgentProfile, Offer, WorkItem
 from routing.services import offers_dispatch, work_item_pick
 from tests.api_helpers import token_client
 from tests.customers.factories import CaseFactory
@@ -19,15 +19,6 @@ pytestmark = pytest.mark.django_db
 
 OPEN_ITEMS = "/workspace/open-items/"
 API = "/api/v1"
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -44,15 +35,10 @@ def start(widget):
     return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
 
 
-def reachable(agent):
-    AgentConnection.objects.create(agent=agent, channel_name=f"test.pick.{agent.pk}")
-    return agent
-
-
 def test_pick_mode_items_are_not_offered_and_members_are_told_they_arrived(run_on_commit, widget, queue, published):
     # spec: ROU-13 — queued, never offered; the queue's members' pages hear of it (live update)
-    member = reachable(AgentProfileFactory(queues=[queue]))
-    outsider = reachable(AgentProfileFactory())
+    member = AgentProfileFactory(queues=[queue], reachable=True)
+    outsider = AgentProfileFactory(reachable=True)
     conversation = run_on_commit(start, widget)
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
     assert run_on_commit(offers_dispatch) == 0
@@ -115,7 +101,7 @@ def test_a_pick_is_refused_without_room_and_changes_nothing(run_on_commit, widge
 def test_pending_offers_count_against_the_room_for_a_pick(run_on_commit, widget, queue):
     # spec: ROU-13, ROU-7 — nine sessions and one pending push offer leave no slot to pick with
     push_queue = QueueFactory()
-    agent = reachable(AgentProfileFactory(queues=[queue, push_queue], session_count=9))
+    agent = AgentProfileFactory(queues=[queue, push_queue], session_count=9, reachable=True)
     push = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=push_queue))
     run_on_commit(start, push)
     assert Offer.objects.get(agent=agent).status == "pending"

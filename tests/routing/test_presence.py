@@ -4,7 +4,6 @@ supervisor's reset (ROU-5, ROU-7, ROU-8, ROU-11, REL-2)."""
 import json
 from datetime import timedelta
 
-import factory
 import pytest
 from django.utils import timezone
 from websockets.sync.client import connect
@@ -20,29 +19,17 @@ from routing.services.presence import (
     agent_heartbeat,
     agent_mark_unreachable,
 )
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, SupervisorFactory, WorkstreamFactory, presence
+from tests.routing.factories import (
+    AgentProfileFactory,
+    QueueFactory,
+    SupervisorFactory,
+    WorkstreamFactory,
+    presence,
+    workspace_page,
+)
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with one workspace page open (channel ``page.<pk>.1``)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create and extracted is not False:
-            agent_connect(agent_id=obj.pk, channel_name=f"page.{obj.pk}.1")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -86,7 +73,7 @@ def presence_events(published, agent) -> list[str]:
 
 def test_an_agent_without_an_open_workspace_page_is_not_offered_work_until_one_opens(chat, run_on_commit):
     # spec: ROU-8, ROU-11
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], workspace_open=False)
+    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
     conversation = run_on_commit(start, chat)
     assert pending_offer(conversation) is None
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
@@ -98,9 +85,9 @@ def test_losing_the_last_page_turns_the_agent_offline_within_seconds_and_back_wi
     chat, run_on_commit, now, published
 ):
     # spec: ROU-8, ROU-11
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], presence=presence("busy"))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("busy"))
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name=f"page.{agent.pk}.2")
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     assert AgentProfile.objects.get(pk=agent.pk).disconnected_at is None  # another page is still open
     run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.2")
     agent.refresh_from_db()
@@ -125,8 +112,8 @@ def test_losing_the_last_page_turns_the_agent_offline_within_seconds_and_back_wi
 
 def test_coming_back_after_2_5_minutes_stays_offline(chat, run_on_commit, now):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     now.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)
     now.shift(timedelta(seconds=146))
@@ -138,8 +125,8 @@ def test_coming_back_after_2_5_minutes_stays_offline(chat, run_on_commit, now):
 
 def test_a_page_reload_within_the_grace_never_shows_offline(chat, run_on_commit, now, published):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     now.shift(timedelta(seconds=1))
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name=f"page.{agent.pk}.2")
     now.shift(timedelta(seconds=10))
@@ -151,8 +138,8 @@ def test_a_page_reload_within_the_grace_never_shows_offline(chat, run_on_commit,
 
 def test_the_sweep_turns_offline_an_agent_whose_task_was_lost(chat, run_on_commit, now):
     # spec: ROU-8, REL-2
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     now.shift(timedelta(seconds=5))
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 1
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 0
@@ -162,10 +149,10 @@ def test_the_sweep_turns_offline_an_agent_whose_task_was_lost(chat, run_on_commi
 def test_a_page_whose_server_process_died_stops_counting_after_30_seconds_without_heartbeat(chat, run_on_commit, now):
     # spec: ROU-8, REL-2 — a crashed server process never says goodbye
     queue = chat.workstream.default_queue
-    alive = AgentProfileFactory(queues=[queue])
-    crashed = AgentProfileFactory(queues=[queue])
+    alive = AgentProfileFactory(reachable=True, queues=[queue])
+    crashed = AgentProfileFactory(reachable=True, queues=[queue])
     now.shift(timedelta(seconds=20))
-    run_on_commit(agent_heartbeat, agent_id=alive.pk, channel_name=f"page.{alive.pk}.1")
+    run_on_commit(agent_heartbeat, agent_id=alive.pk, channel_name=workspace_page(alive))
     now.shift(timedelta(seconds=10))
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 0  # 30 s is not yet stale
     now.shift(timedelta(seconds=1))
@@ -180,7 +167,7 @@ def test_a_page_whose_server_process_died_stops_counting_after_30_seconds_withou
     assert pending_offer(conversation).agent == alive
 
     # The page was only paused: its next heartbeat makes the agent reachable again and restores.
-    run_on_commit(agent_heartbeat, agent_id=crashed.pk, channel_name=f"page.{crashed.pk}.1")
+    run_on_commit(agent_heartbeat, agent_id=crashed.pk, channel_name=workspace_page(crashed))
     assert state(crashed) == ("available", None)
     assert AgentConnection.objects.filter(agent=crashed).count() == 1
 
@@ -189,7 +176,7 @@ def test_the_workspace_socket_opens_beats_and_closes_a_connection(asgi_server, a
     # spec: ROU-8 — through the real socket
     import time
 
-    agent = factories.AgentProfileFactory()
+    agent = AgentProfileFactory()
     cookie = agent_login(agent)
     with connect(
         f"{asgi_server.ws_url}/ws/workspace/",
@@ -225,7 +212,7 @@ def test_automatic_presence_follows_capacity_busy_then_do_not_disturb_then_avail
     automatic, run_on_commit, published
 ):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[automatic.workstream.default_queue], capacity=80)
+    agent = AgentProfileFactory(reachable=True, queues=[automatic.workstream.default_queue], capacity=80)
     first, second = run_on_commit(start, automatic), run_on_commit(start, automatic)
     run_on_commit(offer_accept, offer_id=pending_offer(first).pk, agent=agent)
     assert state(agent) == ("busy", None)  # 40 of 80 used
@@ -241,14 +228,14 @@ def test_automatic_presence_follows_capacity_busy_then_do_not_disturb_then_avail
 def test_automatic_presence_never_overrides_away_a_banner_or_a_workstream_without_it(automatic, run_on_commit):
     # spec: ROU-8, NOT-11
     queue = automatic.workstream.default_queue
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = run_on_commit(start, automatic)
     run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("away"), by=agent.user)
     run_on_commit(work_item_complete, work_item_id=WorkItem.objects.get(conversation=conversation).pk)
     assert state(agent) == ("away", None)  # a person chose Away
 
-    rejecter = AgentProfileFactory(queues=[queue])
+    rejecter = AgentProfileFactory(reachable=True, queues=[queue])
     held = run_on_commit(start, automatic)
     run_on_commit(offer_accept, offer_id=pending_offer(held).pk, agent=rejecter)
     run_on_commit(offer_reject, offer_id=pending_offer(run_on_commit(start, automatic)).pk, agent=rejecter)
@@ -257,7 +244,7 @@ def test_automatic_presence_never_overrides_away_a_banner_or_a_workstream_withou
     assert state(rejecter) == ("busy_dnd", None)  # the reject banner holds until a person resets it
 
     manual = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=QueueFactory(), capacity_units=100))
-    plain = AgentProfileFactory(queues=[manual.workstream.default_queue])
+    plain = AgentProfileFactory(reachable=True, queues=[manual.workstream.default_queue])
     run_on_commit(offer_accept, offer_id=pending_offer(run_on_commit(start, manual)).pk, agent=plain)
     assert state(plain) == ("available", None)
 
@@ -268,9 +255,9 @@ def test_automatic_presence_never_overrides_away_a_banner_or_a_workstream_withou
 def test_an_agent_at_ten_sessions_when_work_arrives_turns_do_not_disturb_with_a_banner(chat, run_on_commit, published):
     # spec: ROU-7, NOT-12
     queue = chat.workstream.default_queue
-    full = AgentProfileFactory(queues=[queue], session_count=10)
-    away_and_full = AgentProfileFactory(queues=[queue], session_count=10, presence=presence("away"))
-    other = AgentProfileFactory(queues=[queue])
+    full = AgentProfileFactory(reachable=True, queues=[queue], session_count=10)
+    away_and_full = AgentProfileFactory(reachable=True, queues=[queue], session_count=10, presence=presence("away"))
+    other = AgentProfileFactory(reachable=True, queues=[queue])
     conversation = run_on_commit(start, chat)
     assert pending_offer(conversation).agent == other
     assert state(full) == ("busy_dnd", None)
@@ -299,7 +286,7 @@ def test_with_the_max_sessions_alert_off_nothing_changes(chat, run_on_commit):
     from notifications.models import AlertSettings
 
     AlertSettings.objects.update_or_create(pk=1, defaults={"max_sessions_enabled": False})
-    full = AgentProfileFactory(queues=[chat.workstream.default_queue], session_count=10)
+    full = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], session_count=10)
     run_on_commit(start, chat)
     assert state(full) == ("available", None)
     assert not AgentBanner.objects.exists()
@@ -308,7 +295,7 @@ def test_with_the_max_sessions_alert_off_nothing_changes(chat, run_on_commit):
 def test_a_supervisor_resets_the_presence_the_banner_clears_and_work_flows_again(chat, run_on_commit, published):
     # spec: ROU-5, NOT-11, ROU-11
     queue = chat.workstream.default_queue
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     offer = pending_offer(run_on_commit(start, chat))
     run_on_commit(offer_reject, offer_id=offer.pk, agent=agent)
     assert state(agent) == ("busy_dnd", None)
@@ -325,8 +312,8 @@ def test_a_supervisor_resets_the_presence_the_banner_clears_and_work_flows_again
 
 def test_a_supervisor_resetting_an_agent_with_no_page_open_is_what_they_come_back_to(chat, run_on_commit, now):
     # spec: ROU-5, ROU-8 — the agent stays unreachable (Offline) until a page opens
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], presence=presence("away"))
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("away"))
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     now.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)
     supervisor = SupervisorFactory()

@@ -14,7 +14,7 @@ from customers.services import case_create, case_update
 from routing.models import AgentProfile, Offer
 from routing.services import offer_accept, offer_time_out
 from routing.services.transfer import conversation_transfer
-from tests.conversations.test_workspace_pages import offer_to
+from tests.conversations.factories import offer_to
 from tests.routing.factories import AgentProfileFactory, QueueFactory, UserFactory, WorkstreamFactory, presence
 from tests.routing.test_transfer import AgentProfileFactory as ReachableAgentFactory
 from tests.webhooks.test_webhooks import _verified, receiver  # noqa: F401  (fixture)
@@ -23,15 +23,6 @@ from webhooks import services
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def _endpoint(url="http://127.0.0.1:9/hook", events=None) -> WebhookEndpoint:

@@ -9,7 +9,6 @@ from django.utils import timezone
 from conversations.models import Conversation
 from core.errors import NotFound
 from notifications.models import Notification
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import (
     ChatWidgetFactory,
@@ -43,8 +42,7 @@ def invitation(clock):
         url="https://shop.example.com/checkout",
         started_at=timezone.now() - timedelta(seconds=42),
     )
-    agent = AgentProfileFactory(queues=[rule.widget.workstream.default_queue])
-    AgentConnection.objects.create(agent=agent, channel_name="page-1")
+    AgentProfileFactory(queues=[rule.widget.workstream.default_queue], reachable=True)
     return InvitationFactory(
         visitor=page_visit.visitor, rule=rule, page_visit=page_visit, page_url=page_visit.url, message=rule.name
     )
