@@ -69,6 +69,13 @@ def redis_layer(settings):
     channel_layers.backends.clear()
 
 
+@pytest.fixture(params=["in_memory_layer", "redis_layer"])
+def layer(request):
+    """Run the test once on each channel layer: the embedded mode's and production's Redis."""
+    request.getfixturevalue(request.param)
+    return request.param
+
+
 def pytest_report_header(config):
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"database: {db}; redis: {'yes' if REDIS_URL else 'no (embedded only)'}"
@@ -100,6 +107,62 @@ def asgi_server(transactional_db):
     server = start_asgi_server()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def private_redis():
+    """A redis-server of this test's own (never the shared one), for tests that stop, restart or
+    lose it while worker processes read the test database."""
+    import shutil
+
+    from django.db import connection
+
+    from tests.live import PrivateRedis
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server")
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workstream():
+    """A chat workstream whose default queue is "Support"."""
+    from tests.routing.factories import QueueFactory, WorkstreamFactory
+
+    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
+
+
+@pytest.fixture
+def agent(workstream):
+    """Ada, an available agent in the workstream's queue (no workspace page open: not reachable)."""
+    from tests.routing.factories import AgentProfileFactory
+
+    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
+
+
+@pytest.fixture
+def chat():
+    """A live chat widget whose workstream (40 capacity units a chat) routes to the "General" queue."""
+    from tests.routing.factories import QueueFactory, WorkstreamFactory
+    from tests.widgets.factories import ChatWidgetFactory
+
+    return ChatWidgetFactory(
+        workstream=WorkstreamFactory(default_queue=QueueFactory(name="General"), capacity_units=40)
+    )
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock stopped at the test's start; the test moves it with ``clock.shift(...)``."""
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
 
 
 @pytest.fixture

@@ -33,6 +33,11 @@ class MessageFactory(factory.django.DjangoModelFactory):
     text = "Hello, I need help with my order."
 
 
+def chat_start(widget, **fields) -> Conversation:
+    """A new visitor of ``widget`` starts a chat through the service (``conversation_start`` fields)."""
+    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget), **fields)
+
+
 def pending_offer(conversation) -> Offer | None:
     """The offer of ``conversation`` waiting for an answer, if routing made one."""
     return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()

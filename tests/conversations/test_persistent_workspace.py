@@ -26,7 +26,7 @@ def test_only_a_persistent_chat_shows_the_park_control(client, persistent):
 
 
 @pytest.mark.embedded
-def test_the_park_frame_moves_a_persistent_chat_to_waiting_and_frees_the_capacity(in_memory_layer, workspace):  # noqa: F811
+def test_the_park_frame_moves_a_persistent_chat_to_waiting_and_frees_the_capacity(in_memory_layer, workspace):
     # spec: PER-6, ROU-6, CONV-1
     agent = AgentProfileFactory()
     live = chat_given_to(agent)

@@ -19,14 +19,7 @@ from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.embedded
 
-LAYERS = ["in_memory_layer", "redis_layer"]
 MAX_BYTES = 28 * 1024
-
-
-@pytest.fixture(params=LAYERS)
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
 
 
 # --- Bad frames (REL-3) --------------------------------------------------------------------------
@@ -176,8 +169,9 @@ def test_a_supervisor_may_join_any_conversation(layer, workspace):
 # --- Sending (LIVE-2, CONV-2, CONV-2a) -----------------------------------------------------------
 
 
-def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer, workspace):
-    # spec: LIVE-2, CONV-2 — the same client id twice stores one message
+def held_and_watched(workspace):
+    """A chat an agent holds, with the agent's socket and a supervisor's both joined to it after
+    its first message: (agent, conversation, agent's socket, supervisor's socket)."""
     agent = AgentProfileFactory()
     conversation = chat_given_to(agent)
     supervisor = SupervisorFactory()
@@ -185,6 +179,12 @@ def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer
     join(watcher, supervisor, conversation.pk, after=1)
     ws = workspace(agent)
     join(ws, agent, conversation.pk, after=1)
+    return agent, conversation, ws, watcher
+
+
+def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer, workspace):
+    # spec: LIVE-2, CONV-2 — the same client id twice stores one message
+    agent, conversation, ws, watcher = held_and_watched(workspace)
 
     frame = {"type": "message.send", "conversation": conversation.pk, "text": "Hello <b>there</b>", "client_id": "c-1"}
     send(ws, {**frame, "ref": "s1"})
@@ -231,16 +231,10 @@ def test_a_message_over_28_kb_is_refused_and_nothing_is_stored(layer, workspace)
 
 def test_only_the_agent_holding_an_active_conversation_may_write_in_it(layer, workspace):
     # spec: CONV-1, SEC-1 — a supervisor watching, or a conversation in wrap-up, refuses messages
-    agent = AgentProfileFactory()
-    conversation = chat_given_to(agent)
-    supervisor = SupervisorFactory()
-    watcher = workspace(supervisor)
-    join(watcher, supervisor, conversation.pk, after=1)
+    agent, conversation, ws, watcher = held_and_watched(workspace)
     send(watcher, {"type": "message.send", "conversation": conversation.pk, "text": "Hi"})
     assert receive(watcher)["code"] == "not_holder"
 
-    ws = workspace(agent)
-    join(ws, agent, conversation.pk, after=1)
     send(ws, {"type": "conversation.end", "conversation": conversation.pk})
     ack, _ = until(ws, "ack")
     before = snapshot(Conversation, Message)
@@ -251,13 +245,7 @@ def test_only_the_agent_holding_an_active_conversation_may_write_in_it(layer, wo
 
 def test_typing_reaches_the_others_in_the_conversation_but_not_the_typist(layer, workspace):
     # spec: LIVE-2 — both sides see typing indicators
-    agent = AgentProfileFactory()
-    conversation = chat_given_to(agent)
-    supervisor = SupervisorFactory()
-    watcher = workspace(supervisor)
-    join(watcher, supervisor, conversation.pk, after=1)
-    ws = workspace(agent)
-    join(ws, agent, conversation.pk, after=1)
+    agent, conversation, ws, watcher = held_and_watched(workspace)
 
     send(ws, {"type": "typing", "conversation": conversation.pk, "is_typing": True})
     assert receive(watcher) == {

@@ -39,16 +39,6 @@ def page(conversation_id: int) -> str:
     return f"/workspace/conversations/{conversation_id}/"
 
 
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-
-
 # --- Sign-in and who may use the workspace ---------------------------------------------------------
 
 

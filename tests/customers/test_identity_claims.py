@@ -23,7 +23,7 @@ from routing.services import offer_accept
 from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.customers.summary_helpers import summary_url
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.routing.factories import AgentProfileFactory, QueueFactory
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory, PreChatQuestionFactory
 from tests.widgets.signing import SigningKey
 
@@ -31,11 +31,6 @@ pytestmark = pytest.mark.django_db
 
 ORIGIN = "https://shop.example.com"
 KEY = SigningKey("RS256")
-
-
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
 
 
 @pytest.fixture

@@ -29,16 +29,6 @@ from widgets.services import self_service_action_log
 pytestmark = pytest.mark.django_db
 
 
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-
-
 def post(client, url, body) -> tuple[int, dict]:
     response = client.post(url, data=json.dumps(body), content_type="application/json")
     return response.status_code, response.json()

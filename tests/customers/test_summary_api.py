@@ -26,16 +26,6 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/conversations"
 
 
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-
-
 def test_the_summary_and_its_timeline_through_the_api(agent, workstream):
     # spec: API-1, SUM-2, SUM-16
     contact = customer_with_history(25, workstream=workstream)

@@ -16,7 +16,6 @@ from conversations.services import (
     conversation_customer_left,
     conversation_customer_returned,
     conversation_end_if_customer_gone,
-    conversation_start,
     conversation_wrap_up_close,
 )
 from core.errors import Forbidden
@@ -27,6 +26,7 @@ from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
 from routing.models import Offer, RoutingRule, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
+from tests.conversations.factories import chat_accepted_by, chat_start, pending_offer
 from tests.routing.factories import (
     AgentProfileFactory,
     AgentSkillFactory,
@@ -37,31 +37,15 @@ from tests.routing.factories import (
     WorkstreamFactory,
     presence,
 )
-from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory, VisitorFactory
+from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def chat():
-    queue = QueueFactory(name="General")
-    workstream = WorkstreamFactory(default_queue=queue, capacity_units=40)
-    widget = ChatWidgetFactory(workstream=workstream)
-    return widget
-
-
-def start(widget, **kwargs):
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget), **kwargs)
-
-
-def pending_offer(conversation) -> Offer | None:
-    return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
 
 
 def test_a_new_chat_is_queued_with_position_and_average_wait_then_offered(chat, run_on_commit, published):
     # spec: LIVE-1, ROU-9, NOT-4
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    conversation = run_on_commit(start, chat, context_variables={"tier": {"value": "gold", "isDisplayable": True}})
+    conversation = run_on_commit(chat_start, chat, context_variables={"tier": {"value": "gold", "isDisplayable": True}})
 
     texts = list(conversation.messages.values_list("sender", "text"))
     assert texts == [
@@ -88,7 +72,7 @@ def test_highest_free_capacity_first_and_only_eligible_agents(chat, run_on_commi
     AgentProfileFactory(reachable=True)  # not a member
     roomy = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
     AgentProfileFactory(reachable=True, queues=[queue], capacity=150)
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation).agent == roomy
 
 
@@ -105,7 +89,7 @@ def test_skills_attached_by_a_routing_rule_must_all_be_held(chat, run_on_commit)
     rule.skills.set([french])
     AgentProfileFactory(reachable=True, queues=[queue], capacity=500)  # most capacity, no French
     speaker = AgentSkillFactory(skill=french, agent=AgentProfileFactory(reachable=True, queues=[queue])).agent
-    conversation = run_on_commit(start, chat, language="fr")
+    conversation = run_on_commit(chat_start, chat, language="fr")
     assert list(conversation.skills.all()) == [french]
     assert pending_offer(conversation).agent == speaker
 
@@ -113,7 +97,7 @@ def test_skills_attached_by_a_routing_rule_must_all_be_held(chat, run_on_commit)
 def test_accepting_makes_the_conversation_active_with_a_session_and_used_capacity(chat, run_on_commit):
     # spec: CONV-3, ROU-6, NOT-13
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     run_on_commit(offer_accept, offer_id=offer.pk, agent=agent)
 
@@ -133,7 +117,7 @@ def test_accepting_twice_or_someone_elses_offer_is_refused_and_changes_nothing(c
         AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue]),
         AgentProfileFactory(reachable=True),
     )
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     with pytest.raises(RoutingError, match="another agent"):
         offer_accept(offer_id=offer.pk, agent=other)
@@ -150,7 +134,7 @@ def test_rejecting_offers_the_chat_to_the_next_eligible_agent(chat, run_on_commi
     queue = chat.workstream.default_queue
     first = AgentProfileFactory(reachable=True, queues=[queue], capacity=300)
     second = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     assert offer.agent == first
     run_on_commit(offer_reject, offer_id=offer.pk, agent=first)
@@ -164,7 +148,7 @@ def test_a_workstream_that_forbids_rejecting_refuses_it(chat, run_on_commit, pub
     chat.workstream.agents_may_reject = False
     chat.workstream.save()
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    offer = pending_offer(run_on_commit(start, chat))
+    offer = pending_offer(run_on_commit(chat_start, chat))
     raised = [event for _, event in published if event["type"] == "notification.raised"]
     assert raised[-1]["notification"]["show_reject"] is False  # no Reject button to press
     with pytest.raises(RoutingError, match="cannot be rejected"):
@@ -178,7 +162,7 @@ def test_an_unanswered_offer_times_out_at_the_template_timeout_and_moves_on(chat
     queue = chat.workstream.default_queue
     first = AgentProfileFactory(reachable=True, queues=[queue], capacity=300)
     second = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     notification_display(notification_id=offer.notification.pk, agent=first)  # shown: NOT-8 does not apply
     time_machine.shift(timedelta(seconds=119))
@@ -197,7 +181,7 @@ def test_the_sweep_times_out_an_offer_whose_task_was_lost(chat, run_on_commit, t
     # spec: REL-2
     time_machine.move_to(timezone.now(), tick=False)
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    offer = pending_offer(run_on_commit(start, chat))
+    offer = pending_offer(run_on_commit(chat_start, chat))
     notification_display(notification_id=offer.notification.pk, agent=agent)  # shown: NOT-8 does not apply
     time_machine.shift(timedelta(minutes=3))
     result = run_on_commit(sweep_overdue_deadlines)
@@ -208,7 +192,7 @@ def test_the_sweep_times_out_an_offer_whose_task_was_lost(chat, run_on_commit, t
 def test_queued_work_is_offered_the_moment_an_agent_becomes_available(chat, run_on_commit):
     # spec: ROU-11
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("away"))
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation) is None
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("available"), by=agent.user)
@@ -221,9 +205,9 @@ def test_queues_are_served_by_priority_then_oldest_first(run_on_commit):
     agent = AgentProfileFactory(reachable=True, queues=[low, high], presence=presence("away"), capacity=10)
     low_widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=low, capacity_units=10))
     high_widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=high, capacity_units=10))
-    old_low = run_on_commit(start, low_widget)
-    old_high = run_on_commit(start, high_widget)
-    run_on_commit(start, high_widget)
+    old_low = run_on_commit(chat_start, low_widget)
+    old_high = run_on_commit(chat_start, high_widget)
+    run_on_commit(chat_start, high_widget)
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("available"), by=agent.user)
     # capacity 10 = one item at a time: the high-priority queue's oldest item is offered first
     assert [o.work_item.conversation for o in Offer.objects.filter(agent=agent)] == [old_high]
@@ -233,7 +217,7 @@ def test_queues_are_served_by_priority_then_oldest_first(run_on_commit):
 def test_the_customer_ending_before_pick_up_closes_it_and_withdraws_the_offer(chat, run_on_commit):
     # spec: LIVE-3, CONV-1 (open → closed)
     AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     run_on_commit(conversation_customer_end, conversation_id=conversation.pk)
     conversation.refresh_from_db()
@@ -247,8 +231,7 @@ def test_the_customer_ending_before_pick_up_closes_it_and_withdraws_the_offer(ch
 def test_agent_end_then_close_releases_capacity_and_session(chat, run_on_commit):
     # spec: CONV-1 (active → wrap-up → closed), ROU-6
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    conversation = run_on_commit(start, chat)
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
+    conversation = chat_accepted_by(agent, chat)
     run_on_commit(conversation_agent_end, conversation_id=conversation.pk, agent=agent)
     conversation.refresh_from_db()
     agent.refresh_from_db()
@@ -267,8 +250,7 @@ def test_wrap_up_releasing_capacity_at_once_when_the_workstream_says_never(chat,
     chat.workstream.wrap_up_capacity = "never"
     chat.workstream.save()
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    conversation = run_on_commit(start, chat)
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
+    conversation = chat_accepted_by(agent, chat)
     run_on_commit(conversation_customer_end, conversation_id=conversation.pk)
     agent.refresh_from_db()
     assert (Conversation.objects.get(pk=conversation.pk).status, agent.capacity_used, agent.session_count) == (
@@ -284,8 +266,7 @@ def test_only_the_holder_ends_and_closes(chat, run_on_commit):
         AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue]),
         AgentProfileFactory(reachable=True),
     )
-    conversation = run_on_commit(start, chat)
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
+    conversation = chat_accepted_by(agent, chat)
     with pytest.raises(ConversationError):
         conversation_agent_end(conversation_id=conversation.pk, agent=other)
     with pytest.raises(ConversationError, match="End the conversation before closing"):
@@ -301,12 +282,12 @@ def test_outside_operating_hours_the_customer_is_told_and_nothing_waits(run_on_c
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue))
     AgentProfileFactory(reachable=True, queues=[queue])
     time_machine.move_to("2026-11-23 20:00:00+01:00")  # a Monday, 20:00 in Paris
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert conversation.status == "closed"
     assert list(conversation.messages.values_list("text", flat=True)) == ["We open Monday at 9."]
     assert not WorkItem.objects.filter(conversation=conversation).exists()
     time_machine.move_to("2026-11-23 10:00:00+01:00")
-    assert run_on_commit(start, widget).status == "open"
+    assert run_on_commit(chat_start, widget).status == "open"
 
 
 def test_required_prechat_answers_are_refused_per_field_and_nothing_is_created(chat):
@@ -316,7 +297,7 @@ def test_required_prechat_answers_are_refused_per_field_and_nothing_is_created(c
         widget=chat, name="topic", label="Topic", kind="option_set", choices=["Billing", "Orders"], required=True
     )
     with pytest.raises(ConversationValidationError) as refused:
-        start(chat, prechat_answers={"topic": "Gardening"})
+        chat_start(chat, prechat_answers={"topic": "Gardening"})
     assert refused.value.errors == {
         "prechat": {"email": ["This answer is required."], "topic": ["Choose one of the options."]}
     }
@@ -327,7 +308,7 @@ def test_prechat_answers_are_stored_and_become_context_variables(chat, run_on_co
     # spec: WID-10, WID-11, WID-6
     PreChatQuestionFactory(widget=chat, name="order_id", label="Order", required=True)
     conversation = run_on_commit(
-        start,
+        chat_start,
         chat,
         prechat_answers={"order_id": " A-17 "},
         context_variables={"cart": {"value": 3, "isDisplayable": 1}},
@@ -342,7 +323,7 @@ def test_prechat_answers_are_stored_and_become_context_variables(chat, run_on_co
 def test_more_than_100_context_variables_are_refused(chat):
     # spec: WID-6
     with pytest.raises(ConversationValidationError, match="At most 100"):
-        start(chat, context_variables={f"v{i}": {"value": i} for i in range(101)})
+        chat_start(chat, context_variables={f"v{i}": {"value": i} for i in range(101)})
     assert not Conversation.objects.exists()
 
 
@@ -350,7 +331,7 @@ def test_a_customer_who_leaves_and_does_not_return_in_the_grace_period_ends_the_
     # spec: LIVE-3
     time_machine.move_to(timezone.now(), tick=False)
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
-    stays, leaves = run_on_commit(start, chat), run_on_commit(start, chat)
+    stays, leaves = run_on_commit(chat_start, chat), run_on_commit(chat_start, chat)
     for conversation in (stays, leaves):
         offer = pending_offer(conversation) or Offer.objects.filter(work_item__conversation=conversation).first()
         if offer and offer.status == "pending":
@@ -374,9 +355,9 @@ def test_persistent_chat_has_no_wait_messages_and_no_customer_end(run_on_commit)
     workstream = WorkstreamFactory(persistent=True)
     widget = ChatWidgetFactory(workstream=workstream, authentication=AuthenticationSettingFactory())
     with pytest.raises(Forbidden):  # PER-2: an unauthenticated customer cannot start one
-        start(widget)
+        chat_start(widget)
     assert not Conversation.objects.exists()
-    conversation = run_on_commit(start, widget, authenticated=True, auth_subject="customer-17")
+    conversation = run_on_commit(chat_start, widget, authenticated=True, auth_subject="customer-17")
     assert conversation.channel == "persistent_chat"
     assert not conversation.messages.exists()
     with pytest.raises(ConversationError, match="Only an agent"):
@@ -392,7 +373,7 @@ def test_concurrent_accepts_of_one_offer_end_with_one_owner():
     queue = QueueFactory()
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue))
     agent = AgentProfileFactory(reachable=True, queues=[queue])
-    conversation = start(widget)
+    conversation = chat_start(widget)
     from routing.services import offers_dispatch
 
     offers_dispatch()
@@ -428,8 +409,8 @@ def test_a_closed_queue_sends_work_to_the_open_fallback_queue(run_on_commit, tim
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=daytime, fallback_queue=always))
     night_agent = AgentProfileFactory(reachable=True, queues=[always])
     time_machine.move_to("2026-11-23 20:00:00+01:00")  # Monday evening: the day queue is closed
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert (conversation.status, conversation.queue) == ("open", always)
     assert pending_offer(conversation).agent == night_agent
     time_machine.move_to("2026-11-23 10:00:00+01:00")
-    assert run_on_commit(start, widget).queue == daytime
+    assert run_on_commit(chat_start, widget).queue == daytime

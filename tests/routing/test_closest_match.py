@@ -12,6 +12,7 @@ from routing.models import AgentConnection, Holiday, Offer, RoutingRule, WorkIte
 from routing.rules import Facts, route_evaluate
 from routing.services import offer_reject, offers_dispatch, work_item_closest_match_dispatch, work_item_enqueue
 from routing.tasks import closest_match_due
+from tests.conversations.factories import chat_start
 from tests.customers.factories import CaseFactory
 from tests.routing.factories import (
     AgentProfileFactory,
@@ -50,10 +51,6 @@ def chat_needing(skills, *, matching="closest", wait=60):
     return ChatWidgetFactory(workstream=workstream), queue
 
 
-def start(widget):
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
-
-
 def pending(conversation):
     return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
 
@@ -67,7 +64,7 @@ def test_closest_matching_waits_for_an_exact_match_then_offers_the_nearest(run_o
     pair = skilled(queue, French=2, Billing=2)  # 2 skills, 4
     best = skilled(queue, French=3, Billing=3)  # 2 skills, 6
     AgentProfileFactory(reachable=True, queues=[queue], capacity=1000)  # no skill, most room
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     work_item = WorkItem.objects.get(conversation=conversation)
     assert work_item.closest_match_at == work_item.enqueued_at + timedelta(seconds=60)
     assert scheduled == [(work_item.pk, work_item.closest_match_at)]
@@ -91,7 +88,7 @@ def test_with_closest_matching_an_exact_match_is_offered_at_once(run_on_commit, 
     widget, queue = chat_needing(["French", "Billing"])
     skilled(queue, French=9)
     exact = skilled(queue, French=1, Billing=1)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation).agent == exact
 
 
@@ -100,7 +97,7 @@ def test_the_sweep_offers_the_closest_match_when_its_task_was_lost(run_on_commit
     time_machine.move_to(timezone.now(), tick=False)
     widget, queue = chat_needing(["French", "Polish"], wait=20)
     nearest = skilled(queue, Polish=4)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation) is None
     time_machine.shift(timedelta(seconds=21))
     assert run_on_commit(sweep_overdue_deadlines)["offers_made"] == 1
@@ -112,7 +109,7 @@ def test_exact_matching_never_falls_back(run_on_commit, time_machine, scheduled)
     time_machine.move_to(timezone.now(), tick=False)
     widget, queue = chat_needing(["French", "Polish"], matching="exact")
     skilled(queue, Polish=10)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert WorkItem.objects.get(conversation=conversation).closest_match_at is None
     assert scheduled == []
     time_machine.shift(timedelta(hours=1))
@@ -125,7 +122,7 @@ def test_no_skill_matching_ignores_skills(run_on_commit, scheduled):
     widget, queue = chat_needing(["French", "Polish"], matching="none")
     unskilled = AgentProfileFactory(reachable=True, queues=[queue], capacity=500)
     skilled(queue, French=10, Polish=10)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation).agent == unskilled
     assert scheduled == []
 

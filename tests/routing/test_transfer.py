@@ -5,7 +5,7 @@ from rest_framework.test import APIClient
 
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
-from conversations.services import conversation_start, message_post
+from conversations.services import message_post
 from core.errors import NotFound
 from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
@@ -13,8 +13,9 @@ from routing.errors import RoutingError
 from routing.models import AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept
 from routing.services.transfer import conversation_consult, conversation_transfer
+from tests.conversations.factories import chat_accepted_by
 from tests.routing.factories import AgentProfileFactory, QueueFactory, SupervisorFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.widgets.factories import ChatWidgetFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -25,14 +26,13 @@ def queue():
 
 
 @pytest.fixture
-def held(run_on_commit, queue):
+def held(queue):
     """An active chat Alice holds, with Bogdan free in the same queue."""
     workstream = WorkstreamFactory(default_queue=queue, capacity_units=30)
     widget = ChatWidgetFactory(workstream=workstream)
     alice = AgentProfileFactory(reachable=True, queues=[queue], display_name="Alice", capacity=300)
     bogdan = AgentProfileFactory(reachable=True, queues=[queue], display_name="Bogdan", presence=presence("away"))
-    conversation = run_on_commit(conversation_start, widget=widget, visitor=VisitorFactory(widget=widget))
-    run_on_commit(offer_accept, offer_id=Offer.objects.get(work_item__conversation=conversation).pk, agent=alice)
+    conversation = chat_accepted_by(alice, widget)
     AgentProfile.objects.filter(pk=bogdan.pk).update(presence=presence("available"))
     message_post(conversation_id=conversation.pk, sender="customer", text="My parcel never came.")
     return conversation, alice, AgentProfile.objects.get(pk=bogdan.pk)

@@ -28,12 +28,6 @@ ORIGIN = "https://shop.example.com"
 
 
 @pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
 def invitation(clock):
     """A rule's open invitation, 42 s into a page visit, with an agent ready in the widget's queue."""
     rule = ProactiveRuleFactory(name="Checkout help")
