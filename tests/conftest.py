@@ -22,6 +22,18 @@ def published(monkeypatch):
     return sent
 
 
+@pytest.fixture
+def run_on_commit(django_capture_on_commit_callbacks):
+    """Run a call as a committed request would: its on-commit work (dispatch, events, tasks)
+    runs too, right after it. Returns what the call returned."""
+
+    def run(fn, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return fn(*args, **kwargs)
+
+    return run
+
+
 def _use_layer(settings, config):
     from channels.layers import channel_layers
 
@@ -55,6 +67,13 @@ def redis_layer(settings):
     _use_layer(settings, layer)
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture(params=["in_memory_layer", "redis_layer"])
+def layer(request):
+    """Run the test once on each channel layer: the embedded mode's and production's Redis."""
+    request.getfixturevalue(request.param)
+    return request.param
 
 
 def pytest_report_header(config):
@@ -91,6 +110,62 @@ def asgi_server(transactional_db):
 
 
 @pytest.fixture
+def private_redis():
+    """A redis-server of this test's own (never the shared one), for tests that stop, restart or
+    lose it while worker processes read the test database."""
+    import shutil
+
+    from django.db import connection
+
+    from tests.live import PrivateRedis
+
+    if connection.vendor != "postgresql":
+        pytest.skip("a worker process needs the test database on PostgreSQL")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server")
+    redis = PrivateRedis()
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+@pytest.fixture
+def workstream():
+    """A chat workstream whose default queue is "Support"."""
+    from tests.routing.factories import QueueFactory, WorkstreamFactory
+
+    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
+
+
+@pytest.fixture
+def agent(workstream):
+    """Ada, an available agent in the workstream's queue (no workspace page open: not reachable)."""
+    from tests.routing.factories import AgentProfileFactory
+
+    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
+
+
+@pytest.fixture
+def chat():
+    """A live chat widget whose workstream (40 capacity units a chat) routes to the "General" queue."""
+    from tests.routing.factories import QueueFactory, WorkstreamFactory
+    from tests.widgets.factories import ChatWidgetFactory
+
+    return ChatWidgetFactory(
+        workstream=WorkstreamFactory(default_queue=QueueFactory(name="General"), capacity_units=40)
+    )
+
+
+@pytest.fixture
+def clock(time_machine):
+    """The clock stopped at the test's start; the test moves it with ``clock.shift(...)``."""
+    from django.utils import timezone
+
+    time_machine.move_to(timezone.now(), tick=False)
+    return time_machine
+
+
+@pytest.fixture
 def agent_login(client):
     """Log an agent's user in; return (agent, Cookie header value) for a WebSocket handshake."""
 
@@ -99,6 +174,33 @@ def agent_login(client):
         return f"sessionid={client.cookies['sessionid'].value}"
 
     return login
+
+
+@pytest.fixture
+def workspace(asgi_server, client):
+    """Open an agent's workspace socket (hello already read); closed at the end of the test."""
+    from contextlib import ExitStack
+
+    from websockets.sync.client import connect
+
+    from tests.conversations.workspace_socket import receive
+
+    with ExitStack() as sockets:
+
+        def open_for(agent, query=""):
+            client.force_login(agent.user)
+            ws = sockets.enter_context(
+                connect(
+                    f"{asgi_server.ws_url}/ws/workspace/{query}",
+                    origin=asgi_server.url,
+                    additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
+                    open_timeout=5,
+                )
+            )
+            assert receive(ws) == {"type": "hello", "agent": agent.pk}
+            return ws
+
+        yield open_for
 
 
 @pytest.fixture

@@ -31,6 +31,47 @@ class LiveServer:
         self.thread.join(10)
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class PrivateRedis:
+    """A redis-server of this test's own, without persistence: a restart loses every message."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if self.client().ping():
+                    return
+            except Exception:  # not listening yet
+                time.sleep(0.05)
+        raise RuntimeError("The private redis-server did not start.")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def client(self):
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+
+
 def start_asgi_server(app=None) -> LiveServer:
     """Serve the ASGI application (HTTP and WebSocket) on a free 127.0.0.1 port."""
     if app is None:
@@ -143,13 +184,14 @@ def celery_worker_running(settings, overrides: dict[str, str] | None = None):
         stop_process(process)
 
 
-def wait_until(condition, timeout: float = 20.0):
-    """Poll ``condition`` until it returns something truthy, and return that (fails after ``timeout`` s)."""
+def wait_until(condition, timeout: float = 20.0, *, what: str = "the condition"):
+    """Poll ``condition`` until it returns something truthy, and return that (fails after
+    ``timeout`` s, naming ``what`` it waited for)."""
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError("the condition did not come true in time")
+            raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.05)

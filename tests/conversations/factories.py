@@ -1,7 +1,16 @@
+from datetime import timedelta
+
 import factory
+from django.test import TestCase
+from django.utils import timezone
 
 from conversations.models import Conversation, Message
-from tests.routing.factories import WorkstreamFactory
+from conversations.services import conversation_agent_end, conversation_start, conversation_wrap_up_close
+from notifications.services import notification_raise_for_offer
+from routing.models import Offer
+from routing.services import offer_accept
+from tests.routing.factories import WorkItemFactory, WorkstreamFactory
+from tests.widgets.factories import VisitorFactory
 
 
 class ConversationFactory(factory.django.DjangoModelFactory):
@@ -22,3 +31,56 @@ class MessageFactory(factory.django.DjangoModelFactory):
     seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.CUSTOMER
     text = "Hello, I need help with my order."
+
+
+def chat_start(widget, **fields) -> Conversation:
+    """A new visitor of ``widget`` starts a chat through the service (``conversation_start`` fields)."""
+    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget), **fields)
+
+
+def pending_offer(conversation) -> Offer | None:
+    """The offer of ``conversation`` waiting for an answer, if routing made one."""
+    return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
+
+
+def chat_accepted_by(agent, widget, **start_fields) -> Conversation:
+    """A chat a visitor started on ``widget``, that routing offered to ``agent``, who accepted:
+    through the real services, each with its on-commit work run as after a committed request.
+
+    ``agent`` must be the one routing picks (reachable, in the queue, with room): the offer is
+    looked up as made to them, so a test whose routing went elsewhere fails here."""
+    # The same capture pytest-django's django_capture_on_commit_callbacks fixture hands out.
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        conversation = conversation_start(widget=widget, visitor=VisitorFactory(widget=widget), **start_fields)
+    offer = Offer.objects.get(work_item__conversation=conversation, agent=agent, status=Offer.Status.PENDING)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        offer_accept(offer_id=offer.pk, agent=agent)
+    return Conversation.objects.get(pk=conversation.pk)
+
+
+def offer_to(agent, conversation=None, *, workstream=None, seconds=120) -> Offer:
+    """A pending offer of a new chat to ``agent``, with its notification, as routing makes them,
+    for tests that need a chat of given fields (a contact, answers, a channel) in an agent's hands
+    without going through a widget and the queue."""
+    conversation = conversation or ConversationFactory(workstream=workstream or WorkstreamFactory())
+    work_item = WorkItemFactory(conversation=conversation, status="offered")
+    offer = Offer.objects.create(
+        work_item=work_item, agent=agent, expires_at=timezone.now() + timedelta(seconds=seconds)
+    )
+    notification_raise_for_offer(offer=offer, scenario="incoming_chat")
+    return offer
+
+
+def chat_given_to(agent, **conversation_fields) -> Conversation:
+    """A chat (``ConversationFactory`` fields) offered to ``agent`` as routing offers, accepted
+    through ``offer_accept``: active, held by them, with an open session."""
+    offer = offer_to(agent, ConversationFactory(**conversation_fields))
+    offer_accept(offer_id=offer.pk, agent=agent)
+    return Conversation.objects.get(pk=offer.work_item.conversation_id)
+
+
+def closed_chat_of(agent, **conversation_fields) -> Conversation:
+    """A chat ``agent`` held, ended and closed after wrap-up."""
+    conversation = chat_given_to(agent, **conversation_fields)
+    conversation_agent_end(conversation_id=conversation.pk, agent=agent)
+    return conversation_wrap_up_close(conversation_id=conversation.pk, agent=agent)

@@ -8,7 +8,6 @@ import factory
 from twilio.request_validator import RequestValidator
 
 from conversations.models import PhoneChannel
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 
 ACCOUNT = "AC" + "1" * 32
@@ -39,10 +38,7 @@ def sms_setup(**channel):
     queue = QueueFactory()
     workstream = WorkstreamFactory(channel="sms", chat_mode="", default_queue=queue, name=f"SMS {uuid.uuid4().hex[:6]}")
     channel = PhoneChannelFactory(workstream=workstream, **channel)
-    agent = AgentProfileFactory(queues=[queue])
-    # Reachable: a workspace page is open (only reachable agents are offered work, ROU-8).
-    AgentConnection.objects.create(agent=agent, channel_name=f"test.workspace.{agent.pk}")
-    return channel, agent
+    return channel, AgentProfileFactory(queues=[queue], reachable=True)
 
 
 def sms_params(*, body="Hello, where is my parcel?", sid=None, sender=CUSTOMER, to=OUR_NUMBER, **extra) -> dict:

@@ -3,7 +3,6 @@
 
 from datetime import UTC, datetime, timedelta
 
-import factory
 import pytest
 import time_machine
 from django.utils import timezone
@@ -21,10 +20,11 @@ from conversations.services import (
 from core.realtime import SUPERVISORS_GROUP, agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
-from routing.services import agent_presence_set, offer_accept
+from routing.services import agent_presence_set
 from routing.services.continuity import KEEP_SAME_AGENT_WAIT, work_item_is_returning, work_item_keep_agent_expire
-from tests.routing import factories
+from tests.conversations.factories import chat_accepted_by, pending_offer
 from tests.routing.factories import (
+    AgentProfileFactory,
     OperatingHoursFactory,
     OperatingWindowFactory,
     QueueFactory,
@@ -34,24 +34,6 @@ from tests.routing.factories import (
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with a workspace page open (reachable, ROU-8)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.workspace.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -67,18 +49,13 @@ def start(widget, sub="customer-1"):
     )
 
 
-def pending_offer(conversation) -> Offer | None:
-    return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
-
-
 def fresh(obj):
     return type(obj).objects.get(pk=obj.pk)
 
 
-def active_chat(run_on_commit, widget, agent):
-    conversation = run_on_commit(start, widget)
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
-    return fresh(conversation)
+def active_chat(widget, agent, sub="customer-1"):
+    """A chat the signed-in customer ``sub`` started and ``agent`` accepted."""
+    return chat_accepted_by(agent, widget, authenticated=True, auth_subject=sub)
 
 
 def customer_writes(run_on_commit, conversation, text="I'm back"):
@@ -87,15 +64,15 @@ def customer_writes(run_on_commit, conversation, text="I'm back"):
 
 def test_a_persistent_chat_shows_no_wait_messages(run_on_commit, portal):
     # spec: PER-5
-    AgentProfileFactory(queues=[portal.workstream.default_queue])
+    AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = run_on_commit(start, portal)
     assert not conversation.messages.exists()  # no queue position, no average wait
 
 
 def test_parking_moves_it_to_waiting_and_releases_capacity_and_session(run_on_commit, portal, published):
     # spec: PER-6, ROU-6, CONV-1
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    conversation = active_chat(portal, ada)
     assert (fresh(ada).capacity_used, fresh(ada).session_count) == (40, 1)
     published.clear()
 
@@ -122,17 +99,17 @@ def test_parking_moves_it_to_waiting_and_releases_capacity_and_session(run_on_co
 @pytest.mark.parametrize("case", ["live chat", "another agent", "not active"])
 def test_parking_is_refused_unless_the_holder_parks_an_active_persistent_chat(run_on_commit, portal, case):
     # spec: PER-6, CONV-1
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    bob = AgentProfileFactory()
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    bob = AgentProfileFactory(reachable=True)
     if case == "live chat":
         live = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=portal.workstream.default_queue))
-        conversation = active_chat(run_on_commit, live, ada)
+        conversation = active_chat(live, ada)
         parker, code = ada, "not_persistent"
     elif case == "another agent":
-        conversation = active_chat(run_on_commit, portal, ada)
+        conversation = active_chat(portal, ada)
         parker, code = bob, "not_yours"
     else:
-        conversation = active_chat(run_on_commit, portal, ada)
+        conversation = active_chat(portal, ada)
         run_on_commit(conversation_agent_end, conversation_id=conversation.pk, agent=ada)
         parker, code = ada, "not_active"
     before = (fresh(conversation).status, fresh(ada).capacity_used, fresh(ada).session_count)
@@ -145,11 +122,11 @@ def test_parking_is_refused_unless_the_holder_parks_an_active_persistent_chat(ru
 def test_the_customer_writing_again_hands_it_back_to_the_same_agent_with_a_toast(run_on_commit, portal, published):
     # spec: PER-6, PER-8, ROU-12
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
+    conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     # Another agent is now freer than Ada: without the rule, they would get it first.
-    bob = AgentProfileFactory(queues=[queue], capacity=1000)
+    bob = AgentProfileFactory(reachable=True, queues=[queue], capacity=1000)
     ada.capacity_used = 50
     ada.save(update_fields=["capacity_used"])
     published.clear()
@@ -176,11 +153,11 @@ def test_the_customer_writing_again_hands_it_back_to_the_same_agent_with_a_toast
 def test_a_returning_chat_waits_for_its_absent_agent_then_falls_back_to_normal_routing(run_on_commit, portal):
     # spec: ROU-12, PER-8
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
+    conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     AgentConnection.objects.filter(agent=ada).delete()  # Ada closed her workspace
-    bob = AgentProfileFactory(queues=[queue])
+    bob = AgentProfileFactory(reachable=True, queues=[queue])
 
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "open"  # held for Ada, not given to Bob
@@ -202,27 +179,31 @@ def test_a_returning_chat_waits_for_its_absent_agent_then_falls_back_to_normal_r
 def test_the_previous_agent_gets_it_when_they_come_back_within_the_wait(run_on_commit, portal):
     # spec: ROU-12, PER-8
     queue = portal.workstream.default_queue
-    ada = AgentProfileFactory(queues=[queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[queue])
+    conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     run_on_commit(agent_presence_set, agent_id=ada.pk, presence=presence("away"), by=ada.user)
-    AgentProfileFactory(queues=[queue])
+    AgentProfileFactory(reachable=True, queues=[queue])
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "open"
     run_on_commit(agent_presence_set, agent_id=ada.pk, presence=presence("available"), by=ada.user)
     assert (fresh(conversation).status, fresh(conversation).agent) == ("active", ada)
 
 
-def test_out_of_hours_the_customer_writes_and_the_chat_is_routed_when_the_queue_opens(run_on_commit):
-    # spec: PER-7
+def portal_open_on_mondays():
+    """A persistent chat widget whose queue is open on Mondays, 09:00 to 17:00 UTC."""
     hours = OperatingHoursFactory(time_zone="UTC")
-    OperatingWindowFactory(schedule=hours, weekday=0, opens_at="09:00", closes_at="17:00")  # Mondays
-    queue = QueueFactory(operating_hours=hours)
-    widget = ChatWidgetFactory(
-        workstream=WorkstreamFactory(persistent=True, default_queue=queue),
+    OperatingWindowFactory(schedule=hours, weekday=0, opens_at="09:00", closes_at="17:00")
+    return ChatWidgetFactory(
+        workstream=WorkstreamFactory(persistent=True, default_queue=QueueFactory(operating_hours=hours)),
         authentication=AuthenticationSettingFactory(),
     )
-    ada = AgentProfileFactory(queues=[queue])
+
+
+def test_out_of_hours_the_customer_writes_and_the_chat_is_routed_when_the_queue_opens(run_on_commit):
+    # spec: PER-7
+    widget = portal_open_on_mondays()
+    ada = AgentProfileFactory(reachable=True, queues=[widget.workstream.default_queue])
     sunday_night = datetime(2026, 11, 29, 22, 0, tzinfo=UTC)
     with time_machine.travel(sunday_night, tick=False):
         conversation = run_on_commit(start, widget)
@@ -239,16 +220,10 @@ def test_out_of_hours_the_customer_writes_and_the_chat_is_routed_when_the_queue_
 
 def test_out_of_hours_a_returning_chat_is_handed_back_when_the_queue_opens(run_on_commit):
     # spec: PER-7, PER-8
-    hours = OperatingHoursFactory(time_zone="UTC")
-    OperatingWindowFactory(schedule=hours, weekday=0, opens_at="09:00", closes_at="17:00")  # Mondays
-    queue = QueueFactory(operating_hours=hours)
-    widget = ChatWidgetFactory(
-        workstream=WorkstreamFactory(persistent=True, default_queue=queue),
-        authentication=AuthenticationSettingFactory(),
-    )
-    ada = AgentProfileFactory(queues=[queue])
+    widget = portal_open_on_mondays()
+    ada = AgentProfileFactory(reachable=True, queues=[widget.workstream.default_queue])
     with time_machine.travel(datetime(2026, 11, 30, 16, 0, tzinfo=UTC), tick=False):
-        conversation = active_chat(run_on_commit, widget, ada)
+        conversation = active_chat(widget, ada)
         run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     with time_machine.travel(datetime(2026, 11, 30, 20, 0, tzinfo=UTC), tick=False):
         customer_writes(run_on_commit, conversation, "One more thing")
@@ -263,8 +238,8 @@ def test_a_chat_left_waiting_is_closed_by_the_workstreams_auto_close(run_on_comm
     # spec: CONV-1, PER-6
     portal.workstream.auto_close_waiting_seconds = 3600
     portal.workstream.save()
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    conversation = active_chat(portal, ada)
     parked = run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     assert parked.auto_close_at is not None
     assert run_on_commit(sweep_overdue_deadlines)["auto_closed"] == 0
@@ -281,8 +256,8 @@ def test_writing_again_cancels_the_waiting_auto_close(run_on_commit, portal):
     # spec: CONV-1, PER-6
     portal.workstream.auto_close_waiting_seconds = 60
     portal.workstream.save()
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).auto_close_at is None
@@ -290,10 +265,9 @@ def test_writing_again_cancels_the_waiting_auto_close(run_on_commit, portal):
 
 def test_the_agent_ends_a_waiting_chat_and_its_counts_stay_right(run_on_commit, portal):
     # spec: PER-4, PER-6, ROU-6, ROU-7
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    other = active_chat(run_on_commit, portal, ada)  # a second conversation Ada keeps
-    conversation = run_on_commit(start, portal, sub="customer-2")
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    other = active_chat(portal, ada)  # a second conversation Ada keeps
+    conversation = active_chat(portal, ada, sub="customer-2")
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     assert (fresh(ada).capacity_used, fresh(ada).session_count) == (40, 1)
     with pytest.raises(ConversationError, match="Only an agent"):
@@ -309,8 +283,8 @@ def test_the_agent_ends_a_waiting_chat_and_its_counts_stay_right(run_on_commit, 
 def test_a_live_chat_is_not_affected_by_the_waiting_rules(run_on_commit, portal):
     # spec: CONV-1
     live = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=portal.workstream.default_queue))
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    conversation = active_chat(run_on_commit, live, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    conversation = active_chat(live, ada)
     customer_writes(run_on_commit, conversation)
     assert fresh(conversation).status == "active"
     assert WorkItem.objects.get(conversation=conversation).keep_agent_until is None
@@ -319,8 +293,8 @@ def test_a_live_chat_is_not_affected_by_the_waiting_rules(run_on_commit, portal)
 
 def test_only_the_return_itself_counts_as_returning(run_on_commit, portal):
     # spec: ROU-12 — a later enqueue of the same item (a transfer to a queue) is routed as usual
-    ada = AgentProfileFactory(queues=[portal.workstream.default_queue])
-    conversation = active_chat(run_on_commit, portal, ada)
+    ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
+    conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
     AgentConnection.objects.filter(agent=ada).delete()
     customer_writes(run_on_commit, conversation)

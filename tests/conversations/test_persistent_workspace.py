@@ -5,8 +5,8 @@ import pytest
 
 from conversations.models import Conversation
 from routing.models import AgentProfile, WorkItem
-from tests.conversations.test_workspace_consumer import join, marker, receive, send, workspace  # noqa: F401
-from tests.conversations.test_workspace_pages import chat_given_to, page
+from tests.conversations.factories import chat_given_to
+from tests.conversations.workspace_socket import join, marker, receive, send
 from tests.routing.factories import AgentProfileFactory, WorkstreamFactory
 
 
@@ -21,12 +21,12 @@ def test_only_a_persistent_chat_shows_the_park_control(client, persistent):
         channel="persistent_chat" if persistent else "live_chat",
     )
     client.force_login(agent.user)
-    html = client.get(page(conversation.pk)).content.decode()
+    html = client.get(f"/workspace/conversations/{conversation.pk}/").content.decode()
     assert ('data-testid="park-conversation"' in html) is persistent
 
 
 @pytest.mark.embedded
-def test_the_park_frame_moves_a_persistent_chat_to_waiting_and_frees_the_capacity(in_memory_layer, workspace):  # noqa: F811
+def test_the_park_frame_moves_a_persistent_chat_to_waiting_and_frees_the_capacity(in_memory_layer, workspace):
     # spec: PER-6, ROU-6, CONV-1
     agent = AgentProfileFactory()
     live = chat_given_to(agent)

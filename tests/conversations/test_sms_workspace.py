@@ -12,7 +12,7 @@ import pytest
 from conversations.channels.outbound import delivery_display
 from conversations.models import Conversation, Message, OutboundSms
 from tests.conversations.sms_helpers import sms_setup
-from tests.conversations.test_workspace_consumer import join, receive, send, until, workspace  # noqa: F401
+from tests.conversations.workspace_socket import join, receive, send, until
 from tests.live import wait_until
 
 pytestmark = pytest.mark.embedded
@@ -59,7 +59,7 @@ def _page_deliveries(client, agent, conversation) -> list[tuple[str, str, str]]:
     return found
 
 
-def test_a_replys_delivery_moves_live_and_reads_the_same_after_a_reload(sms_chat, workspace, client):  # noqa: F811
+def test_a_replys_delivery_moves_live_and_reads_the_same_after_a_reload(sms_chat, workspace, client):
     # spec: SMS-1
     conversation, agent = sms_chat
     ws = workspace(agent)
@@ -82,7 +82,7 @@ def test_a_replys_delivery_moves_live_and_reads_the_same_after_a_reload(sms_chat
     ]
 
 
-def test_a_permanent_error_shows_its_reason_live_and_after_a_reload(sms_chat, workspace, client, standin):  # noqa: F811
+def test_a_permanent_error_shows_its_reason_live_and_after_a_reload(sms_chat, workspace, client, standin):
     # spec: SMS-1
     conversation, agent = sms_chat
     standin.fail_next(1, 400, code="21614", message="'To' number is not a valid mobile number")
@@ -99,7 +99,7 @@ def test_a_permanent_error_shows_its_reason_live_and_after_a_reload(sms_chat, wo
     assert delivery_display(status="failed", code="21614")["reason"] == reason  # the one source of both
 
 
-def test_an_opted_out_customer_cannot_be_texted_and_the_composer_says_so(sms_chat, workspace, client, standin):  # noqa: F811
+def test_an_opted_out_customer_cannot_be_texted_and_the_composer_says_so(sms_chat, workspace, client, standin):
     # spec: SMS-1
     conversation, agent = sms_chat
     ws = workspace(agent)

@@ -13,9 +13,8 @@ from websockets.sync.client import connect
 from core.realtime import SUPERVISORS_GROUP, group_send_now
 from notifications.models import AgentBanner
 from routing.models import AgentProfile, WorkItem
-from routing.services import agent_presence_set, offer_accept, work_item_enqueue
-from tests.conversations.factories import ConversationFactory
-from tests.conversations.test_workspace_pages import offer_to, snapshot
+from routing.services import agent_presence_set, work_item_enqueue
+from tests.conversations.factories import ConversationFactory, chat_given_to
 from tests.routing.factories import (
     AgentProfileFactory,
     QueueFactory,
@@ -25,6 +24,7 @@ from tests.routing.factories import (
     WorkstreamFactory,
     presence,
 )
+from tests.snapshots import snapshot
 
 PAGE = "/workspace/supervisor/"
 STATE = "/workspace/supervisor/state/"
@@ -91,8 +91,7 @@ def floor(time_machine):
     AgentBanner.objects.create(agent=bob, kind="missed_notification", message="You missed a chat.")
     AgentBanner.objects.create(agent=ada, kind="rejected", message="Cleared", cleared_at=timezone.now())
     workstream = WorkstreamFactory(default_queue=sales)
-    accepted = offer_to(ada, workstream=workstream)
-    offer_accept(offer_id=accepted.pk, agent=ada)  # assigned: Ada holds 10 units, 1 session; not waiting
+    chat_given_to(ada, workstream=workstream)  # assigned: Ada holds 10 units, 1 session; not waiting
     now = timezone.now()
     WorkItemFactory(conversation=ConversationFactory(workstream=workstream), enqueued_at=now - timedelta(seconds=310))
     WorkItemFactory(
@@ -280,12 +279,6 @@ def test_agents_set_only_their_own_desktop_mode_unless_they_supervise():
 # --- Live over the socket -----------------------------------------------------------------------------
 
 
-@pytest.fixture(params=["in_memory_layer", "redis_layer"])
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
 @pytest.fixture
 def supervisor_socket(asgi_server, client):
     with ExitStack() as sockets:
@@ -347,8 +340,7 @@ def test_presence_capacity_and_queue_changes_reach_the_supervisor_live(layer, su
     )
     assert marker(ws) == [{"type": "queue.changed", "queue": queue.pk}]  # Busy: nobody is offered it
 
-    offer = offer_to(agent, workstream=workstream)
-    offer_accept(offer_id=offer.pk, agent=agent)
+    chat_given_to(agent, workstream=workstream)
     assert marker(ws) == [
         {"type": "agent.capacity", "agent": agent.pk, "capacity": 100, "capacity_used": 10, "session_count": 1}
     ]

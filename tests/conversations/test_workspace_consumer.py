@@ -1,12 +1,10 @@
 """The workspace socket through a real ASGI server, on the in-memory layer and on real Redis
 (docs/live-chat-protocol.md; CONV-2, CONV-2a, LIVE-2, LIVE-3, NOT-4, NOT-8, ROU-5, ROU-10, SEC-1, REL-3)."""
 
-import json
-from contextlib import ExitStack
 from unittest import mock
 
 import pytest
-from websockets.sync.client import connect
+from django.db import transaction
 
 from conversations import workspace as workspace_reads
 from conversations.consumers import WorkspaceConsumer
@@ -14,83 +12,17 @@ from conversations.handover import conversation_consultant_add
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
-from core.realtime import agent_group, conversation_group, group_send_now, publish_on_commit
+from core.realtime import conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
 from routing.models import AgentProfile, Offer
-from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
+from tests.conversations.factories import chat_given_to, offer_to
+from tests.conversations.workspace_socket import join, marker, receive, send, until
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, WorkstreamFactory, presence
+from tests.snapshots import snapshot
 
 pytestmark = pytest.mark.embedded
 
-LAYERS = ["in_memory_layer", "redis_layer"]
 MAX_BYTES = 28 * 1024
-
-
-@pytest.fixture(params=LAYERS)
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-@pytest.fixture
-def workspace(asgi_server, client):
-    """Open an agent's workspace socket (hello already read); closed at the end of the test."""
-    with ExitStack() as sockets:
-
-        def open_for(agent: AgentProfile):
-            client.force_login(agent.user)
-            ws = sockets.enter_context(
-                connect(
-                    f"{asgi_server.ws_url}/ws/workspace/",
-                    origin=asgi_server.url,
-                    additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
-                    open_timeout=5,
-                )
-            )
-            assert receive(ws) == {"type": "hello", "agent": agent.pk}
-            return ws
-
-        yield open_for
-
-
-def receive(ws) -> dict:
-    return json.loads(ws.recv(timeout=5))
-
-
-def send(ws, frame) -> None:
-    ws.send(frame if isinstance(frame, str) else json.dumps(frame, ensure_ascii=False))  # UTF-8, as browsers send
-
-
-def until(ws, frame_type: str) -> tuple[dict, list[dict]]:
-    """Read until a frame of ``frame_type``; return it and the frames before it."""
-    before = []
-    while True:
-        frame = receive(ws)
-        if frame["type"] == frame_type:
-            return frame, before
-        before.append(frame)
-
-
-def marker(ws, agent) -> list[dict]:
-    """Everything the socket receives before a marker event sent to the agent's group now.
-
-    Group sends reach a consumer in the order they were made, and the consumer handles one
-    thing at a time, so anything published before the marker (to any group the socket is in)
-    has arrived when the marker does. Frames from the client are another stream: wait for the
-    answer to a frame before placing a marker behind it.
-    """
-    group_send_now(agent_group(agent.pk), {"type": "banner.cleared", "banners": [-1]})
-    frame, before = until(ws, "banner.cleared")
-    assert frame["banners"] == [-1]
-    return before
-
-
-def join(ws, agent, conversation_id: int, after: int = 0) -> list[dict]:
-    """Join a conversation; return the answer and the backlog that follows it."""
-    send(ws, {"type": "conversation.join", "conversation": conversation_id, "after": after, "ref": "j"})
-    # The answer first: a marker sent before the frame is handled could overtake it.
-    answer = receive(ws)
-    return [answer, *marker(ws, agent)]
 
 
 # --- Bad frames (REL-3) --------------------------------------------------------------------------
@@ -259,7 +191,8 @@ def test_a_live_message_reads_as_the_pages_history(layer, workspace, client):
     agent = AgentProfileFactory(display_name="Ada")
     consultant = AgentProfileFactory(display_name="Alice")
     conversation = chat_given_to(agent)
-    conversation_consultant_add(conversation_id=conversation.pk, by_agent=agent, consultant=consultant, note="")
+    with transaction.atomic():  # the transfer workflow's transaction, which the consult joins
+        conversation_consultant_add(conversation_id=conversation.pk, by_agent=agent, consultant=consultant, note="")
     ws = workspace(agent)
     join(ws, agent, conversation.pk, after=2)
 
@@ -314,21 +247,14 @@ def agent_and_chat(db):
     return agent, chat_given_to(agent)
 
 
-def test_messages_are_rendered_in_the_pages_language(layer, asgi_server, client):
+def test_messages_are_rendered_in_the_pages_language(layer, workspace):
     # spec: I18N-1 — the socket renders names and times in the language of the page that opened it
     agent = AgentProfileFactory()
     conversation = chat_given_to(agent)
-    client.force_login(agent.user)
-    with connect(
-        f"{asgi_server.ws_url}/ws/workspace/?lang=fr",
-        origin=asgi_server.url,
-        additional_headers={"Cookie": f"sessionid={client.cookies['sessionid'].value}"},
-        open_timeout=5,
-    ) as ws:
-        receive(ws)  # hello
-        join(ws, agent, conversation.pk, after=1)
-        post(conversation_id=conversation.pk, sender="customer", text="Bonjour")
-        frame = receive(ws)
+    ws = workspace(agent, query="?lang=fr")
+    join(ws, agent, conversation.pk, after=1)
+    post(conversation_id=conversation.pk, sender="customer", text="Bonjour")
+    frame = receive(ws)
     stored = Message.objects.get(conversation=conversation, seq=2)
     assert f">{stored.created_at:%H:%M}</time>" in frame["html"]  # French TIME_FORMAT is H:i
 
@@ -336,8 +262,9 @@ def test_messages_are_rendered_in_the_pages_language(layer, asgi_server, client)
 # --- Sending (LIVE-2, CONV-2, CONV-2a) -----------------------------------------------------------
 
 
-def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer, workspace):
-    # spec: LIVE-2, CONV-2 — the same client id twice stores one message
+def held_and_watched(workspace):
+    """A chat an agent holds, with the agent's socket and a supervisor's both joined to it after
+    its first message: (agent, conversation, agent's socket, supervisor's socket)."""
     agent = AgentProfileFactory()
     conversation = chat_given_to(agent)
     supervisor = SupervisorFactory()
@@ -345,6 +272,12 @@ def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer
     join(watcher, supervisor, conversation.pk, after=1)
     ws = workspace(agent)
     join(ws, agent, conversation.pk, after=1)
+    return agent, conversation, ws, watcher
+
+
+def test_message_send_stores_the_message_acknowledges_it_and_broadcasts_it(layer, workspace):
+    # spec: LIVE-2, CONV-2 — the same client id twice stores one message
+    agent, conversation, ws, watcher = held_and_watched(workspace)
 
     frame = {"type": "message.send", "conversation": conversation.pk, "text": "Hello <b>there</b>", "client_id": "c-1"}
     send(ws, {**frame, "ref": "s1"})
@@ -393,16 +326,10 @@ def test_a_message_over_28_kb_is_refused_and_nothing_is_stored(layer, workspace)
 
 def test_only_the_agent_holding_an_active_conversation_may_write_in_it(layer, workspace):
     # spec: CONV-1, SEC-1 — a supervisor watching, or a conversation in wrap-up, refuses messages
-    agent = AgentProfileFactory()
-    conversation = chat_given_to(agent)
-    supervisor = SupervisorFactory()
-    watcher = workspace(supervisor)
-    join(watcher, supervisor, conversation.pk, after=1)
+    agent, conversation, ws, watcher = held_and_watched(workspace)
     send(watcher, {"type": "message.send", "conversation": conversation.pk, "text": "Hi"})
     assert receive(watcher)["code"] == "not_holder"
 
-    ws = workspace(agent)
-    join(ws, agent, conversation.pk, after=1)
     send(ws, {"type": "conversation.end", "conversation": conversation.pk})
     ack, _ = until(ws, "ack")
     before = snapshot(Conversation, Message)
@@ -413,13 +340,7 @@ def test_only_the_agent_holding_an_active_conversation_may_write_in_it(layer, wo
 
 def test_typing_reaches_the_others_in_the_conversation_but_not_the_typist(layer, workspace):
     # spec: LIVE-2 — both sides see typing indicators
-    agent = AgentProfileFactory()
-    conversation = chat_given_to(agent)
-    supervisor = SupervisorFactory()
-    watcher = workspace(supervisor)
-    join(watcher, supervisor, conversation.pk, after=1)
-    ws = workspace(agent)
-    join(ws, agent, conversation.pk, after=1)
+    agent, conversation, ws, watcher = held_and_watched(workspace)
 
     send(ws, {"type": "typing", "conversation": conversation.pk, "is_typing": True})
     assert receive(watcher) == {

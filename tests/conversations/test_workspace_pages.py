@@ -9,13 +9,12 @@ from django.utils import timezone
 
 from conversations.models import Conversation, Message, Session
 from conversations.persistent import conversation_park
-from conversations.services import conversation_agent_end, conversation_customer_end, conversation_wrap_up_close
+from conversations.services import conversation_agent_end, conversation_customer_end
 from conversations.services import message_post as post
 from notifications.models import AgentBanner, Notification
-from notifications.services import notification_raise_for_offer
 from routing.models import Offer
 from routing.services import offer_accept
-from tests.conversations.factories import ConversationFactory
+from tests.conversations.factories import ConversationFactory, chat_given_to, closed_chat_of, offer_to
 from tests.notifications.factories import NotificationTemplateFactory, NotificationTemplateFieldFactory
 from tests.routing.factories import (
     PASSWORD,
@@ -24,10 +23,10 @@ from tests.routing.factories import (
     SkillFactory,
     SupervisorFactory,
     UserFactory,
-    WorkItemFactory,
     WorkstreamFactory,
     presence,
 )
+from tests.snapshots import snapshot
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 
 pytestmark = pytest.mark.django_db
@@ -38,45 +37,6 @@ DASHBOARD = "/workspace/"
 
 def page(conversation_id: int) -> str:
     return f"/workspace/conversations/{conversation_id}/"
-
-
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-
-
-def offer_to(agent, conversation=None, *, workstream=None, seconds=120) -> Offer:
-    """A pending offer of a new chat to ``agent``, with its notification, as routing makes them."""
-    conversation = conversation or ConversationFactory(workstream=workstream or WorkstreamFactory())
-    work_item = WorkItemFactory(conversation=conversation, status="offered")
-    offer = Offer.objects.create(
-        work_item=work_item, agent=agent, expires_at=timezone.now() + timedelta(seconds=seconds)
-    )
-    notification_raise_for_offer(offer=offer, scenario="incoming_chat")
-    return offer
-
-
-def chat_given_to(agent, **conversation_fields) -> Conversation:
-    """A chat the agent accepted: active, held by them, with an open session."""
-    conversation_fields.setdefault("workstream", WorkstreamFactory())
-    offer = offer_to(agent, ConversationFactory(**conversation_fields))
-    offer_accept(offer_id=offer.pk, agent=agent)
-    return Conversation.objects.get(pk=offer.work_item.conversation_id)
-
-
-def closed_chat_of(agent, **conversation_fields) -> Conversation:
-    conversation = chat_given_to(agent, **conversation_fields)
-    conversation_agent_end(conversation_id=conversation.pk, agent=agent)
-    return conversation_wrap_up_close(conversation_id=conversation.pk, agent=agent)
-
-
-def snapshot(*models) -> list:
-    return [list(model.objects.order_by("pk").values()) for model in models]
 
 
 # --- Sign-in and who may use the workspace ---------------------------------------------------------

@@ -1,38 +1,16 @@
-"""Builders shared by the customer-summary tests: a chat an agent holds, a customer with history."""
+"""Builders shared by the customer-summary tests: a customer with history."""
 
 from datetime import timedelta
 
 from django.utils import timezone
 
 from conversations.models import Conversation
-from conversations.services import conversation_agent_end, conversation_wrap_up_close
 from customers.models import Case, Note
-from notifications.services import notification_raise_for_offer
-from routing.models import Offer
-from routing.services import offer_accept
-from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, ContactFactory
-from tests.routing.factories import WorkItemFactory
 
 
 def summary_url(conversation_id: int, rest: str = "") -> str:
     return f"/workspace/conversations/{conversation_id}/summary/{rest}"
-
-
-def held_chat(agent, **fields) -> Conversation:
-    """A chat ``agent`` accepted: active, held by them, with an open session."""
-    conversation = ConversationFactory(**fields)
-    work_item = WorkItemFactory(conversation=conversation, status="offered")
-    offer = Offer.objects.create(work_item=work_item, agent=agent, expires_at=timezone.now() + timedelta(seconds=120))
-    notification_raise_for_offer(offer=offer, scenario="incoming_chat")
-    offer_accept(offer_id=offer.pk, agent=agent)
-    return Conversation.objects.get(pk=conversation.pk)
-
-
-def closed_chat(agent, **fields) -> Conversation:
-    conversation = held_chat(agent, **fields)
-    conversation_agent_end(conversation_id=conversation.pk, agent=agent)
-    return conversation_wrap_up_close(conversation_id=conversation.pk, agent=agent)
 
 
 def customer_with_history(items: int, *, workstream, exact_times: bool = True):

@@ -18,12 +18,12 @@ from customers import services
 from customers.models import Contact
 from notifications.models import Notification
 from notifications.selectors import notification_payload
-from routing.models import AgentConnection, Offer, RoutingRule
+from routing.models import Offer, RoutingRule
 from routing.services import offer_accept
 from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.customers.summary_helpers import summary_url
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.routing.factories import AgentProfileFactory, QueueFactory
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory, PreChatQuestionFactory
 from tests.widgets.signing import SigningKey
 
@@ -34,16 +34,9 @@ KEY = SigningKey("RS256")
 
 
 @pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
 def agent(workstream):
     """An agent with a workspace page open (only reachable agents are offered work: ROU-8)."""
-    agent = AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-    AgentConnection.objects.create(agent=agent, channel_name=f"test.workspace.{agent.pk}")
-    return agent
+    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada", reachable=True)
 
 
 @pytest.fixture

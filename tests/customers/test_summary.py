@@ -12,9 +12,9 @@ from conversations.services import conversation_start
 from core.errors import DomainError, Forbidden
 from customers import services, summary
 from customers.models import Account, Case, Contact, Note
-from tests.conversations.factories import ConversationFactory
+from tests.conversations.factories import ConversationFactory, chat_given_to, closed_chat_of
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
-from tests.customers.summary_helpers import closed_chat, customer_with_history, held_chat, summary_url
+from tests.customers.summary_helpers import customer_with_history, summary_url
 from tests.routing.factories import (
     AgentProfileFactory,
     QueueFactory,
@@ -27,16 +27,6 @@ from widgets.models import SelfServiceAction
 from widgets.services import self_service_action_log
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
 
 
 def post(client, url, body) -> tuple[int, dict]:
@@ -121,7 +111,7 @@ def test_the_customer_section_shows_the_contact_and_the_account(agent, workstrea
     contact = ContactFactory(
         first_name="Marge", last_name="Simpson", email="marge@example.com", mobile_phone="+14155550100", account=account
     )
-    conversation = held_chat(agent, workstream=workstream, contact=contact, account=account)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact, account=account)
     view = read(conversation, agent.user)
     assert view.contact.name == "Marge Simpson"
     assert {d.name: d.value for d in view.contact.fields} == {
@@ -142,7 +132,7 @@ def test_the_customer_section_shows_the_contact_and_the_account(agent, workstrea
 def test_self_service_shows_newest_first_only_the_kinds_the_admin_chose(agent, workstream):
     # spec: SUM-12
     visitor = VisitorFactory()
-    conversation = held_chat(agent, workstream=workstream, visitor=visitor)
+    conversation = chat_given_to(agent, workstream=workstream, visitor=visitor)
     now = timezone.now()
     for minutes, kind, title in (
         (3, "page_visited", "Pricing"),
@@ -189,7 +179,7 @@ def test_visitor_details_come_from_the_user_agent_parsed_at_chat_start(workstrea
 
 def test_additional_details_show_only_when_enabled_and_present(agent, workstream):
     # spec: SUM-13
-    conversation = held_chat(
+    conversation = chat_given_to(
         agent, workstream=workstream, context_variables={"tier": {"value": "gold", "isDisplayable": True}}
     )
     assert read(conversation, agent.user).show_additional
@@ -206,7 +196,7 @@ def test_recent_cases_are_the_customers_latest_five(agent, workstream):
     now = timezone.now()
     for number, case in enumerate(cases):
         Case.objects.filter(pk=case.pk).update(created_at=now - timedelta(days=10 - number))
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     assert [c.title for c in read(conversation, agent.user).recent_cases] == [f"Case {n}" for n in (6, 5, 4, 3, 2)]
 
 
@@ -216,7 +206,7 @@ def test_recent_cases_are_the_customers_latest_five(agent, workstream):
 def test_the_timeline_pages_through_everything_newest_first_without_gaps_or_repeats(agent, workstream):
     # spec: SUM-16, SUM-17
     contact = customer_with_history(47, workstream=workstream)
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     seen, cursor = [], None
     while True:
         page = summary.timeline_page(conversation, record_kind="contact", cursor=cursor, limit=10)
@@ -234,7 +224,7 @@ def test_the_timeline_pages_through_everything_newest_first_without_gaps_or_repe
 def test_items_sharing_a_time_are_neither_lost_nor_repeated_across_pages(agent, workstream):
     # spec: SUM-16 — the keyset cursor orders by (time, kind, id)
     contact = ContactFactory()
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     same = timezone.now() - timedelta(days=1)
     notes = [NoteFactory(contact=contact, text=f"n{n}") for n in range(3)]
     cases = [CaseFactory(contact=contact) for _ in range(3)]
@@ -256,7 +246,7 @@ def test_items_sharing_a_time_are_neither_lost_nor_repeated_across_pages(agent, 
 )
 def test_a_broken_cursor_is_a_clear_error(agent, workstream, cursor):
     # spec: SUM-16 — bad input gets a clear error, never a 500
-    conversation = held_chat(agent, workstream=workstream, contact=ContactFactory())
+    conversation = chat_given_to(agent, workstream=workstream, contact=ContactFactory())
     with pytest.raises(summary.SummaryError, match="cursor"):
         summary.timeline_page(conversation, record_kind="contact", cursor=cursor)
 
@@ -268,7 +258,7 @@ def test_the_case_timeline_holds_its_notes_and_conversations(agent, workstream):
     NoteFactory(contact=None, case=case, text="Sent a replacement")
     NoteFactory(contact=contact, text="Prefers email")
     ConversationFactory(workstream=workstream, case=case, status="closed")
-    conversation = held_chat(agent, workstream=workstream, contact=contact, case=case)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact, case=case)
     case_page = summary.timeline_page(conversation, record_kind="case")
     assert [(i.kind, i.text) for i in case_page.items if i.kind == "note"] == [("note", "Sent a replacement")]
     assert {i.kind for i in case_page.items} == {"note", "conversation"}
@@ -286,7 +276,7 @@ def test_linking_a_contact_links_their_account_audits_and_tells_the_page(
 ):
     # spec: SUM-4, SUM-9
     contact = ContactFactory(account=AccountFactory())
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
         services.conversation_record_link(
@@ -312,9 +302,9 @@ def test_linking_a_contact_links_their_account_audits_and_tells_the_page(
 def test_summary_changes_are_refused_when_closed_or_not_held_and_change_nothing(agent, workstream):
     # spec: SUM-1 (closed is read-only), SEC-1
     contact = ContactFactory()
-    closed = closed_chat(agent, workstream=workstream)
+    closed = closed_chat_of(agent, workstream=workstream)
     colleague = AgentProfileFactory(queues=[workstream.default_queue])
-    held = held_chat(colleague, workstream=workstream)
+    held = chat_given_to(colleague, workstream=workstream)
     before = snapshot()
     with pytest.raises(DomainError, match="read-only"):
         services.conversation_record_link(
@@ -328,7 +318,7 @@ def test_summary_changes_are_refused_when_closed_or_not_held_and_change_nothing(
 def test_a_quick_note_goes_on_the_linked_record_and_keeps_the_conversation(agent, workstream, published):
     # spec: SUM-16
     contact = ContactFactory()
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     note = services.conversation_quick_note(
         conversation_id=conversation.pk, record_kind="contact", text="Wants a call back", by=agent.user
     )
@@ -341,7 +331,7 @@ def test_a_quick_note_goes_on_the_linked_record_and_keeps_the_conversation(agent
 def test_skills_are_edited_only_when_the_admin_allows(agent, workstream, published, django_capture_on_commit_callbacks):
     # spec: SUM-7, SUM-9
     billing, french = SkillFactory(name="Billing"), SkillFactory(name="French")
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     with pytest.raises(Forbidden, match="admin"):
         services.conversation_skills_set(conversation_id=conversation.pk, skill_ids=[billing.pk], by=agent.user)
     assert read(conversation, agent.user).may_edit_skills is False
@@ -369,7 +359,7 @@ def test_the_agent_searches_links_and_unlinks_a_contact_from_the_page(client, ag
     # spec: SUM-4
     contact = ContactFactory(first_name="Linus", last_name="Torvalds", email="linus@example.com")
     ContactFactory(first_name="Other", last_name="Person")
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     client.force_login(agent.user)
     found = client.get(summary_url(conversation.pk, "search/"), {"kind": "contact", "q": "linus torv"}).json()
     assert found == {
@@ -389,7 +379,7 @@ def test_the_agent_searches_links_and_unlinks_a_contact_from_the_page(client, ag
 
 def test_the_agent_creates_a_contact_and_adds_a_case_in_place(client, agent, workstream):
     # spec: SUM-4, SUM-14
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     client.force_login(agent.user)
     status, data = post(
         client,
@@ -430,7 +420,7 @@ def test_the_agent_creates_a_contact_and_adds_a_case_in_place(client, agent, wor
 )
 def test_bad_input_gets_a_clear_error_and_changes_nothing(client, agent, workstream, path, body, status):
     # spec: SUM-4, SUM-14, SUM-16 — never a 500, nothing half-done
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     client.force_login(agent.user)
     before = snapshot()
     response = client.post(summary_url(conversation.pk, path), data=json.dumps(body), content_type="application/json")
@@ -442,7 +432,7 @@ def test_bad_input_gets_a_clear_error_and_changes_nothing(client, agent, workstr
 
 def test_a_broken_body_or_search_is_a_400(client, agent, workstream):
     # spec: SUM-4
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     client.force_login(agent.user)
     response = client.post(summary_url(conversation.pk, "links/"), data="{nope", content_type="application/json")
     assert response.status_code == 400
@@ -456,7 +446,7 @@ def test_search_finds_cases_by_number_and_accounts_by_phone(client, agent, works
     # spec: SUM-4, SUM-14
     case = CaseFactory(title="Leaking kettle")
     account = AccountFactory(name="Initech", main_phone="+33472000042")
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     client.force_login(agent.user)
     by_number = client.get(summary_url(conversation.pk, "search/"), {"kind": "case", "q": case.number}).json()
     assert [r["id"] for r in by_number["results"]] == [case.pk]
@@ -469,7 +459,7 @@ def test_search_finds_cases_by_number_and_accounts_by_phone(client, agent, works
 def test_the_page_and_its_endpoints_are_404_for_an_agent_of_another_queue(client, agent, workstream):
     # spec: SEC-1
     contact = ContactFactory()
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     stranger = AgentProfileFactory(queues=[QueueFactory(name="Elsewhere")])
     client.force_login(stranger.user)
     before = snapshot()
@@ -483,7 +473,7 @@ def test_the_page_and_its_endpoints_are_404_for_an_agent_of_another_queue(client
 
 def test_a_closed_conversation_opens_read_only_from_closed_work_items(client, agent, workstream):
     # spec: SUM-1
-    conversation = closed_chat(agent, workstream=workstream, contact=ContactFactory())
+    conversation = closed_chat_of(agent, workstream=workstream, contact=ContactFactory())
     client.force_login(agent.user)
     dashboard = client.get("/workspace/").content.decode()
     assert f'href="/workspace/conversations/{conversation.pk}/"' in dashboard
@@ -498,7 +488,7 @@ def test_the_page_shows_the_summary_escaped(client, agent, workstream):
     # spec: SUM-2, SEC-2
     contact = ContactFactory(first_name="<script>x</script>", last_name="Doe")
     NoteFactory(contact=contact, text="<img src=x onerror=alert(1)>")
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     client.force_login(agent.user)
     html = client.get(f"/workspace/conversations/{conversation.pk}/").content.decode()
     assert "<script>x</script>" not in html and "&lt;script&gt;x&lt;/script&gt; Doe" in html
@@ -513,7 +503,9 @@ def test_the_demo_has_a_customer_whose_email_suggests_her_and_the_confirmed_matc
 
     call_command("demo_data", verbosity=0)
     workstream = WorkstreamFactory()
-    conversation = held_chat(agent, workstream=workstream, prechat_answers={"email": "emma.johnson@northwind.example"})
+    conversation = chat_given_to(
+        agent, workstream=workstream, prechat_answers={"email": "emma.johnson@northwind.example"}
+    )
     services.conversation_customer_match(conversation_id=conversation.pk)
     view = read(Conversation.objects.get(pk=conversation.pk), agent.user)
     assert view.contact is None and view.suggestion.label == "Possible match: Emma Johnson — unverified"

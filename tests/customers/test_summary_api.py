@@ -9,8 +9,9 @@ from websockets.sync.client import connect
 from customers import services
 from customers.models import Note
 from tests.api_helpers import token_client
+from tests.conversations.factories import chat_given_to, closed_chat_of
 from tests.customers.factories import ContactFactory
-from tests.customers.summary_helpers import closed_chat, customer_with_history, held_chat, summary_url
+from tests.customers.summary_helpers import customer_with_history, summary_url
 from tests.routing.factories import (
     AgentProfileFactory,
     QueueFactory,
@@ -25,20 +26,10 @@ pytestmark = pytest.mark.django_db
 API = "/api/v1/conversations"
 
 
-@pytest.fixture
-def workstream():
-    return WorkstreamFactory(default_queue=QueueFactory(name="Support"))
-
-
-@pytest.fixture
-def agent(workstream):
-    return AgentProfileFactory(queues=[workstream.default_queue], display_name="Ada")
-
-
 def test_the_summary_and_its_timeline_through_the_api(agent, workstream):
     # spec: API-1, SUM-2, SUM-16
     contact = customer_with_history(25, workstream=workstream)
-    conversation = held_chat(agent, workstream=workstream, contact=contact, account=contact.account)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact, account=contact.account)
     api = token_client(agent.user)
     data = api.get(f"{API}/{conversation.pk}/summary/").json()
     assert data["contact"]["name"] == "Marta Nowak"
@@ -67,7 +58,7 @@ def test_the_summary_and_its_timeline_through_the_api(agent, workstream):
 )
 def test_bad_timeline_parameters_are_a_400_or_409(agent, workstream, params):
     # spec: SUM-16 — never a 500
-    conversation = held_chat(agent, workstream=workstream, contact=ContactFactory())
+    conversation = chat_given_to(agent, workstream=workstream, contact=ContactFactory())
     response = token_client(agent.user).get(f"{API}/{conversation.pk}/timeline/", params)
     assert response.status_code == 400, response.json()
 
@@ -75,7 +66,7 @@ def test_bad_timeline_parameters_are_a_400_or_409(agent, workstream, params):
 def test_linking_noting_and_skills_through_the_api(agent, workstream):
     # spec: API-1, SUM-4, SUM-7, SUM-14, SUM-16
     contact = ContactFactory(last_name="Hopper")
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     api = token_client(agent.user)
     response = api.post(f"{API}/{conversation.pk}/links/", {"kind": "contact", "id": contact.pk}, format="json")
     assert response.status_code == 200 and response.json()["contact"]["id"] == contact.pk
@@ -100,7 +91,7 @@ def test_linking_noting_and_skills_through_the_api(agent, workstream):
 def test_another_queues_agent_gets_404_and_a_colleague_who_does_not_hold_it_403(agent, workstream):
     # spec: SEC-1
     contact = ContactFactory()
-    conversation = held_chat(agent, workstream=workstream, contact=contact)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact)
     stranger = token_client(AgentProfileFactory(queues=[QueueFactory(name="Elsewhere")]).user)
     for path in ("summary/", "timeline/?record=contact"):
         assert stranger.get(f"{API}/{conversation.pk}/{path}").status_code == 404
@@ -119,7 +110,7 @@ def test_another_queues_agent_gets_404_and_a_colleague_who_does_not_hold_it_403(
 
 def test_a_closed_conversations_summary_is_read_only_through_the_api(agent, workstream):
     # spec: SUM-1
-    conversation = closed_chat(agent, workstream=workstream, contact=ContactFactory())
+    conversation = closed_chat_of(agent, workstream=workstream, contact=ContactFactory())
     api = token_client(agent.user)
     assert api.get(f"{API}/{conversation.pk}/summary/").json()["read_only"] is True
     response = api.post(f"{API}/{conversation.pk}/quick-notes/", {"record": "contact", "text": "x"}, format="json")
@@ -156,7 +147,7 @@ def test_the_page_and_the_api_take_a_fixed_number_of_queries_at_10_and_10000_ite
 ):
     # spec: SUM-17
     contact = customer_with_history(items, workstream=workstream, exact_times=False)
-    conversation = held_chat(agent, workstream=workstream, contact=contact, account=contact.account)
+    conversation = chat_given_to(agent, workstream=workstream, contact=contact, account=contact.account)
     client.force_login(agent.user)
     with django_assert_max_num_queries(PAGE_QUERIES):
         response = client.get(f"/workspace/conversations/{conversation.pk}/")
@@ -186,7 +177,7 @@ def test_a_joined_workspace_socket_gets_summary_changed_when_a_record_is_linked(
     # spec: SUM-9 — the page re-reads its summary on this frame (summary.js)
     workstream = WorkstreamFactory(default_queue=QueueFactory(name="Live"))
     agent = AgentProfileFactory(queues=[workstream.default_queue])
-    conversation = held_chat(agent, workstream=workstream)
+    conversation = chat_given_to(agent, workstream=workstream)
     contact = ContactFactory()
     client.force_login(agent.user)
     with connect(

@@ -4,8 +4,6 @@ creates a contact for an unknown visitor (SUM-1..16, NOT-13)."""
 
 import re
 import threading
-import time
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -13,23 +11,13 @@ from playwright.sync_api import expect
 from conversations.models import Conversation
 from customers import services
 from customers.models import Case, Contact, Note
-from routing.models import AgentProfile
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
-from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.live import wait_until
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 from widgets.models import SelfServiceAction
-
-HOST_PAGE = (Path(__file__).parent / "host_page.html").read_text()
-TIMEOUT = 15_000
-
-
-def wait_until(condition, timeout: float = TIMEOUT / 1000) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the condition did not come true in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -39,9 +27,7 @@ def shop(asgi_server, host_site):
     widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
     PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
     PreChatQuestionFactory(widget=widget, order=2, name="email", label="Your email")
-    host_site.pages["/checkout"] = HOST_PAGE.replace("__BASE_URL__", asgi_server.url).replace(
-        "__WIDGET_KEY__", str(widget.public_key)
-    )
+    host_site.pages["/checkout"] = host_page(asgi_server, widget)
     agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
     # The known customer: a contact with an account, cases, notes and an earlier conversation.
     account = AccountFactory(name="Globex")
@@ -78,13 +64,7 @@ def test_an_agent_sees_and_works_the_customer_summary_of_a_known_customer(browse
     customer = browser.new_context().new_page()
     stranger = browser.new_context().new_page()
     try:
-        agent_page.goto("/workspace/")
-        agent_page.fill("input[name=username]", agent.user.username)
-        agent_page.fill("input[name=password]", PASSWORD)
-        agent_page.get_by_test_id("login-submit").click()
-        expect(agent_page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-        agent_page.get_by_test_id("presence-select").select_option(label="Available")
-        wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+        sign_in_available(agent_page, agent)
 
         # Before chatting, the host page logs what the customer did (the page itself logs a search).
         customer.goto(f"{host_site.origin}/checkout")

@@ -2,23 +2,14 @@
 workspace (WID-1..4, WID-6, WID-11, LIVE-1..3, NOT-4, NOT-13, SUM-6, SUM-10, SUM-13, SEC-2)."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
-from routing.models import AgentProfile
-from tests.live import wait_until
-from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
-
-HOST_PAGE = (Path(__file__).parent / "host_page.html").read_text()
-TIMEOUT = 15_000
-
-
-def host_page(server, widget) -> str:
-    return HOST_PAGE.replace("__BASE_URL__", server.url).replace("__WIDGET_KEY__", str(widget.public_key))
 
 
 @pytest.fixture
@@ -42,13 +33,7 @@ def test_a_customer_on_another_site_chats_live_with_an_agent(browser, asgi_serve
     customer = browser.new_context().new_page()
     try:
         # The agent signs in to the workspace and becomes Available.
-        agent_page.goto("/workspace/")
-        agent_page.fill("input[name=username]", agent.user.username)
-        agent_page.fill("input[name=password]", PASSWORD)
-        agent_page.get_by_test_id("login-submit").click()
-        expect(agent_page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-        agent_page.get_by_test_id("presence-select").select_option(label="Available")
-        wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+        sign_in_available(agent_page, agent)
 
         # The customer opens the widget on the shop's page (another origin) despite its hostile CSS.
         customer.goto(f"{host_site.origin}/checkout")

@@ -10,7 +10,8 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from routing.models import AgentProfile, WorkItem
-from tests.e2e.test_live_chat import TIMEOUT, wait_until
+from tests.e2e.workspace import TIMEOUT
+from tests.live import wait_until
 from tests.routing.factories import (
     PASSWORD,
     AgentProfileFactory,

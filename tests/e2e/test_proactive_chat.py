@@ -9,8 +9,8 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
-from tests.e2e.test_live_chat import TIMEOUT, wait_until
-from tests.e2e.workspace import sign_in_available
+from tests.e2e.workspace import TIMEOUT, sign_in_available
+from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.widgets.factories import ChatWidgetFactory, ProactiveRuleFactory
 from widgets.models import Invitation

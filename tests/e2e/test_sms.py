@@ -11,8 +11,8 @@ from playwright.sync_api import expect
 from conversations.models import Conversation, OutboundSms
 from customers.models import Contact
 from tests.conversations.sms_helpers import PhoneChannelFactory
-from tests.e2e.test_live_chat import TIMEOUT, wait_until
-from tests.e2e.workspace import sign_in_available
+from tests.e2e.workspace import TIMEOUT, sign_in_available
+from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 
 CUSTOMER = "+14155550123"

@@ -13,7 +13,8 @@ from notifications.models import AgentBanner, Notification, NotificationTemplate
 from routing.models import AgentProfile, Offer
 from routing.services import agent_presence_set, work_item_enqueue
 from tests.conversations.factories import ConversationFactory
-from tests.e2e.test_live_chat import TIMEOUT, wait_until
+from tests.e2e.workspace import TIMEOUT
+from tests.live import wait_until
 from tests.routing.factories import (
     PASSWORD,
     AgentProfileFactory,

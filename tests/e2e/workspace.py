@@ -1,11 +1,21 @@
-"""Steps an agent takes in the workspace, shared by the browser tests."""
+"""What the browser tests share: how long a page may take, the shop's host page with the widget's
+script tag, and the steps an agent takes in the workspace."""
+
+from pathlib import Path
 
 from playwright.sync_api import expect
 
 from routing.models import AgentProfile
-from tests.e2e.test_live_chat import TIMEOUT
 from tests.live import wait_until
 from tests.routing.factories import PASSWORD
+
+TIMEOUT = 15_000  # ms: Playwright's wait for one step
+HOST_PAGE = (Path(__file__).parent / "host_page.html").read_text()
+
+
+def host_page(server, widget) -> str:
+    """The shop's page, with the widget's script tag pointing at ``server``."""
+    return HOST_PAGE.replace("__BASE_URL__", server.url).replace("__WIDGET_KEY__", str(widget.public_key))
 
 
 def sign_in_available(page, agent) -> None:

@@ -2,9 +2,7 @@
 
 from datetime import timedelta
 
-import factory
 import pytest
-from django.utils import timezone
 
 from core.realtime import agent_group
 from notifications.models import AgentBanner, AlertSettings, Notification
@@ -15,63 +13,23 @@ from routing.errors import RoutingError
 from routing.models import AgentProfile, Offer, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
 from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat, agent_mark_unreachable
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.conversations.factories import chat_start, offer_to, pending_offer
+from tests.routing.factories import AgentProfileFactory, presence, workspace_page
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with one workspace page open (channel ``page.<pk>``)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            agent_connect(agent_id=obj.pk, channel_name=f"page.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def chat():
-    return ChatWidgetFactory(
-        workstream=WorkstreamFactory(default_queue=QueueFactory(name="General"), capacity_units=40)
-    )
 
 
 @pytest.fixture
 def two_agents(chat):
     """``first`` is offered first (more free capacity), ``second`` next."""
     queue = chat.workstream.default_queue
-    return AgentProfileFactory(queues=[queue], capacity=300), AgentProfileFactory(queues=[queue], capacity=200)
+    return AgentProfileFactory(reachable=True, queues=[queue], capacity=300), AgentProfileFactory(
+        reachable=True, queues=[queue], capacity=200
+    )
 
 
 def switch(**values) -> None:
     AlertSettings.objects.update_or_create(pk=1, defaults=values)
-
-
-def start(widget):
-    from conversations.services import conversation_start
-
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
-
-
-def pending_offer(conversation) -> Offer | None:
-    return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
 
 
 def presence_of(agent) -> str:
@@ -95,7 +53,7 @@ def test_a_displayed_alert_that_times_out_reroutes_at_once_and_the_agent_turns_i
 ):
     # spec: NOT-7, NOT-10
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = displayed(pending_offer(conversation), first)
     clock.shift(timedelta(seconds=120))
     run_on_commit(offer_time_out, offer_id=offer.pk)
@@ -108,7 +66,7 @@ def test_a_displayed_alert_that_times_out_reroutes_at_once_and_the_agent_turns_i
     assert types.count("banner.raised") == 1 and types.count("presence.changed") == 1
     # No new work until a person sets an assignable presence.
     run_on_commit(agent_presence_set, agent_id=second.pk, presence=presence("away"), by=second.user)
-    later = run_on_commit(start, chat)
+    later = run_on_commit(chat_start, chat)
     assert pending_offer(later) is None
     run_on_commit(agent_presence_set, agent_id=first.pk, presence=presence("available"), by=first.user)
     assert open_banners(first) == []
@@ -119,7 +77,7 @@ def test_with_the_missed_notification_alert_off_the_timeout_only_reroutes(chat, 
     # spec: NOT-10 (switchable), NOT-7
     switch(missed_notification_enabled=False)
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = displayed(pending_offer(conversation), first)
     clock.shift(timedelta(seconds=120))
     run_on_commit(offer_time_out, offer_id=offer.pk)
@@ -133,7 +91,7 @@ def test_with_the_missed_notification_alert_off_the_timeout_only_reroutes(chat, 
 def test_rejecting_turns_the_agent_do_not_disturb_with_a_banner(chat, two_agents, run_on_commit):
     # spec: NOT-11
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     run_on_commit(offer_reject, offer_id=pending_offer(conversation).pk, agent=first)
     assert pending_offer(conversation).agent == second
     assert presence_of(first) == "busy_dnd"
@@ -145,7 +103,7 @@ def test_with_the_reject_alert_off_rejecting_changes_no_presence(chat, two_agent
     # spec: NOT-11 (switchable)
     switch(agent_reject_enabled=False)
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     run_on_commit(offer_reject, offer_id=pending_offer(conversation).pk, agent=first)
     assert pending_offer(conversation).agent == second
     assert (presence_of(first), open_banners(first)) == ("available", [])
@@ -156,7 +114,7 @@ def test_a_refused_reject_changes_no_presence(chat, two_agents, run_on_commit):
     chat.workstream.agents_may_reject = False
     chat.workstream.save()
     first, _ = two_agents
-    offer = pending_offer(run_on_commit(start, chat))
+    offer = pending_offer(run_on_commit(chat_start, chat))
     with pytest.raises(RoutingError):
         offer_reject(offer_id=offer.pk, agent=first)
     assert (presence_of(first), open_banners(first), Offer.objects.get(pk=offer.pk).status) == (
@@ -174,7 +132,7 @@ def test_a_never_displayed_notification_keeps_the_work_with_the_agent_for_eight_
 ):
     # spec: NOT-8, REL-2
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     clock.shift(timedelta(seconds=120))
     run_on_commit(offer_time_out, offer_id=offer.pk)
@@ -191,7 +149,7 @@ def test_a_never_displayed_notification_keeps_the_work_with_the_agent_for_eight_
     assert (shown.offer_id, shown.status, shown.expires_at) == (offer.pk, "sent", offer.reroute_at)
 
     clock.shift(timedelta(minutes=8) - timedelta(seconds=1))
-    agent_heartbeat(agent_id=second.pk, channel_name=f"page.{second.pk}")  # second's page is open all along
+    agent_heartbeat(agent_id=second.pk, channel_name=workspace_page(second))  # second's page is open all along
     assert run_on_commit(sweep_overdue_deadlines)["offers_timed_out"] == 0
     assert Offer.objects.get(pk=offer.pk).status == "pending"
     clock.shift(timedelta(seconds=1))
@@ -206,7 +164,7 @@ def test_a_never_displayed_notification_keeps_the_work_with_the_agent_for_eight_
 def test_the_agent_can_still_pick_it_up_within_the_eight_minutes(chat, two_agents, run_on_commit, clock):
     # spec: NOT-8
     first, second = two_agents
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
     clock.shift(timedelta(seconds=120))
     run_on_commit(offer_time_out, offer_id=offer.pk)
@@ -222,7 +180,7 @@ def test_the_agent_can_still_pick_it_up_within_the_eight_minutes(chat, two_agent
 def test_after_the_eight_minutes_accepting_is_refused_and_changes_nothing(chat, two_agents, run_on_commit, clock):
     # spec: NOT-8
     first, _ = two_agents
-    offer = pending_offer(run_on_commit(start, chat))
+    offer = pending_offer(run_on_commit(chat_start, chat))
     clock.shift(timedelta(seconds=120))
     run_on_commit(offer_time_out, offer_id=offer.pk)
     clock.shift(timedelta(minutes=8))
@@ -235,8 +193,8 @@ def test_after_the_eight_minutes_accepting_is_refused_and_changes_nothing(chat, 
 def test_an_offline_agent_who_missed_a_notification_comes_back_inactive(chat, two_agents, run_on_commit, clock):
     # spec: NOT-8, ROU-8 — reconnecting does not undo the missed notification
     first, _ = two_agents
-    offer = pending_offer(run_on_commit(start, chat))
-    run_on_commit(agent_disconnect, channel_name=f"page.{first.pk}")
+    offer = pending_offer(run_on_commit(chat_start, chat))
+    run_on_commit(agent_disconnect, channel_name=workspace_page(first))
     clock.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=first.pk)
     assert presence_of(first) == "offline"
@@ -256,9 +214,7 @@ def test_the_banner_and_the_presence_change_reach_the_open_workspace_page(asgi_s
 
     from websockets.sync.client import connect
 
-    from tests.conversations.test_workspace_pages import offer_to
-
-    agent = factories.AgentProfileFactory()
+    agent = AgentProfileFactory()
     cookie = agent_login(agent)
     with connect(
         f"{asgi_server.ws_url}/ws/workspace/", origin=asgi_server.url, additional_headers={"Cookie": cookie}

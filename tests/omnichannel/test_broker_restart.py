@@ -25,22 +25,20 @@ from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_auto_close, conversation_customer_end
 from omnichannel.tasks import sweep_overdue_deadlines
 from tests.conversations.factories import ConversationFactory
-from tests.routing.factories import AgentProfileFactory, WorkstreamFactory
-from tests.routing.test_durability import (
+from tests.live import PrivateRedis, wait_until
+from tests.routing.durability import (
     DEADLINES,
     DUE_IN,
-    PrivateRedis,
     all_due,
     assert_applied_exactly_once,
     celery_broker,
     make_deadlines,
     nothing_applied,
     pending_deadlines,
-    private_redis,  # noqa: F401 - the fixture
     start_beat,
     start_worker,
-    wait_until,
 )
+from tests.routing.factories import AgentProfileFactory, WorkstreamFactory
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -101,7 +99,7 @@ class DurableRedis(PrivateRedis):
 
 
 @pytest.fixture(params=["empty", "with its data"])
-def restarting_redis(request, private_redis):  # noqa: F811
+def restarting_redis(request, private_redis):
     """A private Redis that restarts empty (no persistence), or with everything it held."""
     if request.param == "empty":
         yield private_redis
@@ -188,7 +186,7 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
 
 
 @pytest.fixture
-def layer_on_private_redis(settings, private_redis):  # noqa: F811
+def layer_on_private_redis(settings, private_redis):
     """The production channel layer exactly as settings build it, on the private Redis."""
     import copy
 

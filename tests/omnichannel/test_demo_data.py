@@ -1,7 +1,6 @@
 """``manage.py demo_data``: a believable contact center that obeys the admin's own rules."""
 
 import re
-import time
 import zoneinfo
 from datetime import datetime
 from io import StringIO
@@ -29,6 +28,7 @@ from routing.models import (
     WorkstreamTemplate,
     validate_conditions,
 )
+from tests.live import wait_until
 from widgets.models import AuthenticationSetting, ChatWidget
 
 pytestmark = pytest.mark.django_db
@@ -292,24 +292,14 @@ def test_the_demo_works_end_to_end_with_the_stand_in(asgi_server, celery_worker)
     try:
         assert provider.send_inbound(from_number=contact.mobile_phone, body="Hello from the demo") == 200
         assert provider.send_call_handoff(from_number="+14155550177", transcript="Caller wants a refund.") == 200
-        sms = _eventually(lambda: Conversation.objects.filter(channel="sms", status="open").first())
-        voice = _eventually(lambda: Conversation.objects.filter(channel="voice").first())
+        sms = wait_until(lambda: Conversation.objects.filter(channel="sms", status="open").first())
+        voice = wait_until(lambda: Conversation.objects.filter(channel="voice").first())
         assert (sms.workstream.name, sms.contact_id) == ("SMS support", contact.pk)
         assert voice.workstream.name == "Voice support"
         agent = AgentProfile.objects.get(user__username="alice")
         Conversation.objects.filter(pk=sms.pk).update(status="active", agent=agent)
         message_post(conversation_id=sms.pk, sender="agent", text="Hi from Alice", agent=agent)
-        _eventually(lambda: OutboundSms.objects.filter(status="delivered").exists())
+        wait_until(lambda: OutboundSms.objects.filter(status="delivered").exists())
         assert [(m["to"], m["body"]) for m in provider.messages] == [(contact.mobile_phone, "Hi from Alice")]
     finally:
         provider.stop()
-
-
-def _eventually(read, timeout=20.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = read()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting")

@@ -2,7 +2,6 @@
 has an exact JSON type, a wrong one is refused with an error frame naming the field, and nothing
 changes (REL-3, docs/live-chat-protocol.md "Frames, errors and limits")."""
 
-import json
 import logging
 from contextlib import ExitStack
 
@@ -11,46 +10,21 @@ from websockets.sync.client import connect
 
 from conversations.models import Conversation, Message
 from routing.models import AgentProfile
-from tests.conversations.test_workspace_pages import chat_given_to, snapshot
+from tests.conversations.factories import chat_given_to
 from tests.routing.factories import AgentProfileFactory, presence
+from tests.snapshots import snapshot
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
-from tests.widgets.test_consumer import ORIGIN, chat
-from tests.widgets.test_consumer import join as widget_join
+from tests.widgets.widget_socket import ORIGIN, assert_silent, chat, receive, send
+from tests.widgets.widget_socket import join as widget_join
 from widgets.tokens import conversation_token
 
 pytestmark = pytest.mark.embedded
 
 
-def receive(ws) -> dict:
-    return json.loads(ws.recv(timeout=5))
-
-
-def send(ws, frame) -> None:
-    ws.send(frame if isinstance(frame, str) else json.dumps(frame))
-
-
-def assert_silent(ws, seconds=0.3):
-    with pytest.raises(TimeoutError):
-        ws.recv(timeout=seconds)
-
-
 @pytest.fixture
-def workspace_socket(in_memory_layer, asgi_server, agent_login):
-    with ExitStack() as sockets:
-
-        def open_for(agent):
-            ws = sockets.enter_context(
-                connect(
-                    f"{asgi_server.ws_url}/ws/workspace/",
-                    origin=asgi_server.url,
-                    additional_headers={"Cookie": agent_login(agent)},
-                    open_timeout=5,
-                )
-            )
-            assert receive(ws) == {"type": "hello", "agent": agent.pk}
-            return ws
-
-        yield open_for
+def workspace_socket(in_memory_layer, workspace):
+    """An agent's workspace socket (hello read) on the embedded mode's channel layer."""
+    return workspace
 
 
 @pytest.fixture

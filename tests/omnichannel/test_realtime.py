@@ -12,17 +12,9 @@ from tests.routing.factories import AgentProfileFactory, UserFactory
 
 pytestmark = pytest.mark.embedded
 
-LAYERS = ["in_memory_layer", "redis_layer"]
-
 
 def receive(ws) -> dict:
     return json.loads(ws.recv(timeout=5))
-
-
-@pytest.fixture(params=LAYERS)
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
 
 
 def open_workspace(server, cookie, origin=None):

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -19,6 +18,7 @@ import pytest
 from celery import Celery
 
 from omnichannel.embedded import start_embedded_worker
+from tests.live import free_port
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 
@@ -73,12 +73,6 @@ def test_the_embedded_worker_runs_countdown_tasks_and_the_beat_schedule():
 
 
 # --- manage.py serve as a subprocess -----------------------------------------------------------
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None

@@ -30,11 +30,11 @@ from conversations.supervisor import SupervisorConsumer
 from core.frames import MAX_ID
 from notifications.models import Notification
 from routing.models import AgentProfile, Offer, WorkItem
-from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
+from tests.conversations.factories import chat_given_to, offer_to
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, presence
+from tests.snapshots import snapshot
 from tests.widgets.factories import ChatWidgetFactory, ProactiveRuleFactory, VisitorFactory
-from tests.widgets.test_consumer import ORIGIN
-from tests.widgets.test_visit_socket import page_visit_of, visit_frame
+from tests.widgets.widget_socket import ORIGIN, page_visit_of, visit_frame
 from widgets.consumers import WidgetConsumer
 from widgets.models import Invitation, PageVisit, Visitor
 from widgets.tokens import conversation_token

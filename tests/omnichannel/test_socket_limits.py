@@ -16,9 +16,8 @@ from websockets.sync.client import connect
 from conversations.models import Message
 from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import ProactiveRuleFactory
-from tests.widgets.test_consumer import ORIGIN, chat
-from tests.widgets.test_consumer import join as widget_join
-from tests.widgets.test_visit_socket import page_visit_of, visit_frame
+from tests.widgets.widget_socket import ORIGIN, chat, page_visit_of, visit_frame
+from tests.widgets.widget_socket import join as widget_join
 
 pytestmark = pytest.mark.embedded
 

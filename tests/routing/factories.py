@@ -4,6 +4,7 @@ import factory
 from django.contrib.auth import get_user_model
 
 from routing.models import (
+    AgentConnection,
     AgentProfile,
     AgentSkill,
     OperatingHours,
@@ -104,6 +105,14 @@ class AgentProfileFactory(factory.django.DjangoModelFactory):
     presence = factory.LazyFunction(lambda: presence("available"))
     capacity = 100
 
+    class Params:
+        # Only reachable agents are offered work (ROU-8, proven in test_presence.py): a test
+        # about what happens among reachable agents asks for one with a workspace page open,
+        # on the channel ``workspace_page(agent)`` names.
+        reachable = factory.Trait(
+            workspace_open=factory.RelatedFactory("tests.routing.factories.AgentConnectionFactory", "agent")
+        )
+
     @factory.post_generation
     def queues(obj, create, extracted, **kwargs):
         for queue in extracted or ():
@@ -112,6 +121,21 @@ class AgentProfileFactory(factory.django.DjangoModelFactory):
 
 class SupervisorFactory(AgentProfileFactory):
     role = AgentProfile.Role.SUPERVISOR
+
+
+def workspace_page(agent: AgentProfile) -> str:
+    """The channel name of the workspace page a ``reachable`` agent has open."""
+    return f"page.{agent.pk}"
+
+
+class AgentConnectionFactory(factory.django.DjangoModelFactory):
+    """An open workspace page, as the workspace socket records it on connect."""
+
+    class Meta:
+        model = AgentConnection
+
+    agent = factory.SubFactory(AgentProfileFactory)
+    channel_name = factory.LazyAttribute(lambda c: workspace_page(c.agent))
 
 
 class AgentSkillFactory(factory.django.DjangoModelFactory):

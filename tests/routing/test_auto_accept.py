@@ -2,7 +2,6 @@
 
 from datetime import timedelta
 
-import factory
 import pytest
 from django.utils import timezone
 
@@ -10,32 +9,13 @@ from conversations.models import Conversation, Session
 from core.realtime import agent_group
 from notifications.models import Notification, NotificationTemplate
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem, WorkstreamTemplate
+from routing.models import AgentProfile, Offer, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue, work_item_enqueue
 from tests.customers.factories import CaseFactory
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, WorkstreamFactory, presence
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with a workspace page open (reachable, ROU-8)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.auto.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def start_chat(workstream):
@@ -48,7 +28,7 @@ def start_chat(workstream):
 def test_a_workstream_with_auto_accept_assigns_the_chat_at_once_and_the_agent_gets_a_toast(run_on_commit, published):
     # spec: NOT-5 — accepted on creation: session open, capacity used, a toast that opens it
     workstream = WorkstreamFactory(auto_accept=True, capacity_units=30)
-    agent = AgentProfileFactory(queues=[workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[workstream.default_queue])
     conversation = run_on_commit(start_chat, workstream)
 
     conversation.refresh_from_db()
@@ -79,7 +59,7 @@ def test_the_scenario_templates_auto_accept_does_the_same(run_on_commit):
         name="Auto chat", scenario="incoming_chat", title="Chat for you", auto_accept=True
     )
     WorkstreamTemplate.objects.create(workstream=workstream, scenario="incoming_chat", template=template)
-    agent = AgentProfileFactory(queues=[workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[workstream.default_queue])
     conversation = run_on_commit(start_chat, workstream)
     assert Conversation.objects.get(pk=conversation.pk).agent == agent
     assert Offer.objects.get(work_item__conversation=conversation).status == "accepted"
@@ -88,7 +68,7 @@ def test_the_scenario_templates_auto_accept_does_the_same(run_on_commit):
 def test_without_auto_accept_an_alert_waits_for_the_agent(run_on_commit):
     # spec: NOT-4, NOT-5 — the counter-case: nothing is accepted for the agent
     workstream = WorkstreamFactory()
-    AgentProfileFactory(queues=[workstream.default_queue])
+    AgentProfileFactory(reachable=True, queues=[workstream.default_queue])
     conversation = run_on_commit(start_chat, workstream)
     assert Offer.objects.get(work_item__conversation=conversation).status == "pending"
     assert Notification.objects.get(work_item__conversation=conversation).kind == "alert"
@@ -98,7 +78,7 @@ def test_without_auto_accept_an_alert_waits_for_the_agent(run_on_commit):
 def test_auto_accept_respects_the_ten_session_limit(run_on_commit):
     # spec: NOT-5, ROU-7 — an agent at 10 sessions is not given more, even automatically
     workstream = WorkstreamFactory(auto_accept=True)
-    full = AgentProfileFactory(queues=[workstream.default_queue], session_count=10)
+    full = AgentProfileFactory(reachable=True, queues=[workstream.default_queue], session_count=10)
     conversation = run_on_commit(start_chat, workstream)
     assert not Offer.objects.filter(work_item__conversation=conversation).exists()
     assert AgentProfile.objects.get(pk=full.pk).session_count == 10
@@ -107,7 +87,7 @@ def test_auto_accept_respects_the_ten_session_limit(run_on_commit):
 def test_when_agents_may_not_reject_the_alert_has_no_reject_button_and_a_reject_is_refused(run_on_commit, published):
     # spec: NOT-5 — the template's show_reject is forced off and the service refuses
     workstream = WorkstreamFactory(agents_may_reject=False)
-    agent = AgentProfileFactory(queues=[workstream.default_queue])
+    agent = AgentProfileFactory(reachable=True, queues=[workstream.default_queue])
     conversation = run_on_commit(start_chat, workstream)
     offer = Offer.objects.get(work_item__conversation=conversation)
     raised = [event for _, event in published if event["type"] == "notification.raised"]
@@ -128,7 +108,7 @@ def case_item(queue):
 def test_a_case_assignment_cannot_be_rejected(run_on_commit, published):
     # spec: NOT-14 — no Reject button whatever the template, and the service refuses
     queue = QueueFactory()
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     work_item = run_on_commit(case_item, queue)
     offer = Offer.objects.get(work_item=work_item)
     raised = [event for _, event in published if event["type"] == "notification.raised"][-1]["notification"]
@@ -145,8 +125,8 @@ def test_a_case_assignment_holds_whatever_the_timeout(run_on_commit, time_machin
     # assigned to them, nobody else is offered it, and their presence is unchanged (no NOT-8/10)
     time_machine.move_to(timezone.now(), tick=False)
     queue = QueueFactory()
-    agent = AgentProfileFactory(queues=[queue], capacity=300)
-    other = AgentProfileFactory(queues=[queue], capacity=100)
+    agent = AgentProfileFactory(reachable=True, queues=[queue], capacity=300)
+    other = AgentProfileFactory(reachable=True, queues=[queue], capacity=100)
     work_item = run_on_commit(case_item, queue)
     offer = Offer.objects.get(work_item=work_item)
     assert offer.agent == agent

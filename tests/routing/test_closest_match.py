@@ -3,7 +3,6 @@ conditions of every kind (ROU-2) and operating hours with time zones and holiday
 
 from datetime import date, time, timedelta
 
-import factory
 import pytest
 from django.utils import timezone
 
@@ -13,9 +12,10 @@ from routing.models import AgentConnection, Holiday, Offer, RoutingRule, WorkIte
 from routing.rules import Facts, route_evaluate
 from routing.services import offer_reject, offers_dispatch, work_item_closest_match_dispatch, work_item_enqueue
 from routing.tasks import closest_match_due
+from tests.conversations.factories import chat_start
 from tests.customers.factories import CaseFactory
-from tests.routing import factories
 from tests.routing.factories import (
+    AgentProfileFactory,
     AgentSkillFactory,
     OperatingHoursFactory,
     OperatingWindowFactory,
@@ -28,22 +28,6 @@ from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 pytestmark = pytest.mark.django_db
 
 
-class AgentProfileFactory(factories.AgentProfileFactory):
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.closest.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
 @pytest.fixture
 def scheduled(monkeypatch):
     """The closest-match tasks sent: (work item id, eta)."""
@@ -53,7 +37,7 @@ def scheduled(monkeypatch):
 
 
 def skilled(queue, **skills):
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     for name, proficiency in skills.items():
         AgentSkillFactory(agent=agent, skill=SkillFactory(name=name), proficiency=proficiency)
     return agent
@@ -65,10 +49,6 @@ def chat_needing(skills, *, matching="closest", wait=60):
     rule = RoutingRule.objects.create(workstream=workstream, name="Needs skills", queue=queue, conditions=[])
     rule.skills.set([SkillFactory(name=name) for name in skills])
     return ChatWidgetFactory(workstream=workstream), queue
-
-
-def start(widget):
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
 
 
 def pending(conversation):
@@ -83,8 +63,8 @@ def test_closest_matching_waits_for_an_exact_match_then_offers_the_nearest(run_o
     expert = skilled(queue, French=9)  # 1 skill, 9
     pair = skilled(queue, French=2, Billing=2)  # 2 skills, 4
     best = skilled(queue, French=3, Billing=3)  # 2 skills, 6
-    AgentProfileFactory(queues=[queue], capacity=1000)  # no skill, most room
-    conversation = run_on_commit(start, widget)
+    AgentProfileFactory(reachable=True, queues=[queue], capacity=1000)  # no skill, most room
+    conversation = run_on_commit(chat_start, widget)
     work_item = WorkItem.objects.get(conversation=conversation)
     assert work_item.closest_match_at == work_item.enqueued_at + timedelta(seconds=60)
     assert scheduled == [(work_item.pk, work_item.closest_match_at)]
@@ -108,7 +88,7 @@ def test_with_closest_matching_an_exact_match_is_offered_at_once(run_on_commit, 
     widget, queue = chat_needing(["French", "Billing"])
     skilled(queue, French=9)
     exact = skilled(queue, French=1, Billing=1)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation).agent == exact
 
 
@@ -117,7 +97,7 @@ def test_the_sweep_offers_the_closest_match_when_its_task_was_lost(run_on_commit
     time_machine.move_to(timezone.now(), tick=False)
     widget, queue = chat_needing(["French", "Polish"], wait=20)
     nearest = skilled(queue, Polish=4)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation) is None
     time_machine.shift(timedelta(seconds=21))
     assert run_on_commit(sweep_overdue_deadlines)["offers_made"] == 1
@@ -129,7 +109,7 @@ def test_exact_matching_never_falls_back(run_on_commit, time_machine, scheduled)
     time_machine.move_to(timezone.now(), tick=False)
     widget, queue = chat_needing(["French", "Polish"], matching="exact")
     skilled(queue, Polish=10)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert WorkItem.objects.get(conversation=conversation).closest_match_at is None
     assert scheduled == []
     time_machine.shift(timedelta(hours=1))
@@ -140,9 +120,9 @@ def test_exact_matching_never_falls_back(run_on_commit, time_machine, scheduled)
 def test_no_skill_matching_ignores_skills(run_on_commit, scheduled):
     # spec: ROU-4, ROU-1 (skill matching "none")
     widget, queue = chat_needing(["French", "Polish"], matching="none")
-    unskilled = AgentProfileFactory(queues=[queue], capacity=500)
+    unskilled = AgentProfileFactory(reachable=True, queues=[queue], capacity=500)
     skilled(queue, French=10, Polish=10)
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     assert pending(conversation).agent == unskilled
     assert scheduled == []
 
@@ -269,7 +249,7 @@ def test_operating_hours_follow_their_time_zone_and_holidays(paris_hours, moment
 def test_queued_work_waits_in_a_closed_queue_and_is_offered_when_it_opens(run_on_commit, time_machine, paris_hours):
     # spec: ROU-3, ROU-9 — a case queued on a holiday is offered at the next opening
     queue = QueueFactory(operating_hours=paris_hours)
-    agent = AgentProfileFactory(queues=[queue])
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
     workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="")
     time_machine.move_to("2026-12-25T10:00:00+00:00", tick=False)
     work_item = run_on_commit(work_item_enqueue, workstream=workstream, queue=queue, skills=[], case=CaseFactory())

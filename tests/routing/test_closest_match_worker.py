@@ -9,8 +9,8 @@ from conversations.services import conversation_start
 from routing.models import AgentSkill, Offer, RoutingRule, WorkItem
 from routing.services.presence import agent_connect
 from tests.conftest import restore_seed_data
+from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, SkillFactory, WorkstreamFactory
-from tests.routing.test_reroute_worker import wait_for
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.embedded
@@ -32,7 +32,7 @@ def test_the_worker_offers_the_closest_match_when_the_wait_is_over(celery_worker
     conversation = conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
     work_item = WorkItem.objects.get(conversation=conversation)
     assert not Offer.objects.filter(work_item=work_item).exists()  # no exact match yet
-    wait_for(lambda: Offer.objects.filter(work_item=work_item).exists())
+    wait_until(lambda: Offer.objects.filter(work_item=work_item).exists(), timeout=15)
     offer = Offer.objects.get(work_item=work_item)
     assert offer.agent == nearest
     lateness = offer.created_at - work_item.closest_match_at

@@ -8,9 +8,10 @@ from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_start
 from core.realtime import agent_group
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
+from routing.models import AgentProfile, Offer, WorkItem
 from routing.services import offers_dispatch, work_item_pick
 from tests.api_helpers import token_client
+from tests.conversations.factories import chat_start
 from tests.customers.factories import CaseFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
@@ -19,15 +20,6 @@ pytestmark = pytest.mark.django_db
 
 OPEN_ITEMS = "/workspace/open-items/"
 API = "/api/v1"
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -40,20 +32,11 @@ def widget(queue):
     return ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue, distribution="pick", capacity_units=25))
 
 
-def start(widget):
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
-
-
-def reachable(agent):
-    AgentConnection.objects.create(agent=agent, channel_name=f"test.pick.{agent.pk}")
-    return agent
-
-
 def test_pick_mode_items_are_not_offered_and_members_are_told_they_arrived(run_on_commit, widget, queue, published):
     # spec: ROU-13 — queued, never offered; the queue's members' pages hear of it (live update)
-    member = reachable(AgentProfileFactory(queues=[queue]))
-    outsider = reachable(AgentProfileFactory())
-    conversation = run_on_commit(start, widget)
+    member = AgentProfileFactory(queues=[queue], reachable=True)
+    outsider = AgentProfileFactory(reachable=True)
+    conversation = run_on_commit(chat_start, widget)
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
     assert run_on_commit(offers_dispatch) == 0
     assert not Offer.objects.exists()
@@ -66,7 +49,7 @@ def test_an_agent_picks_an_open_item_and_gets_the_conversation(run_on_commit, wi
     # spec: ROU-13, ROU-6, ROU-7, CONV-3
     agent = AgentProfileFactory(queues=[queue])
     colleague = AgentProfileFactory(queues=[queue])
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     published.clear()
     work_item = run_on_commit(
         work_item_pick, work_item_id=WorkItem.objects.get(conversation=conversation).pk, agent=agent
@@ -100,7 +83,7 @@ def test_a_pick_is_refused_without_room_and_changes_nothing(run_on_commit, widge
     if "presence" in agent_fields:
         agent_fields = {**agent_fields, "presence": presence(agent_fields["presence"])}
     agent = AgentProfileFactory(queues=[queue], **agent_fields)
-    work_item = WorkItem.objects.get(conversation=run_on_commit(start, widget))
+    work_item = WorkItem.objects.get(conversation=run_on_commit(chat_start, widget))
     with pytest.raises(RoutingError) as refused:
         work_item_pick(work_item_id=work_item.pk, agent=agent)
     assert refused.value.code == code
@@ -115,11 +98,11 @@ def test_a_pick_is_refused_without_room_and_changes_nothing(run_on_commit, widge
 def test_pending_offers_count_against_the_room_for_a_pick(run_on_commit, widget, queue):
     # spec: ROU-13, ROU-7 — nine sessions and one pending push offer leave no slot to pick with
     push_queue = QueueFactory()
-    agent = reachable(AgentProfileFactory(queues=[queue, push_queue], session_count=9))
+    agent = AgentProfileFactory(queues=[queue, push_queue], session_count=9, reachable=True)
     push = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=push_queue))
-    run_on_commit(start, push)
+    run_on_commit(chat_start, push)
     assert Offer.objects.get(agent=agent).status == "pending"
-    work_item = WorkItem.objects.get(conversation=run_on_commit(start, widget))
+    work_item = WorkItem.objects.get(conversation=run_on_commit(chat_start, widget))
     with pytest.raises(RoutingError) as refused:
         work_item_pick(work_item_id=work_item.pk, agent=agent)
     assert refused.value.code == "max_sessions"
@@ -128,7 +111,7 @@ def test_pending_offers_count_against_the_room_for_a_pick(run_on_commit, widget,
 def test_only_members_see_and_pick_a_queues_items_and_push_items_cannot_be_picked(run_on_commit, widget):
     # spec: ROU-13, SEC-1
     outsider = AgentProfileFactory()
-    work_item = WorkItem.objects.get(conversation=run_on_commit(start, widget))
+    work_item = WorkItem.objects.get(conversation=run_on_commit(chat_start, widget))
     from core.errors import NotFound
 
     with pytest.raises(NotFound):
@@ -136,7 +119,9 @@ def test_only_members_see_and_pick_a_queues_items_and_push_items_cannot_be_picke
     push_queue = QueueFactory()
     member = AgentProfileFactory(queues=[push_queue], presence=presence("away"))  # not offered meanwhile
     push_item = WorkItem.objects.get(
-        conversation=run_on_commit(start, ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=push_queue)))
+        conversation=run_on_commit(
+            chat_start, ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=push_queue))
+        )
     )
     with pytest.raises(RoutingError) as refused:
         work_item_pick(work_item_id=push_item.pk, agent=member)
@@ -196,7 +181,7 @@ def test_the_open_items_page_lists_my_queues_items_escaped_and_picks(
 def test_an_item_that_goes_away_leaves_the_list(run_on_commit, widget, queue, published):
     # spec: ROU-13, LIVE-3 — the customer left before anyone picked it
     member = AgentProfileFactory(queues=[queue])
-    conversation = run_on_commit(start, widget)
+    conversation = run_on_commit(chat_start, widget)
     published.clear()
     run_on_commit(conversation_customer_end, conversation_id=conversation.pk)
     assert WorkItem.objects.get(conversation=conversation).status == "done"
@@ -210,7 +195,7 @@ def test_the_api_lists_my_open_items_and_picks_one(run_on_commit, widget, queue,
     # spec: ROU-13, API-1, SEC-1
     agent, colleague = AgentProfileFactory(queues=[queue]), AgentProfileFactory(queues=[queue])
     outsider = AgentProfileFactory()
-    items = [WorkItem.objects.get(conversation=run_on_commit(start, widget)) for _ in range(3)]
+    items = [WorkItem.objects.get(conversation=run_on_commit(chat_start, widget)) for _ in range(3)]
     api = token_client(agent.user)
     with django_assert_max_num_queries(6):
         response = api.get(f"{API}/work-items/open/")

@@ -15,7 +15,7 @@ import pytest
 from routing.models import MAX_SESSIONS, AgentProfile, WorkItem
 from routing.services import work_item_pick
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
-from tests.routing.test_races import THREADS, attempt, case_items
+from tests.routing.races import THREADS, attempt, case_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -4,7 +4,6 @@ supervisor's reset (ROU-5, ROU-7, ROU-8, ROU-11, REL-2)."""
 import json
 from datetime import timedelta
 
-import factory
 import pytest
 from django.utils import timezone
 from websockets.sync.client import connect
@@ -12,7 +11,7 @@ from websockets.sync.client import connect
 from core.realtime import SUPERVISORS_GROUP, agent_group
 from notifications.models import AgentBanner
 from omnichannel.tasks import sweep_overdue_deadlines
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
+from routing.models import AgentConnection, AgentProfile, WorkItem
 from routing.services import agent_presence_set, offer_accept, offer_reject, work_item_complete
 from routing.services.presence import (
     agent_connect,
@@ -20,52 +19,18 @@ from routing.services.presence import (
     agent_heartbeat,
     agent_mark_unreachable,
 )
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, SupervisorFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.conversations.factories import chat_accepted_by, chat_start, pending_offer
+from tests.routing.factories import (
+    AgentProfileFactory,
+    QueueFactory,
+    SupervisorFactory,
+    WorkstreamFactory,
+    presence,
+    workspace_page,
+)
+from tests.widgets.factories import ChatWidgetFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    """An agent with one workspace page open (channel ``page.<pk>.1``)."""
-
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create and extracted is not False:
-            agent_connect(agent_id=obj.pk, channel_name=f"page.{obj.pk}.1")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
-
-
-@pytest.fixture
-def now(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
-def chat():
-    return ChatWidgetFactory(
-        workstream=WorkstreamFactory(default_queue=QueueFactory(name="General"), capacity_units=40)
-    )
-
-
-def start(widget):
-    from conversations.services import conversation_start
-
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
-
-
-def pending_offer(conversation) -> Offer | None:
-    return Offer.objects.filter(work_item__conversation=conversation, status="pending").first()
 
 
 def state(agent) -> tuple:
@@ -86,8 +51,8 @@ def presence_events(published, agent) -> list[str]:
 
 def test_an_agent_without_an_open_workspace_page_is_not_offered_work_until_one_opens(chat, run_on_commit):
     # spec: ROU-8, ROU-11
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], workspace_open=False)
-    conversation = run_on_commit(start, chat)
+    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation) is None
     assert WorkItem.objects.get(conversation=conversation).status == "queued"
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name="page.a")
@@ -95,20 +60,20 @@ def test_an_agent_without_an_open_workspace_page_is_not_offered_work_until_one_o
 
 
 def test_losing_the_last_page_turns_the_agent_offline_within_seconds_and_back_within_2_5_minutes_restores(
-    chat, run_on_commit, now, published
+    chat, run_on_commit, clock, published
 ):
     # spec: ROU-8, ROU-11
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], presence=presence("busy"))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("busy"))
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name=f"page.{agent.pk}.2")
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
     assert AgentProfile.objects.get(pk=agent.pk).disconnected_at is None  # another page is still open
     run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.2")
     agent.refresh_from_db()
     assert agent.disconnected_at == timezone.now()
-    now.shift(timedelta(seconds=4))
+    clock.shift(timedelta(seconds=4))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)  # early: nothing yet
     assert state(agent) == ("busy", None)
-    now.shift(timedelta(seconds=1))
+    clock.shift(timedelta(seconds=1))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)  # twice changes nothing
     assert state(agent) == ("offline", "busy")
@@ -116,59 +81,59 @@ def test_losing_the_last_page_turns_the_agent_offline_within_seconds_and_back_wi
     supervised = [e for g, e in published if g == SUPERVISORS_GROUP and e["type"] == "presence.changed"]
     assert [(e["agent"], e["presence"]["name"]) for e in supervised] == [(agent.pk, "Offline")]
 
-    now.shift(timedelta(seconds=144))  # 2.5 minutes after the disconnection, to the second
+    clock.shift(timedelta(seconds=144))  # 2.5 minutes after the disconnection, to the second
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name="page.back")
     agent.refresh_from_db()
     assert state(agent) == ("busy", None) and agent.disconnected_at is None
     assert presence_events(published, agent) == ["Offline", "Busy"]
 
 
-def test_coming_back_after_2_5_minutes_stays_offline(chat, run_on_commit, now):
+def test_coming_back_after_2_5_minutes_stays_offline(chat, run_on_commit, clock):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
-    now.shift(timedelta(seconds=5))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
+    clock.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)
-    now.shift(timedelta(seconds=146))
-    conversation = run_on_commit(start, chat)
+    clock.shift(timedelta(seconds=146))
+    conversation = run_on_commit(chat_start, chat)
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name="page.back")
     assert state(agent) == ("offline", None)
     assert pending_offer(conversation) is None  # Offline is not assignable
 
 
-def test_a_page_reload_within_the_grace_never_shows_offline(chat, run_on_commit, now, published):
+def test_a_page_reload_within_the_grace_never_shows_offline(chat, run_on_commit, clock, published):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
-    now.shift(timedelta(seconds=1))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
+    clock.shift(timedelta(seconds=1))
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name=f"page.{agent.pk}.2")
-    now.shift(timedelta(seconds=10))
+    clock.shift(timedelta(seconds=10))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)  # the task scheduled at the disconnection
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 0
     assert state(agent) == ("available", None)
     assert presence_events(published, agent) == []
 
 
-def test_the_sweep_turns_offline_an_agent_whose_task_was_lost(chat, run_on_commit, now):
+def test_the_sweep_turns_offline_an_agent_whose_task_was_lost(chat, run_on_commit, clock):
     # spec: ROU-8, REL-2
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue])
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
-    now.shift(timedelta(seconds=5))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
+    clock.shift(timedelta(seconds=5))
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 1
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 0
     assert state(agent) == ("offline", "available")
 
 
-def test_a_page_whose_server_process_died_stops_counting_after_30_seconds_without_heartbeat(chat, run_on_commit, now):
+def test_a_page_whose_server_process_died_stops_counting_after_30_seconds_without_heartbeat(chat, run_on_commit, clock):
     # spec: ROU-8, REL-2 — a crashed server process never says goodbye
     queue = chat.workstream.default_queue
-    alive = AgentProfileFactory(queues=[queue])
-    crashed = AgentProfileFactory(queues=[queue])
-    now.shift(timedelta(seconds=20))
-    run_on_commit(agent_heartbeat, agent_id=alive.pk, channel_name=f"page.{alive.pk}.1")
-    now.shift(timedelta(seconds=10))
+    alive = AgentProfileFactory(reachable=True, queues=[queue])
+    crashed = AgentProfileFactory(reachable=True, queues=[queue])
+    clock.shift(timedelta(seconds=20))
+    run_on_commit(agent_heartbeat, agent_id=alive.pk, channel_name=workspace_page(alive))
+    clock.shift(timedelta(seconds=10))
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 0  # 30 s is not yet stale
-    now.shift(timedelta(seconds=1))
+    clock.shift(timedelta(seconds=1))
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 1
     assert state(crashed) == ("offline", "available")
     assert state(alive) == ("available", None)
@@ -176,11 +141,11 @@ def test_a_page_whose_server_process_died_stops_counting_after_30_seconds_withou
     crashed.refresh_from_db()
     assert crashed.disconnected_at == timezone.now() - timedelta(seconds=31)  # its last sign of life
 
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation).agent == alive
 
     # The page was only paused: its next heartbeat makes the agent reachable again and restores.
-    run_on_commit(agent_heartbeat, agent_id=crashed.pk, channel_name=f"page.{crashed.pk}.1")
+    run_on_commit(agent_heartbeat, agent_id=crashed.pk, channel_name=workspace_page(crashed))
     assert state(crashed) == ("available", None)
     assert AgentConnection.objects.filter(agent=crashed).count() == 1
 
@@ -189,7 +154,7 @@ def test_the_workspace_socket_opens_beats_and_closes_a_connection(asgi_server, a
     # spec: ROU-8 — through the real socket
     import time
 
-    agent = factories.AgentProfileFactory()
+    agent = AgentProfileFactory()
     cookie = agent_login(agent)
     with connect(
         f"{asgi_server.ws_url}/ws/workspace/",
@@ -225,8 +190,8 @@ def test_automatic_presence_follows_capacity_busy_then_do_not_disturb_then_avail
     automatic, run_on_commit, published
 ):
     # spec: ROU-8
-    agent = AgentProfileFactory(queues=[automatic.workstream.default_queue], capacity=80)
-    first, second = run_on_commit(start, automatic), run_on_commit(start, automatic)
+    agent = AgentProfileFactory(reachable=True, queues=[automatic.workstream.default_queue], capacity=80)
+    first, second = run_on_commit(chat_start, automatic), run_on_commit(chat_start, automatic)
     run_on_commit(offer_accept, offer_id=pending_offer(first).pk, agent=agent)
     assert state(agent) == ("busy", None)  # 40 of 80 used
     run_on_commit(offer_accept, offer_id=pending_offer(second).pk, agent=agent)
@@ -241,24 +206,22 @@ def test_automatic_presence_follows_capacity_busy_then_do_not_disturb_then_avail
 def test_automatic_presence_never_overrides_away_a_banner_or_a_workstream_without_it(automatic, run_on_commit):
     # spec: ROU-8, NOT-11
     queue = automatic.workstream.default_queue
-    agent = AgentProfileFactory(queues=[queue])
-    conversation = run_on_commit(start, automatic)
-    run_on_commit(offer_accept, offer_id=pending_offer(conversation).pk, agent=agent)
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
+    conversation = chat_accepted_by(agent, automatic)
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("away"), by=agent.user)
     run_on_commit(work_item_complete, work_item_id=WorkItem.objects.get(conversation=conversation).pk)
     assert state(agent) == ("away", None)  # a person chose Away
 
-    rejecter = AgentProfileFactory(queues=[queue])
-    held = run_on_commit(start, automatic)
-    run_on_commit(offer_accept, offer_id=pending_offer(held).pk, agent=rejecter)
-    run_on_commit(offer_reject, offer_id=pending_offer(run_on_commit(start, automatic)).pk, agent=rejecter)
+    rejecter = AgentProfileFactory(reachable=True, queues=[queue])
+    held = chat_accepted_by(rejecter, automatic)
+    run_on_commit(offer_reject, offer_id=pending_offer(run_on_commit(chat_start, automatic)).pk, agent=rejecter)
     assert state(rejecter) == ("busy_dnd", None)
     run_on_commit(work_item_complete, work_item_id=WorkItem.objects.get(conversation=held).pk)
     assert state(rejecter) == ("busy_dnd", None)  # the reject banner holds until a person resets it
 
     manual = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=QueueFactory(), capacity_units=100))
-    plain = AgentProfileFactory(queues=[manual.workstream.default_queue])
-    run_on_commit(offer_accept, offer_id=pending_offer(run_on_commit(start, manual)).pk, agent=plain)
+    plain = AgentProfileFactory(reachable=True, queues=[manual.workstream.default_queue])
+    chat_accepted_by(plain, manual)
     assert state(plain) == ("available", None)
 
 
@@ -268,10 +231,10 @@ def test_automatic_presence_never_overrides_away_a_banner_or_a_workstream_withou
 def test_an_agent_at_ten_sessions_when_work_arrives_turns_do_not_disturb_with_a_banner(chat, run_on_commit, published):
     # spec: ROU-7, NOT-12
     queue = chat.workstream.default_queue
-    full = AgentProfileFactory(queues=[queue], session_count=10)
-    away_and_full = AgentProfileFactory(queues=[queue], session_count=10, presence=presence("away"))
-    other = AgentProfileFactory(queues=[queue])
-    conversation = run_on_commit(start, chat)
+    full = AgentProfileFactory(reachable=True, queues=[queue], session_count=10)
+    away_and_full = AgentProfileFactory(reachable=True, queues=[queue], session_count=10, presence=presence("away"))
+    other = AgentProfileFactory(reachable=True, queues=[queue])
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation).agent == other
     assert state(full) == ("busy_dnd", None)
     [banner] = AgentBanner.objects.filter(agent=full, cleared_at__isnull=True)
@@ -290,7 +253,7 @@ def test_an_agent_at_ten_sessions_when_work_arrives_turns_do_not_disturb_with_a_
     ]
     assert state(away_and_full) == ("away", None)  # not assignable anyway: left alone
     assert not AgentBanner.objects.filter(agent=away_and_full).exists()
-    run_on_commit(start, chat)
+    run_on_commit(chat_start, chat)
     assert AgentBanner.objects.filter(agent=full).count() == 1  # one open banner per kind
 
 
@@ -299,8 +262,8 @@ def test_with_the_max_sessions_alert_off_nothing_changes(chat, run_on_commit):
     from notifications.models import AlertSettings
 
     AlertSettings.objects.update_or_create(pk=1, defaults={"max_sessions_enabled": False})
-    full = AgentProfileFactory(queues=[chat.workstream.default_queue], session_count=10)
-    run_on_commit(start, chat)
+    full = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], session_count=10)
+    run_on_commit(chat_start, chat)
     assert state(full) == ("available", None)
     assert not AgentBanner.objects.exists()
 
@@ -308,11 +271,11 @@ def test_with_the_max_sessions_alert_off_nothing_changes(chat, run_on_commit):
 def test_a_supervisor_resets_the_presence_the_banner_clears_and_work_flows_again(chat, run_on_commit, published):
     # spec: ROU-5, NOT-11, ROU-11
     queue = chat.workstream.default_queue
-    agent = AgentProfileFactory(queues=[queue])
-    offer = pending_offer(run_on_commit(start, chat))
+    agent = AgentProfileFactory(reachable=True, queues=[queue])
+    offer = pending_offer(run_on_commit(chat_start, chat))
     run_on_commit(offer_reject, offer_id=offer.pk, agent=agent)
     assert state(agent) == ("busy_dnd", None)
-    waiting = run_on_commit(start, chat)
+    waiting = run_on_commit(chat_start, chat)
     assert pending_offer(waiting) is None
     supervisor = SupervisorFactory()
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("available"), by=supervisor.user)
@@ -323,20 +286,20 @@ def test_a_supervisor_resets_the_presence_the_banner_clears_and_work_flows_again
     assert len(cleared) == 1
 
 
-def test_a_supervisor_resetting_an_agent_with_no_page_open_is_what_they_come_back_to(chat, run_on_commit, now):
+def test_a_supervisor_resetting_an_agent_with_no_page_open_is_what_they_come_back_to(chat, run_on_commit, clock):
     # spec: ROU-5, ROU-8 — the agent stays unreachable (Offline) until a page opens
-    agent = AgentProfileFactory(queues=[chat.workstream.default_queue], presence=presence("away"))
-    run_on_commit(agent_disconnect, channel_name=f"page.{agent.pk}.1")
-    now.shift(timedelta(seconds=5))
+    agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue], presence=presence("away"))
+    run_on_commit(agent_disconnect, channel_name=workspace_page(agent))
+    clock.shift(timedelta(seconds=5))
     run_on_commit(agent_mark_unreachable, agent_id=agent.pk)
     supervisor = SupervisorFactory()
     run_on_commit(agent_presence_set, agent_id=agent.pk, presence=presence("available"), by=supervisor.user)
     assert state(agent) == ("available", None)
-    conversation = run_on_commit(start, chat)
+    conversation = run_on_commit(chat_start, chat)
     assert pending_offer(conversation) is None  # no page: not reachable whatever the presence
     assert run_on_commit(sweep_overdue_deadlines)["agents_unreachable"] == 1
     assert state(agent) == ("offline", "available")
-    now.shift(timedelta(seconds=60))
+    clock.shift(timedelta(seconds=60))
     run_on_commit(agent_connect, agent_id=agent.pk, channel_name="page.back")
     assert state(agent) == ("available", None)
     assert pending_offer(conversation).agent == agent

@@ -10,73 +10,27 @@ the conversation side of an accept is proven in tests/routing/test_assignment.py
 from __future__ import annotations
 
 import random
-import threading
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from notifications.models import AlertSettings, Notification
-from routing.errors import RoutingError
 from routing.models import MAX_SESSIONS, AgentConnection, AgentProfile, Offer, WorkItem
 from routing.services import offer_accept, offer_time_out, offers_dispatch, offers_time_out_overdue
-from routing.tasks import time_out_offer
-from tests.conftest import restore_seed_data
-from tests.customers.factories import CaseFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.routing.races import THREADS, attempt, case_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-THREADS = 6
 UNITS = 10  # capacity units one work item takes
-
-
-@pytest.fixture
-def racers(published, monkeypatch):
-    """Run callables on THREADS threads released at the same instant; the threads (and their
-    database connections) are reused by every trial of the test. Offer timeouts are applied by
-    the test itself: their Celery tasks are not sent (thousands would pile up on the broker)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
-    monkeypatch.setattr(time_out_offer, "apply_async", lambda *args, **kwargs: None)
-    restore_seed_data()
-    pool = ThreadPoolExecutor(max_workers=THREADS)
-
-    def run(jobs):
-        barrier = threading.Barrier(len(jobs))
-
-        def released(job):
-            barrier.wait()
-            return job()
-
-        return [future.result() for future in [pool.submit(released, job) for job in jobs]]
-
-    yield run
-    run([lambda: connection.close()] * THREADS)  # one per thread: each closes its own connection
-    pool.shutdown()
-
-
-def attempt(fn, **kwargs) -> str:
-    """Call a service; "ok" or the RoutingError's code."""
-    try:
-        fn(**kwargs)
-    except RoutingError as error:
-        return error.code
-    return "ok"
 
 
 def reachable(*agents) -> list[AgentProfile]:
     """Give each agent an open workspace page: only reachable agents are offered work (ROU-8)."""
     AgentConnection.objects.bulk_create(AgentConnection(agent=a, channel_name=f"race.{a.pk}") for a in agents)
     return list(agents)
-
-
-def case_items(workstream, count: int) -> list[WorkItem]:
-    queue = workstream.default_queue
-    return [WorkItem.objects.create(workstream=workstream, queue=queue, case=CaseFactory()) for _ in range(count)]
 
 
 def chat_items(workstream, count: int) -> list[WorkItem]:

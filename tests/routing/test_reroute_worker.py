@@ -7,25 +7,18 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from conversations.services import conversation_start
 from notifications.models import NotificationTemplate
 from notifications.services import notification_display
 from routing.models import AgentProfile, Offer, WorkstreamTemplate
 from routing.services.presence import agent_connect
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data
+from tests.conversations.factories import chat_start
+from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.widgets.factories import ChatWidgetFactory
 
 pytestmark = pytest.mark.embedded
-
-
-def wait_for(condition, *, seconds: float = 15) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("the worker did not act in time")
-        time.sleep(0.1)
 
 
 def setup_chat(*, timeout_seconds: int):
@@ -44,10 +37,6 @@ def setup_chat(*, timeout_seconds: int):
     return widget, first, second
 
 
-def start(widget):
-    return conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
-
-
 def pending_of(agent) -> Offer | None:
     return Offer.objects.filter(agent=agent, status="pending").first()
 
@@ -55,18 +44,18 @@ def pending_of(agent) -> Offer | None:
 def test_a_displayed_alert_times_out_and_is_rerouted_by_the_worker(celery_worker):
     # spec: NOT-7, NOT-10, REL-2 — the task scheduled on commit for the offer's timeout
     widget, first, second = setup_chat(timeout_seconds=3)
-    conversation = start(widget)  # dispatch and the timeout task run on commit
+    conversation = chat_start(widget)  # dispatch and the timeout task run on commit
     offer = Offer.objects.get(work_item__conversation=conversation)
     assert offer.agent == first
     notification_display(notification_id=offer.notification.pk, agent=first)
 
     time.sleep(1.5)
     assert Offer.objects.get(pk=offer.pk).status == "pending"
-    wait_for(lambda: Offer.objects.get(pk=offer.pk).status == "timed_out")
+    wait_until(lambda: Offer.objects.get(pk=offer.pk).status == "timed_out", timeout=15)
     offer.refresh_from_db()
     lateness = offer.responded_at - offer.expires_at
     assert timedelta(0) <= lateness < timedelta(seconds=3), f"timed out {lateness} late ({celery_worker})"
-    wait_for(lambda: pending_of(second) is not None)
+    wait_until(lambda: pending_of(second) is not None, timeout=15)
     assert pending_of(second).work_item.conversation_id == conversation.pk
     assert AgentProfile.objects.select_related("presence").get(pk=first.pk).presence.base == "inactive"
 
@@ -77,7 +66,7 @@ def test_a_never_displayed_alert_stays_then_is_rerouted_eight_minutes_after_its_
     # spec: NOT-8, REL-2 — both deadlines on the worker; the offer was made 8 minutes ago, so its
     # re-route moment falls 3 seconds from now
     widget, first, second = setup_chat(timeout_seconds=120)
-    conversation = start(widget)
+    conversation = chat_start(widget)
     offer = Offer.objects.get(work_item__conversation=conversation)
     now = timezone.now()
     Offer.objects.filter(pk=offer.pk).update(
@@ -85,16 +74,16 @@ def test_a_never_displayed_alert_stays_then_is_rerouted_eight_minutes_after_its_
     )
     time_out_offer.delay(offer.pk)  # the timeout's task, late: the worker applies NOT-8
 
-    wait_for(lambda: Offer.objects.get(pk=offer.pk).reroute_at is not None)
+    wait_until(lambda: Offer.objects.get(pk=offer.pk).reroute_at is not None, timeout=15)
     offer.refresh_from_db()
     assert offer.reroute_at == offer.expires_at + timedelta(minutes=8)
     assert offer.status == "pending" and offer.work_item.status == "offered"  # still the agent's
     assert AgentProfile.objects.select_related("presence").get(pk=first.pk).presence.base == "inactive"
     assert pending_of(second) is None
 
-    wait_for(lambda: Offer.objects.get(pk=offer.pk).status == "timed_out")
+    wait_until(lambda: Offer.objects.get(pk=offer.pk).status == "timed_out", timeout=15)
     offer.refresh_from_db()
     lateness = offer.responded_at - offer.reroute_at
     assert timedelta(0) <= lateness < timedelta(seconds=3), f"re-routed {lateness} late ({celery_worker})"
-    wait_for(lambda: pending_of(second) is not None)
+    wait_until(lambda: pending_of(second) is not None, timeout=15)
     assert pending_of(second).work_item.conversation_id == conversation.pk

@@ -1,40 +1,23 @@
 """Transfer (ROU-14), consult / escalation and the bot hand-over (ROU-15), with their toasts (NOT-3)."""
 
-import factory
 import pytest
 from rest_framework.test import APIClient
 
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
-from conversations.services import conversation_start, message_post
+from conversations.services import message_post
 from core.errors import NotFound
 from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
+from routing.models import AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept
 from routing.services.transfer import conversation_consult, conversation_transfer
-from tests.routing import factories
-from tests.routing.factories import QueueFactory, SupervisorFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.conversations.factories import chat_accepted_by
+from tests.routing.factories import AgentProfileFactory, QueueFactory, SupervisorFactory, WorkstreamFactory, presence
+from tests.widgets.factories import ChatWidgetFactory
 
 pytestmark = pytest.mark.django_db
-
-
-class AgentProfileFactory(factories.AgentProfileFactory):
-    @factory.post_generation
-    def workspace_open(obj, create, extracted, **kwargs):
-        if create:
-            AgentConnection.objects.create(agent=obj, channel_name=f"test.transfer.{obj.pk}")
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 @pytest.fixture
@@ -43,14 +26,13 @@ def queue():
 
 
 @pytest.fixture
-def held(run_on_commit, queue):
+def held(queue):
     """An active chat Alice holds, with Bogdan free in the same queue."""
     workstream = WorkstreamFactory(default_queue=queue, capacity_units=30)
     widget = ChatWidgetFactory(workstream=workstream)
-    alice = AgentProfileFactory(queues=[queue], display_name="Alice", capacity=300)
-    bogdan = AgentProfileFactory(queues=[queue], display_name="Bogdan", presence=presence("away"))
-    conversation = run_on_commit(conversation_start, widget=widget, visitor=VisitorFactory(widget=widget))
-    run_on_commit(offer_accept, offer_id=Offer.objects.get(work_item__conversation=conversation).pk, agent=alice)
+    alice = AgentProfileFactory(reachable=True, queues=[queue], display_name="Alice", capacity=300)
+    bogdan = AgentProfileFactory(reachable=True, queues=[queue], display_name="Bogdan", presence=presence("away"))
+    conversation = chat_accepted_by(alice, widget)
     AgentProfile.objects.filter(pk=bogdan.pk).update(presence=presence("available"))
     message_post(conversation_id=conversation.pk, sender="customer", text="My parcel never came.")
     return conversation, alice, AgentProfile.objects.get(pk=bogdan.pk)
@@ -123,7 +105,7 @@ def test_transfer_to_a_queue_routes_it_again_with_the_note(run_on_commit, held, 
     # spec: ROU-14 — the sender is released, the next agent of that queue is offered it
     conversation, alice, bogdan = held
     billing = QueueFactory(name="Billing")
-    carla = AgentProfileFactory(queues=[billing], display_name="Carla")
+    carla = AgentProfileFactory(reachable=True, queues=[billing], display_name="Carla")
     run_on_commit(
         conversation_transfer, conversation_id=conversation.pk, by=alice, to_queue_id=billing.pk, note="Invoice issue"
     )
@@ -159,7 +141,7 @@ def test_transfer_to_a_queue_routes_it_again_with_the_note(run_on_commit, held, 
 def test_a_refused_transfer_changes_nothing(held, kwargs, error):
     # spec: ROU-14, SEC-1, ROU-6, ROU-7
     conversation, alice, bogdan = held
-    stranger = AgentProfileFactory()
+    stranger = AgentProfileFactory(reachable=True)
     changes = kwargs.pop("bogdan", {})
     if "presence" in changes:
         changes["presence"] = presence(changes["presence"])
@@ -204,7 +186,7 @@ def test_an_agent_consultant_gets_a_consult_toast_and_strangers_cannot_be_asked(
     conversation, alice, bogdan = held
     run_on_commit(conversation_consult, conversation_id=conversation.pk, by=alice, consultant_id=bogdan.pk)
     assert Notification.objects.get(agent=bogdan).scenario == "consult"
-    stranger = AgentProfileFactory()
+    stranger = AgentProfileFactory(reachable=True)
     with pytest.raises(NotFound):
         conversation_consult(conversation_id=conversation.pk, by=alice, consultant_id=stranger.pk)
     with pytest.raises(RoutingError) as refused:
@@ -258,7 +240,7 @@ def test_a_bot_takes_a_conversation_then_escalates_it_to_a_human_with_transcript
         queue=vip,
         conditions=[{"source": "context", "name": "tier", "operator": "equals", "value": "gold"}],
     )
-    human = AgentProfileFactory(queues=[vip])
+    human = AgentProfileFactory(reachable=True, queues=[vip])
     bot = bot_client("Help bot", workstream)
     response = bot.post(
         "/api/v1/bot/conversations/",

@@ -8,7 +8,7 @@ from conversations.services import conversation_start
 from routing.models import AgentProfile, Offer, WorkItem
 from routing.services import work_item_pick
 from routing.services.transfer import conversation_transfer
-from tests.conversations.test_workspace_consumer import receive, send, until
+from tests.conversations.workspace_socket import receive, send, until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 

@@ -9,29 +9,19 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from conversations.services import conversation_agent_end, conversation_start, message_post
+from conversations.services import conversation_agent_end, message_post
 from customers.services import case_create, case_update
 from routing.models import AgentProfile, Offer
-from routing.services import offer_accept, offer_time_out
+from routing.services import offer_time_out
 from routing.services.transfer import conversation_transfer
-from tests.conversations.test_workspace_pages import offer_to
+from tests.conversations.factories import chat_accepted_by, offer_to
 from tests.routing.factories import AgentProfileFactory, QueueFactory, UserFactory, WorkstreamFactory, presence
-from tests.routing.test_transfer import AgentProfileFactory as ReachableAgentFactory
-from tests.webhooks.test_webhooks import _verified, receiver  # noqa: F401  (fixture)
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.webhooks.receiver import verified
+from tests.widgets.factories import ChatWidgetFactory
 from webhooks import services
 from webhooks.models import Event, WebhookDelivery, WebhookEndpoint
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def run_on_commit(django_capture_on_commit_callbacks):
-    def run(fn, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return fn(*args, **kwargs)
-
-    return run
 
 
 def _endpoint(url="http://127.0.0.1:9/hook", events=None) -> WebhookEndpoint:
@@ -42,15 +32,14 @@ def _types(key: str) -> list[str]:
     return list(WebhookDelivery.objects.filter(ordering_key=key).order_by("pk").values_list("event_type", flat=True))
 
 
-def test_a_conversations_life_becomes_its_webhook_events_in_order(run_on_commit, django_capture_on_commit_callbacks):
+def test_a_conversations_life_becomes_its_webhook_events_in_order(django_capture_on_commit_callbacks):
     # spec: API-2
     _endpoint()
     queue = QueueFactory()
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=queue, capacity_units=30))
-    alice = ReachableAgentFactory(queues=[queue], capacity=300)
-    bogdan = ReachableAgentFactory(queues=[queue], presence=presence("away"))
-    conversation = run_on_commit(conversation_start, widget=widget, visitor=VisitorFactory(widget=widget))
-    run_on_commit(offer_accept, offer_id=Offer.objects.get(work_item__conversation=conversation).pk, agent=alice)
+    alice = AgentProfileFactory(queues=[queue], capacity=300, reachable=True)
+    bogdan = AgentProfileFactory(queues=[queue], presence=presence("away"), reachable=True)
+    conversation = chat_accepted_by(alice, widget)
     AgentProfile.objects.filter(pk=bogdan.pk).update(presence=presence("available"))
     with django_capture_on_commit_callbacks(execute=False):  # the deliveries are stored, not sent
         message_post(conversation_id=conversation.pk, sender="customer", text="My parcel never came.")
@@ -108,7 +97,7 @@ def test_a_missed_offer_is_an_offer_missed_event(run_on_commit, time_machine):
     assert missed.get().ordering_key == f"conversation.{conversation_id}"
 
 
-def test_cases_created_and_updated_are_sent_signed(receiver, django_capture_on_commit_callbacks):  # noqa: F811
+def test_cases_created_and_updated_are_sent_signed(receiver, django_capture_on_commit_callbacks):
     # spec: API-2
     endpoint = _endpoint(url=receiver.url, events=["case.created", "case.updated"])
     with django_capture_on_commit_callbacks(execute=False):
@@ -117,7 +106,7 @@ def test_cases_created_and_updated_are_sent_signed(receiver, django_capture_on_c
     assert _types(f"case.{case.pk}") == ["case.created", "case.updated"]
     delivered = services.webhook_drain(endpoint_id=endpoint.pk, ordering_key=f"case.{case.pk}")
     assert delivered == 2
-    bodies = [_verified(endpoint.secret, request) for request in receiver.received]
+    bodies = [verified(endpoint.secret, request) for request in receiver.received]
     assert [(b["type"], b["data"]["case"], b["data"]["status"]) for b in bodies] == [
         ("case.created", case.pk, "active"),
         ("case.updated", case.pk, "resolved"),
@@ -201,7 +190,7 @@ def test_only_admins_use_the_endpoints_api():
 
 
 def test_rotating_the_secret_signs_with_both_until_the_overlap_ends(
-    receiver,  # noqa: F811
+    receiver,
     settings,
     django_capture_on_commit_callbacks,
 ):
@@ -216,7 +205,7 @@ def test_rotating_the_secret_signs_with_both_until_the_overlap_ends(
         case = case_create(title="One", account=_account())
     services.webhook_drain(endpoint_id=endpoint.pk, ordering_key=f"case.{case.pk}")
     request = receiver.received[0]
-    assert _verified(old, request)["type"] == _verified(new, request)["type"] == "case.created"
+    assert verified(old, request)["type"] == verified(new, request)["type"] == "case.created"
     # After the overlap only the new secret signs.
     WebhookEndpoint.objects.filter(pk=endpoint.pk).update(previous_secret_expires_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=False):
@@ -224,11 +213,11 @@ def test_rotating_the_secret_signs_with_both_until_the_overlap_ends(
     services.webhook_drain(endpoint_id=endpoint.pk, ordering_key=f"case.{case.pk}")
     later = receiver.received[1]
     assert len(later["headers"]["webhook-signature"].split(" ")) == 1
-    assert _verified(new, later)["data"]["title"] == "Two"
+    assert verified(new, later)["data"]["title"] == "Two"
     from standardwebhooks.webhooks import WebhookVerificationError
 
     with pytest.raises(WebhookVerificationError):
-        _verified(old, later)
+        verified(old, later)
 
 
 def test_the_admin_rotates_the_secret_and_shows_the_new_one_once(admin_client):

@@ -1,53 +1,14 @@
 """Signed outbound webhooks, verified by the standardwebhooks library (an independent implementation)."""
 
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
 import pytest
 from django.urls import reverse
-from standardwebhooks.webhooks import Webhook
 
 from conversations.services import message_post
 from tests.conversations.factories import ConversationFactory
 from tests.live import celery_worker_running, wait_until
+from tests.webhooks.receiver import verified
 from webhooks import services
 from webhooks.models import WebhookDelivery, WebhookEndpoint
-
-
-class Receiver:
-    """A local webhook receiver that answers with the codes it is told, then 200."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.codes: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.received.append({"headers": dict(self.headers.items()), "body": body})
-                code = receiver.codes.pop(0) if receiver.codes else 200
-                self.send_response(code)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    r = Receiver()
-    yield r
-    r.stop()
 
 
 @pytest.fixture
@@ -58,19 +19,13 @@ def webhook_worker(transactional_db, settings):
         yield
 
 
-def _verified(secret, request) -> dict:
-    """Verify as an integrator would, with the Standard Webhooks library."""
-    headers = {name.lower(): value for name, value in request["headers"].items()}
-    return Webhook(secret).verify(request["body"], headers)
-
-
 def test_a_message_reaches_the_endpoint_signed_as_standard_webhooks_say(receiver, webhook_worker):
     # spec: API-2
     endpoint = WebhookEndpoint.objects.create(url=receiver.url, events=["message.created"])
     conversation = ConversationFactory()
     message_post(conversation_id=conversation.pk, sender="customer", text="Hello there")
     wait_until(lambda: len(receiver.received) == 1)
-    payload = _verified(endpoint.secret, receiver.received[0])
+    payload = verified(endpoint.secret, receiver.received[0])
     assert payload["type"] == "message.created"
     assert (payload["data"]["conversation"], payload["data"]["seq"], payload["data"]["text"]) == (
         conversation.pk,
@@ -93,7 +48,7 @@ def test_failures_are_retried_with_the_same_id_and_events_stay_in_order(receiver
     ids = [request["headers"]["webhook-id"] for request in receiver.received]
     first = WebhookDelivery.objects.get(payload__data__seq=1)
     assert ids[:3] == [first.message_id] * 3  # the same id across retries
-    texts = [_verified(endpoint.secret, request)["data"]["text"] for request in receiver.received]
+    texts = [verified(endpoint.secret, request)["data"]["text"] for request in receiver.received]
     assert texts == ["first", "first", "first", "second"]  # the second waited for the first
     assert (first.attempts, first.response_code) == (3, 200)
 
@@ -107,9 +62,9 @@ def test_a_wrong_secret_or_a_changed_body_fails_verification(receiver, webhook_w
     from standardwebhooks.webhooks import WebhookVerificationError
 
     with pytest.raises(WebhookVerificationError):
-        _verified("whsec_" + "QUJD" * 8, request)
+        verified("whsec_" + "QUJD" * 8, request)
     with pytest.raises(WebhookVerificationError):
-        _verified(endpoint.secret, {**request, "body": request["body"].replace(b"Hi", b"Ho")})
+        verified(endpoint.secret, {**request, "body": request["body"].replace(b"Hi", b"Ho")})
 
 
 @pytest.mark.django_db
@@ -124,8 +79,8 @@ def test_a_rotated_secret_signs_with_both_during_the_overlap(receiver, django_ca
     services.webhook_drain(endpoint_id=endpoint.pk, ordering_key=WebhookDelivery.objects.get().ordering_key)
     request = receiver.received[0]
     assert len(request["headers"]["webhook-signature"].split(" ")) == 2
-    assert _verified(old, request)["type"] == "message.created"
-    assert _verified(endpoint.secret, request)["type"] == "message.created"
+    assert verified(old, request)["type"] == "message.created"
+    assert verified(endpoint.secret, request)["type"] == "message.created"
 
 
 @pytest.mark.django_db
@@ -183,7 +138,7 @@ def test_the_admin_shows_the_secret_once_sends_a_test_event_and_redelivers(
         )
     delivery = WebhookDelivery.objects.get(event_type="webhook.test")
     services.webhook_drain(endpoint_id=endpoint.pk, ordering_key=delivery.ordering_key)
-    assert _verified(endpoint.secret, receiver.received[0])["type"] == "webhook.test"
+    assert verified(endpoint.secret, receiver.received[0])["type"] == "webhook.test"
     with django_capture_on_commit_callbacks(execute=False):
         admin_client.post(
             reverse("admin:webhooks_webhookdelivery_changelist"),

@@ -1,7 +1,6 @@
 """Chat authentication: verifying the customer's JWT, key sets and rotation, every refusal
 (AUTH-1, AUTH-2, AUTH-3, WID-7), over the verifier and over the widget's HTTP endpoints."""
 
-import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from conversations.models import Conversation, Message
 from customers.models import Contact
 from tests.customers.factories import ContactFactory
 from tests.routing.factories import WorkstreamFactory
+from tests.widgets.endpoints import call
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory
 from tests.widgets.signing import KeySetServer, SigningKey, hs256_with_public_key, unsigned_token
 from widgets.authentication import REFRESH_MIN_SECONDS, AuthTokenError, auth_token_verify
@@ -192,12 +192,7 @@ def portal():
 
 
 def post(client, widget, endpoint, body):
-    return client.post(
-        f"/widget/{widget.public_key}/{endpoint}/",
-        data=json.dumps(body),
-        content_type="application/json",
-        HTTP_ORIGIN=ORIGIN,
-    )
+    return call(client, widget, endpoint, body, origin=ORIGIN)
 
 
 def visitor_token_of(client, widget) -> str:

@@ -1,8 +1,6 @@
 """The customer's chat socket through the real ASGI server, on the in-memory layer and on real Redis
 (docs/live-chat-protocol.md; CONV-2, CONV-2a, REL-1, REL-3, LIVE-2, LIVE-3, PER-4, SEC-1, WID-3)."""
 
-import json
-import time
 import uuid
 
 import pytest
@@ -13,78 +11,23 @@ from conversations.models import Conversation, Message
 from conversations.services import message_post
 from core import realtime
 from core.realtime import conversation_group, publish_on_commit
-from tests.conversations.factories import ConversationFactory
+from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory
-from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
+from tests.widgets.factories import ChatWidgetFactory
+from tests.widgets.widget_socket import (
+    ORIGIN,
+    assert_silent,
+    chat,
+    join,
+    open_socket,
+    post,
+    receive,
+    send,
+    texts,
+)
 from widgets.tokens import conversation_token, visitor_token
 
 pytestmark = pytest.mark.embedded
-
-LAYERS = ["in_memory_layer", "redis_layer"]
-ORIGIN = "https://shop.example.com"
-
-
-@pytest.fixture(params=LAYERS)
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def receive(ws) -> dict:
-    return json.loads(ws.recv(timeout=5))
-
-
-def assert_silent(ws, seconds=0.3):
-    """Nothing more arrives: proves a message was not sent twice."""
-    with pytest.raises(TimeoutError):
-        ws.recv(timeout=seconds)
-
-
-def open_socket(server, widget, origin=ORIGIN):
-    return connect(f"{server.ws_url}/ws/widget/{widget.public_key}/", origin=origin, open_timeout=5)
-
-
-def send(ws, frame) -> None:
-    ws.send(frame if isinstance(frame, str) else json.dumps(frame))
-
-
-def chat(widget=None, **kwargs):
-    """A live chat of a visitor of ``widget`` and the customer's token for it."""
-    widget = widget or ChatWidgetFactory()
-    visitor = VisitorFactory(widget=widget)
-    conversation = ConversationFactory(widget=widget, visitor=visitor, workstream=widget.workstream, **kwargs)
-    token = conversation_token(conversation_public_id=conversation.public_id, visitor_public_id=visitor.public_id)
-    return conversation, token
-
-
-def post(conversation, text, sender=Message.Sender.AGENT) -> Message:
-    return message_post(conversation_id=conversation.pk, sender=sender, text=text)[0]
-
-
-def join(ws, conversation, token, after=0) -> dict:
-    send(ws, {"type": "join", "token": token, "after": after, "ref": "j"})
-    joined = receive(ws)
-    assert joined == {
-        "type": "joined",
-        "conversation": str(conversation.public_id),
-        "status": conversation.status,
-        "ref": "j",
-    }
-    return joined
-
-
-def texts(frames) -> list[tuple[int, str]]:
-    return [(frame["seq"], frame["text"]) for frame in frames]
-
-
-def wait_for(predicate, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
-
 
 # --- The conversation over the socket (LIVE-2, CONV-2) ----------------------------------------------
 
@@ -174,7 +117,7 @@ def test_a_reconnect_gets_each_missed_message_exactly_once_in_order(layer, asgi_
         join(ws, conversation, token)
         assert texts([receive(ws), receive(ws)]) == [(1, "one"), (2, "two")]
     # The socket closed: the customer's grace period started (LIVE-3).
-    wait_for(lambda: Conversation.objects.get(pk=conversation.pk).customer_left_at is not None)
+    wait_until(lambda: Conversation.objects.get(pk=conversation.pk).customer_left_at is not None, timeout=5)
 
     for text in ("three", "four", "five"):  # written while the customer was away
         post(conversation, text)

@@ -7,7 +7,6 @@ import json
 import logging
 import shutil
 import socket
-import subprocess
 import time
 import uuid
 
@@ -18,11 +17,12 @@ from websockets.sync.client import connect
 
 from conversations.models import Conversation, Message
 from routing.models import WorkItem
+from tests.live import PrivateRedis
+from tests.widgets.endpoints import ORIGIN, call
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 from widgets.models import Invitation, PageVisit, SelfServiceAction, Visitor
 from widgets.tokens import visitor_token
 
-ORIGIN = "https://shop.example.com"
 REFUSAL = {"code": "origin_not_allowed", "message": "This site is not on the chat widget's allowed domains."}
 
 #: What no browser sends as an origin (REL-3: a clear refusal, never a 500).
@@ -81,17 +81,6 @@ def counts() -> dict[str, int]:
     }
 
 
-def call(client, widget, endpoint, method, origin=ORIGIN, body=None, **headers):
-    url = f"/widget/{widget.public_key}/{endpoint}/"
-    if origin is not None:
-        headers["HTTP_ORIGIN"] = origin
-    if method == "get":
-        return client.get(url, body or {}, **headers)
-    if method == "options":
-        return client.options(url, **headers)
-    return client.post(url, json.dumps(body or {}), content_type="application/json", **headers)
-
-
 # --- Malformed origins (issue 10, defect 5) --------------------------------------------------------------
 
 
@@ -105,7 +94,7 @@ def test_a_malformed_origin_gets_403_on_every_widget_endpoint_never_a_500(client
     before = counts()
     for endpoint, method in ENDPOINTS:
         for verb in (method, "options"):
-            response = call(client, widget, endpoint, verb, origin=origin, body=body)
+            response = call(client, widget, endpoint, body, origin=origin, method=verb)
             assert (response.status_code, response.json()) == (403, REFUSAL), (endpoint, verb)
             # Only a real origin (or "null", a sandboxed page) hears why; garbage is not echoed.
             assert response.get("Access-Control-Allow-Origin") == ("null" if origin == "null" else None)
@@ -182,14 +171,14 @@ def test_a_new_x_forwarded_for_per_request_does_not_escape_the_throttle(client, 
     # spec: SEC-3 — by default no proxy is trusted: the peer's address is the client's
     settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"widget": "3/min"}}
     for n in range(3):
-        assert call(client, widget, "session", "post", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code == 200
+        assert call(client, widget, "session", HTTP_X_FORWARDED_FOR=f"203.0.113.{n}").status_code == 200
     before = counts()
-    response = call(client, widget, "session", "post", HTTP_X_FORWARDED_FOR="203.0.113.99")
+    response = call(client, widget, "session", HTTP_X_FORWARDED_FOR="203.0.113.99")
     assert (response.status_code, response.json()["code"]) == (429, "throttled")
-    assert call(client, widget, "availability", "get", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
+    assert call(client, widget, "availability", method="get", HTTP_X_FORWARDED_FOR="198.51.100.1").status_code == 429
     assert counts() == before
     # Another peer is not held back by this one.
-    assert call(client, widget, "session", "post", REMOTE_ADDR="192.0.2.44").status_code == 200
+    assert call(client, widget, "session", REMOTE_ADDR="192.0.2.44").status_code == 200
 
 
 @pytest.mark.django_db
@@ -203,11 +192,11 @@ def test_behind_trusted_proxies_only_the_address_they_saw_counts(client, widget,
     }
     for n in range(3):
         forwarded = f"10.9.9.{n}, 203.0.113.5"  # the client forged the first entry
-        assert call(client, widget, "session", "post", HTTP_X_FORWARDED_FOR=forwarded).status_code == 200
-    response = call(client, widget, "session", "post", HTTP_X_FORWARDED_FOR="10.9.9.200, 203.0.113.5")
+        assert call(client, widget, "session", HTTP_X_FORWARDED_FOR=forwarded).status_code == 200
+    response = call(client, widget, "session", HTTP_X_FORWARDED_FOR="10.9.9.200, 203.0.113.5")
     assert response.status_code == 429
     # Another client behind the same proxy (one peer address) has its own count.
-    assert call(client, widget, "session", "post", HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 200
+    assert call(client, widget, "session", HTTP_X_FORWARDED_FOR="203.0.113.6").status_code == 200
 
 
 @pytest.mark.embedded
@@ -230,48 +219,14 @@ def test_the_throttle_holds_against_forged_x_forwarded_for_through_the_real_serv
 # --- A Redis outage: 503, not 500 (issue 10, from defect 8) ----------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class PrivateRedis:
-    """A redis-server of this test's own, to stop and start (never the shared one)."""
-
-    def __init__(self, tmp_path):
-        self.port = free_port()
-        self.tmp_path = tmp_path
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> None:
-        subprocess.run(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-            + ["--daemonize", "yes", "--pidfile", str(self.tmp_path / "redis.pid"), "--dir", str(self.tmp_path)],
-            check=True,
-            capture_output=True,
-        )
-        deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).stdout != b"PONG\n":
-            assert time.monotonic() < deadline, "the private redis-server did not start"
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        subprocess.run(["redis-cli", "-p", str(self.port), "shutdown", "nosave"], capture_output=True)
-        deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True).returncode == 0:
-            assert time.monotonic() < deadline, "the private redis-server did not stop"
-            time.sleep(0.05)
-
-
 @pytest.fixture
-def private_redis(tmp_path, settings):
+def edge_on_private_redis(settings):
     """The throttle counts and the channel layer on a private Redis, as production runs them."""
-    if not (shutil.which("redis-server") and shutil.which("redis-cli")):
-        pytest.skip("needs redis-server and redis-cli")
+    if shutil.which("redis-server") is None:
+        pytest.skip("needs redis-server")
     from channels.layers import channel_layers
 
-    redis = PrivateRedis(tmp_path)
+    redis = PrivateRedis()
     redis.start()
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis.url}}
     settings.CHANNEL_LAYERS = {
@@ -284,14 +239,16 @@ def private_redis(tmp_path, settings):
 
 
 @pytest.mark.django_db
-def test_widget_endpoints_answer_503_while_redis_is_down_and_recover(client, widget, private_redis, logged_errors):
+def test_widget_endpoints_answer_503_while_redis_is_down_and_recover(
+    client, widget, edge_on_private_redis, logged_errors
+):
     # spec: SEC-3, REL-3 — a clear, retryable refusal that changes nothing, never a 500
-    token = call(client, widget, "session", "post").json()["visitor_token"]
-    private_redis.stop()
+    token = call(client, widget, "session").json()["visitor_token"]
+    edge_on_private_redis.stop()
     before = counts()
     body = {"visitor_token": token, "kind": "custom_action", "title": "Returns", "prechat": {}, "context": {}}
     for endpoint, method in [("session", "post"), ("chats", "post"), ("availability", "get"), ("actions", "post")]:
-        response = call(client, widget, endpoint, method, body=body)
+        response = call(client, widget, endpoint, body, method=method)
         assert response.status_code == 503, (endpoint, response.content)
         assert response.json() == {
             "code": "unavailable",
@@ -302,8 +259,8 @@ def test_widget_endpoints_answer_503_while_redis_is_down_and_recover(client, wid
     assert counts() == before
     # Django logs each 5xx in one line; nothing raised, so no traceback.
     assert [record for record in logged_errors if record.exc_info] == []
-    private_redis.start()
-    assert call(client, widget, "session", "post", body={"visitor_token": token}).status_code == 200
+    edge_on_private_redis.start()
+    assert call(client, widget, "session", {"visitor_token": token}).status_code == 200
 
 
 @pytest.mark.django_db
@@ -321,7 +278,7 @@ def test_a_redis_that_stops_answering_gets_503_within_seconds_not_a_hung_call(cl
     }
     try:
         started = time.monotonic()
-        response = call(client, widget, "session", "post")
+        response = call(client, widget, "session")
         elapsed = time.monotonic() - started
     finally:
         silent.close()

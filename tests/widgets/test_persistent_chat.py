@@ -10,6 +10,7 @@ from websockets.sync.client import connect
 from conversations.models import Conversation, Message
 from conversations.services import message_post
 from tests.routing.factories import WorkstreamFactory
+from tests.widgets.endpoints import call
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory
 from tests.widgets.signing import SigningKey
 from widgets.tokens import conversation_token
@@ -25,12 +26,7 @@ def portal():
 
 
 def post(client, widget, endpoint, body):
-    return client.post(
-        f"/widget/{widget.public_key}/{endpoint}/",
-        data=json.dumps(body),
-        content_type="application/json",
-        HTTP_ORIGIN=ORIGIN,
-    )
+    return call(client, widget, endpoint, body, origin=ORIGIN)
 
 
 def browser(client, widget, auth_token=None) -> dict:

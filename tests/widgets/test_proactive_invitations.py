@@ -9,7 +9,6 @@ from django.utils import timezone
 from conversations.models import Conversation
 from core.errors import NotFound
 from notifications.models import Notification
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import (
     ChatWidgetFactory,
@@ -29,12 +28,6 @@ ORIGIN = "https://shop.example.com"
 
 
 @pytest.fixture
-def clock(time_machine):
-    time_machine.move_to(timezone.now(), tick=False)
-    return time_machine
-
-
-@pytest.fixture
 def invitation(clock):
     """A rule's open invitation, 42 s into a page visit, with an agent ready in the widget's queue."""
     rule = ProactiveRuleFactory(name="Checkout help")
@@ -43,8 +36,7 @@ def invitation(clock):
         url="https://shop.example.com/checkout",
         started_at=timezone.now() - timedelta(seconds=42),
     )
-    agent = AgentProfileFactory(queues=[rule.widget.workstream.default_queue])
-    AgentConnection.objects.create(agent=agent, channel_name="page-1")
+    AgentProfileFactory(queues=[rule.widget.workstream.default_queue], reachable=True)
     return InvitationFactory(
         visitor=page_visit.visitor, rule=rule, page_visit=page_visit, page_url=page_visit.url, message=rule.name
     )

@@ -263,8 +263,7 @@ def test_the_daily_cap_counts_the_visitors_invitations_since_local_midnight(time
 def staffed_rule():
     queue = QueueFactory()
     rule = ProactiveRuleFactory(require_available_agent=True, widget__workstream__default_queue=queue)
-    agent = AgentProfileFactory(queues=[queue])
-    AgentConnection.objects.create(agent=agent, channel_name="workspace-page-1")
+    agent = AgentProfileFactory(queues=[queue], reachable=True)
     return rule, agent
 
 

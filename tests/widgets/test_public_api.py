@@ -1,7 +1,6 @@
 """The widget's public HTTP endpoints: session, chats, availability, actions
 (docs/live-chat-protocol.md; WID-3, WID-6, WID-8, WID-11, WID-12, WID-13, SUM-12, SEC-3, REL-3)."""
 
-import json
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -21,13 +20,13 @@ from tests.routing.factories import (
     WorkstreamFactory,
     presence,
 )
+from tests.widgets.endpoints import ORIGIN, call
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory, VisitorFactory
 from widgets.models import PageVisit, SelfServiceAction, Visitor
 from widgets.tokens import conversation_token, read_conversation_token, read_visitor_token, visitor_token
 
 pytestmark = pytest.mark.django_db
 
-ORIGIN = "https://shop.example.com"
 CHROME_ON_WINDOWS = (
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36"
 )
@@ -36,18 +35,6 @@ CHROME_ON_WINDOWS = (
 @pytest.fixture
 def widget():
     return ChatWidgetFactory(origins=[ORIGIN, "http://127.0.0.1:8123"])
-
-
-def call(client, widget, endpoint, body=None, *, origin=ORIGIN, method="post", content_type="application/json", **h):
-    url = f"/widget/{widget.public_key}/{endpoint}/"
-    if origin is not None:
-        h["HTTP_ORIGIN"] = origin
-    if method == "get":
-        return client.get(url, body or {}, **h)
-    if method == "options":
-        return client.options(url, **h)
-    data = body if isinstance(body, str | bytes) else json.dumps(body or {})
-    return client.post(url, data=data, content_type=content_type, **h)
 
 
 def session(client, widget, **body):

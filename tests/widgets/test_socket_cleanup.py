@@ -38,7 +38,7 @@ from conversations.services import conversation_end_if_customer_gone
 from omnichannel.tasks import sweep_overdue_deadlines
 from tests.conftest import REDIS_URL
 from tests.conversations.factories import ConversationFactory
-from tests.live import ROOT, stop_process
+from tests.live import ROOT, stop_process, wait_until
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 from widgets.tokens import conversation_token
 
@@ -114,15 +114,6 @@ def group_members(conversation) -> int:
 
 def left_at(conversation):
     return Conversation.objects.only("customer_left_at").get(pk=conversation.pk).customer_left_at
-
-
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
 
 
 async def open_raw(server, widget, *, rcvbuf: int = 4096):
@@ -241,8 +232,8 @@ def test_a_socket_reset_while_the_server_writes_runs_the_disconnect_path(redis_l
         return members
 
     assert asyncio.run(customer()) == 1  # it was a member while open
-    wait_for(lambda: left_at(conversation) is not None)  # LIVE-3: the grace period started
-    wait_for(lambda: group_members(conversation) == 0)  # and the dead channel left the group
+    wait_until(lambda: left_at(conversation) is not None, timeout=10)  # LIVE-3: the grace period started
+    wait_until(lambda: group_members(conversation) == 0, timeout=10)  # and the dead channel left the group
     time.sleep(0.3)  # anything the server would log about it has been logged by now
     assert problems.texts() == []
     assert Conversation.objects.get(pk=conversation.pk).status == Conversation.Status.ACTIVE  # still in grace
@@ -301,8 +292,8 @@ def test_a_thousand_abrupt_reconnects_lose_nothing_repeat_nothing_and_leave_noth
         results = asyncio.run(everyone())
         elapsed = time.monotonic() - started
         for conversation, _token in chats:
-            wait_for(lambda conversation=conversation: left_at(conversation) is not None)
-            wait_for(lambda conversation=conversation: group_members(conversation) == 0)
+            wait_until(lambda conversation=conversation: left_at(conversation) is not None, timeout=10)
+            wait_until(lambda conversation=conversation: group_members(conversation) == 0, timeout=10)
     finally:
         for server in servers:
             stop_process(server.process)
@@ -354,7 +345,7 @@ def test_the_customer_is_gone_only_when_their_last_tab_is(layer, request, asgi_s
     assert (conversation.customer_left_at, conversation.status) == (None, Conversation.Status.ACTIVE)
 
     second.close()
-    wait_for(lambda: left_at(conversation) is not None)  # the last tab went: the grace period starts
+    wait_until(lambda: left_at(conversation) is not None, timeout=10)  # the last tab went: the grace period starts
 
     third = open_tab(asgi_server, conversation, token)  # back within the grace period
     assert left_at(conversation) is None
@@ -363,7 +354,7 @@ def test_the_customer_is_gone_only_when_their_last_tab_is(layer, request, asgi_s
     sweep_overdue_deadlines()
     assert Conversation.objects.get(pk=conversation.pk).status == Conversation.Status.ACTIVE
     third.close()
-    wait_for(lambda: left_at(conversation) is not None)
+    wait_until(lambda: left_at(conversation) is not None, timeout=10)
     assert problems.texts() == []
 
 

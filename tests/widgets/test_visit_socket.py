@@ -5,53 +5,21 @@ import json
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 from websockets.exceptions import InvalidStatus
-from websockets.sync.client import connect
 
-from tests.widgets.factories import InvitationFactory, PageVisitFactory, ProactiveRuleFactory, VisitorFactory
+from tests.widgets.factories import InvitationFactory, PageVisitFactory, ProactiveRuleFactory
+from tests.widgets.widget_socket import open_visit_socket, page_visit_of, receive, visit_frame
 from widgets.models import Invitation
 from widgets.services import invitation_dismiss, invitations_expire_overdue
-from widgets.tokens import page_visit_token, visitor_token
 
 pytestmark = pytest.mark.embedded
-
-ORIGIN = "https://shop.example.com"
-
-
-@pytest.fixture(params=["in_memory_layer", "redis_layer"])
-def layer(request):
-    request.getfixturevalue(request.param)
-    return request.param
-
-
-def receive(ws) -> dict:
-    return json.loads(ws.recv(timeout=5))
-
-
-def open_socket(server, widget, origin=ORIGIN):
-    return connect(f"{server.ws_url}/ws/widget/{widget.public_key}/visit/", origin=origin, open_timeout=5)
-
-
-def visit_frame(page_visit) -> dict:
-    visitor = page_visit.visitor
-    return {
-        "type": "visit",
-        "visitor_token": visitor_token(visitor_public_id=visitor.public_id, widget_key=visitor.widget.public_key),
-        "page_visit": page_visit_token(page_visit_public_id=page_visit.public_id, visitor_public_id=visitor.public_id),
-    }
-
-
-def page_visit_of(rule, *, seconds_ago=0):
-    started = timezone.now() - timedelta(seconds=seconds_ago)
-    return PageVisitFactory(visitor=VisitorFactory(widget=rule.widget), started_at=started, last_seen_at=started)
 
 
 def test_a_rule_invites_over_the_socket_and_the_close_is_pushed(layer, asgi_server):
     # spec: PRO-2, PRO-3, PRO-4 — the server decides and pushes; the page shows it and hides it
     rule = ProactiveRuleFactory(time_on_page_seconds=10, trigger_message="<b>Need help?</b>")
     page_visit = page_visit_of(rule, seconds_ago=3)
-    with open_socket(asgi_server, rule.widget) as ws:
+    with open_visit_socket(asgi_server, rule.widget) as ws:
         ws.send(json.dumps({**visit_frame(page_visit), "ref": "v1"}))
         visiting = receive(ws)
         assert visiting["type"] == "visiting" and visiting["invitation"] is None and visiting["ref"] == "v1"
@@ -86,7 +54,7 @@ def test_a_reloaded_page_finds_the_open_invitation_and_then_finds_it_closed(laye
     rule = ProactiveRuleFactory(time_on_page_seconds=3600)
     page_visit = page_visit_of(rule)
     invitation = InvitationFactory(visitor=page_visit.visitor, rule=rule, page_visit=page_visit)
-    with open_socket(asgi_server, rule.widget) as ws:
+    with open_visit_socket(asgi_server, rule.widget) as ws:
         ws.send(json.dumps(visit_frame(page_visit)))
         assert receive(ws)["invitation"]["id"] == str(invitation.public_id)
     # The page was gone when the minute ran out: the expiry was not pushed to it.
@@ -95,7 +63,7 @@ def test_a_reloaded_page_finds_the_open_invitation_and_then_finds_it_closed(laye
     )
     assert invitations_expire_overdue() == 1
     reloaded = PageVisitFactory(visitor=page_visit.visitor, url=page_visit.url)
-    with open_socket(asgi_server, rule.widget) as ws:
+    with open_visit_socket(asgi_server, rule.widget) as ws:
         ws.send(json.dumps(visit_frame(reloaded)))
         answer = receive(ws)
         assert answer["type"] == "visiting" and answer["invitation"] is None
@@ -106,7 +74,7 @@ def test_a_visitor_hears_only_their_own_invitations(in_memory_layer, asgi_server
     # spec: PRO-3, SEC-1
     rule = ProactiveRuleFactory(time_on_page_seconds=3600)
     mine, theirs = page_visit_of(rule), page_visit_of(rule)
-    with open_socket(asgi_server, rule.widget) as ws:
+    with open_visit_socket(asgi_server, rule.widget) as ws:
         ws.send(json.dumps(visit_frame(mine)))
         assert receive(ws)["type"] == "visiting"
         other = InvitationFactory(visitor=theirs.visitor)
@@ -135,7 +103,7 @@ def test_bad_frames_get_an_error_frame_and_the_socket_stays_open(in_memory_layer
         frame = {**visit_frame(page_visit), "page_visit": "forged"}
     elif frame == "ANOTHER_VISITORS_PAGE":
         frame = {**visit_frame(page_visit), "page_visit": visit_frame(page_visit_of(rule))["page_visit"]}
-    with open_socket(asgi_server, rule.widget) as ws:
+    with open_visit_socket(asgi_server, rule.widget) as ws:
         ws.send(frame if isinstance(frame, str) else json.dumps(frame))
         error = receive(ws)
         assert (error["type"], error["code"]) == ("error", code)
@@ -150,8 +118,8 @@ def test_a_page_of_an_origin_not_allowed_cannot_open_the_visit_socket(in_memory_
     # spec: WID-3
     rule = ProactiveRuleFactory()
     with pytest.raises(InvalidStatus) as refused:
-        open_socket(asgi_server, rule.widget, origin="https://evil.example.com")
+        open_visit_socket(asgi_server, rule.widget, origin="https://evil.example.com")
     assert refused.value.response.status_code == 403
-    with open_socket(asgi_server, rule.widget) as ws:  # while the allowed origin gets in
+    with open_visit_socket(asgi_server, rule.widget) as ws:  # while the allowed origin gets in
         ws.send(json.dumps({"type": "heartbeat"}))
         assert receive(ws)["code"] == "not_visiting"
