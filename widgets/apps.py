@@ -4,3 +4,14 @@ from django.apps import AppConfig
 class WidgetsConfig(AppConfig):
     name = "widgets"
     verbose_name = "Chat widgets"
+
+    def ready(self) -> None:
+        # The widget app sits above conversations and routing: it hands them what is its own,
+        # through the interfaces they offer, rather than being imported by them.
+        from conversations.services import register_chat_started_listener
+        from conversations.summary import register_self_service_reader
+        from widgets.selectors import self_service_rows
+        from widgets.services import self_service_actions_attach
+
+        register_chat_started_listener(self_service_actions_attach)  # SUM-12: actions join the chat
+        register_self_service_reader(self_service_rows)  # SUM-12: the summary's Self-service tab

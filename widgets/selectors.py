@@ -2,6 +2,7 @@
 
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -14,12 +15,14 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.models import Conversation
+from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
 from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
+from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
-from widgets.models import ChatWidget, PreChatQuestion, Visitor
+from widgets.models import ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -49,6 +52,26 @@ def workstream_widget_names(*, workstream_id: int, without_authentication: bool 
     if without_authentication:
         widgets = widgets.filter(authentication__isnull=True)
     return list(widgets.order_by("name").values_list("name", flat=True))
+
+
+def self_service_rows(conversation: Conversation, kinds: Sequence[str], limit: int) -> list[SelfServiceRow]:
+    """What the customer did before ``conversation``, newest first, only of ``kinds`` if any (SUM-12).
+
+    The customer summary's reader of the actions, registered in ``WidgetsConfig.ready()``. One query.
+    """
+    actions = SelfServiceAction.objects.filter(conversation=conversation)
+    if kinds:
+        actions = actions.filter(kind__in=kinds)
+    return [
+        SelfServiceRow(
+            kind=action.kind,
+            kind_label=action.get_kind_display(),
+            title=action.title,
+            url=action.url,
+            occurred_at=action.occurred_at,
+        )
+        for action in actions.order_by("-occurred_at", "-pk")[:limit]
+    ]
 
 
 # --- The widget's public side: what the script, its endpoints and its socket read ----------
@@ -195,8 +218,6 @@ def widget_agent_available(widget: ChatWidget, *, now: datetime | None = None) -
     and active, and one of its members is reachable (a workspace page open), in a presence the
     workstream allows, with fewer than the maximum sessions and capacity free for a chat —
     routing's own eligibility filters (ROU-8, ROU-9)."""
-    from routing.rules import queue_is_open
-
     workstream = widget.workstream
     queue = workstream.default_queue
     if queue is None or not queue.is_active or not queue_is_open(queue, now or timezone.now()):
