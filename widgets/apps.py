@@ -10,8 +10,12 @@ class WidgetsConfig(AppConfig):
         # through the interfaces they offer, rather than being imported by them.
         from conversations.services import register_chat_started_listener
         from conversations.summary import register_self_service_reader
-        from widgets.selectors import self_service_rows
+        from routing.contributions import self_service_kinds_register, workstream_check_register
+        from widgets.models import SelfServiceAction
+        from widgets.selectors import self_service_rows, workstream_change_check
         from widgets.services import self_service_actions_attach
 
         register_chat_started_listener(self_service_actions_attach)  # SUM-12: actions join the chat
         register_self_service_reader(self_service_rows)  # SUM-12: the summary's Self-service tab
+        self_service_kinds_register(SelfServiceAction.Kind.choices)  # SUM-12: what a workstream shows
+        workstream_check_register(workstream_change_check)  # PER-2: the widgets on a workstream

@@ -12,13 +12,14 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import get_supported_language_variant
+from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.models import Conversation
 from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
-from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
+from routing.models import MAX_SESSIONS, AgentProfile, Channel, OperatingHours, Queue, WorkItem, Workstream
 from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
@@ -72,6 +73,32 @@ def self_service_rows(conversation: Conversation, kinds: Sequence[str], limit: i
         )
         for action in actions.order_by("-occurred_at", "-pk")[:limit]
     ]
+
+
+def workstream_change_check(*, workstream_id: int, channel: str, chat_mode: str) -> dict[str, str]:
+    """What the workstream's widgets say against this channel and chat mode (PER-2), by field.
+
+    A widget needs a chat workstream, and a persistent one only with chat authentication.
+    Registered with ``routing.contributions`` in ``WidgetsConfig.ready()``.
+    """
+    if channel != Channel.CHAT:
+        names = workstream_widget_names(workstream_id=workstream_id)
+        if names:
+            return {
+                "channel": _("Chat widgets use this workstream: %(names)s. Move them to another chat workstream first.")
+                % {"names": ", ".join(names)}
+            }
+    elif chat_mode == Workstream.ChatMode.PERSISTENT:
+        names = workstream_widget_names(workstream_id=workstream_id, without_authentication=True)
+        if names:
+            return {
+                "chat_mode": _(
+                    "Persistent chat requires chat authentication, and these widgets have none: "
+                    "%(names)s. Set one on each widget first (PER-2)."
+                )
+                % {"names": ", ".join(names)}
+            }
+    return {}
 
 
 # --- The widget's public side: what the script, its endpoints and its socket read ----------
