@@ -14,7 +14,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from notifications.models import NotificationTemplate
+from notifications.models import AgentBanner, NotificationTemplate
 from routing.models import AgentProfile, Presence, Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
 
 
@@ -128,8 +128,6 @@ def supervisor_agents() -> list[AgentProfile]:
     (``open_banner``: its message, or None), so a supervisor sees who waits for a presence reset
     (NOT-10..12).
     """
-    from notifications.models import AgentBanner  # the banner is the notifications app's word
-
     open_banner = (
         AgentBanner.objects.filter(agent=OuterRef("pk"), cleared_at__isnull=True)
         .order_by("-created_at", "-pk")
