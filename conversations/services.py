@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
+from conversations.customer_links import conversation_customer_match
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
     MAX_CONTEXT_VARIABLES,
@@ -277,6 +279,18 @@ def context_variables_validate(variables) -> dict[str, dict]:
     return cleaned
 
 
+#: Told of each chat :func:`conversation_start` stores, inside its transaction: apps above this
+#: one that keep rows about the visitor attach them (the widget app's self-service actions,
+#: SUM-12). Registered from their ``AppConfig.ready()``.
+_chat_started_listeners: list[Callable[[Conversation], None]] = []
+
+
+def register_chat_started_listener(listener: Callable[[Conversation], None]) -> None:
+    """Have ``listener(conversation)`` called in the transaction that stores each new chat."""
+    if listener not in _chat_started_listeners:
+        _chat_started_listeners.append(listener)
+
+
 @transaction.atomic
 def conversation_start(
     *,
@@ -358,11 +372,8 @@ def conversation_start(
     )
     if decision.skills:
         conversation.skills.set(decision.skills)
-    from widgets.models import SelfServiceAction
-
-    SelfServiceAction.objects.filter(visitor=visitor, conversation__isnull=True).update(conversation=conversation)
-    from customers.services import conversation_customer_match
-
+    for listener in _chat_started_listeners:
+        listener(conversation)
     conversation_customer_match(
         conversation_id=conversation.pk, created=conversation, verified_email=verified_email if authenticated else ""
     )  # SUM-5

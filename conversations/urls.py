@@ -12,7 +12,7 @@ urlpatterns = [
     path("workspace/logout/", views.WorkspaceLogoutView.as_view(), name="logout"),
     path("workspace/presence/", views.presence_set, name="presence_set"),
     path("workspace/conversations/<int:conversation_id>/", views.conversation, name="conversation"),
-    path("workspace/conversations/<int:conversation_id>/summary/", include("customers.urls")),  # SUM-2..17
+    path("workspace/conversations/<int:conversation_id>/summary/", include("conversations.summary_urls")),  # SUM-2..17
     path("workspace/conversations/<int:conversation_id>/handover/", handover_views.handover, name="handover"),
     path("workspace/conversations/<int:conversation_id>/transfer/", handover_views.transfer, name="transfer"),
     path("workspace/conversations/<int:conversation_id>/consult/", handover_views.consult, name="consult"),

@@ -25,8 +25,8 @@ from django.views.decorators.http import require_GET, require_POST
 from conversations import workspace
 from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
+from conversations.summary import customer_summary, summary_js_strings
 from core.errors import DomainError, NotFound
-from customers.summary import customer_summary, summary_js_strings
 from routing import selectors as routing_selectors
 from routing.models import AgentProfile, Presence
 from routing.services import agent_desktop_notifications_set, agent_presence_set
@@ -165,7 +165,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         page = workspace.conversation_page(request.user, request.agent, conversation_id)
     except NotFound:
         raise Http404(_("No such conversation.")) from None
-    # SUM-2..16: the customer summary beside the chat (customers/summary.py).
+    # SUM-2..16: the customer summary beside the chat (conversations/summary.py).
     summary = customer_summary(
         Conversation.objects.filter(pk=page.conversation.pk), page.conversation.pk, user=request.user
     )

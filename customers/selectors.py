@@ -7,14 +7,16 @@ does; supervisors and admins reach every record.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
-from conversations.selectors import conversations_visible_to
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from routing.selectors import oversees_all
+from routing.selectors import agent_for_user, oversees_all, queue_ids_of
 
 Record = TypeVar("Record", Contact, Account, Case, Note)
 
@@ -23,20 +25,34 @@ def records_visible_to(user: AbstractBaseUser | AnonymousUser, records: QuerySet
     """The customer records of ``records`` that ``user`` may reach (SEC-1).
 
     Supervisors and admins reach all. An agent reaches what the customer summary of a
-    conversation they may see (``conversations_visible_to``) shows: its linked contact, account
-    and case, the cases of that contact or account (recent cases, SUM-15), and the notes on any
-    of those (the timeline, SUM-16). Anyone else reaches nothing. Subqueries only: no query of
-    its own, whatever the history's size.
+    conversation they may see shows: its linked contact, account and case, the cases of that
+    contact or account (recent cases, SUM-15), and the notes on any of those (the timeline,
+    SUM-16). Anyone else reaches nothing. Subqueries only: no query of its own, whatever the
+    history's size.
+
+    The conversations are read backwards from the records (their ``conversations`` relation),
+    as customers sits below the conversations app: the condition is the one
+    ``conversations.selectors.conversations_visible_to`` applies — the agent's queues' and
+    those the agent holds — and a test holds the two to the same answer.
     """
     if oversees_all(user):
         return records
-    conversations = conversations_visible_to(user).order_by()
-    contacts = conversations.filter(contact__isnull=False).values("contact_id")
-    accounts = conversations.filter(account__isnull=False).values("account_id")
+    agent = agent_for_user(user)
+    if agent is None:
+        return records.none()
+    queues = queue_ids_of(agent)
+
+    def reached(model: type[Contact] | type[Account] | type[Case]) -> QuerySet:
+        return (
+            model.objects.filter(Q(conversations__queue__in=queues) | Q(conversations__agent=agent))
+            .order_by()
+            .values("pk")
+        )
+
+    contacts = reached(Contact)
+    accounts = reached(Account)
     cases = Case.objects.filter(
-        Q(pk__in=conversations.filter(case__isnull=False).values("case_id"))
-        | Q(contact_id__in=contacts)
-        | Q(account_id__in=accounts)
+        Q(pk__in=reached(Case)) | Q(contact_id__in=contacts) | Q(account_id__in=accounts)
     ).values("pk")
     model = records.model
     if model is Contact:
@@ -80,3 +96,85 @@ def contacts_with_mobile_phone(contacts: QuerySet[Contact], phone: str) -> Query
     Raises ValidationError when ``phone`` is not a phone number.
     """
     return contacts.filter(mobile_phone=normalise_phone(phone))
+
+
+# --- Who a conversation's customer is (SUM-5) -------------------------------------------------
+
+
+def _prechat_value(answers: Mapping[str, Any], word: str) -> str:
+    for name, value in answers.items():
+        if word in str(name).lower() and isinstance(value, str) and value.strip():
+            return value.strip()
+    return ""
+
+
+def _unique(contacts: QuerySet[Contact]) -> Contact | None:
+    found = list(contacts[:2])
+    return found[0] if len(found) == 1 else None
+
+
+def _by_email(email: str) -> Contact | None:
+    return _unique(contacts_with_email(Contact.objects.all(), email)) if email else None
+
+
+def _by_mobile_phone(phone: str) -> Contact | None:
+    if not phone:
+        return None
+    try:
+        return _unique(contacts_with_mobile_phone(Contact.objects.all(), phone))
+    except ValidationError:
+        return None
+
+
+@dataclass(frozen=True)
+class CustomerMatch:
+    """The one stored contact a conversation's details point at, by what, and whether that is proof.
+
+    ``verified``: the detail is an identity (a signed token's subject or email, the phone number
+    a channel delivered from) and the contact is linked. Otherwise it is a claim the customer
+    typed, and the contact is only suggested to the agent (SUM-5).
+    """
+
+    contact: Contact | None
+    how: str = ""
+    verified: bool = False
+
+
+NO_MATCH = CustomerMatch(None)
+
+
+def contact_matching(
+    *,
+    authenticated: bool,
+    auth_subject: str,
+    verified_email: str = "",
+    channel_phone: str = "",
+    prechat_answers: Any = None,
+) -> CustomerMatch:
+    """The contact a conversation's details point at (SUM-5), verified details first.
+
+    Verified, in order: the token subject of an authenticated chat (AUTH-2), the email inside
+    that signed token (``verified_email``), the phone number an SMS or a call came from
+    (``channel_phone``, SMS-2). Claims, only when no verified detail matched: the email and then
+    the mobile phone the customer typed in the pre-chat survey. An email or phone shared by
+    several contacts matches none of them.
+    """
+    if authenticated:
+        if auth_subject:
+            contact = Contact.objects.filter(auth_subject=auth_subject).first()
+            if contact is not None:
+                return CustomerMatch(contact, "token subject", verified=True)
+        contact = _by_email(verified_email.strip())
+        if contact is not None:
+            return CustomerMatch(contact, "token email", verified=True)
+    contact = _by_mobile_phone(channel_phone)
+    if contact is not None:
+        return CustomerMatch(contact, "channel phone number", verified=True)
+    answers = prechat_answers if isinstance(prechat_answers, dict) else {}
+    contact = _by_email(_prechat_value(answers, "email"))
+    if contact is not None:
+        return CustomerMatch(contact, "email")
+    contact = _by_mobile_phone(_prechat_value(answers, "phone"))
+    if contact is not None:
+        return CustomerMatch(contact, "mobile phone")
+    return NO_MATCH

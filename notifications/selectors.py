@@ -2,27 +2,41 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+from django.db.models import Q
+from django.utils import timezone
+
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from notifications.scenarios import NO_REJECT_SCENARIOS
-from routing.models import Workstream, WorkstreamTemplate
+
+#: chooser(workstream, scenario) → the template the workstream's admin chose for the scenario,
+#: with its fields prefetched, or None. Workstreams are routing's: routing registers it in
+#: ``RoutingConfig.ready()``, as notifications sits below routing.
+TemplateChooser = Callable[[Any, str], NotificationTemplate | None]
+_template_chooser: list[TemplateChooser] = []
 
 
-def template_for(*, workstream: Workstream, scenario: str) -> NotificationTemplate:
-    """The workstream's template for the scenario, else the scenario's default (NOT-2, NOT-6a)."""
-    chosen = (
-        WorkstreamTemplate.objects.filter(workstream=workstream, scenario=scenario)
-        .select_related("template")
-        .prefetch_related("template__fields")
-        .first()
-    )
-    if chosen is not None:
-        return chosen.template
+def register_template_chooser(chooser: TemplateChooser) -> None:
+    """Let the app that owns workstreams say which template each uses per scenario (NOT-2)."""
+    _template_chooser[:] = [chooser]
+
+
+def default_template(*, scenario: str) -> NotificationTemplate:
+    """The scenario's default template, with its fields (NOT-6a); the documented defaults if none."""
     template = (
         NotificationTemplate.objects.filter(scenario=scenario, is_default=True).prefetch_related("fields").first()
     )
     if template is None:  # an admin deleted the default: keep working with the documented defaults
         template = NotificationTemplate(scenario=scenario, name=scenario, title=scenario.replace("_", " ").capitalize())
     return template
+
+
+def template_for(*, workstream: Any, scenario: str) -> NotificationTemplate:
+    """The workstream's template for the scenario, else the scenario's default (NOT-2, NOT-6a)."""
+    chosen = _template_chooser[0](workstream, scenario) if _template_chooser else None
+    return chosen if chosen is not None else default_template(scenario=scenario)
 
 
 def notification_payload(notification: Notification) -> dict:
@@ -58,9 +72,6 @@ def notification_payload(notification: Notification) -> dict:
 
 def pending_notifications(*, agent_id: int):
     """The agent's notifications still waiting for an answer (shown again after a page load)."""
-    from django.db.models import Q
-    from django.utils import timezone
-
     return (
         Notification.objects.filter(
             agent_id=agent_id,

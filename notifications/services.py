@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import timedelta
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.errors import NotFound
 from core.realtime import agent_group, publish_on_commit
-from notifications.models import AgentBanner, Notification, NotificationTemplate
+from notifications.models import PLACEHOLDER, AgentBanner, Notification, NotificationTemplate
+from notifications.selectors import notification_payload, template_for
 from notifications.states import NOTIFICATION
 
 
@@ -130,8 +135,6 @@ def _placeholder_values(work_item, *, scenario: str) -> dict[str, str]:
 
 def render_placeholders(text: str, values: dict[str, str]) -> str:
     """Replace ``{name}`` with its value; unknown names become empty (a missing answer shows nothing)."""
-    from notifications.models import PLACEHOLDER
-
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text)
 
 
@@ -142,8 +145,6 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
     the new session instead of an alert to answer, and the notification is closed as accepted.
     Runs inside the caller's transaction; the frame goes out on commit.
     """
-    from notifications.selectors import notification_payload, template_for
-
     work_item = offer.work_item
     template = template_for(workstream=work_item.workstream, scenario=scenario)
     values = _placeholder_values(work_item, scenario=scenario)
@@ -186,10 +187,6 @@ def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: 
     It stays listed for a page opened within the template's timeout. Runs inside the caller's
     transaction; the frame goes out on commit.
     """
-    from datetime import timedelta
-
-    from notifications.selectors import notification_payload, template_for
-
     template = template_for(workstream=work_item.workstream, scenario=scenario)
     values = {**_placeholder_values(work_item, scenario=scenario), **extra}
     now = timezone.now()
@@ -227,20 +224,28 @@ def notification_close_for_offer(*, offer, status: str) -> Notification | None:
     return notification
 
 
+#: Told, inside :func:`notification_display`'s transaction, that an offer's notification was first
+#: shown: ``listener(offer_id=, displayed_at=)``. Offers are routing's; it registers the listener
+#: in ``RoutingConfig.ready()`` (the shown time decides NOT-8's missed-notification rule).
+OfferDisplayedListener = Callable[..., None]
+_offer_displayed_listeners: list[OfferDisplayedListener] = []
+
+
+def register_offer_displayed_listener(listener: OfferDisplayedListener) -> None:
+    """Have ``listener`` hear when an offer's notification is first shown; twice keeps one."""
+    if listener not in _offer_displayed_listeners:
+        _offer_displayed_listeners.append(listener)
+
+
 @transaction.atomic
 def notification_display(*, notification_id: int, agent) -> Notification:
     """A workspace page showed the notification (the acknowledgement NOT-8 relies on). Idempotent."""
-    from core.errors import NotFound
-
     notification = Notification.objects.select_for_update().filter(pk=notification_id, agent=agent).first()
     if notification is None:
         raise NotFound("No such notification.")
     if notification.status == Notification.Status.SENT:
         notification_transition(notification, to=Notification.Status.DISPLAYED)
         if notification.offer_id:
-            from routing.models import Offer
-
-            Offer.objects.filter(pk=notification.offer_id, displayed_at__isnull=True).update(
-                displayed_at=notification.displayed_at
-            )
+            for listener in _offer_displayed_listeners:
+                listener(offer_id=notification.offer_id, displayed_at=notification.displayed_at)
     return notification

@@ -9,10 +9,10 @@ from django.utils.translation import ngettext
 
 from core.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
 from core.errors import DomainError
+from routing.contributions import self_service_kind_choices, workstream_change_problems
 from routing.models import (
     AgentProfile,
     AgentSkill,
-    Channel,
     Holiday,
     Offer,
     OperatingHours,
@@ -27,8 +27,6 @@ from routing.models import (
     WorkstreamTemplate,
 )
 from routing.services import agent_presence_set
-from widgets.models import SelfServiceAction
-from widgets.selectors import workstream_widget_names
 
 # --- Presences and skills -------------------------------------------------------------------
 
@@ -223,7 +221,7 @@ class WorkstreamTemplateInline(admin.TabularInline):
 
 class WorkstreamForm(forms.ModelForm):
     summary_self_service_types = forms.MultipleChoiceField(
-        choices=SelfServiceAction.Kind.choices,
+        choices=self_service_kind_choices,  # the widget app's words, registered at start-up
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Self-service action types in the customer summary"),
@@ -238,27 +236,15 @@ class WorkstreamForm(forms.ModelForm):
         cleaned = super().clean()
         if self.instance.pk is None:
             return cleaned
-        # The widget rules (a chat workstream; PER-2) hold for widgets already on this workstream.
+        # What uses this workstream (a chat widget, PER-2) must allow the new channel and mode;
+        # the apps that own those rows say so through routing.contributions.
         channel = cleaned.get("channel")
-        if channel and channel != Channel.CHAT:
-            names = workstream_widget_names(workstream_id=self.instance.pk)
-            if names:
-                self.add_error(
-                    "channel",
-                    _("Chat widgets use this workstream: %(names)s. Move them to another chat workstream first.")
-                    % {"names": ", ".join(names)},
-                )
-        elif channel == Channel.CHAT and cleaned.get("chat_mode") == Workstream.ChatMode.PERSISTENT:
-            names = workstream_widget_names(workstream_id=self.instance.pk, without_authentication=True)
-            if names:
-                self.add_error(
-                    "chat_mode",
-                    _(
-                        "Persistent chat requires chat authentication, and these widgets have none: "
-                        "%(names)s. Set one on each widget first (PER-2)."
-                    )
-                    % {"names": ", ".join(names)},
-                )
+        if channel:
+            problems = workstream_change_problems(
+                workstream_id=self.instance.pk, channel=channel, chat_mode=cleaned.get("chat_mode") or ""
+            )
+            for name, message in problems.items():
+                self.add_error(name, message)
         return cleaned
 
 

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.scenarios import Scenario
+from routing.contributions import self_service_kind_choices
 
 MAX_SESSIONS = 10  # ROU-7: an agent holds at most ten open sessions.
 
@@ -323,9 +324,7 @@ class Workstream(models.Model):
             used = set(re.findall(r"{(\w*)}", getattr(self, name) or ""))
             if used - allowed:
                 errors[name] = _("Unknown placeholder: %(names)s.") % {"names": ", ".join(sorted(used - allowed))}
-        from widgets.models import SelfServiceAction  # the action kinds are the widget's vocabulary
-
-        valid = set(SelfServiceAction.Kind.values)
+        valid = {value for value, _label in self_service_kind_choices()}  # the widget app's words
         chosen = self.summary_self_service_types or []
         if not isinstance(chosen, list) or any(not isinstance(kind, str) or kind not in valid for kind in chosen):
             errors["summary_self_service_types"] = _("Use a list of: %(kinds)s.") % {"kinds": ", ".join(sorted(valid))}

@@ -14,7 +14,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from routing.models import AgentProfile, Presence, Queue, QueueMembership, RoutingRule, Workstream
+from notifications.models import AgentBanner, NotificationTemplate
+from routing.models import AgentProfile, Presence, Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
 
 
 def agent_for_user(user: AbstractBaseUser | AnonymousUser) -> AgentProfile | None:
@@ -127,8 +128,6 @@ def supervisor_agents() -> list[AgentProfile]:
     (``open_banner``: its message, or None), so a supervisor sees who waits for a presence reset
     (NOT-10..12).
     """
-    from notifications.models import AgentBanner  # the banner is the notifications app's word
-
     open_banner = (
         AgentBanner.objects.filter(agent=OuterRef("pk"), cleared_at__isnull=True)
         .order_by("-created_at", "-pk")
@@ -187,3 +186,18 @@ def open_items_for(agent: AgentProfile, *, limit: int = OPEN_ITEMS_LIMIT) -> lis
         .select_related("queue", "workstream", "conversation__contact", "case")
         .order_by("queue__priority", "enqueued_at", "pk")[:limit]
     )
+
+
+def workstream_template_chosen(workstream: Workstream, scenario: str) -> NotificationTemplate | None:
+    """The notification template the workstream's admin chose for the scenario, with its fields (NOT-2).
+
+    None when the admin chose none (the scenario's default applies). Registered with the
+    notifications app in ``RoutingConfig.ready()`` as its template chooser.
+    """
+    chosen = (
+        WorkstreamTemplate.objects.filter(workstream=workstream, scenario=scenario)
+        .select_related("template")
+        .prefetch_related("template__fields")
+        .first()
+    )
+    return chosen.template if chosen is not None else None

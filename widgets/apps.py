@@ -4,3 +4,18 @@ from django.apps import AppConfig
 class WidgetsConfig(AppConfig):
     name = "widgets"
     verbose_name = "Chat widgets"
+
+    def ready(self) -> None:
+        # The widget app sits above conversations and routing: it hands them what is its own,
+        # through the interfaces they offer, rather than being imported by them.
+        from conversations.services import register_chat_started_listener
+        from conversations.summary import register_self_service_reader
+        from routing.contributions import self_service_kinds_register, workstream_check_register
+        from widgets.models import SelfServiceAction
+        from widgets.selectors import self_service_rows, workstream_change_check
+        from widgets.services import self_service_actions_attach
+
+        register_chat_started_listener(self_service_actions_attach)  # SUM-12: actions join the chat
+        register_self_service_reader(self_service_rows)  # SUM-12: the summary's Self-service tab
+        self_service_kinds_register(SelfServiceAction.Kind.choices)  # SUM-12: what a workstream shows
+        workstream_check_register(workstream_change_check)  # PER-2: the widgets on a workstream

@@ -2,6 +2,7 @@
 
 import uuid
 import zoneinfo
+from collections.abc import Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -11,15 +12,18 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.translation import get_supported_language_variant
+from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.models import Conversation
+from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
-from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
+from routing.models import MAX_SESSIONS, AgentProfile, Channel, OperatingHours, Queue, WorkItem, Workstream
+from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
-from widgets.models import ChatWidget, PreChatQuestion, Visitor
+from widgets.models import ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -49,6 +53,52 @@ def workstream_widget_names(*, workstream_id: int, without_authentication: bool 
     if without_authentication:
         widgets = widgets.filter(authentication__isnull=True)
     return list(widgets.order_by("name").values_list("name", flat=True))
+
+
+def self_service_rows(conversation: Conversation, kinds: Sequence[str], limit: int) -> list[SelfServiceRow]:
+    """What the customer did before ``conversation``, newest first, only of ``kinds`` if any (SUM-12).
+
+    The customer summary's reader of the actions, registered in ``WidgetsConfig.ready()``. One query.
+    """
+    actions = SelfServiceAction.objects.filter(conversation=conversation)
+    if kinds:
+        actions = actions.filter(kind__in=kinds)
+    return [
+        SelfServiceRow(
+            kind=action.kind,
+            kind_label=action.get_kind_display(),
+            title=action.title,
+            url=action.url,
+            occurred_at=action.occurred_at,
+        )
+        for action in actions.order_by("-occurred_at", "-pk")[:limit]
+    ]
+
+
+def workstream_change_check(*, workstream_id: int, channel: str, chat_mode: str) -> dict[str, str]:
+    """What the workstream's widgets say against this channel and chat mode (PER-2), by field.
+
+    A widget needs a chat workstream, and a persistent one only with chat authentication.
+    Registered with ``routing.contributions`` in ``WidgetsConfig.ready()``.
+    """
+    if channel != Channel.CHAT:
+        names = workstream_widget_names(workstream_id=workstream_id)
+        if names:
+            return {
+                "channel": _("Chat widgets use this workstream: %(names)s. Move them to another chat workstream first.")
+                % {"names": ", ".join(names)}
+            }
+    elif chat_mode == Workstream.ChatMode.PERSISTENT:
+        names = workstream_widget_names(workstream_id=workstream_id, without_authentication=True)
+        if names:
+            return {
+                "chat_mode": _(
+                    "Persistent chat requires chat authentication, and these widgets have none: "
+                    "%(names)s. Set one on each widget first (PER-2)."
+                )
+                % {"names": ", ".join(names)}
+            }
+    return {}
 
 
 # --- The widget's public side: what the script, its endpoints and its socket read ----------
@@ -195,8 +245,6 @@ def widget_agent_available(widget: ChatWidget, *, now: datetime | None = None) -
     and active, and one of its members is reachable (a workspace page open), in a presence the
     workstream allows, with fewer than the maximum sessions and capacity free for a chat —
     routing's own eligibility filters (ROU-8, ROU-9)."""
-    from routing.rules import queue_is_open
-
     workstream = widget.workstream
     queue = workstream.default_queue
     if queue is None or not queue.is_active or not queue_is_open(queue, now or timezone.now()):

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from conversations.models import Conversation
+from conversations.services import conversation_start
 from core.errors import DomainError, NotFound
 from core.realtime import publish_many_on_commit, publish_on_commit, visitor_group
 from widgets.models import (
@@ -22,9 +23,6 @@ from widgets.models import (
     Visitor,
 )
 from widgets.states import INVITATION
-
-if TYPE_CHECKING:
-    from conversations.models import Conversation
 
 
 def invitation_event(invitation: Invitation) -> dict:
@@ -178,6 +176,19 @@ def self_service_action_log(
     """
     return SelfServiceAction.objects.create(
         visitor=visitor, conversation_id=conversation_id, kind=kind, title=title[:300], url=url
+    )
+
+
+def self_service_actions_attach(conversation: Conversation) -> None:
+    """Attach what the visitor did before this chat to it (SUM-12, WID-12).
+
+    Called by ``conversations.services.conversation_start`` inside its transaction (registered
+    in ``WidgetsConfig.ready()``), so the summary shows the actions from the chat's first read.
+    """
+    if conversation.visitor_id is None:
+        return
+    SelfServiceAction.objects.filter(visitor_id=conversation.visitor_id, conversation__isnull=True).update(
+        conversation=conversation
     )
 
 
@@ -402,8 +413,6 @@ def invitation_accept(
     A refused chat (missing pre-chat answers, WID-11) changes nothing, acceptance included.
     A visitor who already has a chat under way gets that one back.
     """
-    from conversations.models import Conversation
-    from conversations.services import conversation_start
     from widgets.selectors import visitor_unfinished_conversation
 
     now = timezone.now()

@@ -1,12 +1,24 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from conversations.api import bot, views
+from conversations.api import bot, summary_views, views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
 
+summary = "conversations/<int:conversation_id>/"
+summary_urlpatterns = [
+    # The customer summary of a conversation (SUM-2..17).
+    path(f"{summary}summary/", summary_views.ConversationSummaryApi.as_view(), name="conversation-summary"),
+    path(f"{summary}timeline/", summary_views.ConversationTimelineApi.as_view(), name="conversation-timeline"),
+    path(f"{summary}links/", summary_views.ConversationLinkApi.as_view(), name="conversation-link"),
+    path(f"{summary}links/<str:kind>/", summary_views.ConversationUnlinkApi.as_view(), name="conversation-unlink"),
+    path(f"{summary}quick-notes/", summary_views.ConversationQuickNoteApi.as_view(), name="conversation-quick-note"),
+    path(f"{summary}skills/", summary_views.ConversationSkillsApi.as_view(), name="conversation-skills"),
+]
+
 urlpatterns = [
+    *summary_urlpatterns,
     path("bot/conversations/", bot.BotConversationStartApi.as_view(), name="bot-conversation-start"),
     path(
         "bot/conversations/<int:conversation_id>/messages/",

@@ -11,6 +11,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from customers.models import normalise_phone
+
 #: The documents' default SMS inactivity auto-close is hours, not minutes.
 DEFAULT_SMS_INACTIVITY_SECONDS = 8 * 3600
 
@@ -81,8 +83,6 @@ class PhoneChannel(models.Model):
         return self.name
 
     def clean(self) -> None:
-        from customers.models import normalise_phone
-
         errors = {}
         if self.phone_number:
             try:

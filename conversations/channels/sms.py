@@ -18,10 +18,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOptOut
+from conversations.customer_links import conversation_contact_link_verified
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.services import conversation_started_publish, message_post, message_validate_text
 from core.realtime import conversation_group, publish_on_commit
+from customers.models import Contact, normalise_phone
+from customers.selectors import contacts_with_mobile_phone
 
 logger = logging.getLogger(__name__)
 
@@ -40,8 +43,6 @@ class WebhookInputError(ConversationError):
 
 def phone_normalise(raw: str) -> str:
     """E.164 when it is a phone number; short codes and sender names stay as sent."""
-    from customers.models import normalise_phone
-
     try:
         return normalise_phone(raw)
     except ValidationError:
@@ -248,10 +249,6 @@ def conversation_phone_contact_match(*, conversation: Conversation) -> list[int]
     several are offered to the agent (a system note naming them, their ids in the audit row);
     none leaves the conversation unlinked. Returns the matching contacts' ids.
     """
-    from customers.models import Contact
-    from customers.selectors import contacts_with_mobile_phone
-    from customers.services import conversation_contact_link_verified
-
     try:
         matches = list(
             contacts_with_mobile_phone(Contact.objects.all(), conversation.customer_phone).order_by("pk")[:10]
@@ -291,9 +288,6 @@ def phone_contact_candidates(conversation: Conversation, *, limit: int = 10) -> 
     Only for an SMS or voice conversation not linked to a contact yet; read now (a contact added
     or changed since the first text counts), at most ``limit``, in one query.
     """
-    from customers.models import Contact
-    from customers.selectors import contacts_with_mobile_phone
-
     if conversation.contact_id or not conversation.customer_phone or conversation.phone_channel_id is None:
         return []
     try:

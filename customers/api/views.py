@@ -13,17 +13,13 @@ from contextlib import contextmanager
 
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.core.exceptions import ValidationError as DjangoValidationError
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
-from rest_framework.views import APIView
 
-from conversations.selectors import access_conversation, conversations_visible_to
-from core.api import MAX_ID
-from core.errors import NotFound
-from customers import selectors, services, summary
+from customers import selectors, services
 from customers.api import filters
 from customers.api.serializers import (
     AccountInputSerializer,
@@ -32,17 +28,10 @@ from customers.api.serializers import (
     CaseSerializer,
     ContactInputSerializer,
     ContactSerializer,
-    CustomerSummarySerializer,
-    LinkInputSerializer,
     NoteInputSerializer,
     NoteSerializer,
     NoteUpdateInputSerializer,
-    QuickNoteInputSerializer,
-    SkillsInputSerializer,
-    TimelinePageSerializer,
-    TimelineParamsSerializer,
 )
-from customers.summary import SummaryError
 from omnichannel.permissions import IsAgentOrAdmin
 
 INVALID = OpenApiResponse(description="Invalid input: field errors, nothing changed.")
@@ -214,175 +203,3 @@ class NoteViewSet(CustomerRecordViewSet):
         note = self.get_object()
         services.note_delete(note_id=note.pk, by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
-
-
-# --- The customer summary of a conversation (SUM-2..17) ----------------------------------------
-#
-# Whose summary: the conversations the caller may see (SEC-1: an agent's queues' and those they
-# hold; supervisors and admins all), else 404. Changing it: the agent who holds it, a
-# supervisor or an admin (else 403), and never once it is closed (409).
-
-SUMMARY_NOT_VISIBLE = OpenApiResponse(description="No such conversation, or not one of your queues'.")
-SUMMARY_FORBIDDEN = OpenApiResponse(description="You do not hold this conversation (nor supervise).")
-SUMMARY_CONFLICT = OpenApiResponse(
-    description="The conversation is closed (read-only), or nothing of that kind is linked."
-)
-SUMMARY_ID = OpenApiParameter("conversation_id", int, OpenApiParameter.PATH, description="Conversation id.")
-
-
-def _conversation(user, conversation_id: int):
-    return access_conversation(user, conversation_id)
-
-
-@contextmanager
-def summary_input_errors() -> Iterator[None]:
-    """A broken cursor or search becomes a 400 with a message, like any bad input."""
-    try:
-        yield
-    except SummaryError as exc:
-        raise serializers.ValidationError({"detail": [exc.message]}) from None
-
-
-class SummaryApiView(APIView):
-    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        if kwargs.get("conversation_id", 0) > MAX_ID:  # past the id range: no such row (and no DB error)
-            raise NotFound("No such conversation.")
-
-    def summary_response(self, conversation_id: int, *, status_code: int = status.HTTP_200_OK) -> Response:
-        data = summary.customer_summary(
-            conversations_visible_to(self.request.user), conversation_id, user=self.request.user
-        )
-        return Response(CustomerSummarySerializer(data).data, status=status_code)
-
-
-@extend_schema(parameters=[SUMMARY_ID], responses={200: CustomerSummarySerializer, 404: SUMMARY_NOT_VISIBLE})
-class ConversationSummaryApi(SummaryApiView):
-    """The customer summary of a conversation: customer, conversation summary, tabs, case,
-    recent cases and the first page of the timeline (SUM-2..16), in a fixed number of queries."""
-
-    def get(self, request, conversation_id: int):
-        return self.summary_response(conversation_id)
-
-
-@extend_schema(
-    parameters=[SUMMARY_ID, TimelineParamsSerializer],
-    responses={200: TimelinePageSerializer, 400: INVALID, 404: SUMMARY_NOT_VISIBLE},
-)
-class ConversationTimelineApi(SummaryApiView):
-    """A page of the timeline of a record linked to the conversation, newest first (SUM-16, SUM-17).
-
-    Keyset pagination: pass the ``next_cursor`` of a page as ``?cursor=`` for the next one.
-    """
-
-    def get(self, request, conversation_id: int):
-        conversation = summary.summary_conversation(conversations_visible_to(request.user), conversation_id)
-        params = TimelineParamsSerializer(data=request.query_params)
-        params.is_valid(raise_exception=True)
-        with summary_input_errors():
-            page = summary.timeline_page(
-                conversation,
-                record_kind=params.validated_data["record"],
-                cursor=params.validated_data.get("cursor"),
-                limit=params.validated_data["limit"],
-            )
-        return Response(TimelinePageSerializer(page).data)
-
-
-@extend_schema(
-    parameters=[SUMMARY_ID],
-    request=LinkInputSerializer,
-    responses={
-        200: CustomerSummarySerializer,
-        400: INVALID,
-        403: SUMMARY_FORBIDDEN,
-        404: SUMMARY_NOT_VISIBLE,
-        409: SUMMARY_CONFLICT,
-    },
-)
-class ConversationLinkApi(SummaryApiView):
-    """Link an existing contact, account or case to the conversation (SUM-4, SUM-14); answers the summary."""
-
-    def post(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = LinkInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
-        services.conversation_record_link(
-            conversation_id=conversation_id,
-            kind=parser.validated_data["kind"],
-            record_id=parser.validated_data["id"],
-            by=request.user,
-        )
-        return self.summary_response(conversation_id)
-
-
-@extend_schema(
-    parameters=[
-        SUMMARY_ID,
-        OpenApiParameter("kind", str, OpenApiParameter.PATH, enum=["contact", "account", "case"]),
-    ],
-    responses={200: CustomerSummarySerializer, 403: SUMMARY_FORBIDDEN, 404: SUMMARY_NOT_VISIBLE, 409: SUMMARY_CONFLICT},
-)
-class ConversationUnlinkApi(SummaryApiView):
-    """Unlink the conversation's contact, account or case; answers the summary."""
-
-    def delete(self, request, conversation_id: int, kind: str):
-        _conversation(request.user, conversation_id)
-        if kind not in summary.RECORD_KINDS:
-            raise NotFound("Unlink the contact, the account or the case.")
-        services.conversation_record_unlink(conversation_id=conversation_id, kind=kind, by=request.user)
-        return self.summary_response(conversation_id)
-
-
-@extend_schema(
-    parameters=[SUMMARY_ID],
-    request=QuickNoteInputSerializer,
-    responses={
-        201: NoteSerializer,
-        400: INVALID,
-        403: SUMMARY_FORBIDDEN,
-        404: SUMMARY_NOT_VISIBLE,
-        409: SUMMARY_CONFLICT,
-    },
-)
-class ConversationQuickNoteApi(SummaryApiView):
-    """A quick note on a record linked to the conversation; it keeps the conversation (SUM-16)."""
-
-    def post(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = QuickNoteInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
-        with rules_as_field_errors():
-            note = services.conversation_quick_note(
-                conversation_id=conversation_id,
-                record_kind=parser.validated_data["record"],
-                text=parser.validated_data["text"],
-                by=request.user,
-            )
-        return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
-
-
-@extend_schema(
-    parameters=[SUMMARY_ID],
-    request=SkillsInputSerializer,
-    responses={
-        200: CustomerSummarySerializer,
-        400: INVALID,
-        403: OpenApiResponse(description="Not yours to change, or the admin does not let agents edit skills."),
-        404: OpenApiResponse(description="No such conversation or skill."),
-        409: SUMMARY_CONFLICT,
-    },
-)
-class ConversationSkillsApi(SummaryApiView):
-    """Set the conversation's skills, when its workstream lets agents (SUM-7); answers the summary."""
-
-    def put(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = SkillsInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
-        services.conversation_skills_set(
-            conversation_id=conversation_id, skill_ids=parser.validated_data["skills"], by=request.user
-        )
-        return self.summary_response(conversation_id)

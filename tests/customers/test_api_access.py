@@ -7,7 +7,9 @@ lists leave it out, and naming it in a body is a 400. Supervisors and admins rea
 
 import pytest
 
+from conversations.selectors import conversations_visible_to
 from customers.models import Account, Case, Contact, Note
+from customers.selectors import records_visible_to
 from tests.api_helpers import ids, token_client
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
@@ -178,3 +180,25 @@ def test_an_agents_record_list_takes_a_bounded_number_of_queries(world, django_a
         response = api.get(f"{API}/{kind}/")
     assert response.status_code == 200
     assert response.json()["count"] >= 10
+
+
+def test_the_records_an_agent_reaches_are_those_of_the_conversations_they_may_see(world):
+    """customers reads the conversations backwards from the records (it sits below conversations),
+    so its condition is held here to the conversations app's own SEC-1 rule, case by case: a
+    queue member, the agent holding a conversation moved to another queue, and an agent of
+    neither."""
+    transferred = ConversationFactory(
+        workstream=world["billing"], queue=world["billing"].default_queue, contact=ContactFactory(first_name="Cy")
+    )
+    holder = AgentProfileFactory(queues=[])
+    transferred.agent = holder
+    transferred.save(update_fields=["agent"])
+    stranger = AgentProfileFactory(queues=[QueueFactory(name="Nobody's")])
+    for agent in (world["agent"], holder, stranger):
+        visible = conversations_visible_to(agent.user)
+        expected = set(visible.filter(contact__isnull=False).values_list("contact_id", flat=True))
+        assert set(records_visible_to(agent.user, Contact.objects.all()).values_list("pk", flat=True)) == expected
+        expected = set(visible.filter(account__isnull=False).values_list("account_id", flat=True))
+        assert set(records_visible_to(agent.user, Account.objects.all()).values_list("pk", flat=True)) == expected
+    assert records_visible_to(holder.user, Contact.objects.all()).get() == transferred.contact
+    assert not records_visible_to(stranger.user, Contact.objects.all()).exists()

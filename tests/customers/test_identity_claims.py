@@ -12,9 +12,9 @@ import re
 
 import pytest
 
+from conversations import customer_links
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_start
-from customers import services
 from customers.models import Contact
 from notifications.models import Notification
 from notifications.selectors import notification_payload
@@ -227,7 +227,7 @@ def test_only_the_agent_holding_the_chat_confirms_and_the_button_text_is_transla
     assert Conversation.objects.get(pk=conversation.pk).contact_id is None
     from django.utils import translation
 
-    from customers.summary import summary_js_strings
+    from conversations.summary import summary_js_strings
 
     with translation.override("fr"):
         assert summary_js_strings()["confirmMatch"]  # through gettext, a key the script reads
@@ -242,7 +242,9 @@ def test_linking_another_contact_answers_the_question_and_clears_the_suggestion(
         conversation = start_from_the_page(client, widget, {"prechat": {"email": emma.email}, "context": {}})
     accept(agent, conversation)
     real = ContactFactory(first_name="Real", last_name="Person")
-    services.conversation_record_link(conversation_id=conversation.pk, kind="contact", record_id=real.pk, by=agent.user)
+    customer_links.conversation_record_link(
+        conversation_id=conversation.pk, kind="contact", record_id=real.pk, by=agent.user
+    )
     conversation.refresh_from_db()
     assert (conversation.contact_id, conversation.suggested_contact_id) == (real.pk, None)
     assert conversation.suggested_by == ""
@@ -290,7 +292,7 @@ def test_an_sms_number_is_a_channel_identity_and_links(workstream, emma):
     from tests.conversations.factories import ConversationFactory
 
     sms = ConversationFactory(workstream=workstream, channel="sms", customer_phone="+1 415 555 0132")
-    linked = services.conversation_customer_match(conversation_id=sms.pk)
+    linked = customer_links.conversation_customer_match(conversation_id=sms.pk)
     assert (linked.contact_id, linked.suggested_contact_id) == (emma.pk, None)
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from conversations import customer_links, summary
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_start
 from core.errors import DomainError, Forbidden
-from customers import services, summary
 from customers.models import Account, Case, Contact, Note
 from tests.conversations.factories import ConversationFactory, chat_given_to, closed_chat_of
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
@@ -69,18 +69,18 @@ def test_a_verified_token_subject_links_its_contact_and_an_unverified_one_does_n
     contact = ContactFactory(auth_subject="user-42")
     verified = ConversationFactory(workstream=workstream, authenticated=True, auth_subject="user-42")
     unverified = ConversationFactory(workstream=workstream, authenticated=False, auth_subject="user-42")
-    assert services.conversation_customer_match(conversation_id=verified.pk).contact_id == contact.pk
-    assert services.conversation_customer_match(conversation_id=unverified.pk).contact_id is None
+    assert customer_links.conversation_customer_match(conversation_id=verified.pk).contact_id == contact.pk
+    assert customer_links.conversation_customer_match(conversation_id=unverified.pk).contact_id is None
 
 
 def test_a_mobile_phone_in_any_notation_matches_and_an_sms_number_links(workstream):
     # spec: SUM-5 — phones compared in E.164 (SMS-2); the number an SMS came from is verified
     contact = ContactFactory(mobile_phone="+14155550123")
     conversation = ConversationFactory(workstream=workstream, prechat_answers={"phone": "(415) 555-0123"})
-    typed = services.conversation_customer_match(conversation_id=conversation.pk)
+    typed = customer_links.conversation_customer_match(conversation_id=conversation.pk)
     assert (typed.contact_id, typed.suggested_contact_id) == (None, contact.pk)  # typed: a claim
     sms = ConversationFactory(workstream=workstream, channel="sms", customer_phone="+1 415 555 0123")
-    assert services.conversation_customer_match(conversation_id=sms.pk).contact_id == contact.pk
+    assert customer_links.conversation_customer_match(conversation_id=sms.pk).contact_id == contact.pk
 
 
 def test_an_email_shared_by_two_contacts_or_a_bad_phone_links_nobody(workstream):
@@ -90,7 +90,7 @@ def test_an_email_shared_by_two_contacts_or_a_bad_phone_links_nobody(workstream)
     conversation = ConversationFactory(
         workstream=workstream, prechat_answers={"email": "shared@example.com", "phone": "not a phone"}
     )
-    services.conversation_customer_match(conversation_id=conversation.pk)
+    customer_links.conversation_customer_match(conversation_id=conversation.pk)
     conversation.refresh_from_db()
     assert (conversation.contact_id, conversation.suggested_contact_id) == (None, None)
     assert not conversation.events.exists()
@@ -279,7 +279,7 @@ def test_linking_a_contact_links_their_account_audits_and_tells_the_page(
     conversation = chat_given_to(agent, workstream=workstream)
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.conversation_record_link(
+        customer_links.conversation_record_link(
             conversation_id=conversation.pk, kind="contact", record_id=contact.pk, by=agent.user
         )
     conversation.refresh_from_db()
@@ -292,7 +292,7 @@ def test_linking_a_contact_links_their_account_audits_and_tells_the_page(
     ]
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.conversation_record_link(
+        customer_links.conversation_record_link(
             conversation_id=conversation.pk, kind="contact", record_id=contact.pk, by=agent.user
         )
     assert published == []  # linking it again changes nothing
@@ -307,11 +307,11 @@ def test_summary_changes_are_refused_when_closed_or_not_held_and_change_nothing(
     held = chat_given_to(colleague, workstream=workstream)
     before = snapshot()
     with pytest.raises(DomainError, match="read-only"):
-        services.conversation_record_link(
+        customer_links.conversation_record_link(
             conversation_id=closed.pk, kind="contact", record_id=contact.pk, by=agent.user
         )
     with pytest.raises(Forbidden):
-        services.conversation_quick_note(conversation_id=held.pk, record_kind="contact", text="hi", by=agent.user)
+        customer_links.conversation_quick_note(conversation_id=held.pk, record_kind="contact", text="hi", by=agent.user)
     assert snapshot() == before
 
 
@@ -319,13 +319,15 @@ def test_a_quick_note_goes_on_the_linked_record_and_keeps_the_conversation(agent
     # spec: SUM-16
     contact = ContactFactory()
     conversation = chat_given_to(agent, workstream=workstream, contact=contact)
-    note = services.conversation_quick_note(
+    note = customer_links.conversation_quick_note(
         conversation_id=conversation.pk, record_kind="contact", text="Wants a call back", by=agent.user
     )
     assert (note.contact_id, note.conversation_id, note.author_id) == (contact.pk, conversation.pk, agent.user_id)
     assert summary.timeline_page(conversation, record_kind="contact").items[0].text == "Wants a call back"
     with pytest.raises(DomainError, match="No case"):
-        services.conversation_quick_note(conversation_id=conversation.pk, record_kind="case", text="x", by=agent.user)
+        customer_links.conversation_quick_note(
+            conversation_id=conversation.pk, record_kind="case", text="x", by=agent.user
+        )
 
 
 def test_skills_are_edited_only_when_the_admin_allows(agent, workstream, published, django_capture_on_commit_callbacks):
@@ -333,7 +335,7 @@ def test_skills_are_edited_only_when_the_admin_allows(agent, workstream, publish
     billing, french = SkillFactory(name="Billing"), SkillFactory(name="French")
     conversation = chat_given_to(agent, workstream=workstream)
     with pytest.raises(Forbidden, match="admin"):
-        services.conversation_skills_set(conversation_id=conversation.pk, skill_ids=[billing.pk], by=agent.user)
+        customer_links.conversation_skills_set(conversation_id=conversation.pk, skill_ids=[billing.pk], by=agent.user)
     assert read(conversation, agent.user).may_edit_skills is False
     workstream.agents_may_edit_skills = True
     workstream.save()
@@ -341,7 +343,7 @@ def test_skills_are_edited_only_when_the_admin_allows(agent, workstream, publish
     assert view.may_edit_skills and {s.name for s in view.skill_choices} >= {"Billing", "French"}
     published.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.conversation_skills_set(
+        customer_links.conversation_skills_set(
             conversation_id=conversation.pk, skill_ids=[billing.pk, french.pk], by=agent.user
         )
     assert [s.name for s in read(conversation, agent.user).skills] == ["Billing", "French"]
@@ -506,10 +508,10 @@ def test_the_demo_has_a_customer_whose_email_suggests_her_and_the_confirmed_matc
     conversation = chat_given_to(
         agent, workstream=workstream, prechat_answers={"email": "emma.johnson@northwind.example"}
     )
-    services.conversation_customer_match(conversation_id=conversation.pk)
+    customer_links.conversation_customer_match(conversation_id=conversation.pk)
     view = read(Conversation.objects.get(pk=conversation.pk), agent.user)
     assert view.contact is None and view.suggestion.label == "Possible match: Emma Johnson — unverified"
-    services.conversation_match_confirm(
+    customer_links.conversation_match_confirm(
         conversation_id=conversation.pk, contact_id=view.suggestion.contact_id, by=agent.user
     )
     view = read(Conversation.objects.get(pk=conversation.pk), agent.user)

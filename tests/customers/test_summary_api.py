@@ -6,7 +6,7 @@ import json
 import pytest
 from websockets.sync.client import connect
 
-from customers import services
+from conversations import customer_links
 from customers.models import Note
 from tests.api_helpers import token_client
 from tests.conversations.factories import chat_given_to, closed_chat_of
@@ -189,7 +189,7 @@ def test_a_joined_workspace_socket_gets_summary_changed_when_a_record_is_linked(
         assert until(ws, "hello")["agent"] == agent.pk
         ws.send(json.dumps({"type": "conversation.join", "conversation": conversation.pk, "after": 10**6}))
         until(ws, "conversation.joined")
-        services.conversation_record_link(
+        customer_links.conversation_record_link(
             conversation_id=conversation.pk, kind="contact", record_id=contact.pk, by=agent.user
         )
         frame = until(ws, "summary.changed")

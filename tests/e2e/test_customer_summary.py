@@ -8,8 +8,8 @@ import threading
 import pytest
 from playwright.sync_api import expect
 
+from conversations import customer_links
 from conversations.models import Conversation
-from customers import services
 from customers.models import Case, Contact, Note
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
@@ -127,7 +127,7 @@ def test_an_agent_sees_and_works_the_customer_summary_of_a_known_customer(browse
         # Live: a change made elsewhere shows without a reload (SUM-9). (Another thread: this one
         # runs Playwright's event loop, from which no event could be published.)
         elsewhere = threading.Thread(
-            target=services.conversation_record_unlink,
+            target=customer_links.conversation_record_unlink,
             kwargs={"conversation_id": conversation_id, "kind": "case", "by": agent.user},
         )
         elsewhere.start()

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from customers import views
+from conversations import summary_views as views
 
 app_name = "summary"
 

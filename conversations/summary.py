@@ -1,5 +1,10 @@
 """The customer summary's read model: everything an agent needs about the customer (SUM-2..17).
 
+The summary is the conversation's view of its customer, so it lives with the conversation; the
+customer records it shows are read from the customers app's tables. What the customer did
+before the conversation (SUM-12) is the widget app's: it registers how to read it
+(:func:`register_self_service_reader`), as the widget app sits above this one.
+
 Pages, the workspace's JSON endpoints and the developer API share these builders. Each one
 fetches what it shows in a fixed number of queries whatever the size of the customer's history
 (SUM-17): the timeline is read a page at a time with a keyset cursor, recent cases and
@@ -15,26 +20,23 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from heapq import merge
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from conversations.customer_links import RECORD_KINDS, may_change_summary
 from conversations.models import Conversation
 from conversations.workspace import Detail, additional_details, format_wait, prechat_details, visitor_details
 from core.errors import DomainError, NotFound
 from customers.models import Account, Case, Contact, Note, normalise_phone
 from routing.models import Skill
-from routing.selectors import agent_for_user, oversees_all
-from widgets.models import SelfServiceAction
 
-#: The kinds of record a conversation links to, in the order the linked-records selector shows them.
-RECORD_KINDS = ("contact", "account", "case")
 TIMELINE_PAGE = 20
 TIMELINE_MAX_PAGE = 100
 RECENT_CASES = 5
@@ -265,22 +267,26 @@ def summary_conversation(conversations: QuerySet[Conversation], conversation_id:
     return conversation
 
 
+#: Reads what a customer did before ``conversation``: (conversation, kinds, limit) → rows, newest
+#: first, only of ``kinds`` when it names any. Registered by the widget app, which owns the actions.
+SelfServiceReader = Callable[[Conversation, Sequence[str], int], list[SelfServiceRow]]
+_self_service_reader: list[SelfServiceReader] = []
+
+
+def register_self_service_reader(reader: SelfServiceReader) -> None:
+    """Let the app that records self-service actions show them in the summary (SUM-12).
+
+    Called from that app's ``AppConfig.ready()``; the last reader registered is the one used.
+    """
+    _self_service_reader[:] = [reader]
+
+
 def self_service_rows(conversation: Conversation, *, limit: int = SELF_SERVICE_LIMIT) -> list[SelfServiceRow]:
     """What the customer did before the conversation, newest first, of the kinds the admin chose (SUM-12)."""
-    actions = SelfServiceAction.objects.filter(conversation=conversation)
+    if not _self_service_reader:
+        return []
     kinds = conversation.workstream.summary_self_service_types or []
-    if kinds:
-        actions = actions.filter(kind__in=kinds)
-    return [
-        SelfServiceRow(
-            kind=action.kind,
-            kind_label=action.get_kind_display(),
-            title=action.title,
-            url=action.url,
-            occurred_at=action.occurred_at,
-        )
-        for action in actions.order_by("-occurred_at", "-pk")[:limit]
-    ]
+    return _self_service_reader[0](conversation, kinds, limit)
 
 
 def recent_cases(conversation: Conversation, *, limit: int = RECENT_CASES) -> list[CaseCard]:
@@ -292,14 +298,6 @@ def recent_cases(conversation: Conversation, *, limit: int = RECENT_CASES) -> li
     else:
         return []
     return [case_card(case) for case in cases.order_by("-created_at", "-pk")[:limit]]
-
-
-def may_change_summary(user: AbstractBaseUser, conversation: Conversation) -> bool:
-    """The agent who holds the conversation, a supervisor or an admin changes its summary."""
-    if oversees_all(user):
-        return True
-    agent = agent_for_user(user)
-    return agent is not None and conversation.agent_id == agent.pk
 
 
 def customer_summary(conversations: QuerySet[Conversation], conversation_id: int, *, user) -> CustomerSummary:

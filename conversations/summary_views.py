@@ -19,11 +19,12 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_GET, require_POST
 from rest_framework import serializers
 
+from conversations import customer_links as services
+from conversations import summary
 from conversations.views import agent_required
 from conversations.workspace import conversations_given_to
 from core.api import MAX_ID
 from core.errors import DomainError, Forbidden, NotFound
-from customers import services, summary
 from customers.api.serializers import (
     CustomerSummarySerializer,
     LinkInputSerializer,
