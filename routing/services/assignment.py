@@ -30,6 +30,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
@@ -274,6 +275,14 @@ def _withdraw_pending_offer(work_item: WorkItem) -> None:
         notification_close_for_offer(offer=offer, status="withdrawn")
 
 
+def work_item_lock_for_conversation(*, conversation_id: int) -> int | None:
+    """Lock the work item of a conversation, first of all locks (core.locks), and return its id
+    (None: not routed yet). For conversation workflows that lock the conversation next."""
+    work_item_id = WorkItem.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True).first()
+    lock_row(WorkItem.objects.only("pk"), work_item_id)
+    return work_item_id
+
+
 @transaction.atomic
 def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     """The work went away before anyone took it (a live-chat customer left): withdraw its offer."""
@@ -313,7 +322,7 @@ def _agent_event(agent: AgentProfile) -> dict:
 @transaction.atomic
 def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
     """Wrap-up started: capacity follows the workstream's wrap-up setting (ROU-1, ROU-6)."""
-    work_item = WorkItem.objects.select_for_update().select_related("workstream").get(pk=work_item_id)
+    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
     if work_item.agent_id is None or not work_item.holds_capacity:
         return work_item
     policy = work_item.workstream.wrap_up_capacity
@@ -547,11 +556,22 @@ def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | No
     transaction.on_commit(dispatch)
 
 
-def _locked_offer(offer_id: int) -> Offer:
-    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
+    """Lock an offer's work item, then the offer (core.locks order); ``(None, None)`` for no offer.
+
+    Called inside the caller's transaction before it locks any agent or conversation.
+    """
+    work_item_id = Offer.objects.filter(pk=offer_id).values_list("work_item_id", flat=True).first()
+    work_item = lock_row(WorkItem.objects.all(), work_item_id)
+    offer = lock_row(Offer.objects.all(), offer_id) if work_item is not None else None
+    return offer, work_item
+
+
+def _locked_offer(offer_id: int) -> tuple[Offer, WorkItem]:
+    offer, work_item = offer_lock_with_work_item(offer_id)
     if offer is None:
         raise NotFound("No such offer.")
-    return offer
+    return offer, work_item
 
 
 @transaction.atomic
@@ -559,7 +579,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
     from notifications.services import notification_close_for_offer
 
-    offer = _locked_offer(offer_id)
+    offer, work_item = _locked_offer(offer_id)
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
@@ -567,8 +587,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     # NOT-8: a notification never displayed stays the agent's until its re-route moment.
     if (offer.reroute_at or offer.expires_at) <= timezone.now():
         raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
-    agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+    agent = lock_row(AgentProfile.objects.all(), agent.pk)
     if agent.session_count >= MAX_SESSIONS:
         raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
     offer_transition(offer, to=Offer.Status.ACCEPTED)
@@ -619,10 +638,10 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     return work_item
 
 
-def _decline(offer: Offer, *, to: str) -> None:
+def _decline(offer: Offer, work_item: WorkItem, *, to: str) -> None:
+    """Called while holding the locks of the work item and then the offer."""
     from notifications.services import notification_close_for_offer
 
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
     offer_transition(offer, to=to)
     notification_close_for_offer(offer=offer, status=to)
     if to == Offer.Status.TIMED_OUT:
@@ -647,7 +666,7 @@ def _decline(offer: Offer, *, to: str) -> None:
 @transaction.atomic
 def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent declines; the work item goes to the next eligible agent (NOT-4)."""
-    offer = _locked_offer(offer_id)
+    offer, work_item = _locked_offer(offer_id)
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
@@ -655,7 +674,7 @@ def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     workstream = Workstream.objects.get(work_items__pk=offer.work_item_id)
     if not workstream.agents_may_reject or _scenario_for(offer.work_item) == Scenario.CASE_ASSIGNMENT:
         raise RoutingError("This work item cannot be rejected.", code="reject_not_allowed")
-    _decline(offer, to=Offer.Status.REJECTED)
+    _decline(offer, work_item, to=Offer.Status.REJECTED)
     from notifications.models import AgentBanner, AlertSettings
 
     if AlertSettings.load().agent_reject_enabled:  # NOT-11
@@ -689,12 +708,12 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     from notifications.models import AgentBanner, AlertSettings
     from notifications.services import notification_hold_until
 
-    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+    offer, work_item = offer_lock_with_work_item(offer_id)
     now = timezone.now()
     if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
         return offer
-    if offer.work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
-        return _case_assignment_hold(offer)
+    if work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
+        return _case_assignment_hold(offer, work_item)
     if offer.reroute_at is None and offer.displayed_at is None:  # NOT-8
         offer.reroute_at = offer.expires_at + REROUTE_AFTER
         offer.save(update_fields=["reroute_at"])
@@ -706,16 +725,16 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     if offer.reroute_at is not None:
         if offer.reroute_at > now:
             return offer
-        _decline(offer, to=Offer.Status.TIMED_OUT)
+        _decline(offer, work_item, to=Offer.Status.TIMED_OUT)
         return offer
-    _decline(offer, to=Offer.Status.TIMED_OUT)
+    _decline(offer, work_item, to=Offer.Status.TIMED_OUT)
     if AlertSettings.load().missed_notification_enabled:  # NOT-10
         agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
         _presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION)
     return offer
 
 
-def _case_assignment_hold(offer: Offer) -> Offer:
+def _case_assignment_hold(offer: Offer, work_item: WorkItem) -> Offer:
     """NOT-14: a case assignment cannot be rejected and is not re-routed: at its timeout the case
     is the agent's (assigned to them, as if they had opened it), with no presence change.
 
@@ -725,8 +744,7 @@ def _case_assignment_hold(offer: Offer) -> Offer:
     """
     from notifications.services import notification_close_for_offer
 
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
-    agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+    agent = lock_row(AgentProfile.objects.all(), offer.agent_id)
     if agent.session_count >= MAX_SESSIONS:
         return offer
     offer_transition(offer, to=Offer.Status.ACCEPTED)

@@ -78,7 +78,7 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     """
     from routing.tasks import keep_same_agent_expire
 
-    work_item = WorkItem.objects.select_for_update().select_related("workstream").get(pk=work_item_id)
+    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
     if work_item.status != WorkItem.Status.PARKED:
         return work_item
     now = timezone.now()
