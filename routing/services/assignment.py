@@ -7,7 +7,6 @@ accepts, rejects, timeouts and dispatches never deadlock, and a work item never 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -47,8 +46,6 @@ from routing.models import (
     Workstream,
 )
 from routing.states import OFFER, WORK_ITEM
-
-logger = logging.getLogger(__name__)
 
 #: A notification never displayed is re-routed this long after its timeout (NOT-8).
 REROUTE_AFTER = timedelta(minutes=8)
@@ -545,15 +542,15 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
 
 
 def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
-    """Offer queued work right after this transaction commits (ROU-11); the sweep retries failures."""
+    """Offer queued work once this transaction commits (ROU-11): a dispatch pass as a Celery task
+    sent on commit, so the caller (a socket handler storing a customer's message, an agent's
+    accept) never waits for up to 200 items to be routed. A lost task is made up for by the
+    sweep's periodic dispatch (REL-2); passes may overlap, as each item is locked with SKIP LOCKED.
+    """
+    from routing.tasks import offers_dispatch_task
 
-    def dispatch() -> None:
-        try:
-            offers_dispatch(queue_ids=queue_ids, agent_id=agent_id)
-        except Exception:  # the trigger's own change is committed; the periodic sweep dispatches again
-            logger.exception("Dispatch after commit failed")
-
-    transaction.on_commit(dispatch)
+    args = (sorted(set(queue_ids)) if queue_ids is not None else None, agent_id)
+    transaction.on_commit(lambda: offers_dispatch_task.delay(*args))
 
 
 def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:

@@ -234,7 +234,6 @@ def race(run, *, trials: int, seed: int) -> Counter:
 def test_accept_end_leave_and_transfer_at_the_same_instant_never_deadlock(released_together, published):
     # spec: ROU-10, ROU-14, LIVE-3 — issue 11's race, a short run for every local test run
     outcomes = race(released_together, trials=52, seed=11)
-    print(dict(outcomes))
     assert sum(outcomes.values()) == 52
     assert {scenario for scenario, _ in outcomes} == set(SCENARIOS)
 
