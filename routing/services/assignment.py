@@ -45,6 +45,13 @@ from routing.models import (
     WorkItem,
     Workstream,
 )
+from routing.services.capacity import (
+    NoLongerEligible,
+    agent_capacity_event,
+    agent_follow_capacity,
+    agent_release,
+    dispatch_on_commit,
+)
 from routing.states import OFFER, WORK_ITEM
 
 #: A notification never displayed is re-routed this long after its timeout (NOT-8).
@@ -244,12 +251,6 @@ def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = Non
     banner_raise(agent_id=agent.pk, kind=kind, message=message)
 
 
-def _follow_capacity(agent: AgentProfile, work_item: WorkItem) -> None:
-    from routing.services.presence import presence_follow_capacity
-
-    presence_follow_capacity(agent, workstream=work_item.workstream)
-
-
 def queue_position(work_item: WorkItem) -> int:
     """1 for the next item the queue serves (LIVE-1)."""
     return (
@@ -297,25 +298,6 @@ def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     return work_item
 
 
-def _release_capacity(work_item: WorkItem, agent: AgentProfile) -> None:
-    """Give the item's units back to the locked agent (ROU-6)."""
-    if work_item.holds_capacity:
-        agent.capacity_used = max(agent.capacity_used - work_item.capacity_units, 0)
-        work_item.holds_capacity = False
-        work_item.capacity_release_at = None
-        work_item.save(update_fields=["holds_capacity", "capacity_release_at"])
-
-
-def _agent_event(agent: AgentProfile) -> dict:
-    return {
-        "type": "agent.capacity",
-        "agent": agent.pk,
-        "capacity": agent.capacity,
-        "capacity_used": agent.capacity_used,
-        "session_count": agent.session_count,
-    }
-
-
 @transaction.atomic
 def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
     """Wrap-up started: capacity follows the workstream's wrap-up setting (ROU-1, ROU-6)."""
@@ -324,12 +306,8 @@ def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
         return work_item
     policy = work_item.workstream.wrap_up_capacity
     if policy == Workstream.WrapUpCapacity.NEVER:
-        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-        _release_capacity(work_item, agent)
-        agent.save(update_fields=["capacity_used"])
-        _follow_capacity(agent, work_item)
-        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-        dispatch_on_commit(agent_id=agent.pk)
+        agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+        agent_release(work_item, agent, session=False)
     elif policy == Workstream.WrapUpCapacity.TIMED:
         work_item.capacity_release_at = timezone.now() + timedelta(
             seconds=work_item.workstream.wrap_up_capacity_seconds or 0
@@ -349,12 +327,8 @@ def work_item_release_due_capacity(*, work_item_id: int) -> WorkItem | None:
         or work_item.capacity_release_at > timezone.now()
     ):
         return work_item
-    agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-    _release_capacity(work_item, agent)
-    agent.save(update_fields=["capacity_used"])
-    _follow_capacity(agent, work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-    dispatch_on_commit(agent_id=agent.pk)
+    agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+    agent_release(work_item, agent, session=False)
     return work_item
 
 
@@ -367,14 +341,8 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
     _withdraw_pending_offer(work_item)
     # A parked item gave its capacity and session slot back when it was parked (PER-6).
     if work_item.agent_id is not None and work_item.status == WorkItem.Status.ASSIGNED:
-        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-        _release_capacity(work_item, agent)
-        agent.session_count = max(agent.session_count - 1, 0)
-        agent.last_work_ended_at = timezone.now()
-        agent.save(update_fields=["capacity_used", "session_count", "last_work_ended_at"])
-        _follow_capacity(agent, work_item)
-        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-        dispatch_on_commit(agent_id=agent.pk)
+        agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+        agent_release(work_item, agent, session=True, work_ended=True)
     work_item_transition(work_item, to=WorkItem.Status.DONE)
     return work_item
 
@@ -433,7 +401,7 @@ def _offer_to_best_agent(
                 agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
                 # Another dispatcher may have offered this agent other work while we waited for the lock.
                 if not eligible.filter(pk=agent_id).exists():
-                    raise _NoLongerEligible
+                    raise NoLongerEligible
                 scenario = _scenario_for(work_item)
                 template_key = (work_item.workstream_id, scenario)
                 if template_key not in dispatch_pass.templates:
@@ -457,13 +425,9 @@ def _offer_to_best_agent(
                 notification_raise_for_offer(offer=offer, scenario=scenario)
                 _schedule_offer_timeout(offer)
                 return offer
-        except _NoLongerEligible:
+        except NoLongerEligible:
             continue
     return None
-
-
-class _NoLongerEligible(Exception):
-    """Rolls back the savepoint of a candidate who lost eligibility while we waited for their lock."""
 
 
 def _item_kind(work_item: WorkItem, skill_ids: list[int] | None) -> tuple:
@@ -541,18 +505,6 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
     return offered
 
 
-def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
-    """Offer queued work once this transaction commits (ROU-11): a dispatch pass as a Celery task
-    sent on commit, so the caller (a socket handler storing a customer's message, an agent's
-    accept) never waits for up to 200 items to be routed. A lost task is made up for by the
-    sweep's periodic dispatch (REL-2); passes may overlap, as each item is locked with SKIP LOCKED.
-    """
-    from routing.tasks import offers_dispatch_task
-
-    args = (sorted(set(queue_ids)) if queue_ids is not None else None, agent_id)
-    transaction.on_commit(lambda: offers_dispatch_task.delay(*args))
-
-
 def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
     """Lock an offer's work item, then the offer (core.locks order); ``(None, None)`` for no offer.
 
@@ -628,10 +580,10 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     agent.session_count += 1
     agent.last_assigned_at = now
     agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
-    _follow_capacity(agent, work_item)
+    agent_follow_capacity(agent, work_item)
     if work_item.conversation_id:
         conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+    publish_on_commit(SUPERVISORS_GROUP, agent_capacity_event(agent))
     return work_item
 
 
