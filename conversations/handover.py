@@ -16,7 +16,7 @@ from django.utils import timezone
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from conversations.services import (
-    _locked,
+    conversation_lock,
     conversation_started_publish,
     conversation_transition,
     message_post,
@@ -34,7 +34,7 @@ def _actor(agent) -> str:
 
 def _locked_active(conversation_id: int) -> Conversation:
     """The conversation, locked, which must still be active (the customer may have just ended it)."""
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock(conversation_id)
     if conversation.status != Conversation.Status.ACTIVE:
         raise ConversationError("Only an active conversation can be handed over.", code="not_active")
     return conversation

@@ -19,7 +19,13 @@ from django.utils import timezone
 
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message, Session
-from conversations.services import _locked, _work_item_id, conversation_transition, message_post
+from conversations.services import (
+    conversation_lock,
+    conversation_lock_with_work,
+    conversation_transition,
+    conversation_work_item_id,
+    message_post,
+)
 
 Actor = ConversationEvent.Actor
 
@@ -36,7 +42,7 @@ def conversation_park(*, conversation_id: int, agent) -> Conversation:
     """
     from routing.services.continuity import work_item_park
 
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock_with_work(conversation_id)
     if not conversation.is_persistent:
         raise ConversationError(
             "Only a persistent chat can wait for the customer; end a live chat instead.", code="not_persistent"
@@ -55,7 +61,7 @@ def conversation_park(*, conversation_id: int, agent) -> Conversation:
     seconds = conversation.workstream.auto_close_waiting_seconds
     conversation.auto_close_at = now + timedelta(seconds=seconds) if seconds else None
     conversation.save(update_fields=["auto_close_at"])
-    work_item_id = _work_item_id(conversation)
+    work_item_id = conversation_work_item_id(conversation)
     if work_item_id:
         work_item_park(work_item_id=work_item_id)
     return conversation
@@ -70,7 +76,9 @@ def conversation_customer_back(*, conversation_id: int) -> Conversation:
     """
     from routing.services.continuity import work_item_return
 
-    conversation = _locked(conversation_id)
+    # Inside message_post, which holds the conversation's lock already (its work item is parked,
+    # so no accept or transfer can hold that item meanwhile).
+    conversation = conversation_lock(conversation_id)
     if conversation.status != Conversation.Status.WAITING:
         return conversation
     conversation = conversation_transition(
@@ -78,7 +86,7 @@ def conversation_customer_back(*, conversation_id: int) -> Conversation:
     )
     conversation.auto_close_at = None
     conversation.save(update_fields=["auto_close_at"])
-    work_item_id = _work_item_id(conversation)
+    work_item_id = conversation_work_item_id(conversation)
     if work_item_id:
         work_item_return(work_item_id=work_item_id)
     return conversation
@@ -92,7 +100,7 @@ def conversation_waiting_auto_close(*, conversation: Conversation) -> Conversati
     conversation = conversation_transition(
         conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Inactive"
     )
-    work_item_id = _work_item_id(conversation)
+    work_item_id = conversation_work_item_id(conversation)
     if work_item_id:
         work_item_complete(work_item_id=work_item_id)
     return conversation

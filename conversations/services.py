@@ -28,11 +28,28 @@ from core.realtime import conversation_group, publish_on_commit
 Actor = ConversationEvent.Actor
 
 
-def _locked(conversation_id: int) -> Conversation:
+def conversation_lock(conversation_id: int) -> Conversation:
+    """The conversation, locked, or :class:`NotFound`. Called after locking its work item, its
+    offers and agents, if the caller needs them (core.locks)."""
     try:
         return Conversation.objects.select_for_update().get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation.") from None
+
+
+_locked = conversation_lock  # message_post's name for it
+
+
+def conversation_lock_with_work(conversation_id: int) -> Conversation:
+    """Lock the conversation's work item, then the conversation: the order of core.locks, so a
+    customer ending the chat queues behind an agent's accept or a transfer instead of crossing it.
+
+    For every conversation workflow that may go on to routing (ending, closing, parking).
+    """
+    from routing.services import work_item_lock_for_conversation
+
+    work_item_lock_for_conversation(conversation_id=conversation_id)
+    return conversation_lock(conversation_id)
 
 
 @transaction.atomic
@@ -49,7 +66,7 @@ def conversation_transition(
     An illegal move raises :class:`~core.errors.IllegalTransition` and changes nothing.
     Workflows that may run twice (auto-close, a customer leaving) check the state first.
     """
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock(conversation_id)
     source = conversation.status
     CONVERSATION.check(source, to)
     now = timezone.now()
@@ -417,7 +434,7 @@ def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversati
 
     Called by ``routing.services.offer_accept`` inside its transaction.
     """
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock(conversation_id)
     now = timezone.now()
     conversation_transition(
         conversation_id=conversation.pk, to=Conversation.Status.ACTIVE, actor=Actor.AGENT, actor_user=agent.user
@@ -444,7 +461,8 @@ def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversati
     return conversation
 
 
-def _work_item_id(conversation: Conversation) -> int | None:
+def conversation_work_item_id(conversation: Conversation) -> int | None:
+    """The id of the conversation's work item (none before it was routed, e.g. a bot's)."""
     from routing.models import WorkItem
 
     return WorkItem.objects.filter(conversation=conversation).values_list("pk", flat=True).first()
@@ -454,7 +472,7 @@ def _end(conversation: Conversation, *, actor: str, actor_user=None, notice: str
     """Open → closed (nobody took it yet), active/waiting → wrap-up (the agent finishes)."""
     from routing import services as routing
 
-    work_item_id = _work_item_id(conversation)
+    work_item_id = conversation_work_item_id(conversation)
     if conversation.status == Conversation.Status.OPEN:
         conversation = conversation_transition(
             conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=actor, actor_user=actor_user
@@ -481,7 +499,7 @@ def conversation_customer_end(*, conversation_id: int, note: str = "") -> Conver
 
     Ending an ended conversation changes nothing.
     """
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock_with_work(conversation_id)
     if conversation.is_persistent:
         raise ConversationError("Only an agent can end a persistent conversation.", code="end_not_allowed")
     if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
@@ -492,7 +510,7 @@ def conversation_customer_end(*, conversation_id: int, note: str = "") -> Conver
 @transaction.atomic
 def conversation_agent_end(*, conversation_id: int, agent) -> Conversation:
     """The agent ends the conversation: it goes to wrap-up and the customer sees it ended (CONV-1)."""
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock_with_work(conversation_id)
     if conversation.agent_id != agent.pk:
         raise ConversationError("Only the agent who holds this conversation can end it.", code="not_yours")
     if conversation.status not in (Conversation.Status.ACTIVE, Conversation.Status.WAITING):
@@ -507,7 +525,7 @@ def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=N
         conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=actor, actor_user=actor_user
     )
     Session.objects.filter(conversation=conversation, closed_at__isnull=True).update(closed_at=timezone.now())
-    work_item_id = _work_item_id(conversation)
+    work_item_id = conversation_work_item_id(conversation)
     if work_item_id:
         routing.work_item_complete(work_item_id=work_item_id)
     return conversation
@@ -516,7 +534,7 @@ def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=N
 @transaction.atomic
 def conversation_wrap_up_close(*, conversation_id: int, agent) -> Conversation:
     """The agent finishes wrap-up: the conversation closes, its session and capacity are released."""
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock_with_work(conversation_id)
     if conversation.agent_id != agent.pk:
         raise ConversationError("Only the agent who holds this conversation can close it.", code="not_yours")
     if conversation.status != Conversation.Status.WRAP_UP:
@@ -527,8 +545,10 @@ def conversation_wrap_up_close(*, conversation_id: int, agent) -> Conversation:
 @transaction.atomic
 def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
     """Close a conversation whose auto-close moment has passed (CONV-1). Safe to call twice."""
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
-    if conversation is None or conversation.auto_close_at is None or conversation.auto_close_at > timezone.now():
+    if not Conversation.objects.filter(pk=conversation_id).exists():
+        return None
+    conversation = conversation_lock_with_work(conversation_id)
+    if conversation.auto_close_at is None or conversation.auto_close_at > timezone.now():
         return conversation
     if conversation.status == Conversation.Status.WRAP_UP:
         return _close_after_wrap_up(conversation, actor=Actor.SYSTEM)
@@ -571,7 +591,7 @@ def conversation_inactive_close(*, conversation_id: int) -> Conversation | None:
     inactivity auto-close). Called by the task scheduled for the deadline and by the sweep;
     early (the deadline moved: a later message scheduled its own task) or repeated calls
     change nothing, so it ends once."""
-    conversation = _locked(conversation_id)
+    conversation = conversation_lock_with_work(conversation_id)
     deadline = conversation.inactive_close_at
     if deadline is None or deadline > timezone.now():
         return conversation
@@ -620,10 +640,10 @@ def conversation_customer_returned(*, conversation_id: int) -> Conversation | No
 @transaction.atomic
 def conversation_end_if_customer_gone(*, conversation_id: int) -> Conversation | None:
     """End a live chat whose customer left and did not come back in time (LIVE-3). Safe to call twice."""
-    conversation = (
-        Conversation.objects.select_for_update().select_related("workstream").filter(pk=conversation_id).first()
-    )
-    if conversation is None or conversation.customer_left_at is None:
+    if not Conversation.objects.filter(pk=conversation_id).exists():
+        return None
+    conversation = conversation_lock_with_work(conversation_id)
+    if conversation.customer_left_at is None:
         return conversation
     grace = timedelta(seconds=conversation.workstream.customer_grace_seconds)
     if conversation.customer_left_at + grace > timezone.now():

@@ -9,6 +9,13 @@ def time_out_offer(offer_id: int) -> None:
     services.offer_time_out(offer_id=offer_id)
 
 
+@shared_task(name="routing.offers_dispatch", ignore_result=True)
+def offers_dispatch_task(queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
+    """ROU-11: a dispatch pass after a change that may let queued work be offered (sent on commit
+    by ``dispatch_on_commit``). Any number may run at once; a repeated one offers nothing new."""
+    services.offers_dispatch(queue_ids=queue_ids, agent_id=agent_id)
+
+
 @shared_task(name="routing.mark_agent_unreachable", ignore_result=True)
 def mark_agent_unreachable(agent_id: int) -> None:
     """ROU-8: Offline once the grace after the agent's last workspace page closed has passed."""

@@ -76,6 +76,19 @@ def layer(request):
     return request.param
 
 
+@pytest.fixture(autouse=True)
+def dispatch_passes_inline(request, monkeypatch):
+    """A dispatch pass (ROU-11) is a Celery task sent on commit; most tests are about what a pass
+    does, not where it runs, and have no worker. For them the sent task runs its real body right
+    there (Celery's ``apply``), where the commit happened. Tests with a real worker, and tests
+    marked ``sent_dispatch`` (they prove the send itself), get the production send."""
+    if "celery_worker" in request.fixturenames or request.node.get_closest_marker("sent_dispatch"):
+        return
+    from routing.tasks import offers_dispatch_task
+
+    monkeypatch.setattr(offers_dispatch_task, "delay", lambda *args, **kwargs: offers_dispatch_task.apply(args, kwargs))
+
+
 def pytest_report_header(config):
     db = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     return f"database: {db}; redis: {'yes' if REDIS_URL else 'no (embedded only)'}"

@@ -215,7 +215,11 @@ class Heartbeat:
 def _lock_visitor(visitor_id: int) -> Visitor:
     # The visitor's row serialises everything that opens an invitation for them (two tabs, the
     # SDK): so the one-open-invitation rule and the daily cap hold (PRO-3).
-    return Visitor.objects.select_for_update().select_related("widget__workstream__default_queue").get(pk=visitor_id)
+    return (
+        Visitor.objects.select_for_update(of=("self",))
+        .select_related("widget__workstream__default_queue")
+        .get(pk=visitor_id)
+    )
 
 
 def _invitation_open(

@@ -167,7 +167,9 @@ def provider_delivery_process(*, delivery_id: int) -> ProviderDelivery | None:
     delivery = ProviderDelivery.objects.select_for_update().filter(pk=delivery_id).first()
     if delivery is None or delivery.processed_at is not None:
         return delivery
-    channel = PhoneChannel.objects.select_for_update().select_related("workstream").get(pk=delivery.channel_id)
+    channel = (
+        PhoneChannel.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=delivery.channel_id)
+    )
     phone = delivery.from_number
     change = ""
     conversation = None

@@ -7,7 +7,6 @@ accepts, rejects, timeouts and dispatches never deadlock, and a work item never 
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -30,6 +29,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.errors import NotFound
+from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
@@ -45,9 +45,14 @@ from routing.models import (
     WorkItem,
     Workstream,
 )
+from routing.services.capacity import (
+    NoLongerEligible,
+    agent_capacity_event,
+    agent_follow_capacity,
+    agent_release,
+    dispatch_on_commit,
+)
 from routing.states import OFFER, WORK_ITEM
-
-logger = logging.getLogger(__name__)
 
 #: A notification never displayed is re-routed this long after its timeout (NOT-8).
 REROUTE_AFTER = timedelta(minutes=8)
@@ -246,12 +251,6 @@ def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = Non
     banner_raise(agent_id=agent.pk, kind=kind, message=message)
 
 
-def _follow_capacity(agent: AgentProfile, work_item: WorkItem) -> None:
-    from routing.services.presence import presence_follow_capacity
-
-    presence_follow_capacity(agent, workstream=work_item.workstream)
-
-
 def queue_position(work_item: WorkItem) -> int:
     """1 for the next item the queue serves (LIVE-1)."""
     return (
@@ -274,6 +273,14 @@ def _withdraw_pending_offer(work_item: WorkItem) -> None:
         notification_close_for_offer(offer=offer, status="withdrawn")
 
 
+def work_item_lock_for_conversation(*, conversation_id: int) -> int | None:
+    """Lock the work item of a conversation, first of all locks (core.locks), and return its id
+    (None: not routed yet). For conversation workflows that lock the conversation next."""
+    work_item_id = WorkItem.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True).first()
+    lock_row(WorkItem.objects.only("pk"), work_item_id)
+    return work_item_id
+
+
 @transaction.atomic
 def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     """The work went away before anyone took it (a live-chat customer left): withdraw its offer."""
@@ -291,39 +298,16 @@ def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     return work_item
 
 
-def _release_capacity(work_item: WorkItem, agent: AgentProfile) -> None:
-    """Give the item's units back to the locked agent (ROU-6)."""
-    if work_item.holds_capacity:
-        agent.capacity_used = max(agent.capacity_used - work_item.capacity_units, 0)
-        work_item.holds_capacity = False
-        work_item.capacity_release_at = None
-        work_item.save(update_fields=["holds_capacity", "capacity_release_at"])
-
-
-def _agent_event(agent: AgentProfile) -> dict:
-    return {
-        "type": "agent.capacity",
-        "agent": agent.pk,
-        "capacity": agent.capacity,
-        "capacity_used": agent.capacity_used,
-        "session_count": agent.session_count,
-    }
-
-
 @transaction.atomic
 def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
     """Wrap-up started: capacity follows the workstream's wrap-up setting (ROU-1, ROU-6)."""
-    work_item = WorkItem.objects.select_for_update().select_related("workstream").get(pk=work_item_id)
+    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
     if work_item.agent_id is None or not work_item.holds_capacity:
         return work_item
     policy = work_item.workstream.wrap_up_capacity
     if policy == Workstream.WrapUpCapacity.NEVER:
-        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-        _release_capacity(work_item, agent)
-        agent.save(update_fields=["capacity_used"])
-        _follow_capacity(agent, work_item)
-        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-        dispatch_on_commit(agent_id=agent.pk)
+        agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+        agent_release(work_item, agent, session=False)
     elif policy == Workstream.WrapUpCapacity.TIMED:
         work_item.capacity_release_at = timezone.now() + timedelta(
             seconds=work_item.workstream.wrap_up_capacity_seconds or 0
@@ -343,12 +327,8 @@ def work_item_release_due_capacity(*, work_item_id: int) -> WorkItem | None:
         or work_item.capacity_release_at > timezone.now()
     ):
         return work_item
-    agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-    _release_capacity(work_item, agent)
-    agent.save(update_fields=["capacity_used"])
-    _follow_capacity(agent, work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-    dispatch_on_commit(agent_id=agent.pk)
+    agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+    agent_release(work_item, agent, session=False)
     return work_item
 
 
@@ -361,14 +341,8 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
     _withdraw_pending_offer(work_item)
     # A parked item gave its capacity and session slot back when it was parked (PER-6).
     if work_item.agent_id is not None and work_item.status == WorkItem.Status.ASSIGNED:
-        agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-        _release_capacity(work_item, agent)
-        agent.session_count = max(agent.session_count - 1, 0)
-        agent.last_work_ended_at = timezone.now()
-        agent.save(update_fields=["capacity_used", "session_count", "last_work_ended_at"])
-        _follow_capacity(agent, work_item)
-        publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-        dispatch_on_commit(agent_id=agent.pk)
+        agent = lock_row(AgentProfile.objects.all(), work_item.agent_id)
+        agent_release(work_item, agent, session=True, work_ended=True)
     work_item_transition(work_item, to=WorkItem.Status.DONE)
     return work_item
 
@@ -427,7 +401,7 @@ def _offer_to_best_agent(
                 agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
                 # Another dispatcher may have offered this agent other work while we waited for the lock.
                 if not eligible.filter(pk=agent_id).exists():
-                    raise _NoLongerEligible
+                    raise NoLongerEligible
                 scenario = _scenario_for(work_item)
                 template_key = (work_item.workstream_id, scenario)
                 if template_key not in dispatch_pass.templates:
@@ -451,13 +425,9 @@ def _offer_to_best_agent(
                 notification_raise_for_offer(offer=offer, scenario=scenario)
                 _schedule_offer_timeout(offer)
                 return offer
-        except _NoLongerEligible:
+        except NoLongerEligible:
             continue
     return None
-
-
-class _NoLongerEligible(Exception):
-    """Rolls back the savepoint of a candidate who lost eligibility while we waited for their lock."""
 
 
 def _item_kind(work_item: WorkItem, skill_ids: list[int] | None) -> tuple:
@@ -535,23 +505,22 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
     return offered
 
 
-def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
-    """Offer queued work right after this transaction commits (ROU-11); the sweep retries failures."""
+def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
+    """Lock an offer's work item, then the offer (core.locks order); ``(None, None)`` for no offer.
 
-    def dispatch() -> None:
-        try:
-            offers_dispatch(queue_ids=queue_ids, agent_id=agent_id)
-        except Exception:  # the trigger's own change is committed; the periodic sweep dispatches again
-            logger.exception("Dispatch after commit failed")
+    Called inside the caller's transaction before it locks any agent or conversation.
+    """
+    work_item_id = Offer.objects.filter(pk=offer_id).values_list("work_item_id", flat=True).first()
+    work_item = lock_row(WorkItem.objects.all(), work_item_id)
+    offer = lock_row(Offer.objects.all(), offer_id) if work_item is not None else None
+    return offer, work_item
 
-    transaction.on_commit(dispatch)
 
-
-def _locked_offer(offer_id: int) -> Offer:
-    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+def _locked_offer(offer_id: int) -> tuple[Offer, WorkItem]:
+    offer, work_item = offer_lock_with_work_item(offer_id)
     if offer is None:
         raise NotFound("No such offer.")
-    return offer
+    return offer, work_item
 
 
 @transaction.atomic
@@ -559,7 +528,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
     from notifications.services import notification_close_for_offer
 
-    offer = _locked_offer(offer_id)
+    offer, work_item = _locked_offer(offer_id)
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
@@ -567,8 +536,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     # NOT-8: a notification never displayed stays the agent's until its re-route moment.
     if (offer.reroute_at or offer.expires_at) <= timezone.now():
         raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
-    agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+    agent = lock_row(AgentProfile.objects.all(), agent.pk)
     if agent.session_count >= MAX_SESSIONS:
         raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
     offer_transition(offer, to=Offer.Status.ACCEPTED)
@@ -612,17 +580,17 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     agent.session_count += 1
     agent.last_assigned_at = now
     agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
-    _follow_capacity(agent, work_item)
+    agent_follow_capacity(agent, work_item)
     if work_item.conversation_id:
         conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
+    publish_on_commit(SUPERVISORS_GROUP, agent_capacity_event(agent))
     return work_item
 
 
-def _decline(offer: Offer, *, to: str) -> None:
+def _decline(offer: Offer, work_item: WorkItem, *, to: str) -> None:
+    """Called while holding the locks of the work item and then the offer."""
     from notifications.services import notification_close_for_offer
 
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
     offer_transition(offer, to=to)
     notification_close_for_offer(offer=offer, status=to)
     if to == Offer.Status.TIMED_OUT:
@@ -647,7 +615,7 @@ def _decline(offer: Offer, *, to: str) -> None:
 @transaction.atomic
 def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent declines; the work item goes to the next eligible agent (NOT-4)."""
-    offer = _locked_offer(offer_id)
+    offer, work_item = _locked_offer(offer_id)
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
@@ -655,7 +623,7 @@ def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     workstream = Workstream.objects.get(work_items__pk=offer.work_item_id)
     if not workstream.agents_may_reject or _scenario_for(offer.work_item) == Scenario.CASE_ASSIGNMENT:
         raise RoutingError("This work item cannot be rejected.", code="reject_not_allowed")
-    _decline(offer, to=Offer.Status.REJECTED)
+    _decline(offer, work_item, to=Offer.Status.REJECTED)
     from notifications.models import AgentBanner, AlertSettings
 
     if AlertSettings.load().agent_reject_enabled:  # NOT-11
@@ -689,12 +657,12 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     from notifications.models import AgentBanner, AlertSettings
     from notifications.services import notification_hold_until
 
-    offer = Offer.objects.select_for_update().filter(pk=offer_id).first()
+    offer, work_item = offer_lock_with_work_item(offer_id)
     now = timezone.now()
     if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
         return offer
-    if offer.work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
-        return _case_assignment_hold(offer)
+    if work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
+        return _case_assignment_hold(offer, work_item)
     if offer.reroute_at is None and offer.displayed_at is None:  # NOT-8
         offer.reroute_at = offer.expires_at + REROUTE_AFTER
         offer.save(update_fields=["reroute_at"])
@@ -706,16 +674,16 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     if offer.reroute_at is not None:
         if offer.reroute_at > now:
             return offer
-        _decline(offer, to=Offer.Status.TIMED_OUT)
+        _decline(offer, work_item, to=Offer.Status.TIMED_OUT)
         return offer
-    _decline(offer, to=Offer.Status.TIMED_OUT)
+    _decline(offer, work_item, to=Offer.Status.TIMED_OUT)
     if AlertSettings.load().missed_notification_enabled:  # NOT-10
         agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
         _presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION)
     return offer
 
 
-def _case_assignment_hold(offer: Offer) -> Offer:
+def _case_assignment_hold(offer: Offer, work_item: WorkItem) -> Offer:
     """NOT-14: a case assignment cannot be rejected and is not re-routed: at its timeout the case
     is the agent's (assigned to them, as if they had opened it), with no presence change.
 
@@ -725,8 +693,7 @@ def _case_assignment_hold(offer: Offer) -> Offer:
     """
     from notifications.services import notification_close_for_offer
 
-    work_item = WorkItem.objects.select_for_update().get(pk=offer.work_item_id)
-    agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+    agent = lock_row(AgentProfile.objects.all(), offer.agent_id)
     if agent.session_count >= MAX_SESSIONS:
         return offer
     offer_transition(offer, to=Offer.Status.ACCEPTED)

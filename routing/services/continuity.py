@@ -32,13 +32,8 @@ from django.utils import timezone
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import AgentProfile, WorkItem
-from routing.services.assignment import (
-    _agent_event,
-    _follow_capacity,
-    _release_capacity,
-    dispatch_on_commit,
-    work_item_transition,
-)
+from routing.services.assignment import work_item_transition
+from routing.services.capacity import NoLongerEligible, agent_release, dispatch_on_commit
 
 #: How long a returning conversation waits for its previous agent before anyone may take it.
 KEEP_SAME_AGENT_WAIT = timedelta(minutes=10)
@@ -57,15 +52,10 @@ def work_item_park(*, work_item_id: int) -> WorkItem:
     if work_item.status != WorkItem.Status.ASSIGNED or work_item.agent_id is None:
         raise RoutingError("Only work an agent holds can be parked.", code="not_assigned")
     agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
-    _release_capacity(work_item, agent)
-    agent.session_count = max(agent.session_count - 1, 0)
-    agent.save(update_fields=["capacity_used", "session_count"])
     work_item.previous_agent_id = agent.pk
     work_item.save(update_fields=["previous_agent"])
     work_item_transition(work_item, to=WorkItem.Status.PARKED)
-    _follow_capacity(agent, work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(agent))
-    dispatch_on_commit(agent_id=agent.pk)  # the freed capacity may take other work now
+    agent_release(work_item, agent, session=True)  # the freed capacity may take other work now
     return work_item
 
 
@@ -78,7 +68,7 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     """
     from routing.tasks import keep_same_agent_expire
 
-    work_item = WorkItem.objects.select_for_update().select_related("workstream").get(pk=work_item_id)
+    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
     if work_item.status != WorkItem.Status.PARKED:
         return work_item
     now = timezone.now()
@@ -96,10 +86,6 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     dispatch_on_commit(queue_ids=[work_item.queue_id])
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": work_item.queue_id})
     return work_item
-
-
-class _NoLongerEligible(Exception):
-    """Rolls back the savepoint of a candidate who lost eligibility while we waited for their lock."""
 
 
 def work_item_is_returning(work_item: WorkItem) -> bool:
@@ -143,13 +129,13 @@ def work_item_give_back(work_item: WorkItem, eligible: QuerySet[AgentProfile]) -
             with transaction.atomic():  # a savepoint per candidate, as for offers
                 agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
                 if not eligible.filter(pk=agent_id).exists():
-                    raise _NoLongerEligible
+                    raise NoLongerEligible
                 work_item.keep_agent_until = None
                 work_item.save(update_fields=["keep_agent_until"])
                 work_item_assign(work_item, agent=agent)
                 notification_raise_toast(agent_id=agent.pk, work_item=work_item, scenario=Scenario.WORK_ITEM, extra={})
                 return True
-        except _NoLongerEligible:
+        except NoLongerEligible:
             continue
     return True
 

@@ -10,14 +10,13 @@ order every assignment path uses.
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import Sum
-from django.db.models.functions import Coalesce
 
 from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence, QueueMembership, WorkItem, Workstream
 from routing.services.assignment import work_item_assign
+from routing.services.capacity import agent_reserved_units
 
 
 def open_items_changed_on_commit(*, queue_id: int) -> None:
@@ -26,13 +25,6 @@ def open_items_changed_on_commit(*, queue_id: int) -> None:
     for agent_id in QueueMembership.objects.filter(queue_id=queue_id).values_list("agent_id", flat=True):
         publish_on_commit(agent_group(agent_id), {"type": "queue.items_changed", "queue": queue_id})
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": queue_id})
-
-
-def _reserved_units(agent: AgentProfile) -> int:
-    """Capacity held back for the agent's pending offers (as eligible_agents counts it)."""
-    return Offer.objects.filter(agent=agent, status=Offer.Status.PENDING).aggregate(
-        units=Coalesce(Sum("work_item__capacity_units"), 0)
-    )["units"]
 
 
 def _check_may_take(agent: AgentProfile, work_item: WorkItem, workstream: Workstream) -> None:
@@ -52,7 +44,7 @@ def _check_may_take(agent: AgentProfile, work_item: WorkItem, workstream: Workst
             f"You already have {MAX_SESSIONS} open sessions; close one before taking more work.",
             code="max_sessions",
         )
-    free = agent.capacity - agent.capacity_used - _reserved_units(agent)
+    free = agent.capacity - agent.capacity_used - agent_reserved_units(agent)
     if free < work_item.capacity_units:
         raise RoutingError(
             f"This work item takes {work_item.capacity_units} capacity units and you have {max(free, 0)} free.",

@@ -22,7 +22,7 @@ from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import AgentConnection, AgentProfile, Presence, Workstream
-from routing.services.assignment import dispatch_on_commit
+from routing.services.capacity import dispatch_on_commit
 
 #: A workspace page that sent no heartbeat for this long is gone with its server process (ROU-8);
 #: the pages beat every 10 s.

@@ -17,13 +17,13 @@ from notifications.scenarios import Scenario
 from routing.errors import RoutingError
 from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence, Queue, WorkItem, Workstream
 from routing.selectors import agents_visible_to
-from routing.services.assignment import (
-    _agent_event,
-    _follow_capacity,
-    _release_capacity,
+from routing.services.assignment import work_item_enqueue, work_item_transition
+from routing.services.capacity import (
+    agent_capacity_event,
+    agent_follow_capacity,
+    agent_release,
+    agent_reserved_units,
     dispatch_on_commit,
-    work_item_enqueue,
-    work_item_transition,
 )
 
 MAX_NOTE = 1000
@@ -63,26 +63,14 @@ def _lock_agents(*agent_ids: int) -> dict[int, AgentProfile]:
 def _check_has_room(agent: AgentProfile, units: int) -> None:
     """The receiver can hold one more conversation now: reachable presence, a session slot and the
     capacity, with their pending offers counted as taken (ROU-6, ROU-7)."""
-    from routing.services.pick import _reserved_units
-
     presence = Presence.objects.get(pk=agent.presence_id)
     if presence.base in UNAVAILABLE_BASES:
         raise RoutingError(f"{agent.display_name} is {presence.name} and cannot take it now.", code="unavailable")
     pending = Offer.objects.filter(agent=agent, status=Offer.Status.PENDING).count()
     if agent.session_count + pending >= MAX_SESSIONS:
         raise RoutingError(f"{agent.display_name} already has {MAX_SESSIONS} open sessions.", code="max_sessions")
-    if agent.capacity - agent.capacity_used - _reserved_units(agent) < units:
+    if agent.capacity - agent.capacity_used - agent_reserved_units(agent) < units:
         raise RoutingError(f"{agent.display_name} has no free capacity for it.", code="no_capacity")
-
-
-def _release_sender(work_item: WorkItem, sender: AgentProfile) -> None:
-    _release_capacity(work_item, sender)
-    sender.session_count = max(sender.session_count - 1, 0)
-    sender.last_work_ended_at = timezone.now()
-    sender.save(update_fields=["capacity_used", "session_count", "last_work_ended_at"])
-    _follow_capacity(sender, work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(sender))
-    dispatch_on_commit(agent_id=sender.pk)  # ROU-11: the freed capacity takes queued work
 
 
 @transaction.atomic
@@ -123,7 +111,7 @@ def _transfer_to_agent(work_item: WorkItem, *, by: AgentProfile, to_agent_id: in
     sender, receiver = agents[by.pk], agents[to_agent_id]
     _check_has_room(receiver, work_item.capacity_units)
     holds_capacity = work_item.holds_capacity
-    _release_sender(work_item, sender)
+    agent_release(work_item, sender, session=True, work_ended=True)
     now = timezone.now()
     work_item.agent = receiver
     work_item.previous_agent = receiver
@@ -136,8 +124,8 @@ def _transfer_to_agent(work_item: WorkItem, *, by: AgentProfile, to_agent_id: in
     receiver.last_assigned_at = now
     receiver.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
     work_item.workstream = Workstream.objects.get(pk=work_item.workstream_id)
-    _follow_capacity(receiver, work_item)
-    publish_on_commit(SUPERVISORS_GROUP, _agent_event(receiver))
+    agent_follow_capacity(receiver, work_item)
+    publish_on_commit(SUPERVISORS_GROUP, agent_capacity_event(receiver))
     conversation_transfer_to_agent(
         conversation_id=work_item.conversation_id, from_agent=sender, to_agent=receiver, work_item=work_item, note=note
     )
@@ -158,7 +146,7 @@ def _transfer_to_queue(work_item: WorkItem, *, by: AgentProfile, to_queue_id: in
         raise NotFound("No such queue.")
     sender = _lock_agents(by.pk)[by.pk]
     work_item.workstream = Workstream.objects.get(pk=work_item.workstream_id)
-    _release_sender(work_item, sender)
+    agent_release(work_item, sender, session=True, work_ended=True)
     work_item_transition(work_item, to=WorkItem.Status.QUEUED)
     # The sender's accepted offer is spent: the next agent's accept makes the one holder (ROU-10).
     Offer.objects.filter(work_item=work_item, status=Offer.Status.ACCEPTED, released_at__isnull=True).update(

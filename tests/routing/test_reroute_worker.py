@@ -37,6 +37,12 @@ def setup_chat(*, timeout_seconds: int):
     return widget, first, second
 
 
+def offered(conversation) -> Offer:
+    """The conversation's offer, once the worker's dispatch pass made it (ROU-11)."""
+    wait_until(lambda: Offer.objects.filter(work_item__conversation=conversation).exists())
+    return Offer.objects.get(work_item__conversation=conversation)
+
+
 def pending_of(agent) -> Offer | None:
     return Offer.objects.filter(agent=agent, status="pending").first()
 
@@ -44,8 +50,8 @@ def pending_of(agent) -> Offer | None:
 def test_a_displayed_alert_times_out_and_is_rerouted_by_the_worker(celery_worker):
     # spec: NOT-7, NOT-10, REL-2 — the task scheduled on commit for the offer's timeout
     widget, first, second = setup_chat(timeout_seconds=3)
-    conversation = chat_start(widget)  # dispatch and the timeout task run on commit
-    offer = Offer.objects.get(work_item__conversation=conversation)
+    conversation = chat_start(widget)  # the worker's dispatch pass offers it and schedules the timeout
+    offer = offered(conversation)
     assert offer.agent == first
     notification_display(notification_id=offer.notification.pk, agent=first)
 
@@ -67,7 +73,7 @@ def test_a_never_displayed_alert_stays_then_is_rerouted_eight_minutes_after_its_
     # re-route moment falls 3 seconds from now
     widget, first, second = setup_chat(timeout_seconds=120)
     conversation = chat_start(widget)
-    offer = Offer.objects.get(work_item__conversation=conversation)
+    offer = offered(conversation)
     now = timezone.now()
     Offer.objects.filter(pk=offer.pk).update(
         created_at=now - timedelta(minutes=10), expires_at=now - timedelta(minutes=8) + timedelta(seconds=3)
