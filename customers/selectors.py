@@ -12,9 +12,9 @@ from typing import TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from agents.selectors import oversees_all
 from conversations.selectors import conversations_visible_to
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from routing.selectors import oversees_all
 
 Record = TypeVar("Record", Contact, Account, Case, Note)
 

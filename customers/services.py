@@ -19,12 +19,12 @@ from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agents.selectors import agent_for_user, oversees_all
 from conversations.models import Conversation, ConversationEvent
 from core.errors import DomainError, Forbidden, NotFound
 from core.realtime import case_group, conversation_group, publish_on_commit
 from customers.models import Account, Case, Contact, Note
 from customers.summary import may_change_summary
-from routing.selectors import agent_for_user, oversees_all
 
 CONTACT_FIELDS = frozenset(
     {
@@ -467,7 +467,7 @@ def conversation_skills_set(*, conversation_id: int, skill_ids: Iterable[int], b
     The routing of an item already offered or assigned is not redone. Unknown skills are
     refused and nothing changes; setting the same skills changes nothing.
     """
-    from routing.models import Skill
+    from agents.models import Skill
 
     conversation = _summary_locked(conversation_id, by)
     if not conversation.workstream.agents_may_edit_skills:

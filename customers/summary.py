@@ -25,12 +25,12 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from agents.models import Skill
+from agents.selectors import agent_for_user, oversees_all
 from conversations.models import Conversation
 from conversations.workspace import Detail, additional_details, format_wait, prechat_details, visitor_details
 from core.errors import DomainError, NotFound
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from routing.models import Skill
-from routing.selectors import agent_for_user, oversees_all
 from widgets.models import SelfServiceAction
 
 #: The kinds of record a conversation links to, in the order the linked-records selector shows them.

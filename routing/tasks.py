@@ -9,14 +9,6 @@ def time_out_offer(offer_id: int) -> None:
     services.offer_time_out(offer_id=offer_id)
 
 
-@shared_task(name="routing.mark_agent_unreachable", ignore_result=True)
-def mark_agent_unreachable(agent_id: int) -> None:
-    """ROU-8: Offline once the grace after the agent's last workspace page closed has passed."""
-    from routing.services.presence import agent_mark_unreachable
-
-    agent_mark_unreachable(agent_id=agent_id)
-
-
 @shared_task(name="routing.closest_match_due", ignore_result=True)
 def closest_match_due(work_item_id: int) -> None:
     """ROU-4: a work item's wait for an exact skill match is over; offer it to the nearest match."""

@@ -13,10 +13,11 @@ from django.utils.html import escape
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from agents.models import MAX_SESSIONS, AgentProfile
 from conversations.models import Conversation
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
-from routing.models import MAX_SESSIONS, AgentProfile, OperatingHours, Queue, WorkItem, Workstream
+from routing.models import OperatingHours, Queue, WorkItem, Workstream
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
 from widgets.models import ChatWidget, PreChatQuestion, Visitor

@@ -20,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import APIView
 
+from agents.permissions import IsAgentOrAdmin
 from conversations.selectors import access_conversation, conversations_visible_to
 from core.api import MAX_ID
 from core.errors import NotFound
@@ -43,7 +44,6 @@ from customers.api.serializers import (
     TimelineParamsSerializer,
 )
 from customers.summary import SummaryError
-from omnichannel.permissions import IsAgentOrAdmin
 
 INVALID = OpenApiResponse(description="Invalid input: field errors, nothing changed.")
 

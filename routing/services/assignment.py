@@ -29,22 +29,13 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile, AgentSkill, Presence, Skill
+from agents.services import presence_follow_capacity, presence_set_by_system
 from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
-from routing.models import (
-    MAX_SESSIONS,
-    AgentConnection,
-    AgentProfile,
-    AgentSkill,
-    Offer,
-    Presence,
-    Queue,
-    Skill,
-    WorkItem,
-    Workstream,
-)
+from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.states import OFFER, WORK_ITEM
 
 logger = logging.getLogger(__name__)
@@ -239,7 +230,6 @@ def _alert_agents_at_max_sessions(work_item: WorkItem) -> None:
 def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = None) -> None:
     """A presence-changing alert for a locked agent: the kind's presence and its banner (NOT-8, NOT-10..12)."""
     from notifications.services import banner_raise
-    from routing.services.presence import presence_set_by_system
 
     base = Presence.Base.INACTIVE if kind == "missed_notification" else Presence.Base.BUSY_DND
     presence_set_by_system(agent, base=base)
@@ -247,9 +237,7 @@ def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = Non
 
 
 def _follow_capacity(agent: AgentProfile, work_item: WorkItem) -> None:
-    from routing.services.presence import presence_follow_capacity
-
-    presence_follow_capacity(agent, workstream=work_item.workstream)
+    presence_follow_capacity(agent, automatic=work_item.workstream.automatic_presence)
 
 
 def queue_position(work_item: WorkItem) -> int:

@@ -7,8 +7,8 @@ from urllib.parse import urlencode
 import factory
 from twilio.request_validator import RequestValidator
 
+from agents.models import AgentConnection
 from conversations.models import PhoneChannel
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 
 ACCOUNT = "AC" + "1" * 32

@@ -3,8 +3,9 @@ and the ``conversation.park`` frame (PER-6, ROU-6, CONV-1)."""
 
 import pytest
 
+from agents.models import AgentProfile
 from conversations.models import Conversation
-from routing.models import AgentProfile, WorkItem
+from routing.models import WorkItem
 from tests.conversations.test_workspace_consumer import join, marker, receive, send, workspace  # noqa: F401
 from tests.conversations.test_workspace_pages import chat_given_to, page
 from tests.routing.factories import AgentProfileFactory, WorkstreamFactory

@@ -8,13 +8,14 @@ from unittest import mock
 import pytest
 from websockets.sync.client import connect
 
+from agents.models import AgentProfile
 from conversations.consumers import WorkspaceConsumer
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
 from core.realtime import agent_group, conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
-from routing.models import AgentProfile, Offer
+from routing.models import Offer
 from tests.conversations.test_workspace_pages import chat_given_to, offer_to, snapshot
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, WorkstreamFactory, presence
 

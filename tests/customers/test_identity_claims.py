@@ -12,13 +12,14 @@ import re
 
 import pytest
 
+from agents.models import AgentConnection
 from conversations.models import Conversation, ConversationEvent
 from conversations.services import conversation_start
 from customers import services
 from customers.models import Contact
 from notifications.models import Notification
 from notifications.selectors import notification_payload
-from routing.models import AgentConnection, Offer, RoutingRule
+from routing.models import Offer, RoutingRule
 from routing.services import offer_accept
 from tests.api_helpers import token_client
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory

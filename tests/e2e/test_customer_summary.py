@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from agents.models import AgentProfile
 from conversations.models import Conversation
 from customers import services
 from customers.models import Case, Contact, Note
-from routing.models import AgentProfile
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
 from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence

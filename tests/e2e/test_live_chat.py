@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from agents.models import AgentProfile
 from conversations.models import Conversation
-from routing.models import AgentProfile
 from tests.live import wait_until
 from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory

@@ -2,7 +2,7 @@
 
 from playwright.sync_api import expect
 
-from routing.models import AgentProfile
+from agents.models import AgentProfile
 from tests.e2e.test_live_chat import TIMEOUT
 from tests.live import wait_until
 from tests.routing.factories import PASSWORD

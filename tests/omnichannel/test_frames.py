@@ -9,8 +9,8 @@ from contextlib import ExitStack
 import pytest
 from websockets.sync.client import connect
 
+from agents.models import AgentProfile
 from conversations.models import Conversation, Message
-from routing.models import AgentProfile
 from tests.conversations.test_workspace_pages import chat_given_to, snapshot
 from tests.routing.factories import AgentProfileFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory

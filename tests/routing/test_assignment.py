@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from agents.models import AgentConnection
+from agents.services import agent_presence_set
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import Conversation, Message, Session
 from conversations.services import (
@@ -26,8 +28,8 @@ from notifications.models import Notification
 from notifications.services import notification_display
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
-from routing.models import AgentConnection, Offer, RoutingRule, WorkItem
-from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
+from routing.models import Offer, RoutingRule, WorkItem
+from routing.services import offer_accept, offer_reject, offer_time_out
 from tests.routing import factories
 from tests.routing.factories import (
     AgentSkillFactory,

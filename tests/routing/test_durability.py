@@ -25,10 +25,11 @@ from django.conf import settings
 from django.db import connection
 from django.utils import timezone
 
+from agents.models import AgentConnection
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from notifications.services import notification_display
 from omnichannel.tasks import sweep_overdue_deadlines
-from routing.models import AgentConnection, Offer, WorkItem, WorkstreamTemplate
+from routing.models import Offer, WorkItem, WorkstreamTemplate
 from routing.services import offer_time_out, offers_dispatch
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory

@@ -19,9 +19,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile
 from notifications.models import AlertSettings, Notification
 from routing.errors import RoutingError
-from routing.models import MAX_SESSIONS, AgentConnection, AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 from routing.services import offer_accept, offer_time_out, offers_dispatch, offers_time_out_overdue
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data

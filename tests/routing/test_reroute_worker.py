@@ -7,11 +7,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentProfile
+from agents.services.presence import agent_connect
 from conversations.services import conversation_start
 from notifications.models import NotificationTemplate
 from notifications.services import notification_display
-from routing.models import AgentProfile, Offer, WorkstreamTemplate
-from routing.services.presence import agent_connect
+from routing.models import Offer, WorkstreamTemplate
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory

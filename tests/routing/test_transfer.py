@@ -4,6 +4,7 @@ import factory
 import pytest
 from rest_framework.test import APIClient
 
+from agents.models import AgentConnection, AgentProfile
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import conversation_start, message_post
@@ -11,7 +12,7 @@ from core.errors import NotFound
 from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
+from routing.models import Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept
 from routing.services.transfer import conversation_consult, conversation_transfer
 from tests.routing import factories

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentConnection
 from conversations.models import Conversation
 from core.errors import NotFound
 from notifications.models import Notification
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory
 from tests.widgets.factories import (
     ChatWidgetFactory,
