@@ -11,7 +11,8 @@ register here, in their ``AppConfig.ready()``, and the presence services call th
 
 Both are plain callables, called in the caller's transaction while it holds the agent's row
 lock, in the order they registered. A listener that needs the committed state defers its work
-with ``transaction.on_commit``. Registering the same callable twice registers it once.
+with ``transaction.on_commit``; one that raises aborts the caller's transaction, like any
+failure inside it. Registering the same callable twice registers it once.
 """
 
 from __future__ import annotations

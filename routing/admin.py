@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 
-import agents.admin
+from agents.admin import AgentProfileAdmin as AgentPageAdmin
 from agents.models import AgentProfile
 from core.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
 from routing.models import (
@@ -329,11 +329,11 @@ admin.site.unregister(AgentProfile)
 
 
 @admin.register(AgentProfile)
-class AgentProfileAdmin(agents.admin.AgentProfileAdmin):
+class AgentProfileAdmin(AgentPageAdmin):
     """The agents app's page of an agent, with the queues they belong to (routing owns queues)."""
 
     list_filter = ["role", "presence", "queues", "skills"]
-    inlines = [*agents.admin.AgentProfileAdmin.inlines, QueueMembershipForAgentInline]
+    inlines = [*AgentPageAdmin.inlines, QueueMembershipForAgentInline]
 
 
 # --- Work items and offers (inspection only) ------------------------------------------------
