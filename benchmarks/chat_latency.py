@@ -92,8 +92,9 @@ def seed(pairs: int) -> dict:
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
 
+    from agents.models import AgentConnection, AgentProfile, Presence
     from conversations.services import conversation_start
-    from routing.models import AgentConnection, AgentProfile, Offer, Presence, Queue, QueueMembership, Workstream
+    from routing.models import Offer, Queue, QueueMembership, Workstream
     from routing.services import offer_accept, offers_dispatch
     from widgets.models import AllowedDomain, ChatWidget, Visitor
     from widgets.tokens import conversation_token

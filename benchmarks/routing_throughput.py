@@ -77,18 +77,9 @@ def seed(agents: int, items: int) -> None:
     from django.core.management import call_command
     from django.utils import timezone
 
+    from agents.models import AgentConnection, AgentProfile, AgentSkill, Presence, Skill
     from customers.models import Account, Case
-    from routing.models import (
-        AgentConnection,
-        AgentProfile,
-        AgentSkill,
-        Presence,
-        Queue,
-        QueueMembership,
-        Skill,
-        WorkItem,
-        Workstream,
-    )
+    from routing.models import Queue, QueueMembership, WorkItem, Workstream
 
     call_command("migrate", verbosity=0)
     User = get_user_model()
@@ -174,7 +165,8 @@ def measure(offers_wanted: int) -> dict:
     from django.db import connection
     from django.utils import timezone
 
-    from routing.models import AgentProfile, Offer, WorkItem
+    from agents.models import AgentProfile
+    from routing.models import Offer, WorkItem
     from routing.services import offer_accept, offers_dispatch
 
     counter = QueryCounter()

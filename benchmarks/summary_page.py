@@ -67,10 +67,11 @@ def seed(items: int) -> dict:
     from django.utils import timezone
     from rest_framework.authtoken.models import Token
 
+    from agents.models import AgentProfile, Presence, Skill
     from conversations.models import Conversation
     from customers.models import Account, Case, Contact, Note
     from notifications.services import notification_raise_for_offer
-    from routing.models import AgentProfile, Offer, Presence, Queue, QueueMembership, Skill, WorkItem, Workstream
+    from routing.models import Offer, Queue, QueueMembership, WorkItem, Workstream
     from routing.services import offer_accept
     from widgets.models import ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
 

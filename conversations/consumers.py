@@ -15,6 +15,9 @@ from django.urls import reverse
 from django.utils import translation
 from pydantic import Field
 
+from agents.models import Presence
+from agents.services import agent_presence_set
+from agents.services.presence import agent_connect, agent_disconnect, agent_heartbeat
 from conversations import workspace
 from conversations.channels.outbound import sms_delivery_events
 from conversations.models import Conversation, Message
@@ -26,9 +29,7 @@ from core.frames import Frame, Id, Ref, Seq, Text
 from core.realtime import agent_group, conversation_group, publish_on_commit
 from core.security import product_origin_allowed
 from notifications.services import notification_display
-from routing.models import Presence
-from routing.services import agent_presence_set, offer_accept, offer_reject
-from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat
+from routing.services import offer_accept, offer_reject
 
 
 def scope_language(scope) -> str:

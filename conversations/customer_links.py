@@ -16,14 +16,14 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from agents.models import Skill
+from agents.selectors import agent_for_user, oversees_all
 from conversations.models import Conversation, ConversationEvent
 from core.errors import DomainError, Forbidden, NotFound
 from core.realtime import conversation_group, publish_on_commit
 from customers.models import Account, Case, Contact, Note
 from customers.selectors import contact_matching
 from customers.services import account_create, case_create, contact_create, note_create
-from routing.models import Skill
-from routing.selectors import agent_for_user, oversees_all
 
 
 def _conversation_locked(conversation_id: int) -> Conversation:

@@ -10,7 +10,7 @@ A server process that dies runs no disconnect at all. Its sockets' rows stop bei
 (the process beats every ``SOCKET_KEEPALIVE_SECONDS``), and once a row is older than
 ``CUSTOMER_SOCKET_STALE`` the periodic sweep deletes it and, if it was the customer's last,
 starts the grace period from the moment the customer was last seen (REL-2). The same pattern as
-agents' workspace pages (:mod:`routing.services.presence`).
+agents' workspace pages (:mod:`agents.services.presence`).
 
 These functions do not know about sockets or Channels: a consumer (sync today, async later)
 calls them with its channel name.

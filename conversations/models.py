@@ -48,9 +48,9 @@ class Conversation(models.Model):
     queue = models.ForeignKey(
         "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
     )
-    skills = models.ManyToManyField("routing.Skill", blank=True, related_name="conversations")
+    skills = models.ManyToManyField("agents.Skill", blank=True, related_name="conversations")
     agent = models.ForeignKey(
-        "routing.AgentProfile",
+        "agents.AgentProfile",
         null=True,
         blank=True,
         on_delete=models.SET_NULL,
@@ -245,10 +245,10 @@ class ConversationParticipant(models.Model):
         CONSULTANT = "consultant", _("Consultant")
 
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="participants")
-    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="participations")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="participations")
     role = models.CharField(max_length=16, choices=Role.choices, default=Role.CONSULTANT)
     invited_by = models.ForeignKey(
-        "routing.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "agents.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     joined_at = models.DateTimeField(default=timezone.now, editable=False)
     left_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -268,7 +268,7 @@ class ConversationParticipant(models.Model):
 class Session(models.Model):
     """An open tab of work in an agent's workspace, one per accepted work item (ROU-7)."""
 
-    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="sessions")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="sessions")
     work_item = models.ForeignKey("routing.WorkItem", on_delete=models.CASCADE, related_name="sessions")
     conversation = models.ForeignKey(
         Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="sessions"

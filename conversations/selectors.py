@@ -9,9 +9,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
 
+from agents.selectors import agent_for_user, oversees_all
 from conversations.models import Conversation, Message
 from core.errors import NotFound
-from routing.selectors import agent_for_user, oversees_all, queue_ids_of
+from routing.selectors import queue_ids_of
 
 
 def conversations_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conversation]:

@@ -30,12 +30,12 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
+from agents.models import Skill
 from conversations.customer_links import RECORD_KINDS, may_change_summary
 from conversations.models import Conversation
 from conversations.workspace import Detail, additional_details, format_wait, prechat_details, visitor_details
 from core.errors import DomainError, NotFound
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from routing.models import Skill
 
 TIMELINE_PAGE = 20
 TIMELINE_MAX_PAGE = 100

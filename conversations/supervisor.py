@@ -8,13 +8,13 @@ for what they do not. The page may reset an agent's presence with ``presence.res
 
 from __future__ import annotations
 
+from agents.selectors import oversees_all, reset_presence
+from agents.services import agent_presence_set
 from core.consumers import FrameConsumer
 from core.errors import NotFound
 from core.frames import Frame, Id
 from core.realtime import SUPERVISORS_GROUP
 from core.security import product_origin_allowed
-from routing.selectors import oversees_all, reset_presence
-from routing.services import agent_presence_set
 
 
 class PresenceResetFrame(Frame):

@@ -22,14 +22,15 @@ from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.models import AgentProfile, Presence
+from agents.selectors import oversees_all, reset_presence
+from agents.services import agent_desktop_notifications_set, agent_presence_set
 from conversations import workspace
 from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
 from conversations.summary import customer_summary, summary_js_strings
 from core.errors import DomainError, NotFound
 from routing import selectors as routing_selectors
-from routing.models import AgentProfile, Presence
-from routing.services import agent_desktop_notifications_set, agent_presence_set
 
 LOGIN_URL = reverse_lazy("conversations:login")
 
@@ -119,7 +120,7 @@ def _page_context(request: HttpRequest, **context) -> dict:
         "socket_path": f"/ws/workspace/?{urlencode({'lang': get_language()})}",
         "server_now": timezone.now().isoformat(),
         "js_strings": js_strings(),
-        "can_supervise": routing_selectors.oversees_all(request.user),
+        "can_supervise": oversees_all(request.user),
         **context,
     }
 
@@ -225,7 +226,7 @@ def supervisor_required(view):
     def wrapped(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if not request.user.is_authenticated:
             return redirect_to_login(request.get_full_path(), login_url=LOGIN_URL)
-        if not routing_selectors.oversees_all(request.user):
+        if not oversees_all(request.user):
             return HttpResponse(_("Only supervisors and admins see the supervisor view."), status=403)
         request.agent = workspace.workspace_agent(request.user)  # None for an admin who is no agent
         return view(request, *args, **kwargs)
@@ -300,7 +301,7 @@ def supervisor_state(request: HttpRequest) -> JsonResponse:
 @supervisor_required
 def supervisor_presence_reset(request: HttpRequest, agent_id: int) -> HttpResponse:
     """Put an agent back in Available, clearing their presence-changing banners (ADM-2, NOT-10..12)."""
-    presence = routing_selectors.reset_presence()
+    presence = reset_presence()
     if presence is None:
         messages.error(request, _("There is no Available presence to reset to."))
         return redirect("conversations:supervisor")

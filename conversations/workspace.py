@@ -17,6 +17,8 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
+from agents.models import MAX_SESSIONS, AgentProfile, Presence
+from agents.selectors import agent_for_user, oversees_all
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
@@ -25,8 +27,7 @@ from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
 from notifications.selectors import notification_payload
-from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence
-from routing.selectors import agent_for_user, oversees_all
+from routing.models import Offer
 
 #: The conversation page shows at most this many of the latest messages; the socket's resume
 #: ("everything after N") starts from the last one shown.

@@ -15,8 +15,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 
+from agents.selectors import agent_for_user, oversees_all
 from customers.models import Account, Case, Contact, Note, normalise_phone
-from routing.selectors import agent_for_user, oversees_all, queue_ids_of
+from routing.selectors import queue_ids_of
 
 Record = TypeVar("Record", Contact, Account, Case, Note)
 

@@ -131,7 +131,7 @@ class Notification(models.Model):
         DISMISSED = "dismissed", _("Dismissed")
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
-    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="notifications")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="notifications")
     scenario = models.CharField(max_length=32, choices=Scenario.choices)
     template = models.ForeignKey(NotificationTemplate, null=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=8, choices=NotificationTemplate.Kind.choices)
@@ -165,7 +165,7 @@ class AgentBanner(models.Model):
         REJECTED = "rejected", _("Rejected work item")
         MAX_SESSIONS = "max_sessions", _("Maximum sessions reached")
 
-    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="banners")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="banners")
     kind = models.CharField(max_length=24, choices=Kind.choices)
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(default=timezone.now)

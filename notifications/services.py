@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from agents.availability import Change
 from core.errors import NotFound
 from core.realtime import agent_group, publish_on_commit
 from notifications.models import PLACEHOLDER, AgentBanner, Notification, NotificationTemplate
@@ -31,6 +32,15 @@ def banners_clear(*, agent_id: int) -> int:
     AgentBanner.objects.filter(pk__in=banner_ids).update(cleared_at=now)
     publish_on_commit(agent_group(agent_id), {"type": "banner.cleared", "banners": banner_ids})
     return len(banner_ids)
+
+
+def agent_availability_changed(*, agent_id: int, change: Change) -> None:
+    """A person chose the agent's presence: the presence-changing banners are acted on (NOT-10..12).
+
+    Registered with the agents app in ``NotificationsConfig.ready``; runs in the caller's transaction.
+    """
+    if change == Change.PRESENCE_CHOSEN:
+        banners_clear(agent_id=agent_id)
 
 
 BANNER_MESSAGES = {

@@ -13,6 +13,7 @@ urlpatterns = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api:schema"), name="redoc"),
     path("", include("customers.api.urls")),
     path("", include("conversations.api.urls")),
+    path("", include("agents.api.urls")),
     path("", include("routing.api.urls")),
     path("", include("webhooks.api.urls")),  # API-2
     re_path(r"", not_found),  # last: whatever names no endpoint is a JSON 404

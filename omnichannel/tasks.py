@@ -1,11 +1,11 @@
 from celery import shared_task
 
+from agents.services.presence import agents_mark_unreachable_overdue
 from conversations.channels.outbound import sms_outbound_retry_overdue
 from conversations.channels.sms import provider_deliveries_process_overdue
 from conversations.customer_presence import customer_sockets_drop_stale
 from conversations.services import conversations_apply_overdue_deadlines
 from routing.services import capacity_release_overdue, offers_dispatch, offers_time_out_overdue
-from routing.services.presence import agents_mark_unreachable_overdue
 from webhooks.services import webhook_deliveries_retry_overdue
 from widgets.services import invitations_expire_overdue
 

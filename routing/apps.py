@@ -15,3 +15,9 @@ class RoutingConfig(AppConfig):
 
         register_template_chooser(workstream_template_chosen)  # NOT-2
         register_offer_displayed_listener(offer_displayed_record)  # NOT-8
+
+        # Imported here because services import models, which are not loaded before ready().
+        from agents.availability import register_availability_listener
+        from routing.services.availability import agent_availability_changed
+
+        register_availability_listener(agent_availability_changed)

@@ -1,10 +1,9 @@
-"""Workstreams, queues, skills, presences, agents, work items and offers."""
+"""Workstreams, queues, operating hours, routing rules, work items and offers."""
 
 import re
 import zoneinfo
 from datetime import datetime, time
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -14,8 +13,6 @@ from django.utils.translation import gettext_lazy as _
 
 from notifications.scenarios import Scenario
 from routing.contributions import self_service_kind_choices
-
-MAX_SESSIONS = 10  # ROU-7: an agent holds at most ten open sessions.
 
 
 def validate_time_zone(value: str) -> None:
@@ -28,52 +25,6 @@ class Channel(models.TextChoices):
     SMS = "sms", _("SMS")
     VOICE = "voice", _("Voice")
     RECORDS = "records", _("Records (cases)")
-
-
-class Presence(models.Model):
-    """An agent status. Six base presences ship; custom ones map to a base one (ROU-5)."""
-
-    class Base(models.TextChoices):
-        AVAILABLE = "available", _("Available")
-        BUSY = "busy", _("Busy")
-        BUSY_DND = "busy_dnd", _("Busy – Do not disturb")
-        AWAY = "away", _("Away")
-        OFFLINE = "offline", _("Offline")
-        INACTIVE = "inactive", _("Inactive")
-
-    name = models.CharField(max_length=64, unique=True)
-    base = models.CharField(max_length=16, choices=Base.choices)
-    is_system = models.BooleanField(
-        default=False, editable=False, help_text=_("Shipped with the product; cannot be deleted.")
-    )
-    agent_selectable = models.BooleanField(
-        default=True, help_text=_("Agents may choose it themselves (Inactive is set by the system).")
-    )
-    color = models.CharField(max_length=7, default="#8a8886")
-    order = models.PositiveSmallIntegerField(default=100)
-
-    class Meta:
-        ordering = ["order", "name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self) -> None:
-        if not re.fullmatch(r"#[0-9a-fA-F]{6}", self.color or ""):
-            raise ValidationError({"color": _("Use a hex colour such as #107c10.")})
-        if self.base == self.Base.INACTIVE and self.agent_selectable:
-            raise ValidationError({"agent_selectable": _("Inactive is set by the system only.")})
-
-
-class Skill(models.Model):
-    name = models.CharField(max_length=100, unique=True)
-    description = models.CharField(max_length=300, blank=True)
-
-    class Meta:
-        ordering = ["name"]
-
-    def __str__(self) -> str:
-        return self.name
 
 
 class OperatingHours(models.Model):
@@ -170,7 +121,7 @@ class Queue(models.Model):
         default="We're closed right now. Our team will be back during opening hours.",
         help_text=_("Shown to a live-chat customer outside operating hours (LIVE-4)."),
     )
-    members = models.ManyToManyField("routing.AgentProfile", through="QueueMembership", related_name="queues")
+    members = models.ManyToManyField("agents.AgentProfile", through="QueueMembership", related_name="queues")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -183,7 +134,7 @@ class Queue(models.Model):
 
 class QueueMembership(models.Model):
     queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
-    agent = models.ForeignKey("routing.AgentProfile", on_delete=models.CASCADE, related_name="memberships")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="memberships")
     joined_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -230,7 +181,7 @@ class Workstream(models.Model):
         help_text=_("Capacity units one work item of this workstream takes (ROU-6)."),
     )
     allowed_presences = models.ManyToManyField(
-        Presence,
+        "agents.Presence",
         related_name="+",
         blank=True,
         help_text=_("Agents in these presences may be assigned work. Empty means Available only."),
@@ -362,7 +313,7 @@ class RoutingRule(models.Model):
     name = models.CharField(max_length=100)
     conditions = models.JSONField(default=list, blank=True)
     queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
-    skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    skills = models.ManyToManyField("agents.Skill", blank=True, related_name="+")
     is_active = models.BooleanField(default=True)
 
     CONDITION_SOURCES = {
@@ -437,78 +388,6 @@ def validate_conditions(conditions) -> list[str]:
     return problems
 
 
-class AgentProfile(models.Model):
-    """An agent (or supervisor) of the contact center: capacity, presence, skills, queues."""
-
-    class Role(models.TextChoices):
-        AGENT = "agent", _("Agent")
-        SUPERVISOR = "supervisor", _("Supervisor")
-
-    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="agent")
-    display_name = models.CharField(max_length=100)
-    role = models.CharField(max_length=16, choices=Role.choices, default=Role.AGENT)
-    capacity = models.PositiveSmallIntegerField(
-        default=100,
-        validators=[MinValueValidator(1), MaxValueValidator(10_000)],
-        help_text=_("Capacity units this agent can hold at once (ROU-6)."),
-    )
-    capacity_used = models.PositiveIntegerField(default=0, editable=False)
-    session_count = models.PositiveSmallIntegerField(default=0, editable=False)
-    presence = models.ForeignKey(Presence, on_delete=models.PROTECT, related_name="+")
-    presence_changed_at = models.DateTimeField(default=timezone.now, editable=False)
-    presence_before_disconnect = models.ForeignKey(
-        Presence, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
-    )
-    disconnected_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
-    last_work_ended_at = models.DateTimeField(null=True, blank=True, editable=False)
-    skills = models.ManyToManyField(Skill, through="AgentSkill", related_name="agents")
-    desktop_notifications = models.CharField(
-        max_length=16,
-        choices=[
-            ("template", _("As the template says")),
-            ("never", _("Never")),
-            ("always", _("Always")),
-            ("background", _("When the workspace is in the background")),
-        ],
-        default="template",
-    )
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
-
-    class Meta:
-        ordering = ["display_name"]
-        indexes = [models.Index(fields=["presence"])]
-        constraints = [
-            models.CheckConstraint(condition=Q(session_count__lte=MAX_SESSIONS), name="agent_at_most_ten_sessions"),
-            models.CheckConstraint(condition=Q(capacity_used__gte=0), name="agent_capacity_used_not_negative"),
-        ]
-
-    def __str__(self) -> str:
-        return self.display_name
-
-    @property
-    def free_capacity(self) -> int:
-        return max(self.capacity - self.capacity_used, 0)
-
-    @property
-    def is_supervisor(self) -> bool:
-        return self.role == self.Role.SUPERVISOR or self.user.is_staff
-
-
-class AgentSkill(models.Model):
-    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="agent_skills")
-    skill = models.ForeignKey(Skill, on_delete=models.CASCADE, related_name="agent_skills")
-    proficiency = models.PositiveSmallIntegerField(
-        default=5, validators=[MinValueValidator(1), MaxValueValidator(10)], help_text=_("1 (novice) to 10 (expert).")
-    )
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["agent", "skill"], name="one_proficiency_per_skill")]
-
-    def __str__(self) -> str:
-        return f"{self.skill} ({self.proficiency})"
-
-
 class WorkItem(models.Model):
     """Anything routed to an agent: a conversation or a case."""
 
@@ -528,13 +407,18 @@ class WorkItem(models.Model):
         "customers.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="work_items"
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, editable=False)
-    skills = models.ManyToManyField(Skill, blank=True, related_name="+")
+    skills = models.ManyToManyField("agents.Skill", blank=True, related_name="+")
     capacity_units = models.PositiveSmallIntegerField(default=10)
     agent = models.ForeignKey(
-        AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="work_items", editable=False
+        "agents.AgentProfile",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="work_items",
+        editable=False,
     )
     previous_agent = models.ForeignKey(
-        AgentProfile, null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
+        "agents.AgentProfile", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", editable=False
     )
     enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
@@ -588,7 +472,7 @@ class Offer(models.Model):
         LOST = "lost", _("Lost (another agent won)")
 
     work_item = models.ForeignKey(WorkItem, on_delete=models.CASCADE, related_name="offers")
-    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="offers")
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="offers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     expires_at = models.DateTimeField(help_text=_("The notification's timeout (NOT-6)."))
@@ -627,23 +511,3 @@ class Offer(models.Model):
 
     def __str__(self) -> str:
         return f"Offer {self.pk} of {self.work_item} to {self.agent}"
-
-
-class AgentConnection(models.Model):
-    """One open agent workspace page (a WebSocket), the fact behind reachability (ROU-8).
-
-    The socket refreshes ``last_seen_at`` with a heartbeat; a row not seen for
-    ``CONNECTION_STALE_SECONDS`` belongs to a server process that died without saying goodbye,
-    and no longer counts (the sweep deletes it).
-    """
-
-    agent = models.ForeignKey(AgentProfile, on_delete=models.CASCADE, related_name="connections")
-    channel_name = models.CharField(max_length=200, unique=True)
-    connected_at = models.DateTimeField(default=timezone.now)
-    last_seen_at = models.DateTimeField(default=timezone.now)
-
-    class Meta:
-        indexes = [models.Index(fields=["agent", "last_seen_at"]), models.Index(fields=["last_seen_at"])]
-
-    def __str__(self) -> str:
-        return f"{self.agent} on {self.channel_name}"

@@ -12,7 +12,8 @@ from typing import Any
 
 from django.utils import timezone
 
-from routing.models import Queue, RoutingRule, Skill, Workstream
+from agents.models import Skill
+from routing.models import Queue, RoutingRule, Workstream
 
 
 @dataclass

@@ -14,25 +14,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
+from agents.models import AgentProfile
+from agents.selectors import agent_for_user, oversees_all
 from notifications.models import AgentBanner, NotificationTemplate
-from routing.models import AgentProfile, Presence, Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
-
-
-def agent_for_user(user: AbstractBaseUser | AnonymousUser) -> AgentProfile | None:
-    """The user's agent profile, or None. Django caches the answer on the user, even a miss."""
-    if not user.is_authenticated:
-        return None
-    return getattr(user, "agent", None)
-
-
-def oversees_all(user: AbstractBaseUser | AnonymousUser) -> bool:
-    """Admins and supervisors see every queue, agent and conversation (SEC-1)."""
-    if not user.is_authenticated:
-        return False
-    if user.is_staff or user.is_superuser:
-        return True
-    agent = agent_for_user(user)
-    return agent is not None and agent.role == AgentProfile.Role.SUPERVISOR
+from routing.models import Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
 
 
 def queue_ids_of(agent: AgentProfile) -> QuerySet:
@@ -84,10 +69,6 @@ def agents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AgentP
         return agents.none()
     colleagues = QueueMembership.objects.filter(queue__in=queue_ids_of(agent)).values("agent_id")
     return agents.filter(Q(pk=agent.pk) | Q(pk__in=colleagues))
-
-
-def presence_list() -> QuerySet[Presence]:
-    return Presence.objects.order_by("order", "name")
 
 
 AVERAGE_WAIT_WINDOW = timedelta(days=7)
@@ -151,15 +132,6 @@ def supervisor_queues() -> list[Queue]:
             oldest_waiting_since=Min("work_items__enqueued_at", filter=waiting),
         )
         .order_by("priority", "name", "pk")
-    )
-
-
-def reset_presence() -> Presence | None:
-    """The presence a supervisor's reset puts an agent in: the shipped Available one (ADM-2, NOT-10)."""
-    return (
-        Presence.objects.filter(base=Presence.Base.AVAILABLE, agent_selectable=True)
-        .order_by("-is_system", "order", "pk")
-        .first()
     )
 
 

@@ -16,14 +16,6 @@ def offers_dispatch_task(queue_ids: list[int] | None = None, agent_id: int | Non
     services.offers_dispatch(queue_ids=queue_ids, agent_id=agent_id)
 
 
-@shared_task(name="routing.mark_agent_unreachable", ignore_result=True)
-def mark_agent_unreachable(agent_id: int) -> None:
-    """ROU-8: Offline once the grace after the agent's last workspace page closed has passed."""
-    from routing.services.presence import agent_mark_unreachable
-
-    agent_mark_unreachable(agent_id=agent_id)
-
-
 @shared_task(name="routing.closest_match_due", ignore_result=True)
 def closest_match_due(work_item_id: int) -> None:
     """ROU-4: a work item's wait for an exact skill match is over; offer it to the nearest match."""

@@ -15,11 +15,12 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
+from agents.models import MAX_SESSIONS, AgentProfile
 from conversations.models import Conversation
 from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
-from routing.models import MAX_SESSIONS, AgentProfile, Channel, OperatingHours, Queue, WorkItem, Workstream
+from routing.models import Channel, OperatingHours, Queue, WorkItem, Workstream
 from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter

@@ -6,13 +6,9 @@ contact, account and case as ids, each one request away at its own endpoint.
 
 from rest_framework import serializers
 
+from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
 from conversations.models import Conversation, Message
-from routing.api.serializers import (
-    AgentReferenceSerializer,
-    QueueReferenceSerializer,
-    SkillReferenceSerializer,
-    WorkstreamReferenceSerializer,
-)
+from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
 
 
 class ConversationSerializer(serializers.ModelSerializer):

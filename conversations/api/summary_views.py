@@ -14,6 +14,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from agents.permissions import IsAgentOrAdmin
 from conversations import customer_links as services
 from conversations import summary
 from conversations.selectors import access_conversation, conversations_visible_to
@@ -30,7 +31,6 @@ from customers.api.serializers import (
     TimelineParamsSerializer,
 )
 from customers.api.views import INVALID, rules_as_field_errors
-from omnichannel.permissions import IsAgentOrAdmin
 
 # --- The customer summary of a conversation (SUM-2..17) ----------------------------------------
 #

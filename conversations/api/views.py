@@ -8,12 +8,12 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_
 from rest_framework import generics, viewsets
 from rest_framework.permissions import IsAuthenticated
 
+from agents.permissions import IsAgentOrAdmin
 from conversations import selectors
 from conversations.api.filters import ConversationFilter
 from conversations.api.serializers import ConversationSerializer, MessageListParamsSerializer, MessageSerializer
 from conversations.models import Message
 from core.errors import NotFound
-from omnichannel.permissions import IsAgentOrAdmin
 
 NOT_VISIBLE = OpenApiResponse(description="No such conversation, or not one of your queues'.")
 

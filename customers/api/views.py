@@ -19,6 +19,7 @@ from rest_framework.permissions import SAFE_METHODS, BasePermission, IsAuthentic
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 
+from agents.permissions import IsAgentOrAdmin
 from customers import selectors, services
 from customers.api import filters
 from customers.api.serializers import (
@@ -32,7 +33,6 @@ from customers.api.serializers import (
     NoteSerializer,
     NoteUpdateInputSerializer,
 )
-from omnichannel.permissions import IsAgentOrAdmin
 
 INVALID = OpenApiResponse(description="Invalid input: field errors, nothing changed.")
 

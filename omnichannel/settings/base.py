@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "core",
     "omnichannel",
     "customers",
+    "agents",
     "routing",
     "notifications",
     "conversations",

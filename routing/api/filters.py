@@ -2,8 +2,9 @@
 
 import django_filters
 
+from agents.models import AgentProfile, Presence
 from core.api import IdFilter
-from routing.models import AgentProfile, Channel, Presence
+from routing.models import Channel
 
 
 class QueueFilter(django_filters.FilterSet):
@@ -22,8 +23,3 @@ class AgentFilter(django_filters.FilterSet):
         field_name="presence__base", choices=Presence.Base.choices, help_text="The base presence, e.g. available."
     )
     queue = IdFilter(field_name="memberships__queue_id", help_text="Queue id.")
-
-
-class PresenceFilter(django_filters.FilterSet):
-    base = django_filters.ChoiceFilter(choices=Presence.Base.choices)
-    agent_selectable = django_filters.BooleanFilter()

@@ -1,21 +1,10 @@
-"""Queues, workstreams, presences and agents' presence in the developer API (API-1)."""
+"""Queues, workstreams, work items and open items in the developer API (API-1)."""
 
-from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from core.api import InputSerializer, LocalTimeField
-from routing.models import (
-    AgentProfile,
-    Holiday,
-    OperatingHours,
-    OperatingWindow,
-    Presence,
-    Queue,
-    RoutingRule,
-    Skill,
-    WorkItem,
-    Workstream,
-)
+from agents.api.serializers import AgentReferenceSerializer, PresenceReferenceSerializer, SkillReferenceSerializer
+from core.api import LocalTimeField
+from routing.models import Holiday, OperatingHours, OperatingWindow, Queue, RoutingRule, WorkItem, Workstream
 
 # --- References (also used by the conversation endpoints) -------------------------------------
 
@@ -30,72 +19,6 @@ class WorkstreamReferenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = Workstream
         fields = ["id", "name"]
-
-
-class SkillReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Skill
-        fields = ["id", "name"]
-
-
-class AgentReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AgentProfile
-        fields = ["id", "display_name"]
-
-
-class PresenceReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Presence
-        fields = ["id", "name", "base"]
-
-
-# --- Presences and agents ---------------------------------------------------------------------
-
-
-class PresenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Presence
-        fields = ["id", "name", "base", "color", "agent_selectable", "is_system", "order"]
-        read_only_fields = fields
-
-
-class AgentSerializer(serializers.ModelSerializer):
-    """An agent's presence and load (ROU-5, ROU-6, ROU-7)."""
-
-    presence = PresenceReferenceSerializer(read_only=True)
-
-    class Meta:
-        model = AgentProfile
-        fields = [
-            "id",
-            "display_name",
-            "role",
-            "presence",
-            "presence_changed_at",
-            "capacity",
-            "capacity_used",
-            "session_count",
-        ]
-        read_only_fields = fields
-
-
-class AgentPresenceSerializer(serializers.ModelSerializer):
-    agent = serializers.IntegerField(source="pk", read_only=True)
-    presence = PresenceReferenceSerializer(read_only=True)
-    changed_at = serializers.DateTimeField(source="presence_changed_at", read_only=True)
-
-    class Meta:
-        model = AgentProfile
-        fields = ["agent", "presence", "changed_at"]
-        read_only_fields = fields
-
-
-@extend_schema_serializer(component_name="AgentPresence")  # the request body is AgentPresenceRequest
-class AgentPresenceInputSerializer(InputSerializer):
-    presence = serializers.PrimaryKeyRelatedField(
-        queryset=Presence.objects.all(), help_text="The id of a presence an agent may choose (see /presences/)."
-    )
 
 
 # --- Queues -----------------------------------------------------------------------------------

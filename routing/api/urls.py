@@ -7,10 +7,8 @@ router = SimpleRouter()
 router.register("queues", views.QueueViewSet, basename="queue")
 router.register("workstreams", views.WorkstreamViewSet, basename="workstream")
 router.register("agents", views.AgentViewSet, basename="agent")
-router.register("presences", views.PresenceViewSet, basename="presence")
 
 urlpatterns = [
-    path("agents/me/presence/", views.AgentPresenceApi.as_view(), name="agent-me-presence"),
     path("work-items/open/", views.OpenItemListApi.as_view(), name="work-item-open-list"),
     path("work-items/<int:work_item_id>/pick/", views.WorkItemPickApi.as_view(), name="work-item-pick"),
     *router.urls,

@@ -1,8 +1,7 @@
-"""Queues, workstreams, presences and agents' presence in the developer API (API-1).
+"""Queues, workstreams, agents and pick mode in the developer API (API-1).
 
 Supervisors and admins see every queue, workstream and agent; an agent sees their own queues,
 the workstreams that route into them and the agents who share a queue with them (SEC-1).
-An agent sets their own presence here through ``agent_presence_set`` (ROU-5).
 """
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -11,20 +10,18 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from omnichannel.permissions import IsAgent, IsAgentOrAdmin
+from agents.api.serializers import AgentSerializer
+from agents.permissions import IsAgent, IsAgentOrAdmin
+from agents.selectors import agent_for_user
 from routing import selectors
 from routing.api import filters
 from routing.api.serializers import (
-    AgentPresenceInputSerializer,
-    AgentPresenceSerializer,
-    AgentSerializer,
     OpenItemSerializer,
-    PresenceSerializer,
     QueueSerializer,
     WorkItemPickedSerializer,
     WorkstreamSerializer,
 )
-from routing.services import agent_presence_set, work_item_pick
+from routing.services import work_item_pick
 
 
 class QueueViewSet(viewsets.ReadOnlyModelViewSet):
@@ -66,49 +63,6 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
         return selectors.agents_visible_to(self.request.user)
 
 
-class PresenceViewSet(viewsets.ReadOnlyModelViewSet):
-    """The presences: the six base ones and the custom ones mapped to a base (ROU-5)."""
-
-    permission_classes = [IsAuthenticated, IsAgentOrAdmin]
-    serializer_class = PresenceSerializer
-    filterset_class = filters.PresenceFilter
-    search_fields = ["name"]
-    ordering_fields = ["order", "name"]
-
-    def get_queryset(self):
-        return selectors.presence_list()
-
-
-class AgentPresenceApi(APIView):
-    """The calling agent's own presence: read it, or set it (ROU-5)."""
-
-    permission_classes = [IsAuthenticated, IsAgent]
-
-    @extend_schema(responses={200: AgentPresenceSerializer}, operation_id="agents_me_presence_retrieve")
-    def get(self, request):
-        agent = selectors.agent_for_user(request.user)
-        return Response(AgentPresenceSerializer(agent).data)
-
-    @extend_schema(
-        request=AgentPresenceInputSerializer,
-        responses={
-            200: AgentPresenceSerializer,
-            400: OpenApiResponse(description="Unknown presence or malformed input."),
-            409: OpenApiResponse(description="A presence agents may not choose (Inactive is set by the system)."),
-        },
-        operation_id="agents_me_presence_update",
-    )
-    def put(self, request):
-        params = AgentPresenceInputSerializer(data=request.data)
-        params.is_valid(raise_exception=True)
-        agent = agent_presence_set(
-            agent_id=selectors.agent_for_user(request.user).pk,
-            presence=params.validated_data["presence"],
-            by=request.user,
-        )
-        return Response(AgentPresenceSerializer(agent).data)
-
-
 class OpenItemListApi(generics.ListAPIView):
     """The open items of the calling agent's pick-mode queues, the next to serve first (ROU-13)."""
 
@@ -119,7 +73,7 @@ class OpenItemListApi(generics.ListAPIView):
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):
             return []
-        return selectors.open_items_for(selectors.agent_for_user(self.request.user))
+        return selectors.open_items_for(agent_for_user(self.request.user))
 
 
 class WorkItemPickApi(APIView):
@@ -140,5 +94,5 @@ class WorkItemPickApi(APIView):
         operation_id="work_items_pick",
     )
     def post(self, request, work_item_id: int):
-        work_item = work_item_pick(work_item_id=work_item_id, agent=selectors.agent_for_user(request.user))
+        work_item = work_item_pick(work_item_id=work_item_id, agent=agent_for_user(request.user))
         return Response(WorkItemPickedSerializer(work_item).data)

@@ -11,13 +11,17 @@ BASE_PRESENCES = [
 ]
 
 
-def create(apps, schema_editor):
-    Presence = apps.get_model("routing", "Presence")
+def create_base_presences(Presence) -> None:
+    """Also used by the tests to restore them, with the model's current class (the agents app's)."""
     for name, base, color, selectable, order in BASE_PRESENCES:
         Presence.objects.update_or_create(
             name=name,
             defaults={"base": base, "color": color, "agent_selectable": selectable, "order": order, "is_system": True},
         )
+
+
+def create(apps, schema_editor):
+    create_base_presences(apps.get_model("routing", "Presence"))
 
 
 class Migration(migrations.Migration):

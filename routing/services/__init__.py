@@ -1,4 +1,4 @@
-"""Every write of the routing app, by subdomain: presence, assignment, pick mode and transfer."""
+"""Every write of the routing app, by subdomain: assignment, pick mode and transfer."""
 
 from routing.services.assignment import (
     capacity_release_overdue,
@@ -22,16 +22,11 @@ from routing.services.assignment import (
     work_item_wrap_up,
 )
 from routing.services.pick import work_item_pick
-from routing.services.preferences import agent_desktop_notifications_set
-from routing.services.presence import agent_presence_set, may_manage_agents
 
 __all__ = [
-    "agent_desktop_notifications_set",
-    "agent_presence_set",
     "capacity_release_overdue",
     "dispatch_on_commit",
     "eligible_agents",
-    "may_manage_agents",
     "offer_accept",
     "offer_reject",
     "offer_time_out",

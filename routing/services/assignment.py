@@ -28,23 +28,14 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile, AgentSkill, Presence, Skill
+from agents.services import presence_set_by_system
 from core.errors import NotFound
 from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
-from routing.models import (
-    MAX_SESSIONS,
-    AgentConnection,
-    AgentProfile,
-    AgentSkill,
-    Offer,
-    Presence,
-    Queue,
-    Skill,
-    WorkItem,
-    Workstream,
-)
+from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.services.capacity import (
     NoLongerEligible,
     agent_capacity_event,
@@ -244,7 +235,6 @@ def _alert_agents_at_max_sessions(work_item: WorkItem) -> None:
 def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = None) -> None:
     """A presence-changing alert for a locked agent: the kind's presence and its banner (NOT-8, NOT-10..12)."""
     from notifications.services import banner_raise
-    from routing.services.presence import presence_set_by_system
 
     base = Presence.Base.INACTIVE if kind == "missed_notification" else Presence.Base.BUSY_DND
     presence_set_by_system(agent, base=base)

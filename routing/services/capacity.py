@@ -12,8 +12,10 @@ from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from agents.models import AgentProfile
+from agents.services.presence import presence_follow_capacity
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
-from routing.models import AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 
 
 class NoLongerEligible(Exception):
@@ -52,9 +54,7 @@ def agent_reserved_units(agent: AgentProfile) -> int:
 
 def agent_follow_capacity(agent: AgentProfile, work_item: WorkItem) -> None:
     """Automatic presence after the locked agent's capacity changed (ROU-8)."""
-    from routing.services.presence import presence_follow_capacity
-
-    presence_follow_capacity(agent, workstream=work_item.workstream)
+    presence_follow_capacity(agent, automatic=work_item.workstream.automatic_presence)
 
 
 def capacity_release(work_item: WorkItem, agent: AgentProfile) -> None:

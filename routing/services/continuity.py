@@ -29,9 +29,10 @@ from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 
+from agents.models import AgentProfile
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from routing.errors import RoutingError
-from routing.models import AgentProfile, WorkItem
+from routing.models import WorkItem
 from routing.services.assignment import work_item_transition
 from routing.services.capacity import NoLongerEligible, agent_release, dispatch_on_commit
 

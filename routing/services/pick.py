@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
-from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence, QueueMembership, WorkItem, Workstream
+from routing.models import Offer, QueueMembership, WorkItem, Workstream
 from routing.services.assignment import work_item_assign
 from routing.services.capacity import agent_reserved_units
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
+from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from conversations.models import Conversation
 from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
-from routing.models import MAX_SESSIONS, AgentProfile, Offer, Presence, Queue, WorkItem, Workstream
+from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.selectors import agents_visible_to
 from routing.services.assignment import work_item_enqueue, work_item_transition
 from routing.services.capacity import (

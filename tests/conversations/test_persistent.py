@@ -7,6 +7,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from agents.models import AgentConnection, AgentProfile
+from agents.services import agent_presence_set
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.persistent import INACTIVE_NOTICE, conversation_park
@@ -19,8 +21,7 @@ from conversations.services import (
 )
 from core.realtime import SUPERVISORS_GROUP, agent_group
 from omnichannel.tasks import sweep_overdue_deadlines
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem
-from routing.services import agent_presence_set
+from routing.models import Offer, WorkItem
 from routing.services.continuity import KEEP_SAME_AGENT_WAIT, work_item_is_returning, work_item_keep_agent_expire
 from tests.conversations.factories import chat_accepted_by, pending_offer
 from tests.routing.factories import (

@@ -3,8 +3,9 @@ and the ``conversation.park`` frame (PER-6, ROU-6, CONV-1)."""
 
 import pytest
 
+from agents.models import AgentProfile
 from conversations.models import Conversation
-from routing.models import AgentProfile, WorkItem
+from routing.models import WorkItem
 from tests.conversations.factories import chat_given_to
 from tests.conversations.workspace_socket import join, marker, receive, send
 from tests.routing.factories import AgentProfileFactory, WorkstreamFactory

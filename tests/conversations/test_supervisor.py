@@ -10,10 +10,12 @@ from django.utils import timezone
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect
 
+from agents.models import AgentProfile
+from agents.services import agent_presence_set
 from core.realtime import SUPERVISORS_GROUP, group_send_now
 from notifications.models import AgentBanner
-from routing.models import AgentProfile, WorkItem
-from routing.services import agent_presence_set, work_item_enqueue
+from routing.models import WorkItem
+from routing.services import work_item_enqueue
 from tests.conversations.factories import ConversationFactory, chat_given_to
 from tests.routing.factories import (
     AgentProfileFactory,
@@ -262,8 +264,8 @@ def test_the_service_worker_is_served_under_the_workspace(client):
 @pytest.mark.django_db
 def test_agents_set_only_their_own_desktop_mode_unless_they_supervise():
     # spec: NOT-9
+    from agents.services import agent_desktop_notifications_set
     from core.errors import DomainError
-    from routing.services import agent_desktop_notifications_set
 
     agent, colleague = AgentProfileFactory(), AgentProfileFactory()
     with pytest.raises(DomainError) as refused:

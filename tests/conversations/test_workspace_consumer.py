@@ -6,6 +6,7 @@ from unittest import mock
 import pytest
 from django.db import transaction
 
+from agents.models import AgentProfile
 from conversations import workspace as workspace_reads
 from conversations.consumers import WorkspaceConsumer
 from conversations.handover import conversation_consultant_add
@@ -14,7 +15,7 @@ from conversations.services import message_event
 from conversations.services import message_post as post
 from core.realtime import conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
-from routing.models import AgentProfile, Offer
+from routing.models import Offer
 from tests.conversations.factories import chat_given_to, offer_to
 from tests.conversations.workspace_socket import join, marker, receive, send, until
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, WorkstreamFactory, presence

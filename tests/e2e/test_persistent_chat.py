@@ -8,8 +8,9 @@ import re
 from django.test import Client
 from playwright.sync_api import expect
 
+from agents.models import AgentProfile
 from conversations.models import Conversation
-from routing.models import AgentProfile, WorkItem
+from routing.models import WorkItem
 from tests.e2e.workspace import TIMEOUT
 from tests.live import wait_until
 from tests.routing.factories import (

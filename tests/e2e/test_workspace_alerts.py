@@ -8,10 +8,12 @@ import pytest
 from django.db import connections
 from playwright.sync_api import expect
 
+from agents.models import AgentProfile
+from agents.services import agent_presence_set
 from conversations.models import Conversation
 from notifications.models import AgentBanner, Notification, NotificationTemplate
-from routing.models import AgentProfile, Offer
-from routing.services import agent_presence_set, work_item_enqueue
+from routing.models import Offer
+from routing.services import work_item_enqueue
 from tests.conversations.factories import ConversationFactory
 from tests.e2e.workspace import TIMEOUT
 from tests.live import wait_until

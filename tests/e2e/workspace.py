@@ -5,7 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from routing.models import AgentProfile
+from agents.models import AgentProfile
 from tests.live import wait_until
 from tests.routing.factories import PASSWORD
 

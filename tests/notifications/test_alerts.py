@@ -4,15 +4,17 @@ from datetime import timedelta
 
 import pytest
 
+from agents.models import AgentProfile
+from agents.services import agent_presence_set
+from agents.services.presence import agent_connect, agent_disconnect, agent_heartbeat, agent_mark_unreachable
 from core.realtime import agent_group
 from notifications.models import AgentBanner, AlertSettings, Notification
 from notifications.selectors import pending_notifications
 from notifications.services import notification_display
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
-from routing.models import AgentProfile, Offer, WorkItem
-from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
-from routing.services.presence import agent_connect, agent_disconnect, agent_heartbeat, agent_mark_unreachable
+from routing.models import Offer, WorkItem
+from routing.services import offer_accept, offer_reject, offer_time_out
 from tests.conversations.factories import chat_start, offer_to, pending_offer
 from tests.routing.factories import AgentProfileFactory, presence, workspace_page
 

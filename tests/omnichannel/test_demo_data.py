@@ -12,6 +12,7 @@ from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
+from agents.models import AgentProfile
 from conversations.channels.standin import demo_standin
 from conversations.models import Conversation, OutboundSms, PhoneChannel
 from conversations.services import message_post
@@ -19,25 +20,17 @@ from customers.models import Account, Case, Contact
 from notifications.models import AlertSettings, NotificationTemplate
 from notifications.scenarios import Scenario
 from omnichannel.management.commands.demo_data import LOGINS
-from routing.models import (
-    AgentProfile,
-    OperatingHours,
-    Queue,
-    RoutingRule,
-    Workstream,
-    WorkstreamTemplate,
-    validate_conditions,
-)
+from routing.models import OperatingHours, Queue, RoutingRule, Workstream, WorkstreamTemplate, validate_conditions
 from tests.live import wait_until
 from widgets.models import AuthenticationSetting, ChatWidget
 
 pytestmark = pytest.mark.django_db
 
-DEMO_APPS = ("auth", "customers", "routing", "notifications", "conversations", "widgets")
+DEMO_APPS = ("auth", "customers", "agents", "routing", "notifications", "conversations", "widgets")
 
 # Every kind of configuration row an admin edits in the admin center (ADM-1), plus the records.
 CONFIG_MODELS = [
-    "routing.Skill",
+    "agents.Skill",
     "routing.OperatingHours",
     "routing.OperatingWindow",
     "routing.Holiday",
@@ -46,8 +39,8 @@ CONFIG_MODELS = [
     "routing.Workstream",
     "routing.WorkstreamTemplate",
     "routing.RoutingRule",
-    "routing.AgentProfile",
-    "routing.AgentSkill",
+    "agents.AgentProfile",
+    "agents.AgentSkill",
     "notifications.NotificationTemplate",
     "notifications.NotificationTemplateField",
     "notifications.AlertSettings",
@@ -86,7 +79,7 @@ def test_loading_twice_creates_nothing_new():
     load()
     assert row_counts() == first
     assert first["auth.User"] == len(LOGINS) == 6
-    assert first["routing.AgentProfile"] == 5
+    assert first["agents.AgentProfile"] == 5
     assert first["routing.Queue"] >= 4
     assert first["routing.Workstream"] == 5
     assert first["conversations.PhoneChannel"] == 2

@@ -8,8 +8,8 @@ from contextlib import ExitStack
 import pytest
 from websockets.sync.client import connect
 
+from agents.models import AgentProfile
 from conversations.models import Conversation, Message
-from routing.models import AgentProfile
 from tests.conversations.factories import chat_given_to
 from tests.routing.factories import AgentProfileFactory, presence
 from tests.snapshots import snapshot

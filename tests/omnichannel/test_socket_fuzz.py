@@ -24,12 +24,13 @@ from hypothesis import strategies as st
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from agents.models import AgentProfile
 from conversations.consumers import WorkspaceConsumer
 from conversations.models import Conversation, ConversationEvent, Message
 from conversations.supervisor import SupervisorConsumer
 from core.frames import MAX_ID
 from notifications.models import Notification
-from routing.models import AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 from tests.conversations.factories import chat_given_to, offer_to
 from tests.routing.factories import AgentProfileFactory, SupervisorFactory, presence
 from tests.snapshots import snapshot

@@ -3,19 +3,8 @@ import importlib
 import factory
 from django.contrib.auth import get_user_model
 
-from routing.models import (
-    AgentConnection,
-    AgentProfile,
-    AgentSkill,
-    OperatingHours,
-    OperatingWindow,
-    Presence,
-    Queue,
-    QueueMembership,
-    Skill,
-    WorkItem,
-    Workstream,
-)
+from agents.models import AgentConnection, AgentProfile, AgentSkill, Presence, Skill
+from routing.models import OperatingHours, OperatingWindow, Queue, QueueMembership, WorkItem, Workstream
 
 PASSWORD = "correct-horse-battery"
 

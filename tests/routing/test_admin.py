@@ -6,16 +6,14 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from agents.models import AgentProfile, Presence, Skill
 from notifications.models import AgentBanner, NotificationTemplate
 from routing.models import (
-    AgentProfile,
     Offer,
     OperatingHours,
-    Presence,
     Queue,
     QueueMembership,
     RoutingRule,
-    Skill,
     WorkItem,
     Workstream,
     WorkstreamTemplate,
@@ -61,14 +59,14 @@ def _several_rows():
 @pytest.mark.parametrize(
     "model, queries",
     [
-        ("workstream", 7),  # + the rules, for the "unverified" column
-        ("queue", 8),
-        ("operatinghours", 7),
-        ("skill", 6),
-        ("presence", 6),
-        ("agentprofile", 9),
-        ("workitem", 10),
-        ("offer", 8),
+        ("routing_workstream", 7),  # + the rules, for the "unverified" column
+        ("routing_queue", 8),
+        ("routing_operatinghours", 7),
+        ("agents_skill", 6),
+        ("agents_presence", 6),
+        ("agents_agentprofile", 9),
+        ("routing_workitem", 10),
+        ("routing_offer", 8),
     ],
 )
 def test_every_changelist_answers_with_a_fixed_number_of_queries(
@@ -76,17 +74,27 @@ def test_every_changelist_answers_with_a_fixed_number_of_queries(
 ):
     # spec: ADM-1
     _several_rows()  # four or five rows of each: one query a row would break the bound
-    url = reverse(f"admin:routing_{model}_changelist")
+    url = reverse(f"admin:{model}_changelist")
     with django_assert_max_num_queries(queries):
         response = admin_client.get(url)
     assert response.status_code == 200
     assert admin_client.get(url, {"q": "a"}).status_code == 200
 
 
-@pytest.mark.parametrize("model", ["workstream", "queue", "operatinghours", "skill", "presence", "agentprofile"])
+@pytest.mark.parametrize(
+    "model",
+    [
+        "routing_workstream",
+        "routing_queue",
+        "routing_operatinghours",
+        "agents_skill",
+        "agents_presence",
+        "agents_agentprofile",
+    ],
+)
 def test_every_add_page_answers(admin_client, model):
     # spec: ADM-1
-    assert admin_client.get(reverse(f"admin:routing_{model}_add")).status_code == 200
+    assert admin_client.get(reverse(f"admin:{model}_add")).status_code == 200
 
 
 def test_change_pages_answer(admin_client):
@@ -96,7 +104,7 @@ def test_change_pages_answer(admin_client):
     RoutingRule.objects.create(workstream=workstream, name="Billing", queue=workstream.default_queue)
     pages = [
         reverse("admin:index"),
-        reverse("admin:routing_agentprofile_change", args=[agent.pk]),
+        reverse("admin:agents_agentprofile_change", args=[agent.pk]),
         reverse("admin:routing_workstream_change", args=[workstream.pk]),
         reverse("admin:routing_queue_change", args=[Queue.objects.first().pk]),
         reverse("admin:routing_operatinghours_change", args=[OperatingHours.objects.first().pk]),
@@ -110,7 +118,7 @@ def test_a_non_staff_agent_is_sent_to_the_admin_login(client):
     # spec: ADM-1
     agent = AgentProfileFactory()
     client.force_login(agent.user)
-    for url in (reverse("admin:index"), reverse("admin:routing_agentprofile_changelist")):
+    for url in (reverse("admin:index"), reverse("admin:agents_agentprofile_changelist")):
         response = client.get(url)
         assert response.status_code == 302
         assert response["Location"] == f"{reverse('admin:login')}?next={url}"
@@ -269,7 +277,7 @@ def test_agents_are_created_against_users_found_by_autocomplete(admin_client):
     UserFactory(username="jean")
     response = admin_client.get(
         reverse("admin:autocomplete"),
-        {"term": "mar", "app_label": "routing", "model_name": "agentprofile", "field_name": "user"},
+        {"term": "mar", "app_label": "agents", "model_name": "agentprofile", "field_name": "user"},
     )
     assert [result["text"] for result in response.json()["results"]] == ["maria"]
 
@@ -340,8 +348,8 @@ def test_an_unknown_time_zone_is_refused(admin_client):
 def test_system_presences_cannot_be_deleted_and_keep_their_base(admin_client):
     # spec: ROU-5
     inactive = presence("inactive")
-    assert admin_client.get(reverse("admin:routing_presence_delete", args=[inactive.pk])).status_code == 403
-    url = reverse("admin:routing_presence_change", args=[inactive.pk])
+    assert admin_client.get(reverse("admin:agents_presence_delete", args=[inactive.pk])).status_code == 403
+    url = reverse("admin:agents_presence_change", args=[inactive.pk])
     data = admin_form_data(admin_client.get(url))
     assert "base" not in data
     data.update({"name": "Inactive", "base": "available", "color": "#000000"})
@@ -354,7 +362,7 @@ def test_system_presences_cannot_be_deleted_and_keep_their_base(admin_client):
 def test_the_bulk_delete_action_spares_system_presences(admin_client):
     # spec: ROU-5
     response = admin_client.post(
-        reverse("admin:routing_presence_changelist"),
+        reverse("admin:agents_presence_changelist"),
         {"action": "delete_selected", "_selected_action": [presence("away").pk], "post": "yes"},
     )
     assert response.status_code == 403
@@ -363,21 +371,21 @@ def test_the_bulk_delete_action_spares_system_presences(admin_client):
 
 def test_a_custom_presence_maps_to_a_base_and_can_be_deleted(admin_client):
     # spec: ROU-5
-    data = admin_form_data(admin_client.get(reverse("admin:routing_presence_add")))
+    data = admin_form_data(admin_client.get(reverse("admin:agents_presence_add")))
     data.update({"name": "In training", "base": "busy", "color": "#123456", "agent_selectable": "on"})
-    assert admin_client.post(reverse("admin:routing_presence_add"), data).status_code == 302
+    assert admin_client.post(reverse("admin:agents_presence_add"), data).status_code == 302
     custom = Presence.objects.get(name="In training")
     assert (custom.base, custom.is_system) == ("busy", False)
-    response = admin_client.post(reverse("admin:routing_presence_delete", args=[custom.pk]), {"post": "yes"})
+    response = admin_client.post(reverse("admin:agents_presence_delete", args=[custom.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert not Presence.objects.filter(name="In training").exists()
 
 
 def test_a_custom_inactive_presence_cannot_be_agent_selectable(admin_client):
     # spec: ROU-5, ADM-1
-    data = admin_form_data(admin_client.get(reverse("admin:routing_presence_add")))
+    data = admin_form_data(admin_client.get(reverse("admin:agents_presence_add")))
     data.update({"name": "Asleep", "base": "inactive", "color": "#123456", "agent_selectable": "on"})
-    response = admin_client.post(reverse("admin:routing_presence_add"), data)
+    response = admin_client.post(reverse("admin:agents_presence_add"), data)
     assert field_errors(response, "agent_selectable") == ["Inactive is set by the system only."]
     assert not Presence.objects.filter(name="Asleep").exists()
 
@@ -387,18 +395,18 @@ def test_a_custom_inactive_presence_cannot_be_agent_selectable(admin_client):
 
 def test_an_agent_is_created_for_an_existing_user_with_skills_and_queues(admin_client):
     # spec: ROU-4, ADM-1
-    from routing.models import AgentSkill
+    from agents.models import AgentSkill
 
     user = UserFactory(username="maria")
     french = SkillFactory(name="French")
     queue = QueueFactory(name="Billing")
-    response = admin_client.get(reverse("admin:routing_agentprofile_add"))
+    response = admin_client.get(reverse("admin:agents_agentprofile_add"))
     data = admin_form_data(response)
     assert data["presence"] == str(presence("offline").pk)
     data.update({"user": str(user.pk), "display_name": "Maria", "capacity": "60", "role": "agent"})
     add_inline_rows(data, inline_prefix(response, AgentSkill), [{"skill": str(french.pk), "proficiency": "8"}])
     add_inline_rows(data, inline_prefix(response, QueueMembership), [{"queue": str(queue.pk)}])
-    response = admin_client.post(reverse("admin:routing_agentprofile_add"), data)
+    response = admin_client.post(reverse("admin:agents_agentprofile_add"), data)
     assert response.status_code == 302
     agent = AgentProfile.objects.get(user=user)
     assert (agent.display_name, agent.capacity, agent.presence) == ("Maria", 60, presence("offline"))
@@ -408,10 +416,10 @@ def test_an_agent_is_created_for_an_existing_user_with_skills_and_queues(admin_c
 
 def test_a_proficiency_outside_one_to_ten_is_refused(admin_client):
     # spec: ROU-4, ADM-1
-    from routing.models import AgentSkill
+    from agents.models import AgentSkill
 
     agent = AgentProfileFactory()
-    url = reverse("admin:routing_agentprofile_change", args=[agent.pk])
+    url = reverse("admin:agents_agentprofile_change", args=[agent.pk])
     response = admin_client.get(url)
     data = add_inline_rows(
         admin_form_data(response),
@@ -427,7 +435,7 @@ def test_the_agent_list_shows_presence_capacity_used_and_sessions(admin_client):
     # spec: ADM-2, ROU-6
     agent = AgentProfileFactory(display_name="Maria", capacity=50)
     AgentProfile.objects.filter(pk=agent.pk).update(capacity_used=20, session_count=2)
-    response = admin_client.get(reverse("admin:routing_agentprofile_changelist"))
+    response = admin_client.get(reverse("admin:agents_agentprofile_changelist"))
     row = next(line for line in response.content.decode().split("<tr") if "Maria" in line)
     assert "Available" in row and "20/50" in row and '<td class="field-session_count">2</td>' in row
 
@@ -438,7 +446,7 @@ def test_reset_presence_action_makes_an_inactive_agent_available_and_clears_the_
     banner = AgentBanner.objects.create(agent=inactive, kind="missed_notification", message="You missed a chat.")
     bystander = AgentProfileFactory(presence=presence("away"))
     response = admin_client.post(
-        reverse("admin:routing_agentprofile_changelist"),
+        reverse("admin:agents_agentprofile_changelist"),
         {"action": "reset_presence_to_available", "_selected_action": [inactive.pk]},
         follow=True,
     )
@@ -453,17 +461,17 @@ def test_reset_presence_action_makes_an_inactive_agent_available_and_clears_the_
 
 def test_reset_presence_action_reports_a_refusal(admin_client, monkeypatch):
     # spec: ROU-5, ADM-2
-    from routing import admin as routing_admin
-    from routing.errors import RoutingError
+    from agents import admin as agents_admin
+    from agents.errors import AgentError
 
     agent = AgentProfileFactory(presence=presence("inactive"))
 
     def refuse(**kwargs):
-        raise RoutingError("Only a supervisor or an admin can change another agent's presence.")
+        raise AgentError("Only a supervisor or an admin can change another agent's presence.")
 
-    monkeypatch.setattr(routing_admin, "agent_presence_set", refuse)
+    monkeypatch.setattr(agents_admin, "agent_presence_set", refuse)
     response = admin_client.post(
-        reverse("admin:routing_agentprofile_changelist"),
+        reverse("admin:agents_agentprofile_changelist"),
         {"action": "reset_presence_to_available", "_selected_action": [agent.pk]},
         follow=True,
     )
@@ -478,7 +486,7 @@ def test_changing_presence_on_the_agent_page_goes_through_the_presence_service(a
     # spec: ROU-5, NOT-10
     agent = AgentProfileFactory(presence=presence("inactive"), display_name="Maria")
     banner = AgentBanner.objects.create(agent=agent, kind="missed_notification", message="You missed a chat.")
-    url = reverse("admin:routing_agentprofile_change", args=[agent.pk])
+    url = reverse("admin:agents_agentprofile_change", args=[agent.pk])
     data = admin_form_data(admin_client.get(url))
     data.update({"presence": str(presence("available").pk), "capacity": "80"})
     assert admin_client.post(url, data).status_code == 302
@@ -507,7 +515,7 @@ def test_skills_list_counts_agents(admin_client):
     # spec: ROU-4
     skill = SkillFactory(name="Spanish")
     AgentSkillFactory.create_batch(3, skill=skill)
-    response = admin_client.get(reverse("admin:routing_skill_changelist"))
+    response = admin_client.get(reverse("admin:agents_skill_changelist"))
     row = next(line for line in response.content.decode().split("<tr") if "Spanish" in line)
     assert '<td class="field-agent_count">3</td>' in row
     assert Skill.objects.count() == 1

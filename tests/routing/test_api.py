@@ -3,8 +3,9 @@
 import pytest
 from rest_framework.test import APIClient
 
+from agents.models import AgentProfile, Presence
 from core.realtime import SUPERVISORS_GROUP, agent_group
-from routing.models import AgentProfile, Presence, RoutingRule
+from routing.models import RoutingRule
 from tests.api_helpers import ids, token_client
 from tests.routing.factories import (
     AgentProfileFactory,

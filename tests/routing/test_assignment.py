@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from agents.services import agent_presence_set
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import Conversation, Message, Session
 from conversations.services import (
@@ -25,7 +26,7 @@ from notifications.services import notification_display
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.errors import RoutingError
 from routing.models import Offer, RoutingRule, WorkItem
-from routing.services import agent_presence_set, offer_accept, offer_reject, offer_time_out
+from routing.services import offer_accept, offer_reject, offer_time_out
 from tests.conversations.factories import chat_accepted_by, chat_start, pending_offer
 from tests.routing.factories import (
     AgentProfileFactory,

@@ -5,11 +5,12 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentProfile
 from conversations.models import Conversation, Session
 from core.realtime import agent_group
 from notifications.models import Notification, NotificationTemplate
 from routing.errors import RoutingError
-from routing.models import AgentProfile, Offer, WorkItem, WorkstreamTemplate
+from routing.models import Offer, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue, work_item_enqueue
 from tests.customers.factories import CaseFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence

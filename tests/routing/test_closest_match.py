@@ -6,9 +6,10 @@ from datetime import date, time, timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentConnection
 from conversations.services import conversation_start
 from omnichannel.tasks import sweep_overdue_deadlines
-from routing.models import AgentConnection, Holiday, Offer, RoutingRule, WorkItem
+from routing.models import Holiday, Offer, RoutingRule, WorkItem
 from routing.rules import Facts, route_evaluate
 from routing.services import offer_reject, offers_dispatch, work_item_closest_match_dispatch, work_item_enqueue
 from routing.tasks import closest_match_due

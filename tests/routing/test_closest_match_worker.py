@@ -5,9 +5,10 @@ from datetime import timedelta
 
 import pytest
 
+from agents.models import AgentSkill
+from agents.services.presence import agent_connect
 from conversations.services import conversation_start
-from routing.models import AgentSkill, Offer, RoutingRule, WorkItem
-from routing.services.presence import agent_connect
+from routing.models import Offer, RoutingRule, WorkItem
 from tests.conftest import restore_seed_data
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, SkillFactory, WorkstreamFactory

@@ -4,9 +4,10 @@ chat) never waits for routing."""
 
 import pytest
 
+from agents.models import AgentConnection
 from conversations.services import conversation_start
 from routing import services as routing_services
-from routing.models import AgentConnection, Offer
+from routing.models import Offer
 from routing.services import assignment
 from routing.tasks import offers_dispatch_task
 from tests.live import wait_until

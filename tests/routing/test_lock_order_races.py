@@ -28,11 +28,12 @@ from django.db import OperationalError, connection
 from django.db.models import Sum
 from django.utils import timezone
 
+from agents.models import AgentConnection, AgentProfile
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_end_if_customer_gone
 from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Offer, WorkItem, Workstream
+from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
 from routing.services.transfer import conversation_transfer
 from routing.tasks import time_out_offer

@@ -4,11 +4,12 @@ import pytest
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from agents.models import AgentProfile
 from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_start
 from core.realtime import agent_group
 from routing.errors import RoutingError
-from routing.models import AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 from routing.services import offers_dispatch, work_item_pick
 from tests.api_helpers import token_client
 from tests.conversations.factories import chat_start

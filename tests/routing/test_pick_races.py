@@ -12,7 +12,8 @@ from collections import Counter
 
 import pytest
 
-from routing.models import MAX_SESSIONS, AgentProfile, WorkItem
+from agents.models import MAX_SESSIONS, AgentProfile
+from routing.models import WorkItem
 from routing.services import work_item_pick
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.routing.races import THREADS, attempt, case_items

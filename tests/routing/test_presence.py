@@ -8,17 +8,19 @@ import pytest
 from django.utils import timezone
 from websockets.sync.client import connect
 
-from core.realtime import SUPERVISORS_GROUP, agent_group
-from notifications.models import AgentBanner
-from omnichannel.tasks import sweep_overdue_deadlines
-from routing.models import AgentConnection, AgentProfile, WorkItem
-from routing.services import agent_presence_set, offer_accept, offer_reject, work_item_complete
-from routing.services.presence import (
+from agents.models import AgentConnection, AgentProfile
+from agents.services import agent_presence_set
+from agents.services.presence import (
     agent_connect,
     agent_disconnect,
     agent_heartbeat,
     agent_mark_unreachable,
 )
+from core.realtime import SUPERVISORS_GROUP, agent_group
+from notifications.models import AgentBanner
+from omnichannel.tasks import sweep_overdue_deadlines
+from routing.models import WorkItem
+from routing.services import offer_accept, offer_reject, work_item_complete
 from tests.conversations.factories import chat_accepted_by, chat_start, pending_offer
 from tests.routing.factories import (
     AgentProfileFactory,

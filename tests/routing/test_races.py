@@ -16,8 +16,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile
 from notifications.models import AlertSettings, Notification
-from routing.models import MAX_SESSIONS, AgentConnection, AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 from routing.services import offer_accept, offer_time_out, offers_dispatch, offers_time_out_overdue
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.routing.races import THREADS, attempt, case_items

@@ -7,10 +7,11 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentProfile
+from agents.services.presence import agent_connect
 from notifications.models import NotificationTemplate
 from notifications.services import notification_display
-from routing.models import AgentProfile, Offer, WorkstreamTemplate
-from routing.services.presence import agent_connect
+from routing.models import Offer, WorkstreamTemplate
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import chat_start

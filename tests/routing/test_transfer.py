@@ -3,6 +3,7 @@
 import pytest
 from rest_framework.test import APIClient
 
+from agents.models import AgentProfile
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import message_post
@@ -10,7 +11,7 @@ from core.errors import NotFound
 from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
 from routing.errors import RoutingError
-from routing.models import AgentProfile, Offer, RoutingRule, WorkItem, WorkstreamTemplate
+from routing.models import Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept
 from routing.services.transfer import conversation_consult, conversation_transfer
 from tests.conversations.factories import chat_accepted_by

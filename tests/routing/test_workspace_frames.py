@@ -4,8 +4,9 @@ and ROU-14 (a transfer reaches the receiver's page), through a real ASGI server.
 import pytest
 from django.db import transaction
 
+from agents.models import AgentProfile
 from conversations.services import conversation_start
-from routing.models import AgentProfile, Offer, WorkItem
+from routing.models import Offer, WorkItem
 from routing.services import work_item_pick
 from routing.services.transfer import conversation_transfer
 from tests.conversations.workspace_socket import receive, send, until

@@ -9,9 +9,10 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from agents.models import AgentProfile
 from conversations.services import conversation_agent_end, message_post
 from customers.services import case_create, case_update
-from routing.models import AgentProfile, Offer
+from routing.models import Offer
 from routing.services import offer_time_out
 from routing.services.transfer import conversation_transfer
 from tests.conversations.factories import chat_accepted_by, offer_to

@@ -5,8 +5,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
+from agents.models import AgentConnection
 from core.realtime import visitor_group
-from routing.models import AgentConnection
 from tests.routing.factories import AgentProfileFactory, OperatingHoursFactory, QueueFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, PageVisitFactory, ProactiveRuleFactory, VisitorFactory
 from widgets.models import Invitation, PageVisit, ProactiveRuleMessage

@@ -22,6 +22,7 @@ from django.db import models, transaction
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
+from agents.models import AgentProfile, AgentSkill, Presence, Skill
 from conversations.channels.standin import (
     DEMO_ACCOUNT_SID,
     DEMO_AUTH_TOKEN,
@@ -35,17 +36,13 @@ from customers.models import Account, Case, Contact, Note
 from notifications.models import AlertSettings, NotificationTemplate, NotificationTemplateField
 from notifications.scenarios import Scenario
 from routing.models import (
-    AgentProfile,
-    AgentSkill,
     Channel,
     Holiday,
     OperatingHours,
     OperatingWindow,
-    Presence,
     Queue,
     QueueMembership,
     RoutingRule,
-    Skill,
     Workstream,
     WorkstreamTemplate,
 )
@@ -335,9 +332,9 @@ class Loader:
     def supervisor_group() -> Group:
         """Supervisors see every configuration and record in the admin center and manage agents."""
         group, _ = Group.objects.get_or_create(name="Supervisors")
-        apps = ["routing", "conversations", "customers", "notifications", "widgets"]
+        apps = ["agents", "routing", "conversations", "customers", "notifications", "widgets"]
         permissions = Permission.objects.filter(content_type__app_label__in=apps, codename__startswith="view_")
-        change = Permission.objects.filter(content_type__app_label="routing", codename="change_agentprofile")
+        change = Permission.objects.filter(content_type__app_label="agents", codename="change_agentprofile")
         group.permissions.set([*permissions, *change])
         return group
 

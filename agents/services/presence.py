@@ -18,11 +18,11 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
+from agents.availability import Change, availability_changed, presence_held
+from agents.errors import AgentError
+from agents.models import AgentConnection, AgentProfile, Presence
 from core.errors import NotFound
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
-from routing.errors import RoutingError
-from routing.models import AgentConnection, AgentProfile, Presence, Workstream
-from routing.services.capacity import dispatch_on_commit
 
 #: A workspace page that sent no heartbeat for this long is gone with its server process (ROU-8);
 #: the pages beat every 10 s.
@@ -67,9 +67,9 @@ def agent_presence_set(*, agent_id: int, presence: Presence, by: AbstractBaseUse
         raise NotFound("No such agent.") from None
     acting_for_self = agent.user_id == by.pk
     if not acting_for_self and not may_manage_agents(by):
-        raise RoutingError("Only a supervisor or an admin can change another agent's presence.", code="forbidden")
+        raise AgentError("Only a supervisor or an admin can change another agent's presence.", code="forbidden")
     if acting_for_self and not presence.agent_selectable and not may_manage_agents(by):
-        raise RoutingError(f"“{presence.name}” is set by the system; choose another presence.")
+        raise AgentError(f"“{presence.name}” is set by the system; choose another presence.")
     if agent.presence_id == presence.pk:
         return agent
     agent.presence = presence
@@ -80,13 +80,12 @@ def agent_presence_set(*, agent_id: int, presence: Presence, by: AbstractBaseUse
     # else (a supervisor's reset of an agent with no page open): the disconnection stands, so the
     # sweep shows them Offline again within seconds and coming back restores this choice (ROU-8).
     agent.save(update_fields=["presence", "presence_changed_at", "presence_before_disconnect", "disconnected_at"])
-    from notifications.services import banners_clear
-
-    banners_clear(agent_id=agent.pk)
     event = _presence_event(agent)
     publish_on_commit(agent_group(agent.pk), event)
     publish_on_commit(SUPERVISORS_GROUP, event)
-    dispatch_on_commit(agent_id=agent.pk)  # ROU-11: newly eligible agents get queued work at once
+    # Routing offers queued work to a newly eligible agent at once (ROU-11); notifications
+    # clears the banners a person has now acted on (NOT-10..12).
+    availability_changed(agent_id=agent.pk, change=Change.PRESENCE_CHOSEN)
     return agent
 
 
@@ -94,7 +93,7 @@ def system_presence(base: str) -> Presence:
     """The shipped presence of a base (the data migration makes one per base)."""
     presence = Presence.objects.filter(base=base).order_by("-is_system", "order", "pk").first()
     if presence is None:
-        raise RoutingError(f"No presence of kind “{base}” exists; restore the base presences.")
+        raise AgentError(f"No presence of kind “{base}” exists; restore the base presences.")
     return presence
 
 
@@ -124,18 +123,17 @@ def presence_set_by_system(agent: AgentProfile, *, base: str) -> None:
         _presence_change(agent, presence)
 
 
-def presence_follow_capacity(agent: AgentProfile, *, workstream: Workstream) -> None:
+def presence_follow_capacity(agent: AgentProfile, *, automatic: bool) -> None:
     """Automatic presence for a locked agent whose capacity just changed (ROU-8).
 
-    With the workstream's automatic presence on: full capacity shows Busy – Do not disturb,
-    partly used Busy, none used Available — only while the presence is one of those three,
-    and never while a presence-changing banner is open (NOT-10..12: only a person lifts those).
+    With ``automatic`` (the workstream's automatic presence) on: full capacity shows Busy – Do
+    not disturb, partly used Busy, none used Available — only while the presence is one of those
+    three, and never while a registered presence hold says no (an open presence-changing banner,
+    NOT-10..12: only a person lifts those).
     """
-    if not workstream.automatic_presence or agent.presence.base not in AUTOMATIC_BASES:
+    if not automatic or agent.presence.base not in AUTOMATIC_BASES:
         return
-    from notifications.selectors import has_open_banner
-
-    if has_open_banner(agent_id=agent.pk):
+    if presence_held(agent_id=agent.pk):
         return
     if agent.capacity_used >= agent.capacity:
         target = Presence.Base.BUSY_DND
@@ -176,7 +174,7 @@ def agent_connect(*, agent_id: int, channel_name: str) -> AgentProfile | None:
         agent.save(update_fields=["presence_before_disconnect", "disconnected_at"])
         if restore is not None and restore.pk != agent.presence_id:
             _presence_change(agent, restore)
-    dispatch_on_commit(agent_id=agent.pk)
+    availability_changed(agent_id=agent.pk, change=Change.CONNECTED)
     return agent
 
 
@@ -191,7 +189,7 @@ def agent_heartbeat(*, agent_id: int, channel_name: str) -> None:
 
 
 def _schedule_unreachable_check(agent: AgentProfile) -> None:
-    from routing.tasks import mark_agent_unreachable
+    from agents.tasks import mark_agent_unreachable  # the task module imports these services
 
     eta = agent.disconnected_at + DISCONNECT_GRACE
     agent_id = agent.pk

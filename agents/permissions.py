@@ -7,7 +7,7 @@ not here.
 
 from rest_framework.permissions import BasePermission
 
-from routing.selectors import agent_for_user
+from agents.selectors import agent_for_user
 
 
 class IsAgentOrAdmin(BasePermission):

@@ -5,10 +5,10 @@ from __future__ import annotations
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 
+from agents.errors import AgentError
+from agents.models import AgentProfile
+from agents.services.presence import may_manage_agents
 from core.errors import NotFound
-from routing.errors import RoutingError
-from routing.models import AgentProfile
-from routing.services.presence import may_manage_agents
 
 #: "template" follows the notification template's desktop mode; the others override it.
 DESKTOP_MODES = tuple(value for value, _label in AgentProfile._meta.get_field("desktop_notifications").choices)
@@ -22,13 +22,13 @@ def agent_desktop_notifications_set(*, agent_id: int, mode: str, by: AbstractBas
     set anyone's. Idempotent: the current mode again writes nothing.
     """
     if mode not in DESKTOP_MODES:
-        raise RoutingError(f"Choose one of: {', '.join(DESKTOP_MODES)}.", code="invalid")
+        raise AgentError(f"Choose one of: {', '.join(DESKTOP_MODES)}.", code="invalid")
     try:
         agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
     except AgentProfile.DoesNotExist:
         raise NotFound("No such agent.") from None
     if agent.user_id != by.pk and not may_manage_agents(by):
-        raise RoutingError("Only a supervisor or an admin can change another agent's settings.", code="forbidden")
+        raise AgentError("Only a supervisor or an admin can change another agent's settings.", code="forbidden")
     if agent.desktop_notifications != mode:
         agent.desktop_notifications = mode
         agent.save(update_fields=["desktop_notifications"])
