@@ -227,7 +227,7 @@ class WorkstreamForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Self-service action types in the customer summary"),
-        help_text=_("None ticked shows every type (SUM-12)."),
+        help_text=_("None ticked shows every type."),  # SUM-12
     )
 
     class Meta:

@@ -36,7 +36,7 @@ class AuthenticationSettingForm(forms.ModelForm):
         choices=AuthenticationSetting.Algorithm.choices,
         required=False,  # AuthenticationSetting.clean says what is missing
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("The signing algorithms accepted on chat tokens (AUTH-2)."),
+        help_text=_("The signing algorithms accepted on sign-in tokens; others are refused."),  # AUTH-2
     )
 
     class Meta:
