@@ -11,9 +11,12 @@ from typing import TypeVar
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from conversations.selectors import conversations_visible_to
 from customers.models import Account, Case, Contact, Note, normalise_phone
+from routing.models import Channel, Workstream
+from routing.rule_fields import CHOICE, RuleField
 from routing.selectors import oversees_all
 
 Record = TypeVar("Record", Contact, Account, Case, Note)
@@ -80,3 +83,15 @@ def contacts_with_mobile_phone(contacts: QuerySet[Contact], phone: str) -> Query
     Raises ValidationError when ``phone`` is not a phone number.
     """
     return contacts.filter(mobile_phone=normalise_phone(phone))
+
+
+def workstream_case_rule_fields(workstream_id: int | None) -> list[RuleField]:
+    """The case fields a routing rule may test, offered on workstreams that route cases. One query."""
+    if workstream_id is None or not Workstream.objects.filter(pk=workstream_id, channel=Channel.RECORDS).exists():
+        return []
+    group = _("The case")
+    return [
+        RuleField("case", "priority", _("Case priority"), CHOICE, tuple(Case.Priority.values), group=group),
+        RuleField("case", "origin", _("Case origin"), CHOICE, tuple(Case.Origin.values), group=group),
+        RuleField("case", "title", _("Case title"), group=group),
+    ]
