@@ -81,7 +81,7 @@ def setup_checklist() -> list[ChecklistItem]:
         ChecklistItem(
             _("An agent who can take chats (a member of an active queue)"),
             row["has_agent"],
-            add("routing_agentprofile"),
+            reverse("admin:people_agent_create"),
             _("Add an agent"),
         ),
         ChecklistItem(

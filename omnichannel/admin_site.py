@@ -17,6 +17,7 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from omnichannel.admin_center import live_counts, setup_checklist
+from routing.people_admin import people_section_links, people_urls
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,9 @@ class AdminCenterSite(admin.AdminSite):
     index_title = _("Start")
     index_template = "admin/admin_center/index.html"
 
+    def get_urls(self):
+        return [*people_urls(self), *super().get_urls()]
+
     def index(self, request, extra_context=None):
         checklist = setup_checklist()
         context = {
@@ -167,6 +171,8 @@ class AdminCenterSite(admin.AdminSite):
             if not models:
                 continue
             models.sort(key=lambda model: (model["section_order"], str(model["name"])))
+            if section.slug == "people" and request.user.has_perm("routing.view_agentprofile"):
+                models = [*people_section_links(), *models]
             sections.append(
                 {
                     "name": section.name,
