@@ -129,7 +129,9 @@ class ChatWidget(models.Model):
         max_length=8,
         choices=settings.LANGUAGES,
         blank=True,
-        help_text=_("Empty follows the visitor's browser language (I18N-1)."),
+        help_text=_(
+            "The language of the widget's buttons and messages. Empty follows each visitor's browser."
+        ),  # I18N-1
     )
     proactive_enabled = models.BooleanField(
         default=False, help_text=_("Invite visitors into a chat by the proactive rules below.")

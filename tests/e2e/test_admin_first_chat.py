@@ -41,7 +41,7 @@ def save_and_continue(page) -> None:
 
 def fits_the_window(page, name: str, shots: Path) -> Path:
     """The page needs no horizontal scroll at 1,280 px; its whole-page screenshot goes to ``shots``."""
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("load")  # what the page waits for (preview, try result) was awaited already
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), (
         f"{name} scrolls sideways: {page.evaluate('document.documentElement.scrollWidth')} px"
     )
