@@ -79,7 +79,9 @@ class AgentProfile(models.Model):
     capacity = models.PositiveSmallIntegerField(
         default=100,
         validators=[MinValueValidator(1), MaxValueValidator(10_000)],
-        help_text=_("Capacity units this agent can hold at once (ROU-6)."),
+        help_text=_(
+            "How much work this agent holds at once; each conversation uses its workstream's capacity units."
+        ),  # ROU-6
     )
     capacity_used = models.PositiveIntegerField(default=0, editable=False)
     session_count = models.PositiveSmallIntegerField(default=0, editable=False)

@@ -90,7 +90,9 @@ class Conversation(models.Model):
     prechat_answers = models.JSONField(default=dict, blank=True)
     context_variables = models.JSONField(default=dict, blank=True)
     language = models.CharField(max_length=16, blank=True)
-    authenticated = models.BooleanField(default=False, help_text=_("Yes only for a verified token (AUTH-3)."))
+    authenticated = models.BooleanField(
+        default=False, help_text=_("Yes only when the customer signed in with a verified token.")
+    )  # AUTH-3
     auth_subject = models.CharField(max_length=255, blank=True)
     browser = models.CharField(max_length=100, blank=True)
     operating_system = models.CharField(max_length=100, blank=True)
@@ -112,7 +114,7 @@ class Conversation(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="+",
-        help_text=_("The API client (bot) that handles it before a human (ROU-15)."),
+        help_text=_("The bot that answers first, before an agent."),  # ROU-15
     )
     # CONV-3 / SUM-6
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -210,7 +212,7 @@ class Message(models.Model):
     sender_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    text = models.TextField(help_text=_("Plain text; rendered escaped everywhere (SEC-2)."))
+    text = models.TextField(help_text=_("Plain text; shown as typed, never as HTML."))  # SEC-2
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 

@@ -1,11 +1,10 @@
 """Admin helpers every app's admin shares."""
 
-import json
-
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 
@@ -49,42 +48,74 @@ class ReadOnlyTabularInline(admin.TabularInline):
         return False
 
 
-def _refuse_constant(name: str):
-    raise ValueError(name)
+class TextRowsWidget(forms.Widget):
+    """A list of short texts as one input per row (choices, claim names), never typed as JSON.
 
-
-class JSONListField(forms.JSONField):
-    """A JSON list typed by an admin, refused on the field when malformed, never at save (REL-3).
-
-    Empty input means ``[]`` (the columns are NOT NULL); NaN and Infinity, which PostgreSQL's
-    jsonb cannot hold, and absurdly deep nesting are reported as invalid JSON.
+    Rows post as ``<name>-0``, ``<name>-1``…; :data:`EMPTY_ROWS` empty ones follow the filled
+    ones, and ``core/text_rows.js`` adds a button for more.
     """
 
-    default_error_messages = {"not_list": _("Enter a JSON list: it starts with [ and ends with ].")}
+    template_name = "admin/core/text_rows.html"
+    EMPTY_ROWS = 2
+    MAX_ROWS = 50
 
-    def __init__(self, **kwargs):
-        kwargs["required"] = False
-        kwargs.setdefault("widget", forms.Textarea(attrs={"rows": 3, "cols": 60}))
+    class Media:
+        js = ["core/text_rows.js"]
+
+    def __init__(self, *, row_label, add_label, attrs=None):
+        super().__init__(attrs)
+        self.row_label = row_label
+        self.add_label = add_label
+
+    def rows_for(self, value) -> list[str]:
+        if isinstance(value, list | tuple):
+            return ["" if item is None else str(item) for item in value]
+        return []
+
+    def get_context(self, name, value, attrs):
+        context = super().get_context(name, value, attrs)
+        rows = [*self.rows_for(value), *[""] * self.EMPTY_ROWS][: self.MAX_ROWS]
+        context["widget"].update({"rows": rows, "row_label": str(self.row_label), "add_label": str(self.add_label)})
+        return context
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # The project's templates/ folder, which the default form renderer does not search.
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
+
+    def value_from_datadict(self, data, files, name):
+        return [data[f"{name}-{index}"] for index in range(self.MAX_ROWS) if f"{name}-{index}" in data]
+
+    def value_omitted_from_data(self, data, files, name):
+        return not any(key.startswith(f"{name}-") for key in data)
+
+    def as_post_data(self, name, value) -> dict[str, str]:
+        """What a browser posts for ``value``: tests post a page back with it."""
+        return {f"{name}-{index}": row for index, row in enumerate(self.rows_for(value))}
+
+
+class TextRowsField(forms.Field):
+    """A list of non-empty, stripped texts from :class:`TextRowsWidget`; empty rows are dropped."""
+
+    def __init__(self, *, row_label, add_label, max_length: int = 200, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("widget", TextRowsWidget(row_label=row_label, add_label=add_label))
+        self.max_length = max_length
         super().__init__(**kwargs)
 
     def to_python(self, value):
-        if isinstance(value, str) and value.strip() and not self.disabled:
-            try:
-                json.loads(value, parse_constant=_refuse_constant)
-            except (ValueError, RecursionError):
-                raise ValidationError(self.error_messages["invalid"], code="invalid") from None
-        value = super().to_python(value)
-        if value is None:
+        if not isinstance(value, list | tuple):
             return []
-        if not isinstance(value, list):
-            raise ValidationError(self.error_messages["not_list"], code="not_list")
-        return value
+        return [str(item).strip() for item in value if str(item).strip()]
 
-    def bound_data(self, data, initial):
-        try:
-            return super().bound_data(data, initial)
-        except (ValueError, RecursionError):
-            return forms.fields.InvalidJSONInput(data)
+    def validate(self, value):
+        super().validate(value)
+        too_long = [item for item in value if len(item) > self.max_length]
+        if too_long:
+            raise ValidationError(
+                _("Keep each row under %(max)d characters: %(row)s…"),
+                params={"max": self.max_length, "row": too_long[0][:40]},
+                code="too_long",
+            )
 
-
-JSON_LIST_OVERRIDES = {models.JSONField: {"form_class": JSONListField}}
+    def has_changed(self, initial, data):
+        return self.to_python(data) != list(initial or [])

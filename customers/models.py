@@ -82,7 +82,9 @@ class Contact(models.Model):
         null=True,
         blank=True,
         unique=True,
-        help_text=_("The verified token subject (sub) that identifies this contact (AUTH-2)."),
+        help_text=_(
+            "The customer's id in your sign-in system (the token's subject); it links their chats to this contact."
+        ),  # AUTH-2
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)

@@ -14,9 +14,12 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from agents.selectors import agent_for_user, oversees_all
 from customers.models import Account, Case, Contact, Note, normalise_phone
+from routing.models import Channel, Workstream
+from routing.rule_fields import CHOICE, RuleField
 from routing.selectors import queue_ids_of
 
 Record = TypeVar("Record", Contact, Account, Case, Note)
@@ -179,3 +182,15 @@ def contact_matching(
     if contact is not None:
         return CustomerMatch(contact, "mobile phone")
     return NO_MATCH
+
+
+def workstream_case_rule_fields(workstream_id: int | None) -> list[RuleField]:
+    """The case fields a routing rule may test, offered on workstreams that route cases. One query."""
+    if workstream_id is None or not Workstream.objects.filter(pk=workstream_id, channel=Channel.RECORDS).exists():
+        return []
+    group = _("The case")
+    return [
+        RuleField("case", "priority", _("Case priority"), CHOICE, tuple(Case.Priority.values), group=group),
+        RuleField("case", "origin", _("Case origin"), CHOICE, tuple(Case.Origin.values), group=group),
+        RuleField("case", "title", _("Case title"), group=group),
+    ]

@@ -63,14 +63,17 @@ class NotificationTemplate(models.Model):
     icon = models.CharField(max_length=16, choices=Icon.choices, default=Icon.CHAT)
     accept_label = models.CharField(max_length=40, default="Accept")
     show_reject = models.BooleanField(default=True)
-    auto_accept = models.BooleanField(default=False, help_text=_("Accept automatically and open a session (NOT-5)."))
+    auto_accept = models.BooleanField(
+        default=False, help_text=_("The agent gets the work straight away, without Accept or Reject.")
+    )  # NOT-5
     timeout_seconds = models.PositiveIntegerField(
         default=120,
         validators=[MinValueValidator(5), MaxValueValidator(3600)],
-        help_text=_("Time the agent has to act (NOT-6)."),
+        help_text=_("How long the agent has to accept before the work goes to someone else."),  # NOT-6
     )
     show_timeout = models.BooleanField(
-        default=True, help_text=_("Show the countdown. The timeout applies either way (NOT-6).")
+        default=True,
+        help_text=_("Show the agent the time left. The time limit applies either way."),  # NOT-6
     )
     desktop_mode = models.CharField(max_length=16, choices=DesktopMode.choices, default=DesktopMode.BACKGROUND)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -187,13 +190,18 @@ class AlertSettings(models.Model):
     """The organisation's switches for presence-changing alerts (NOT-10..12). One row."""
 
     missed_notification_enabled = models.BooleanField(
-        default=True, help_text=_("An agent who lets an incoming conversation time out becomes Inactive (NOT-10).")
+        default=True,
+        help_text=_(
+            "An agent who lets an incoming conversation time out becomes Inactive and gets no more work until reset."
+        ),  # NOT-10
     )
     agent_reject_enabled = models.BooleanField(
-        default=True, help_text=_("An agent who rejects a work item becomes Do not disturb (NOT-11).")
+        default=True,
+        help_text=_("An agent who rejects work becomes Do not disturb and gets no more work until reset."),  # NOT-11
     )
     max_sessions_enabled = models.BooleanField(
-        default=True, help_text=_("An agent at 10 sessions becomes Do not disturb (NOT-12).")
+        default=True,
+        help_text=_("An agent with 10 open sessions becomes Do not disturb until some close."),  # NOT-12
     )
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -3,10 +3,6 @@ from django.urls import include, path
 
 from omnichannel import views
 
-admin.site.site_header = "Omnichannel admin center"
-admin.site.site_title = "Admin center"
-admin.site.index_title = "Configuration"
-
 urlpatterns = [
     path("health/", views.health, name="health"),
     path("admin/", admin.site.urls),

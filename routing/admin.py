@@ -2,13 +2,15 @@
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import Count
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils.translation import gettext_lazy as _
 
 from agents.admin import AgentProfileAdmin as AgentPageAdmin
 from agents.models import AgentProfile
-from core.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
+from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 from routing.contributions import self_service_kind_choices, workstream_change_problems
 from routing.models import (
     Holiday,
@@ -22,6 +24,8 @@ from routing.models import (
     Workstream,
     WorkstreamTemplate,
 )
+from routing.rule_editor import RoutingRuleForm, workstream_rules_try
+from routing.rule_fields import rule_fields_for
 
 # --- Operating hours and queues -------------------------------------------------------------
 
@@ -92,26 +96,6 @@ class QueueAdmin(admin.ModelAdmin):
 # --- Workstreams ----------------------------------------------------------------------------
 
 
-class RoutingRuleForm(forms.ModelForm):
-    class Meta:
-        model = RoutingRule
-        fields = "__all__"
-
-    def clean_conditions(self):
-        # The model's checks compare source and operator against sets; a list or an object
-        # there would be a TypeError rather than a message, so refuse it first.
-        conditions = self.cleaned_data["conditions"]
-        for index, condition in enumerate(conditions, start=1):
-            if isinstance(condition, dict):
-                for key in ("source", "operator"):
-                    if key in condition and not isinstance(condition[key], str):
-                        raise ValidationError(
-                            _("Condition %(index)s: “%(key)s” must be text, e.g. “url” or “equals”."),
-                            params={"index": index, "key": key},
-                        )
-        return conditions
-
-
 UNVERIFIED_SOURCE_LABELS = {
     "context_claim": _("a context value the page sends"),
     "prechat": _("a pre-chat answer"),
@@ -148,22 +132,11 @@ class RoutingRuleInline(admin.StackedInline):
         return unverified_rule_warning(rule) or _("Verified facts only.")
 
     autocomplete_fields = ["queue", "skills"]
-    formfield_overrides = JSON_LIST_OVERRIDES
 
     def get_formset(self, request, obj=None, **kwargs):
-        formset = super().get_formset(request, obj, **kwargs)
-        field = formset.form.base_fields["conditions"]
-        field.help_text = _(
-            'A list of conditions that must all hold, each {"source", "name", "operator", "value"}, e.g. '
-            '[{"source": "prechat", "name": "topic", "operator": "equals", "value": "Billing"}]. '
-            "Sources: %(sources)s. Operators: %(operators)s. [] always matches. "
-            "“context” sees only verified values (claims of the signed sign-in token); "
-            "context_claim, prechat, language and url are what the customer or their browser chooses."
-        ) % {
-            "sources": ", ".join(RoutingRule.CONDITION_SOURCES),
-            "operators": ", ".join(RoutingRule.CONDITION_OPERATORS),
-        }
-        return formset
+        offered = rule_fields_for(obj.pk if obj is not None else None)
+        kwargs["form"] = type("RoutingRuleForm", (self.form,), {"rule_fields": offered})
+        return super().get_formset(request, obj, **kwargs)
 
 
 class WorkstreamTemplateInline(admin.TabularInline):
@@ -185,7 +158,7 @@ class WorkstreamForm(forms.ModelForm):
         required=False,
         widget=forms.CheckboxSelectMultiple,
         label=_("Self-service action types in the customer summary"),
-        help_text=_("None ticked shows every type (SUM-12)."),
+        help_text=_("None ticked shows every type."),  # SUM-12
     )
 
     class Meta:
@@ -229,9 +202,47 @@ class WorkstreamAdmin(admin.ModelAdmin):
     filter_horizontal = ["allowed_presences"]
     readonly_fields = ["created_at"]
     inlines = [RoutingRuleInline, WorkstreamTemplateInline]
+    change_form_template = "admin/routing/workstream/change_form.html"
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("routing_rules")
+
+    def get_urls(self):
+        try_rules = self.admin_site.admin_view(self.try_rules_view)
+        return [
+            path("<path:object_id>/try-rules/", try_rules, name="routing_workstream_try_rules"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra = {"try_rules_fields": [], **(extra_context or {})}
+        if object_id:
+            extra["try_rules_fields"] = rule_fields_for(int(object_id)) if object_id.isdigit() else []
+        return super().change_view(request, object_id, form_url, extra)
+
+    def try_rules_view(self, request, object_id):
+        """The "try these rules" box: the saved rules against sample values, read-only."""
+        workstream = self.get_object(request, object_id)
+        if workstream is None or not self.has_view_permission(request, workstream):
+            raise Http404(_("No such workstream."))
+        fields = rule_fields_for(workstream.pk)
+        samples = {field.key: request.GET.get(f"sample-{field.key}", "") for field in fields}
+        trial = workstream_rules_try(workstream=workstream, samples=samples)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Try the rules of %(workstream)s") % {"workstream": workstream.name},
+            "opts": self.model._meta,
+            "original": workstream,
+            "trial": trial,
+            "try_rules_fields": fields,
+            "samples": samples,
+        }
+        template = (
+            "admin/routing/workstream/try_rules_result.html"
+            if request.GET.get("partial")
+            else ("admin/routing/workstream/try_rules.html")
+        )
+        return TemplateResponse(request, template, context)
 
     @admin.display(description=_("Rules on unverified values"))
     def unverified_rules(self, workstream: Workstream) -> str:

@@ -103,7 +103,7 @@ class Queue(models.Model):
     priority = models.PositiveSmallIntegerField(
         default=5,
         validators=[MinValueValidator(1), MaxValueValidator(10)],
-        help_text=_("1 is served first, 10 last (ROU-9)."),
+        help_text=_("Which queue agents serve first when several have work: 1 first, 10 last."),  # ROU-9
     )
     assignment_method = models.CharField(
         max_length=20, choices=AssignmentMethod.choices, default=AssignmentMethod.HIGHEST_CAPACITY
@@ -119,7 +119,7 @@ class Queue(models.Model):
     out_of_hours_message = models.TextField(
         blank=True,
         default="We're closed right now. Our team will be back during opening hours.",
-        help_text=_("Shown to a live-chat customer outside operating hours (LIVE-4)."),
+        help_text=_("What a live-chat customer reads when they write outside the operating hours."),  # LIVE-4
     )
     members = models.ManyToManyField("agents.AgentProfile", through="QueueMembership", related_name="queues")
     is_active = models.BooleanField(default=True)
@@ -172,13 +172,16 @@ class Workstream(models.Model):
         choices=ChatMode.choices,
         blank=True,
         default=ChatMode.LIVE,
-        help_text=_("Chat workstreams only. Persistent requires chat authentication (PER-2)."),
+        help_text=_(
+            "Chat only. Live chats end when the customer leaves; persistent chats continue later "
+            "and need signed-in customers (chat sign-in on every widget)."
+        ),  # PER-2
     )
     distribution = models.CharField(max_length=8, choices=Distribution.choices, default=Distribution.PUSH)
     capacity_units = models.PositiveSmallIntegerField(
         default=10,
         validators=[MinValueValidator(1), MaxValueValidator(1000)],
-        help_text=_("Capacity units one work item of this workstream takes (ROU-6)."),
+        help_text=_("How much of an agent's capacity one conversation of this workstream uses."),  # ROU-6
     )
     allowed_presences = models.ManyToManyField(
         "agents.Presence",
@@ -195,13 +198,19 @@ class Workstream(models.Model):
         related_name="fallback_for",
         help_text=_("Used when the chosen queue is closed or has no members."),
     )
-    auto_accept = models.BooleanField(default=False, help_text=_("Accept offers automatically (NOT-5)."))
+    auto_accept = models.BooleanField(
+        default=False, help_text=_("Agents get the conversation straight away instead of an offer to accept.")
+    )  # NOT-5
     agents_may_reject = models.BooleanField(default=True)
     keep_same_agent = models.BooleanField(
-        default=False, help_text=_("Offer a returning conversation to its previous agent first (ROU-12).")
+        default=False,
+        help_text=_("A customer who comes back is offered to the agent they spoke with before."),  # ROU-12
     )
     automatic_presence = models.BooleanField(
-        default=False, help_text=_("Full capacity shows Do not disturb, partly used shows Busy (ROU-8).")
+        default=False,
+        help_text=_(
+            "The agent's presence follows their work: Busy when partly used, Do not disturb when full."
+        ),  # ROU-8
     )
     wrap_up_capacity = models.CharField(max_length=8, choices=WrapUpCapacity.choices, default=WrapUpCapacity.ALWAYS)
     wrap_up_capacity_seconds = models.PositiveIntegerField(
@@ -212,7 +221,8 @@ class Workstream(models.Model):
         default=60, help_text=_("With closest matching: how long to wait for an exact match.")
     )
     customer_grace_seconds = models.PositiveIntegerField(
-        default=120, help_text=_("A live chat whose customer left and did not return in this time is ended (LIVE-3).")
+        default=120,
+        help_text=_("A live chat whose customer left and did not return in this time is ended."),  # LIVE-3
     )
     auto_close_open_seconds = models.PositiveIntegerField(
         null=True, blank=True, help_text=_("Close conversations left open this long.")
@@ -230,21 +240,33 @@ class Workstream(models.Model):
         max_length=300,
         blank=True,
         default="You are number {position} in the queue.",
-        help_text=_("System message while waiting (LIVE-1). Placeholder: {position}."),
+        help_text=_(
+            "What a waiting customer reads about their place in the queue; {position} becomes the number."
+        ),  # LIVE-1
     )
     average_wait_message = models.CharField(
         max_length=300,
         blank=True,
         default="The average wait is about {minutes} minutes.",
-        help_text=_("System message while waiting (LIVE-1). Placeholder: {minutes}."),
+        help_text=_("What a waiting customer reads about the expected wait; {minutes} becomes the number."),  # LIVE-1
     )
     summary_self_service_types = models.JSONField(
         default=list,
         blank=True,
-        help_text=_("Self-service action types shown in the customer summary (SUM-12). Empty shows all."),
+        help_text=_(
+            "Which of the customer's self-service steps agents see in the customer summary. Empty shows all."
+        ),  # SUM-12
     )
-    summary_show_additional_details = models.BooleanField(default=True, help_text=_("SUM-13"))
-    agents_may_edit_skills = models.BooleanField(default=False, help_text=_("SUM-7"))
+    summary_show_additional_details = models.BooleanField(
+        default=True,
+        help_text=_(
+            "Agents see the customer's additional details (pre-chat answers, page context) in the customer summary."
+        ),
+    )  # SUM-13
+    agents_may_edit_skills = models.BooleanField(
+        default=False,
+        help_text=_("Agents may change the skills a conversation needs, which can send it to other agents."),
+    )  # SUM-7
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -423,7 +445,10 @@ class WorkItem(models.Model):
     enqueued_at = models.DateTimeField(default=timezone.now, editable=False)
     assigned_at = models.DateTimeField(null=True, blank=True, editable=False)
     closest_match_at = models.DateTimeField(
-        null=True, blank=True, editable=False, help_text=_("From this moment, skills match by closeness (ROU-4).")
+        null=True,
+        blank=True,
+        editable=False,
+        help_text=_("From this moment, agents with close but not exact skills may get this work."),  # ROU-4
     )
     capacity_release_at = models.DateTimeField(
         null=True, blank=True, editable=False, help_text=_("Timed wrap-up: capacity is released at this moment.")
@@ -433,7 +458,7 @@ class WorkItem(models.Model):
         null=True,
         blank=True,
         editable=False,
-        help_text=_("A returning conversation waits for its previous agent until this moment (ROU-12, PER-8)."),
+        help_text=_("A returning conversation waits for its previous agent until this moment."),  # ROU-12, PER-8
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -475,19 +500,23 @@ class Offer(models.Model):
     agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="offers")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
-    expires_at = models.DateTimeField(help_text=_("The notification's timeout (NOT-6)."))
+    expires_at = models.DateTimeField(help_text=_("When the agent's time to answer the offer runs out."))  # NOT-6
     displayed_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("When a workspace page acknowledged showing it (NOT-8).")
+        null=True,
+        blank=True,
+        help_text=_("When the agent's workspace showed the offer."),  # NOT-8
     )
     reroute_at = models.DateTimeField(
-        null=True, blank=True, help_text=_("Never displayed: reroute eight minutes after the timeout (NOT-8).")
+        null=True,
+        blank=True,
+        help_text=_("If no workspace showed the offer, the work goes to another agent at this moment."),  # NOT-8
     )
     responded_at = models.DateTimeField(null=True, blank=True)
     released_at = models.DateTimeField(
         null=True,
         blank=True,
         editable=False,
-        help_text=_("The agent handed the accepted work back (a transfer to a queue, ROU-14)."),
+        help_text=_("The agent handed the accepted work back (a transfer to a queue)."),  # ROU-14
     )
 
     class Meta:

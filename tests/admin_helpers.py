@@ -18,7 +18,9 @@ def admin_form_data(response) -> dict:
         for name, field in form.fields.items():
             value = form[name].value()
             key = form.add_prefix(name)
-            if isinstance(field.widget, CheckboxInput):
+            if hasattr(field.widget, "as_post_data"):  # a row editor posts one key per cell
+                data.update(field.widget.as_post_data(key, value))
+            elif isinstance(field.widget, CheckboxInput):
                 if value:
                     data[key] = "on"
             elif isinstance(value, list | tuple):

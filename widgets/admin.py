@@ -3,15 +3,22 @@
 Visitors, page visits, self-service actions and invitations are shown for inspection only.
 """
 
+import re
+
 from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count, Q
-from django.urls import reverse
+from django.http import Http404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.decorators import method_decorator
 from django.utils.html import format_html
 from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 
-from core.admin import JSON_LIST_OVERRIDES, ReadOnlyAdmin, ReadOnlyTabularInline
+from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline, TextRowsField
 from routing.models import OperatingWindow
 from widgets.models import (
     MAX_PRECHAT_QUESTIONS,
@@ -26,7 +33,7 @@ from widgets.models import (
     SelfServiceAction,
     Visitor,
 )
-from widgets.selectors import public_base_url, widget_script_tag
+from widgets.selectors import public_base_url, widget_config, widget_prechat_questions, widget_script_tag
 
 # --- Authentication settings ----------------------------------------------------------------
 
@@ -36,7 +43,14 @@ class AuthenticationSettingForm(forms.ModelForm):
         choices=AuthenticationSetting.Algorithm.choices,
         required=False,  # AuthenticationSetting.clean says what is missing
         widget=forms.CheckboxSelectMultiple,
-        help_text=_("The signing algorithms accepted on chat tokens (AUTH-2)."),
+        help_text=_("The signing algorithms accepted on sign-in tokens; others are refused."),  # AUTH-2
+    )
+    context_claims = TextRowsField(
+        label=_("Context claims"),
+        row_label=_("Claim"),
+        add_label=_("Add a claim"),
+        max_length=100,
+        help_text=AuthenticationSetting._meta.get_field("context_claims").help_text,
     )
 
     class Meta:
@@ -50,7 +64,6 @@ class AuthenticationSettingAdmin(admin.ModelAdmin):
     """The customer organisation's key for verifying chat tokens (AUTH-1)."""
 
     form = AuthenticationSettingForm
-    formfield_overrides = JSON_LIST_OVERRIDES
     list_display = ["name", "issuer", "key_source", "algorithm_list", "widget_count", "create_contact"]
     list_filter = ["create_contact"]
     search_fields = ["name", "issuer", "audience", "key_set_url"]
@@ -119,12 +132,25 @@ class PreChatQuestionFormSet(forms.BaseInlineFormSet):
             )
 
 
+class PreChatQuestionForm(forms.ModelForm):
+    choices = TextRowsField(
+        label=_("Choices"),
+        row_label=_("Choice"),
+        add_label=_("Add a choice"),
+        help_text=_("Option sets only: what the customer picks from, in this order."),
+    )
+
+    class Meta:
+        model = PreChatQuestion
+        fields = "__all__"
+
+
 class PreChatQuestionInline(admin.TabularInline):
     """The ordered pre-chat survey (WID-10)."""
 
     model = PreChatQuestion
+    form = PreChatQuestionForm
     formset = PreChatQuestionFormSet
-    formfield_overrides = JSON_LIST_OVERRIDES
     max_num = MAX_PRECHAT_QUESTIONS
     extra = 1
     fields = ["order", "name", "label", "kind", "required", "choices", "consent_url"]
@@ -141,6 +167,25 @@ class ProactiveRuleListInline(ReadOnlyTabularInline):
     verbose_name_plural = _("proactive rules (first match by order wins)")
 
 
+class WidgetPreviewForm(forms.ModelForm):
+    """The look fields of the widget page, as its live preview sends them (each one optional)."""
+
+    class Meta:
+        model = ChatWidget
+        fields = ["title", "greeting", "theme_color", "position", "language"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            field.required = False
+
+    def clean_theme_color(self):
+        color = self.cleaned_data["theme_color"]
+        if not re.fullmatch(r"#[0-9a-fA-F]{6}", color or ""):
+            raise forms.ValidationError(_("Use a hex colour such as #0f6cbd."))
+        return color
+
+
 @admin.register(ChatWidget)
 class ChatWidgetAdmin(admin.ModelAdmin):
     list_display = ["name", "workstream", "chat_mode", "authentication", "proactive_enabled", "is_active"]
@@ -148,14 +193,55 @@ class ChatWidgetAdmin(admin.ModelAdmin):
     list_select_related = ["workstream", "authentication"]
     search_fields = ["name", "title", "allowed_domains__origin"]
     autocomplete_fields = ["workstream", "authentication"]
-    readonly_fields = ["script_tag", "public_key", "proactive_rules", "created_at"]
+    readonly_fields = ["script_tag", "preview", "public_key", "proactive_rules", "created_at"]
     inlines = [AllowedDomainInline, PreChatQuestionInline, ProactiveRuleListInline]
+    change_form_template = "admin/widgets/chatwidget/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "workstream", "authentication", "is_active", "script_tag"]}),
-        (_("Look"), {"fields": ["title", "greeting", "theme_color", "position", "language"]}),
+        (_("Look"), {"fields": ["title", "greeting", "theme_color", "position", "language", "preview"]}),
         (_("Proactive chat"), {"fields": ["proactive_enabled", "proactive_rules"]}),
         (_("Identity"), {"fields": ["public_key", "created_at"], "classes": ["collapse"]}),
     ]
+
+    class Media:
+        js = ["widgets/widget_admin.js"]
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="widgets_chatwidget_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        widget = self.get_object(request, object_id)
+        extra = {"without_allowed_domain": widget is not None and not widget.allowed_domains.exists()}
+        return super().change_view(request, object_id, form_url, {**extra, **(extra_context or {})})
+
+    @method_decorator(xframe_options_sameorigin)
+    def preview_view(self, request, object_id):
+        """The real widget script drawn with this widget's look (the unsaved values in the query
+        string win over the saved ones) and its saved pre-chat survey. Reads only."""
+        widget = self.get_object(request, object_id)
+        if widget is None or not self.has_view_permission(request, widget):
+            raise Http404(_("No such widget."))
+        look = WidgetPreviewForm(request.GET)
+        look.is_valid()  # a value that does not fit keeps the saved one
+        for name, value in look.cleaned_data.items():
+            if name in request.GET:
+                setattr(widget, name, value)
+        config = widget_config(
+            widget, language=widget.language or settings.LANGUAGE_CODE, questions=widget_prechat_questions(widget)
+        )
+        config["proactive_enabled"] = False  # the preview invites nobody
+        return TemplateResponse(
+            request,
+            "admin/widgets/chatwidget/preview.html",
+            {"widget": widget, "config": config, "title": _("Preview of the chat widget")},
+        )
 
     def get_object(self, request, object_id, from_field=None):
         widget = super().get_object(request, object_id, from_field)
@@ -170,16 +256,39 @@ class ChatWidgetAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("script tag"))
     def script_tag(self, widget: ChatWidget) -> str:
-        """WID-1: the ready-to-paste tag, escaped by format_html."""
+        """WID-1: the ready-to-paste tag, escaped by format_html, with a copy button."""
         if widget.pk is None:
             return _("Save the widget to get its script tag.")
         tag = widget_script_tag(widget, base_url=getattr(widget, "admin_base_url", None) or public_base_url())
         return format_html(
-            '<textarea readonly rows="2" cols="110" class="vLargeTextField" aria-label="{}">{}</textarea>'
-            '<div class="help">{}</div>',
+            '<div class="script-tag-box"><textarea readonly rows="3" id="widget-script-tag" '
+            'class="vLargeTextField" aria-label="{}" aria-describedby="widget-script-tag-help">{}</textarea>'
+            '<button type="button" class="button" data-copy-from="widget-script-tag">{}</button>'
+            '<span role="status" class="copy-status" data-copied="{}"></span></div>'
+            '<div class="help" id="widget-script-tag-help">{}</div>',
             _("Script tag"),
             tag,
-            _("Paste this tag into the pages of the allowed domains, before </body>."),
+            _("Copy"),
+            _("Copied."),
+            _(
+                "Paste this tag into every page of your site that should offer chat, just before </body>. "
+                "Only the allowed domains below can show it."
+            ),
+        )
+
+    @admin.display(description=_("preview"))
+    def preview(self, widget: ChatWidget) -> str:
+        if widget.pk is None:
+            return _("Save the widget to see a preview.")
+        return format_html(
+            '<iframe class="widget-preview-frame" title="{}" src="{}" data-widget-preview></iframe>'
+            '<div class="help">{}</div>',
+            _("Preview of the chat widget"),
+            reverse("admin:widgets_chatwidget_preview", args=[widget.pk]),
+            _(
+                "The widget as customers see it, with the look and language above, even before you save. "
+                "The pre-chat survey shows as last saved; a chat cannot be started from the preview."
+            ),
         )
 
     @admin.display(description=_("rules"))

@@ -19,3 +19,9 @@ class WidgetsConfig(AppConfig):
         register_self_service_reader(self_service_rows)  # SUM-12: the summary's Self-service tab
         self_service_kinds_register(SelfServiceAction.Kind.choices)  # SUM-12: what a workstream shows
         workstream_check_register(workstream_change_check)  # PER-2: the widgets on a workstream
+
+        from routing.rule_fields import register_rule_field_source
+        from widgets.selectors import workstream_rule_fields
+
+        # The rule editor offers the pre-chat questions and sign-in claims of a workstream's widgets.
+        register_rule_field_source(workstream_rule_fields)

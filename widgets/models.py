@@ -62,7 +62,9 @@ class AuthenticationSetting(models.Model):
         default=True, help_text=_("Create a contact for a token subject with none linked yet.")
     )
     context_claims = models.JSONField(
-        default=list, blank=True, help_text=_("Claims that become context variables (AUTH-2).")
+        default=list,
+        blank=True,
+        help_text=_("Token claims that become verified context variables, which routing rules can use."),  # AUTH-2
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -117,7 +119,7 @@ class ChatWidget(models.Model):
         blank=True,
         on_delete=models.PROTECT,
         related_name="widgets",
-        help_text=_("Required for persistent chat (PER-2)."),
+        help_text=_("How signed-in customers are verified. Required for persistent chat."),  # PER-2
     )
     title = models.CharField(max_length=100, default="Chat with us")
     greeting = models.CharField(max_length=300, blank=True, default="Hi! How can we help?")
@@ -127,9 +129,13 @@ class ChatWidget(models.Model):
         max_length=8,
         choices=settings.LANGUAGES,
         blank=True,
-        help_text=_("Empty follows the visitor's browser language (I18N-1)."),
+        help_text=_(
+            "The language of the widget's buttons and messages. Empty follows each visitor's browser."
+        ),  # I18N-1
     )
-    proactive_enabled = models.BooleanField(default=False, help_text=_("Proactive chat (PRO-1)."))
+    proactive_enabled = models.BooleanField(
+        default=False, help_text=_("Invite visitors into a chat by the proactive rules below.")
+    )  # PRO-1
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -269,10 +275,11 @@ class ProactiveRule(models.Model):
         null=True,
         blank=True,
         validators=[MinValueValidator(1)],
-        help_text=_("At most this many invitations per visitor per day (PRO-3). Empty: no cap."),
+        help_text=_("At most this many invitations per visitor per day. Empty: no limit."),  # PRO-3
     )
     require_available_agent = models.BooleanField(
-        default=False, help_text=_("Invite only when an agent is available in the widget's queue (PRO-7a).")
+        default=False,
+        help_text=_("Invite only when an agent is available in the widget's queue."),  # PRO-7a
     )
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -423,7 +430,7 @@ class Invitation(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="invitations",
-        help_text=_("Empty when the host page invited through the SDK (PRO-7)."),
+        help_text=_("Empty when the web page itself invited the visitor."),  # PRO-7
     )
     page_visit = models.ForeignKey(PageVisit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     page_url = models.URLField(max_length=2000, blank=True)

@@ -21,10 +21,11 @@ from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
 from routing.models import Channel, OperatingHours, Queue, WorkItem, Workstream
+from routing.rule_fields import BOOLEAN, CHOICE, TEXT, RuleField
 from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes
 from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
-from widgets.models import ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
+from widgets.models import AuthenticationSetting, ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -321,3 +322,38 @@ def widget_availability(
         if position is not None:
             answer["queue_position"] = position
     return answer
+
+
+def workstream_rule_fields(workstream_id: int | None) -> list[RuleField]:
+    """What the widgets on a workstream put in a chat's routing facts: each pre-chat question
+    (an option set's answer is one of its choices, a consent is yes or no) and each claim the
+    widgets' sign-in settings turn into a verified context variable. Two queries."""
+    if workstream_id is None:
+        return []
+    fields = []
+    questions = PreChatQuestion.objects.filter(widget__workstream_id=workstream_id).order_by("widget__name", "order")
+    for question in questions:
+        if question.kind == PreChatQuestion.Kind.OPTION_SET:
+            kind, choices = CHOICE, tuple(question.choices if isinstance(question.choices, list) else [])
+        elif question.kind == PreChatQuestion.Kind.CONSENT:
+            kind, choices = BOOLEAN, ()
+        else:
+            kind, choices = TEXT, ()
+        label = _("Pre-chat: %(question)s") % {"question": question.label}
+        fields.append(RuleField("prechat", question.name, label, kind, choices, group=_("Pre-chat answers")))
+    claims = AuthenticationSetting.objects.filter(widgets__workstream_id=workstream_id).values_list(
+        "context_claims", flat=True
+    )
+    for name in sorted({claim for listed in claims if isinstance(listed, list) for claim in listed}):
+        fields.append(
+            RuleField("context", name, _("Signed-in: %(claim)s") % {"claim": name}, group=_("Verified context"))
+        )
+        fields.append(
+            RuleField(
+                "context_claim",
+                name,
+                _("%(claim)s (also from anonymous pages)") % {"claim": name},
+                group=_("Context, unverified"),
+            )
+        )
+    return fields

@@ -20,7 +20,7 @@ PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "omnichannel.apps.AdminCenterConfig",  # django.contrib.admin with our site
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -370,4 +370,5 @@ def test_the_admin_marks_a_rule_on_unverified_values_in_the_form_and_in_the_list
     form = admin_client.get(f"/admin/routing/workstream/{workstream.pk}/change/").content.decode()
     assert "Unverified: this rule routes on a pre-chat answer, which anyone can type or send." in form
     assert "Verified facts only." in form
-    assert "context_claim" in form  # the help text names the sources and which are unverified
+    # The rule editor's help says which values the customer chooses (the JSON help text is gone).
+    assert "the page address and the language are what the customer chooses" in form

@@ -22,6 +22,8 @@
   // Pasted twice, or already running: the SDK object is the only trace we leave (WID-4).
   if (!script || (window.OmnichannelChat && window.OmnichannelChat.version)) return;
   const KEY = script.getAttribute("data-widget") || "";
+  // The admin center's preview page hands over the configuration itself; nothing is sent.
+  const PREVIEW = script.getAttribute("data-preview-config");
   // The product's base URL is where this script came from (a path prefix included).
   const SRC = new URL(script.src, location.href);
   const BASE = SRC.origin + SRC.pathname.replace(/\/static\/widgets\/loader[^/]*\.js$/, "");
@@ -707,13 +709,15 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
   // --- the SDK (WID-6..9) -------------------------------------------------------------------------
   const ready = (async () => {
     await new Promise((done) => setTimeout(done)); // the host page's queued SDK calls first (a token provider)
-    const answer = await openSession();
+    const answer = PREVIEW
+      ? { config: JSON.parse(document.getElementById(PREVIEW).textContent), conversation: null }
+      : await openSession();
     if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true }));
     config = answer.config;
     useLanguage(config.language);
     render();
     if (answer.conversation) follow(answer.conversation, true);
-    if (store.get("open")) setOpen(true, false);
+    if (store.get("open") || PREVIEW) setOpen(true, false);
     if (config.proactive_enabled) watchVisit();
     emit("ready", { language: config.language, persistent: config.persistent });
   })();
