@@ -138,7 +138,10 @@ def seed(pairs: int) -> dict:
     return {"widget_key": str(widget.public_key), "clients": clients}
 
 
-def start_server(app: str, port: int, env: dict[str, str], *, deflate: bool = False) -> subprocess.Popen:
+def start_server(
+    app: str, port: int, env: dict[str, str], *, deflate: bool = False, ping: tuple[float, float] = (60, 300)
+) -> subprocess.Popen:
+    """A uvicorn process serving ``app`` on ``port``; ``ping`` is its (interval, timeout) in seconds."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -157,9 +160,9 @@ def start_server(app: str, port: int, env: dict[str, str], *, deflate: bool = Fa
             # The load generator shares the server's two cores: at 500 pairs its pongs can come
             # later than uvicorn's default 20 s, and a dropped socket is not what we measure.
             "--ws-ping-interval",
-            "60",
+            str(ping[0]),
             "--ws-ping-timeout",
-            "300",
+            str(ping[1]),
             # permessage-deflate costs CPU for short chat frames (README, production): off unless asked.
             "--ws-per-message-deflate",
             "true" if deflate else "false",
