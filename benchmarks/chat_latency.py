@@ -452,7 +452,10 @@ def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, 
         "db_exited": db_cpu.exited_seconds,
         "client": client_cpu.seconds,
     }
-    return {**result_row(stack, pairs, args.messages, result, cpu, count()), "server_processes": len(ports)}
+    row = {**result_row(stack, pairs, args.messages, result, cpu, count()), "server_processes": len(ports)}
+    if stack == "relay":
+        row["relay_layer"] = args.relay_layer
+    return row
 
 
 STACK_APPS = {
@@ -573,6 +576,12 @@ def main(argv: list[str] | None = None) -> None:
         default="off",
         help="the servers' permessage-deflate (the client always offers it); off is the production advice",
     )
+    parser.add_argument(
+        "--relay-layer",
+        choices=["pubsub", "core"],
+        default="pubsub",
+        help="the relay's channel layer: the pub/sub one (the baseline) or the product's own, to compare them",
+    )
     add_json_argument(parser)
     args = parser.parse_args(argv)
     if args.server_processes < 1:
@@ -604,7 +613,7 @@ def main(argv: list[str] | None = None) -> None:
         connections.close_all()
         floor_table(db_url)
         stacks = {
-            "relay": (env, relay_stack, lambda: None),
+            "relay": ({**env, "RELAY_LAYER": args.relay_layer}, relay_stack, lambda: None),
             "floor": (env, floor_stack, lambda: count_floor_messages(db_url)),
         }
         if "product" in args.stacks:
