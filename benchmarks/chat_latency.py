@@ -139,7 +139,10 @@ def seed(pairs: int) -> dict:
     return {"widget_key": str(widget.public_key), "clients": clients}
 
 
-def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
+def start_server(
+    app: str, port: int, env: dict[str, str], *, deflate: bool = False, ping: tuple[float, float] = (60, 300)
+) -> subprocess.Popen:
+    """A uvicorn process serving ``app`` on ``port``; ``ping`` is its (interval, timeout) in seconds."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -158,9 +161,12 @@ def start_server(app: str, port: int, env: dict[str, str]) -> subprocess.Popen:
             # The load generator shares the server's two cores: at 500 pairs its pongs can come
             # later than uvicorn's default 20 s, and a dropped socket is not what we measure.
             "--ws-ping-interval",
-            "60",
+            str(ping[0]),
             "--ws-ping-timeout",
-            "300",
+            str(ping[1]),
+            # permessage-deflate costs CPU for short chat frames (README, production): off unless asked.
+            "--ws-per-message-deflate",
+            "true" if deflate else "false",
         ],
         cwd=ROOT,
         env={**os.environ, **env},
@@ -193,21 +199,30 @@ async def frames_until(ws, predicate) -> dict:
             return frame
 
 
-def product_stack(port: int, data: dict):
+def pair_ports(ports: list[int], index: int) -> tuple[int, int]:
+    """The customer's server and the agent's: with several processes, a different one each, so every
+    message crosses processes through the channel layer, as behind a load balancer."""
+    return ports[index % len(ports)], ports[(index + 1) % len(ports)]
+
+
+def product_stack(ports: list[int], data: dict):
     """The widget's socket and the workspace's, joined to the pair's conversation."""
     from websockets.asyncio.client import connect
 
-    base = f"ws://127.0.0.1:{port}"
-
     async def open_pair(stack: AsyncExitStack, index: int):
         client = data["clients"][index]
+        customer_port, agent_port = pair_ports(ports, index)
         customer = await stack.enter_async_context(
-            connect(f"{base}/ws/widget/{data['widget_key']}/", origin=HOST_ORIGIN, ping_interval=None)
+            connect(
+                f"ws://127.0.0.1:{customer_port}/ws/widget/{data['widget_key']}/",
+                origin=HOST_ORIGIN,
+                ping_interval=None,
+            )
         )
         agent = await stack.enter_async_context(
             connect(
-                f"{base}/ws/workspace/",
-                origin=f"http://127.0.0.1:{port}",
+                f"ws://127.0.0.1:{agent_port}/ws/workspace/",
+                origin=f"http://127.0.0.1:{agent_port}",
                 additional_headers={"Cookie": client["agent_cookie"]},
                 ping_interval=None,
             )
@@ -234,14 +249,18 @@ def product_stack(port: int, data: dict):
     return open_pair, message
 
 
-def relay_stack(port: int):
+def relay_stack(ports: list[int]):
     """Two sockets in one group of the bare relay (both receive what either sends, as in the product)."""
     from websockets.asyncio.client import connect
 
     async def open_pair(stack: AsyncExitStack, index: int):
-        url = f"ws://127.0.0.1:{port}/relay/{index}/"
-        customer = await stack.enter_async_context(connect(url, ping_interval=None))
-        agent = await stack.enter_async_context(connect(url, ping_interval=None))
+        customer_port, agent_port = pair_ports(ports, index)
+        customer = await stack.enter_async_context(
+            connect(f"ws://127.0.0.1:{customer_port}/relay/{index}/", ping_interval=None)
+        )
+        agent = await stack.enter_async_context(
+            connect(f"ws://127.0.0.1:{agent_port}/relay/{index}/", ping_interval=None)
+        )
         # group_add has returned before accept(); give Redis a moment to confirm both SUBSCRIBEs.
         await asyncio.sleep(0.2)
         return customer, agent
@@ -249,17 +268,18 @@ def relay_stack(port: int):
     return open_pair, numbered_message
 
 
-def floor_stack(port: int):
+def floor_stack(ports: list[int]):
     """The agent's socket subscribed (it says "ready" once Redis confirmed), the customer's sending."""
     from websockets.asyncio.client import connect
 
     async def open_pair(stack: AsyncExitStack, index: int):
+        customer_port, agent_port = pair_ports(ports, index)
         agent = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{port}/floor/{index}/agent/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{agent_port}/floor/{index}/agent/", ping_interval=None)
         )
         await frames_until(agent, lambda f: f.get("type") == "ready")
         customer = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{port}/floor/{index}/customer/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{customer_port}/floor/{index}/customer/", ping_interval=None)
         )
         return customer, agent
 
@@ -398,14 +418,19 @@ def failed_row(stack: str, pairs: int, messages: int, error: str) -> dict:
 
 
 def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, str], make_stack, count) -> dict:
-    """Start the stack's server, run the exchange with CPU meters, count what was stored."""
-    port = free_port()
+    """Start the stack's server processes, run the exchange with CPU meters, count what was stored."""
+    servers: list[subprocess.Popen] = []
+    ports = [free_port() for _ in range(args.server_processes)]
     try:
-        server = start_server(STACK_APPS[stack], port, env)
+        for port in ports:
+            servers.append(start_server(STACK_APPS[stack], port, env, deflate=args.ws_deflate == "on"))
     except RuntimeError as exc:
-        return failed_row(stack, pairs, args.messages, str(exc))
-    server_cpu, db_cpu, client_cpu = ProcessesCpu([server.pid]), DatabaseCpu(*db), ClientCpu()
-    open_pair, message = make_stack(port)
+        for server in servers:
+            stop(server)
+        return {**failed_row(stack, pairs, args.messages, str(exc)), "server_processes": len(ports)}
+    server_cpu = ProcessesCpu([server.pid for server in servers])
+    db_cpu, client_cpu = DatabaseCpu(*db), ClientCpu()
+    open_pair, message = make_stack(ports)
     try:
         result = asyncio.run(
             exchange(
@@ -419,7 +444,8 @@ def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, 
             )
         )
     finally:
-        stop(server)
+        for server in servers:
+            stop(server)
     cpu = {
         "server": server_cpu.seconds,
         "db": db_cpu.seconds,
@@ -427,7 +453,10 @@ def run_stack(stack: str, pairs: int, args, env: dict[str, str], db: tuple[str, 
         "db_exited": db_cpu.exited_seconds,
         "client": client_cpu.seconds,
     }
-    return result_row(stack, pairs, args.messages, result, cpu, count())
+    row = {**result_row(stack, pairs, args.messages, result, cpu, count()), "server_processes": len(ports)}
+    if stack == "relay":
+        row["relay_layer"] = args.relay_layer
+    return row
 
 
 STACK_APPS = {
@@ -535,8 +564,29 @@ def main(argv: list[str] | None = None) -> None:
         default=[],
         help="a setting for the product's server only, e.g. CONN_MAX_AGE=60 (the default runs its defaults)",
     )
+    parser.add_argument(
+        "--server-processes",
+        type=int,
+        default=1,
+        metavar="N",
+        help="ASGI server processes per stack; each pair's two sockets are on different ones (N > 1)",
+    )
+    parser.add_argument(
+        "--ws-deflate",
+        choices=["on", "off"],
+        default="off",
+        help="the servers' permessage-deflate (the client always offers it); off is the production advice",
+    )
+    parser.add_argument(
+        "--relay-layer",
+        choices=["pubsub", "core"],
+        default="pubsub",
+        help="the relay's channel layer: the pub/sub one (the baseline) or the product's own, to compare them",
+    )
     add_json_argument(parser)
     args = parser.parse_args(argv)
+    if args.server_processes < 1:
+        parser.error("--server-processes is at least 1")
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
     redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
     parts = urlsplit(db_url)
@@ -564,19 +614,22 @@ def main(argv: list[str] | None = None) -> None:
         connections.close_all()
         floor_table(db_url)
         stacks = {
-            "relay": (env, relay_stack, lambda: None),
+            "relay": ({**env, "RELAY_LAYER": args.relay_layer}, relay_stack, lambda: None),
             "floor": (env, floor_stack, lambda: count_floor_messages(db_url)),
         }
         if "product" in args.stacks:
             data = seed(pairs)
             connections.close_all()
-            stacks["product"] = (product_env, lambda port, d=data: product_stack(port, d), count_product_messages)
+            stacks["product"] = (product_env, lambda ports, d=data: product_stack(ports, d), count_product_messages)
         for stack in args.stacks:
             stack_env, make_stack, count = stacks[stack]
             rows.append(run_stack(stack, pairs, args, stack_env, db, make_stack, count))
             print(f"… {pairs} pairs, {stack}: {rows[-1]}", file=sys.stderr, flush=True)
     load_after = load_average()
-    print(f"\nCustomer → agent messages: one ASGI process per stack; load average {load_before} → {load_after}\n")
+    print(
+        f"\nCustomer → agent messages: {args.server_processes} ASGI process(es) per stack, permessage-deflate "
+        f"{args.ws_deflate}; load average {load_before} → {load_after}\n"
+    )
     print_table([header for header, _ in COLUMNS], [[cell(r[key]) for _, key in COLUMNS] for r in rows])
     print("\nproduct : relay : floor, as multiples of the floor\n")
     print_table(["pairs", *(header for header, _ in RATIOS)], ratio_rows(rows))

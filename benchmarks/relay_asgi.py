@@ -6,7 +6,8 @@ their ratio is the product's own overhead.
 
 It runs on channels_redis's pub/sub layer (``RedisPubSubChannelLayer``), whatever the product's
 settings say: the core layer drops messages under load (its per-channel capacity and expiry), and
-a baseline that loses half its messages is not one.
+a baseline that loses half its messages is not one. ``RELAY_LAYER=core`` runs it on the product's
+own layer instead, to measure the two layers on the same traffic (chat_latency --relay-layer core).
 """
 
 import os
@@ -20,12 +21,17 @@ django.setup()
 from django.conf import settings  # noqa: E402
 
 # Read when the layer is first used (channels.layers.ChannelLayerManager reads the setting then).
-settings.CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-        "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+# RELAY_LAYER=core runs the relay on the product's own layer instead, to measure the two layers
+# against each other on the same traffic (chat_latency --relay-layer core).
+if os.environ.get("RELAY_LAYER", "pubsub") == "core":
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "relay"
+else:
+    settings.CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+        }
     }
-}
 
 from channels.generic.websocket import AsyncWebsocketConsumer  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402

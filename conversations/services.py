@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
@@ -37,7 +38,6 @@ def conversation_lock(conversation_id: int) -> Conversation:
         raise NotFound("No such conversation.") from None
 
 
-_locked = conversation_lock  # message_post's name for it
 
 
 def conversation_lock_with_work(conversation_id: int) -> Conversation:
@@ -113,7 +113,48 @@ def message_validate_text(text: str) -> str:
     return text
 
 
-@transaction.atomic
+class _RepeatedClientId(Exception):
+    """The client id is stored already: this attempt's sequence bump is rolled back."""
+
+
+@functools.cache
+def _message_post_sql(*, customer: bool) -> tuple[str, str]:
+    """The hot path's two statements, named from the models' own tables and columns.
+
+    The UPDATE takes the conversation's row lock and the next sequence number at once and
+    returns only what the checks read (no JSON field, no join); the INSERT stores the message
+    unless its client id is stored already, which the partial unique constraint decides.
+    """
+    quote = connection.ops.quote_name
+
+    def column(model, name: str) -> str:
+        return quote(model._meta.get_field(name).column)
+
+    seq = column(Conversation, "last_message_seq")
+    sets = [f"{seq} = {seq} + 1"]
+    if customer:  # writing from another tab too: the customer is here (LIVE-3)
+        sets += [f"{column(Conversation, 'last_customer_activity_at')} = %s"]
+        sets += [f"{column(Conversation, 'customer_left_at')} = NULL"]
+    returned = ", ".join(column(Conversation, name) for name in MESSAGE_POST_READS)
+    update = (
+        f"UPDATE {quote(Conversation._meta.db_table)} SET {', '.join(sets)} "
+        f"WHERE {column(Conversation, 'id')} = %s RETURNING {seq}, {returned}"
+    )
+    conversation_id, client_id = column(Message, "conversation"), column(Message, "client_id")
+    stored = ("conversation", "seq", "sender", "sender_user", "text", "client_id", "created_at")
+    insert = (
+        f"INSERT INTO {quote(Message._meta.db_table)} ({', '.join(column(Message, name) for name in stored)}) "
+        f"VALUES ({', '.join(['%s'] * len(stored))}) "
+        f"ON CONFLICT ({conversation_id}, {client_id}) WHERE {client_id} IS NOT NULL DO NOTHING "
+        f"RETURNING {column(Message, 'id')}"
+    )
+    return update, insert
+
+
+#: What ``message_post`` reads of the conversation it locks: its checks need no more.
+MESSAGE_POST_READS = ("status", "agent", "phone_channel", "channel")
+
+
 def message_post(
     *,
     conversation_id: int,
@@ -126,62 +167,105 @@ def message_post(
     """Store a message with the conversation's next sequence number, then publish it (CONV-2).
 
     The message is stored before it is delivered: the event goes out on commit. The same
-    ``client_id`` sent twice stores one message; the second call returns it with ``created=False``.
-    With ``agent``, the agent must hold the conversation and it must be active (checked under the lock).
+    ``client_id`` sent twice stores one message; the second call returns it with ``created=False``
+    (also once the conversation has ended). With ``agent``, the agent must hold the conversation
+    and it must be active (checked under the lock). A refused message changes nothing.
+
+    A chat message costs two statements (PERF-1): ``UPDATE … RETURNING`` takes the row lock and
+    the next number, ``INSERT … ON CONFLICT DO NOTHING`` stores it unless the client id is
+    stored already. A repeat or a refusal rolls the transaction (or its savepoint) back, so the
+    number taken is given back too and the sequence has no gaps.
     """
     text = message_validate_text(text)
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
         raise ConversationError("A client id is 1 to 64 characters.", code="bad_client_id")
-    conversation = _locked(conversation_id)
-    if client_id is not None:
-        existing = Message.objects.filter(conversation=conversation, client_id=client_id).first()
-        if existing is not None:
-            return existing, False
-    if conversation.status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
-        raise ConversationError("This conversation has ended.", code="conversation_closed")
-    if agent is not None:  # an agent writes only in a conversation they hold (or consult in) while it is active
-        from conversations.handover import is_consultant
-
-        if conversation.agent_id != agent.pk and not is_consultant(conversation_id=conversation.pk, agent=agent):
-            raise ConversationError("Only the agent who holds this conversation can write in it.", code="not_holder")
-        if conversation.status != Conversation.Status.ACTIVE:
-            raise ConversationError(
-                f"This conversation is {conversation.get_status_display().lower()}; "
-                "messages can be sent only while it is active.",
-                code="conversation_not_active",
+    try:
+        with transaction.atomic():
+            return _message_store(
+                conversation_id=conversation_id,
+                sender=sender,
+                text=text,
+                sender_user=sender_user,
+                client_id=client_id,
+                agent=agent,
             )
-    sms_reply = conversation.phone_channel_id is not None and sender == Message.Sender.AGENT
-    if sms_reply and conversation.channel == Conversation.Channel.SMS:
-        sms_reply_check(conversation=conversation)  # STOP: nothing is stored (SMS-1)
+    except (_RepeatedClientId, ConversationError) as refused:
+        # Rare paths, after the rollback: a repeat is answered with the stored message even where
+        # a new one would be refused (a retry after the chat ended still gets its ack).
+        if client_id is not None:
+            existing = Message.objects.filter(conversation_id=conversation_id, client_id=client_id).order_by().first()
+            if existing is not None:
+                return existing, False
+        if isinstance(refused, _RepeatedClientId):  # its message was deleted in between
+            raise ConversationError("This message could not be stored; send it again.", code="retry") from None
+        raise
+
+
+def _message_store(
+    *, conversation_id: int, sender: str, text: str, sender_user, client_id: str | None, agent
+) -> tuple[Message, bool]:
+    """:func:`message_post`'s transaction. Raises :class:`_RepeatedClientId` on a stored client id."""
+    customer = sender == Message.Sender.CUSTOMER
+    update, insert = _message_post_sql(customer=customer)
     now = timezone.now()
-    conversation.last_message_seq += 1
-    update = ["last_message_seq"]
-    if sender == Message.Sender.CUSTOMER:
-        conversation.last_customer_activity_at = now
-        conversation.customer_left_at = None  # writing from another tab: the customer is here (LIVE-3)
-        update += ["last_customer_activity_at", "customer_left_at"]
-    if sender in (Message.Sender.CUSTOMER, Message.Sender.AGENT):
-        update += _inactivity_deadline_move(conversation, now=now)
-    conversation.save(update_fields=update)
-    # The conversation row lock serialises senders, so the next number is free.
-    message = Message.objects.create(
-        conversation=conversation,
-        seq=conversation.last_message_seq,
+    with connection.cursor() as cursor:
+        stamp = connection.ops.adapt_datetimefield_value(now)
+        cursor.execute(update, [stamp, conversation_id] if customer else [conversation_id])
+        row = cursor.fetchone()
+        if row is None:
+            raise NotFound("No such conversation.")
+        seq, status, agent_id, phone_channel_id, channel = row
+        if status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
+            raise ConversationError("This conversation has ended.", code="conversation_closed")
+        if agent is not None:  # an agent writes only in a conversation they hold (or consult in) while it is active
+            from conversations.handover import is_consultant
+
+            if agent_id != agent.pk and not is_consultant(conversation_id=conversation_id, agent=agent):
+                raise ConversationError(
+                    "Only the agent who holds this conversation can write in it.", code="not_holder"
+                )
+            if status != Conversation.Status.ACTIVE:
+                raise ConversationError(
+                    f"This conversation is {Conversation.Status(status).label.lower()}; "
+                    "messages can be sent only while it is active.",
+                    code="conversation_not_active",
+                )
+        # The phone channels (SMS, voice) read and write more of the conversation: off the chat path.
+        conversation = Conversation.objects.get(pk=conversation_id) if phone_channel_id is not None else None
+        sms = conversation is not None and channel == Conversation.Channel.SMS
+        sms_reply = sms and sender == Message.Sender.AGENT
+        if sms_reply:
+            sms_reply_check(conversation=conversation)  # STOP: nothing is stored (SMS-1)
+        if sms and sender in (Message.Sender.CUSTOMER, Message.Sender.AGENT):
+            moved = _inactivity_deadline_move(conversation, now=now)
+            if moved:
+                conversation.save(update_fields=moved)
+        # The row lock taken by the UPDATE serialises senders, so the number is free.
+        sender_user_id = sender_user.pk if sender_user is not None else None
+        cursor.execute(insert, [conversation_id, seq, sender, sender_user_id, text, client_id, stamp])
+        inserted = cursor.fetchone()
+    if inserted is None:
+        raise _RepeatedClientId
+    message = Message(
+        pk=inserted[0],
+        conversation_id=conversation_id,
+        seq=seq,
         sender=sender,
-        sender_user=sender_user,
+        sender_user_id=sender_user_id,
         text=text,
         client_id=client_id,
         created_at=now,
     )
+    message._state.adding, message._state.db = False, connection.alias
     event = message_event(message)
-    if sms_reply and conversation.channel == Conversation.Channel.SMS:
+    if sms_reply:
         outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
         event["delivery"] = delivery_display(status=outbound.status)
-    publish_on_commit(conversation_group(conversation.pk), event)
-    if sender == Message.Sender.CUSTOMER and conversation.status == Conversation.Status.WAITING:
+    publish_on_commit(conversation_group(conversation_id), event)
+    if customer and status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back
 
-        conversation_customer_back(conversation_id=conversation.pk)  # PER-6: the customer is back
+        conversation_customer_back(conversation_id=conversation_id)  # PER-6: the customer is back
     return message, True
 
 

@@ -91,9 +91,13 @@ class SocketSlot:
     channel_name: str
     renewed: float = field(default_factory=time.monotonic)
 
+    def renew_due(self) -> bool:
+        """Whether :meth:`renew` would write (an async caller then takes a thread for it)."""
+        return time.monotonic() - self.renewed >= _SLOT_RENEW_SECONDS
+
     def renew(self) -> None:
         """Keep the slot while the socket is used (at most one cache write a minute)."""
-        if time.monotonic() - self.renewed < _SLOT_RENEW_SECONDS:
+        if not self.renew_due():
             return
         self.renewed = time.monotonic()
         try:

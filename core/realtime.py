@@ -71,6 +71,14 @@ def group_send_now(group: str, event: dict[str, Any]) -> None:
     async_to_sync(layer.group_send)(group, event)
 
 
+async def group_send_async(group: str, event: dict[str, Any]) -> None:
+    """:func:`group_send_now` for a coroutine on the socket's event loop: an event that goes with
+    no stored change (typing), sent at once without a thread hop."""
+    layer = get_channel_layer()
+    if layer is not None:
+        await layer.group_send(group, event)
+
+
 _event_sinks: list[Callable[[str, dict[str, Any]], None]] = []
 
 

@@ -7,6 +7,15 @@ import uuid
 import pytest
 from django.conf import settings
 
+
+def pytest_configure(config):
+    # The ASGI servers of the tests run on threads of this process, and a connection kept open
+    # on one of them (CONN_MAX_AGE) outlives its test: pytest-django then refuses it in a test
+    # without database access, and the test database cannot be dropped. In this process every
+    # handler closes its connection; server subprocesses and the benchmark keep the default.
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
 REDIS_URL = os.environ.get("REDIS_URL", "")
 requires_redis = pytest.mark.skipif(not REDIS_URL, reason="needs REDIS_URL (a real Redis server)")
 
@@ -19,6 +28,11 @@ def published(monkeypatch):
     sent = []
     monkeypatch.setattr(realtime, "group_send_now", lambda group, event: sent.append((group, event)))
     monkeypatch.setattr(realtime, "group_send_many_now", lambda events: sent.extend(events))
+
+    async def send_async(group, event):
+        sent.append((group, event))
+
+    monkeypatch.setattr(realtime, "group_send_async", send_async)
     return sent
 
 

@@ -74,7 +74,7 @@ def _enabled_endpoints() -> list[WebhookEndpoint]:
     """The enabled endpoints, once per transaction: a chat's start publishes several events in
     one, and the hot path should not pay a query for each (webhooks.endpoint_memo)."""
     return endpoint_memo.enabled_endpoints(
-        lambda: list(WebhookEndpoint.objects.filter(enabled=True).only("pk", "events"))
+        lambda: list(WebhookEndpoint.objects.filter(enabled=True).only("pk", "events").order_by())
     )
 
 

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from channels.consumer import get_handler_name
-from channels.db import database_sync_to_async
+from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext as _
@@ -22,10 +21,11 @@ from conversations.models import Conversation, Message
 from conversations.rendering import message_parts, message_sender_name
 from conversations.selectors import conversation_messages
 from conversations.services import conversation_customer_end, message_event, message_post
-from core.consumers import FrameConsumer, FrameError
+from core import realtime
+from core.consumers import AsyncFrameConsumer, FrameError, db_hop
 from core.frames import Frame, Ref, Seq, Text
 from core.limits import customer_message_retry_after
-from core.realtime import conversation_group, publish_on_commit
+from core.realtime import conversation_group
 from core.security import scope_origin
 from widgets import selectors
 from widgets.api import MAX_AUTH_TOKEN_LENGTH, MAX_TOKEN_LENGTH
@@ -59,11 +59,13 @@ class TypingFrame(Frame):
     is_typing: bool
 
 
-class WidgetConsumer(FrameConsumer):
+class WidgetConsumer(AsyncFrameConsumer):
     """Frames in → conversation services; the conversation's events → frames out.
 
     Only a page of one of the widget's allowed origins may connect (WID-3); anyone else is
-    refused at the handshake with 4403.
+    refused at the handshake with 4403. On the event loop (PERF-1): each frame makes at most one
+    database hop (:func:`~core.consumers.db_hop` around the service calls it needs), and a live
+    message event goes out without one.
     """
 
     frames = {"join": JoinFrame, "message.send": MessageSendFrame, "typing": TypingFrame, "chat.end": Frame}
@@ -73,20 +75,20 @@ class WidgetConsumer(FrameConsumer):
     #: The highest message seq this socket has sent: live events at or below it are repeats.
     last_seq = 0
 
-    def connect(self):
-        self.widget = selectors.widget_for_key(self.scope["url_route"]["kwargs"]["key"])
+    async def connect(self):
+        self.widget = await db_hop(selectors.widget_for_key)(self.scope["url_route"]["kwargs"]["key"])
         if self.widget is None or not selectors.widget_allows_origin(self.widget, scope_origin(self.scope)):
-            self.close(code=4403)
+            await self.close(code=4403)
             return
-        self.accept()
+        await self.accept()
 
-    def disconnect(self, code):
-        super().disconnect(code)
+    async def disconnect(self, code):
+        await super().disconnect(code)
         if self.conversation is not None:
             # LIVE-3: the customer's last socket going starts the grace period; joining again
             # within it keeps the chat.
             try:
-                customer_socket_leave(channel_name=self.channel_name)
+                await db_hop(customer_socket_leave)(channel_name=self.channel_name)
             except Exception:  # the socket is gone either way; its row goes stale and the sweep acts
                 logger.exception("Could not record that the customer left conversation %s", self.conversation.pk)
 
@@ -94,23 +96,22 @@ class WidgetConsumer(FrameConsumer):
         if self.conversation is not None:
             customer_socket_heartbeat(conversation_id=self.conversation.pk, channel_name=self.channel_name)
 
-    @database_sync_to_async
-    def dispatch(self, message):
-        # Other apps publish more event types to the conversation group than a customer sees
-        # (Channels would raise on them); those without a handler here are not for this socket.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is not None:
-            handler(message)
-
     # --- frames in ------------------------------------------------------------------------
     def joined_conversation(self) -> Conversation:
         if self.conversation is None:
-            raise FrameError("not_joined", "Join a conversation first.")
+            raise FrameError("not_joined", _("Join a conversation first."))
         return self.conversation
 
-    def frame_join(self, frame):
+    async def frame_join(self, frame):
         if self.conversation is not None:
-            raise FrameError("already_joined", "This socket already follows a conversation.")
+            raise FrameError("already_joined", _("This socket already follows a conversation."))
+        reply, stored = await db_hop(self.join_store)(frame)
+        await self.send_json(reply)
+        await self.send_events(stored)
+
+    def join_store(self, frame) -> tuple[dict, list[dict]]:
+        """The join's one database hop: find the conversation, take a visitor socket slot, join
+        its group, mark the customer here, and read the backlog after ``after``."""
         conversation = customer_conversation(
             widget=self.widget, token=frame["token"], auth_token=frame.get("auth_token")
         )
@@ -118,7 +119,7 @@ class WidgetConsumer(FrameConsumer):
         self.hold_visitor_socket(kind="chat", visitor_id=conversation.visitor_id)
         # Join the group before reading the backlog, so a message stored in between arrives as
         # an event (and is deduplicated by seq) instead of falling into the gap.
-        self.join(conversation_group(conversation.pk))
+        async_to_sync(self.join)(conversation_group(conversation.pk))
         self.conversation = conversation
         #: the sender names the widget shows, in the widget's display language (I18N-1)
         self.language = self.widget.language or selectors.supported_language(conversation.language)
@@ -129,12 +130,20 @@ class WidgetConsumer(FrameConsumer):
         reply = {"type": "joined", "conversation": str(conversation.public_id), "status": conversation.status}
         if "ref" in frame:
             reply["ref"] = frame["ref"]
-        self.send_json(reply)
-        self.send_stored(before=None)
+        return reply, self.stored_events(before=None)
 
-    def frame_message_send(self, frame):
+    async def frame_message_send(self, frame):
         conversation = self.joined_conversation()
-        retry_after = customer_message_retry_after(conversation_id=conversation.pk)
+        message = await db_hop(self.message_store)(conversation.pk, frame)
+        ack = {"type": "message.ack", "client_id": message.client_id, "seq": message.seq}
+        if "ref" in frame:
+            ack["ref"] = frame["ref"]
+        await self.send_json(ack)
+
+    @staticmethod
+    def message_store(conversation_id: int, frame) -> Message:
+        """The message's one hop: its place in the customer's budget, then the message service."""
+        retry_after = customer_message_retry_after(conversation_id=conversation_id)
         if retry_after is not None:
             raise FrameError(
                 "rate_limited",
@@ -143,20 +152,18 @@ class WidgetConsumer(FrameConsumer):
                 {"retry_after": retry_after},
             )
         message, _created = message_post(
-            conversation_id=conversation.pk,
+            conversation_id=conversation_id,
             sender=Message.Sender.CUSTOMER,
             text=frame["text"],
             client_id=frame.get("client_id"),
         )
-        ack = {"type": "message.ack", "client_id": message.client_id, "seq": message.seq}
-        if "ref" in frame:
-            ack["ref"] = frame["ref"]
-        self.send_json(ack)
+        return message
 
-    def frame_typing(self, frame):
+    async def frame_typing(self, frame):
         conversation = self.joined_conversation()
-        # Relayed, never stored: nothing to repair if one is lost.
-        publish_on_commit(
+        # Relayed, never stored: nothing to repair if one is lost. No transaction here, so it
+        # goes out now, from the event loop.
+        await realtime.group_send_async(
             conversation_group(conversation.pk),
             {
                 "type": "conversation.typing",
@@ -166,15 +173,15 @@ class WidgetConsumer(FrameConsumer):
             },
         )
 
-    def frame_chat_end(self, frame):
+    async def frame_chat_end(self, frame):
         # LIVE-3; the service refuses it for persistent chat (PER-4). The status event follows.
-        conversation_customer_end(conversation_id=self.joined_conversation().pk)
+        await db_hop(conversation_customer_end)(conversation_id=self.joined_conversation().pk)
 
     # --- events out -----------------------------------------------------------------------
     def is_ours(self, event: dict[str, Any]) -> bool:
         return self.conversation is not None and event.get("conversation") == self.conversation.pk
 
-    def send_message(self, event: dict[str, Any]) -> None:
+    def message_frame(self, event: dict[str, Any]) -> dict:
         frame = {"type": "conversation.message", "conversation": str(self.conversation.public_id)}
         frame.update({name: event[name] for name in MESSAGE_FIELDS if name in event})
         # The widget holds no link rule and no naming rule of its own: it builds text nodes and
@@ -182,31 +189,34 @@ class WidgetConsumer(FrameConsumer):
         frame["parts"] = message_parts(event["text"])
         with translation.override(self.language):
             frame["sender_name"] = message_sender_name(sender=event["sender"], agent_name=event.get("agent_name"))
-        self.send_json(frame)
-        self.last_seq = event["seq"]
+        return frame
 
-    def send_stored(self, *, before: int | None) -> None:
-        """Send the stored messages after :attr:`last_seq` (and before ``before``), in order."""
+    async def send_events(self, events: list[dict[str, Any]]) -> None:
+        for event in events:
+            await self.send_json(self.message_frame(event))
+            self.last_seq = event["seq"]
+
+    def stored_events(self, *, before: int | None) -> list[dict[str, Any]]:
+        """The stored messages after :attr:`last_seq` (and before ``before``), in order, as events."""
         messages = conversation_messages(conversation=self.conversation, after=self.last_seq).select_related(
             "sender_user__agent"  # the writing agent's name, in the same query
         )
         if before is not None:
             messages = messages.filter(seq__lt=before)
-        for message in messages.iterator(chunk_size=200):
-            self.send_message(message_event(message))
+        return [message_event(message) for message in messages.iterator(chunk_size=200)]
 
-    def conversation_message(self, event):
+    async def conversation_message(self, event):
         if not self.is_ours(event) or event["seq"] <= self.last_seq:
             return
         if event["seq"] > self.last_seq + 1:
             # Publishers race after commit, so an event may overtake an earlier one: fill the
             # gap from the store (it is committed) and drop the late event when it comes.
-            self.send_stored(before=event["seq"])
-        self.send_message(event)
+            await self.send_events(await db_hop(self.stored_events)(before=event["seq"]))
+        await self.send_events([event])
 
-    def conversation_typing(self, event):
+    async def conversation_typing(self, event):
         if self.is_ours(event) and event.get("sender") != Message.Sender.CUSTOMER:
-            self.send_json(
+            await self.send_json(
                 {
                     "type": "conversation.typing",
                     "conversation": str(self.conversation.public_id),
@@ -215,10 +225,10 @@ class WidgetConsumer(FrameConsumer):
                 }
             )
 
-    def conversation_status(self, event):
+    async def conversation_status(self, event):
         if self.is_ours(event):
             self.conversation.status = event["status"]
-            self.send_json(
+            await self.send_json(
                 {
                     "type": "conversation.status",
                     "conversation": str(self.conversation.public_id),

@@ -125,3 +125,46 @@ def test_chat_latency_counts_pairs_that_cannot_set_up_and_does_not_hang(tmp_path
     for row in document["rows"]:
         assert row["setup_failed"] == 2 and row["sent"] == row["delivered"] == 0, row
         assert row["msgs_per_s"] is None and row["p99_ms"] is None and row["errors"]
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="the chat benchmark needs Redis (REDIS_URL)")
+def test_chat_latency_on_two_server_processes_crosses_them_and_loses_nothing(tmp_path):
+    # spec: PERF-1 — several server processes: each pair's sockets are on different ones
+    document = run_benchmark(
+        "chat_latency",
+        ["--pairs", "3", "--messages", "2", "--server-processes", "2", "--stacks", "product", "relay"],
+        {"BENCH_DATABASE_URL": bench_database("chat"), "BENCH_REDIS_URL": REDIS_URL},
+        tmp_path,
+    )
+    for row in document["rows"]:
+        assert row["server_processes"] == 2
+        assert row["setup_failed"] == 0 and row["lost"] == 0 and row["delivered"] == 6, row
+
+
+IDLE_KEYS = {
+    "connected_widget_sockets",
+    "connected_agent_sockets",
+    "setup_failed",
+    "kb_per_socket",
+    "idle_server_cpu_pct",
+    "idle_db_cpu_pct",
+    "message_p50_ms",
+    "message_max_ms",
+    "delivered",
+}
+
+
+@pytest.mark.skipif(not REDIS_URL, reason="the idle-sockets benchmark needs Redis (REDIS_URL)")
+def test_idle_sockets_connects_every_socket_and_measures_them(tmp_path):
+    # spec: PERF-1 — idle scale: memory per socket, idle CPU, one message while all are connected
+    document = run_benchmark(
+        "idle_sockets",
+        ["--widget-sockets", "6", "--agent-sockets", "2", "--idle-seconds", "1", "--messages", "2"],
+        {"BENCH_DATABASE_URL": bench_database("idle"), "BENCH_REDIS_URL": REDIS_URL},
+        tmp_path,
+    )
+    (row,) = document["rows"]
+    assert IDLE_KEYS <= set(row), IDLE_KEYS - set(row)
+    assert (row["connected_widget_sockets"], row["connected_agent_sockets"], row["setup_failed"]) == (6, 2, 0), row
+    assert row["delivered"] == 2 and row["message_p50_ms"] <= row["message_max_ms"]
+    assert row["idle_server_cpu_pct"] >= 0 and row["server_alive"]

@@ -5,6 +5,7 @@ import pytest
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Message
 from conversations.services import message_post
+from core.errors import NotFound
 from core.realtime import conversation_group
 from tests.conversations.factories import ConversationFactory
 
@@ -69,3 +70,51 @@ def test_text_is_stored_as_given_plain_text():
     conversation = ConversationFactory()
     message, _ = message_post(conversation_id=conversation.pk, sender="customer", text="<script>x</script>")
     assert Message.objects.get(pk=message.pk).text == "<script>x</script>"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_chat_message_costs_two_statements_and_a_repeat_leaves_no_gap(django_assert_max_num_queries):
+    # spec: PERF-1, CONV-2 — UPDATE … RETURNING the number, INSERT … ON CONFLICT on the client id
+    conversation = ConversationFactory()
+    # BEGIN and COMMIT, the two statements, and the webhook sink's read of the enabled endpoints
+    # (once per transaction: webhooks.endpoint_memo).
+    with django_assert_max_num_queries(5) as captured:
+        message, created = message_post(conversation_id=conversation.pk, sender="customer", text="hi", client_id="c-1")
+    sql = [query["sql"] for query in captured.captured_queries if query["sql"].split()[0] not in ("BEGIN", "COMMIT")]
+    ours = [statement for statement in sql if "webhooks_webhookendpoint" not in statement]
+    assert [statement.split()[0] for statement in ours] == ["UPDATE", "INSERT"]
+    assert len(sql) - len(ours) <= 1
+    assert not any(" JOIN " in statement or "ORDER BY" in statement for statement in sql)
+    assert "prechat_answers" not in ours[0] and "context_variables" not in ours[0]  # no JSON column read
+    again, created_again = message_post(conversation_id=conversation.pk, sender="customer", text="hi", client_id="c-1")
+    after, _ = message_post(conversation_id=conversation.pk, sender="customer", text="next", client_id="c-2")
+    assert (created, created_again, again.pk, again.seq) == (True, False, message.pk, 1)
+    assert after.seq == 2  # the repeat gave its number back
+    stored = Conversation.objects.get(pk=conversation.pk)
+    assert stored.last_message_seq == 2
+    assert stored.last_customer_activity_at is not None
+    assert list(Message.objects.filter(conversation=conversation).values_list("seq", "client_id")) == [
+        (1, "c-1"),
+        (2, "c-2"),
+    ]
+
+
+def test_a_repeat_after_the_conversation_ended_gets_its_stored_message_and_changes_nothing():
+    # spec: CONV-2 — the customer's retry of a message already stored is acknowledged, not refused
+    conversation = ConversationFactory()
+    message, _ = message_post(conversation_id=conversation.pk, sender="customer", text="hi", client_id="c-1")
+    Conversation.objects.filter(pk=conversation.pk).update(status="closed")
+    again, created = message_post(conversation_id=conversation.pk, sender="customer", text="hi", client_id="c-1")
+    assert (again.pk, again.seq, created) == (message.pk, 1, False)
+    with pytest.raises(ConversationError) as refused:
+        message_post(conversation_id=conversation.pk, sender="customer", text="more", client_id="c-2")
+    assert refused.value.code == "conversation_closed"
+    assert Conversation.objects.get(pk=conversation.pk).last_message_seq == 1
+    assert Message.objects.filter(conversation=conversation).count() == 1
+
+
+def test_a_message_to_a_conversation_that_does_not_exist_is_refused():
+    # spec: REL-3
+    with pytest.raises(NotFound):
+        message_post(conversation_id=987654321, sender="customer", text="hello")
+    assert not Message.objects.exists()

@@ -164,7 +164,11 @@ def test_typing_is_relayed_both_ways_and_never_stored(layer, asgi_server, monkey
             "is_typing": True,
         }
         relayed = []
-        monkeypatch.setattr(realtime, "group_send_now", lambda group, event: relayed.append((group, event)))
+
+        async def relay(group, event):
+            relayed.append((group, event))
+
+        monkeypatch.setattr(realtime, "group_send_async", relay)
         send(ws, {"type": "typing", "is_typing": True})
         send(ws, {"type": "nope"})  # answered after the typing frame was handled
         assert receive(ws)["code"] == "unknown_type"
