@@ -38,8 +38,6 @@ def conversation_lock(conversation_id: int) -> Conversation:
         raise NotFound("No such conversation.") from None
 
 
-
-
 def conversation_lock_with_work(conversation_id: int) -> Conversation:
     """Lock the conversation's work item, then the conversation: the order of core.locks, so a
     customer ending the chat queues behind an agent's accept or a transfer instead of crossing it.

@@ -96,11 +96,11 @@ class NotificationTemplate(models.Model):
     def clean(self) -> None:
         errors = {}
         if self.scenario in TOAST_SCENARIOS and self.kind != self.Kind.TOAST:
-            errors["kind"] = _("Transfers, escalations, consults and work items use toasts (NOT-3).")
+            errors["kind"] = _("Transfers, escalations, consults and work items use toasts.")  # NOT-3
         if self.scenario not in TOAST_SCENARIOS and self.kind != self.Kind.ALERT:
-            errors["kind"] = _("Incoming conversations and case assignments use alerts (NOT-4).")
+            errors["kind"] = _("Incoming conversations and case assignments use alerts.")  # NOT-4
         if self.scenario in NO_REJECT_SCENARIOS and self.show_reject:
-            errors["show_reject"] = _("A case assignment cannot be rejected (NOT-14).")
+            errors["show_reject"] = _("A case assignment cannot be rejected.")  # NOT-14
         if self.kind == self.Kind.TOAST and self.auto_accept:
             errors["auto_accept"] = _("Toasts have nothing to accept.")
         if errors:

@@ -287,7 +287,7 @@ class Workstream(models.Model):
         if self.channel != Channel.CHAT:
             self.chat_mode = ""
         if self.is_persistent and not self.keep_same_agent:
-            errors["keep_same_agent"] = _("Persistent chat keeps the same agent for the whole conversation (PER-8).")
+            errors["keep_same_agent"] = _("Persistent chat keeps the same agent for the whole conversation.")  # PER-8
         if self.wrap_up_capacity == self.WrapUpCapacity.TIMED and not self.wrap_up_capacity_seconds:
             errors["wrap_up_capacity_seconds"] = _("Say how many seconds capacity stays blocked.")
         if self.default_queue_id and self.fallback_queue_id == self.default_queue_id:

@@ -126,7 +126,7 @@ class PreChatQuestionFormSet(forms.BaseInlineFormSet):
         ]
         if len(kept) > MAX_PRECHAT_QUESTIONS:
             raise forms.ValidationError(
-                _("A widget has at most %(max)d pre-chat questions (WID-10); remove %(extra)d of these %(count)d."),
+                _("A widget has at most %(max)d pre-chat questions; remove %(extra)d of these %(count)d."),
                 params={"max": MAX_PRECHAT_QUESTIONS, "extra": len(kept) - MAX_PRECHAT_QUESTIONS, "count": len(kept)},
                 code="too_many_questions",
             )

@@ -171,7 +171,7 @@ def test_default_templates_cannot_be_deleted_but_others_can(admin_client):
 @pytest.mark.parametrize(
     "changes, field, error",
     [
-        ({"kind": "toast"}, "kind", "Incoming conversations and case assignments use alerts (NOT-4)."),
+        ({"kind": "toast"}, "kind", "Incoming conversations and case assignments use alerts."),
         (
             {"title": "Chat from {customerName"},
             "title",
@@ -181,7 +181,7 @@ def test_default_templates_cannot_be_deleted_but_others_can(admin_client):
         (
             {"scenario": "case_assignment", "show_reject": "on"},
             "show_reject",
-            "A case assignment cannot be rejected (NOT-14).",
+            "A case assignment cannot be rejected.",
         ),
     ],
 )

@@ -178,7 +178,7 @@ def test_a_persistent_workstream_must_keep_the_same_agent(admin_client):
     response = admin_client.post(reverse("admin:routing_workstream_add"), data)
     assert response.status_code == 200
     assert field_errors(response, "keep_same_agent") == [
-        "Persistent chat keeps the same agent for the whole conversation (PER-8)."
+        "Persistent chat keeps the same agent for the whole conversation."
     ]
     assert not Workstream.objects.filter(name="Support chat").exists()
 

@@ -286,9 +286,7 @@ def test_eleven_pre_chat_questions_are_refused_and_ten_are_accepted(admin_client
     response = admin_client.post(reverse("admin:widgets_chatwidget_add"), data)
     assert response.status_code == 200
     [survey] = [i for i in response.context["inline_admin_formsets"] if i.formset.model is PreChatQuestion]
-    assert survey.formset.non_form_errors() == [
-        "A widget has at most 10 pre-chat questions (WID-10); remove 1 of these 11."
-    ]
+    assert survey.formset.non_form_errors() == ["A widget has at most 10 pre-chat questions; remove 1 of these 11."]
     assert not ChatWidget.objects.exists()
     assert not PreChatQuestion.objects.exists()
 
