@@ -86,7 +86,7 @@ def test_an_admin_sets_up_a_contact_center_and_a_first_chat_is_routed(browser, a
             admin.fill("#id_name", name)
             choose(admin, "id_operating_hours", "Around the clock")
             save_and_continue(admin)
-        admin.goto("/admin/routing/skill/add/")
+        admin.goto("/admin/agents/skill/add/")
         admin.fill("#id_name", "Billing")
         save_and_continue(admin)
 
