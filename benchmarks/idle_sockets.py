@@ -87,8 +87,9 @@ def seed(*, widget_sockets: int, agent_sockets: int) -> dict:
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
 
+    from agents.models import AgentProfile, Presence
     from conversations.models import Conversation
-    from routing.models import AgentProfile, Presence, Queue, Workstream
+    from routing.models import Queue, Workstream
     from widgets.models import AllowedDomain, ChatWidget, Visitor
     from widgets.tokens import conversation_token
 
