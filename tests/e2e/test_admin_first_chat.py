@@ -53,6 +53,7 @@ def fits_the_window(page, name: str, shots: Path) -> Path:
 
 
 def test_an_admin_sets_up_a_contact_center_and_a_first_chat_is_routed(browser, asgi_server, host_site):
+    # spec: ADM-1, ROU-2, WID-1
     get_user_model().objects.create_superuser("root", "root@example.com", PASSWORD)
     shots = Path(tempfile.mkdtemp(prefix="admin-center-"))
     context = browser.new_context(base_url=asgi_server.url, viewport=WINDOW)

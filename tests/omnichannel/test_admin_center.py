@@ -41,15 +41,18 @@ def spec_codes(text) -> list[str]:
 
 
 def test_the_project_uses_the_admin_center_site():
+    # spec: ADM-1
     assert isinstance(admin.site, AdminCenterSite)
 
 
 def test_every_registered_page_has_a_section():
+    # spec: ADM-1
     unplaced = [model.__name__ for model in admin.site._registry if section_of(model._meta.model_name) is OTHER]
     assert unplaced == [], f"give these admin pages a section in omnichannel/admin_site.py: {unplaced}"
 
 
 def test_index_lists_sections_in_task_order_with_admin_words(admin_client):
+    # spec: ADM-1
     response = admin_client.get(reverse("admin:index"))
     assert response.status_code == 200
     names = [str(app["name"]) for app in response.context["app_list"]]
@@ -65,6 +68,7 @@ def test_index_lists_sections_in_task_order_with_admin_words(admin_client):
 
 
 def test_an_app_page_keeps_djangos_list(admin_client):
+    # spec: ADM-1
     response = admin_client.get(reverse("admin:app_list", args=["routing"]))
     assert response.status_code == 200
     assert [app["app_label"] for app in response.context["app_list"]] == ["routing"]
@@ -78,6 +82,7 @@ def _forms_of(model_admin, request):
 
 
 def test_no_label_or_help_text_shows_a_spec_code(admin_user):
+    # spec: ADM-1
     request = RequestFactory().get("/admin/")
     request.user = admin_user
     found = []
@@ -98,6 +103,7 @@ def test_no_label_or_help_text_shows_a_spec_code(admin_user):
 
 
 def test_admin_templates_show_no_spec_code():
+    # spec: ADM-1
     templates = Path(settings.BASE_DIR) / "templates" / "admin"
     found = []
     for path in templates.rglob("*.html"):
@@ -109,6 +115,7 @@ def test_admin_templates_show_no_spec_code():
 
 
 def test_no_spec_code_on_any_admin_page(admin_client):
+    # spec: ADM-1
     widget = ChatWidgetFactory()
     pages = [reverse("admin:index"), reverse("admin:widgets_chatwidget_change", args=[widget.pk])]
     pages += [reverse(f"admin:{m._meta.app_label}_{m._meta.model_name}_changelist") for m in admin.site._registry]
@@ -126,6 +133,7 @@ def _checklist(response) -> dict[str, bool]:
 
 
 def test_start_page_on_an_empty_install_lists_every_step_as_left(admin_client, django_assert_max_num_queries):
+    # spec: ADM-1
     NotificationTemplate.objects.all().delete()  # migrations may ship defaults; this install has none
     with django_assert_max_num_queries(16):
         response = admin_client.get(reverse("admin:index"))
@@ -138,6 +146,7 @@ def test_start_page_on_an_empty_install_lists_every_step_as_left(admin_client, d
 
 
 def test_start_page_checklist_follows_the_data(admin_client, django_assert_max_num_queries):
+    # spec: ADM-1
     hours = OperatingHoursFactory()
     OperatingWindowFactory(schedule=hours)
     queue = QueueFactory(operating_hours=hours)
@@ -153,12 +162,14 @@ def test_start_page_checklist_follows_the_data(admin_client, django_assert_max_n
 
 
 def test_an_agent_only_in_an_inactive_queue_cannot_take_chats(admin_client):
+    # spec: ADM-1
     AgentProfileFactory(queues=[QueueFactory(is_active=False)])
     response = admin_client.get(reverse("admin:index"))
     assert _checklist(response)["An agent who can take chats (a member of an active queue)"] is False
 
 
 def test_start_page_live_counts_link_to_the_supervisor_view(admin_client):
+    # spec: ADM-1, ADM-2
     AgentProfileFactory(presence=presence("available"))
     AgentProfileFactory(presence=presence("available"), user=UserFactory(is_active=False))
     AgentProfileFactory(presence=presence("away"))
