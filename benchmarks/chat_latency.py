@@ -93,6 +93,7 @@ def seed(pairs: int) -> dict:
     from django.core.management import call_command
 
     from agents.models import AgentConnection, AgentProfile, Presence
+    from conversations.models import ChatSettings
     from conversations.services import conversation_start
     from routing.models import Offer, Queue, QueueMembership, Workstream
     from routing.services import offer_accept, offers_dispatch
@@ -101,9 +102,8 @@ def seed(pairs: int) -> dict:
 
     call_command("migrate", verbosity=0)
     queue = Queue.objects.create(name="Bench")
-    workstream = Workstream.objects.create(
-        name="Bench chat", default_queue=queue, capacity_units=10, queue_position_message="", average_wait_message=""
-    )
+    workstream = Workstream.objects.create(name="Bench chat", default_queue=queue, capacity_units=10)
+    ChatSettings.objects.create(workstream=workstream, queue_position_message="", average_wait_message="")
     widget = ChatWidget.objects.create(name="Bench widget", workstream=workstream)
     AllowedDomain.objects.create(widget=widget, origin=HOST_ORIGIN)
     available = Presence.objects.get(base="available", is_system=True)

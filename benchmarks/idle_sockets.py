@@ -88,16 +88,15 @@ def seed(*, widget_sockets: int, agent_sockets: int) -> dict:
     from django.core.management import call_command
 
     from agents.models import AgentProfile, Presence
-    from conversations.models import Conversation
+    from conversations.models import ChatSettings, Conversation
     from routing.models import Queue, Workstream
     from widgets.models import AllowedDomain, ChatWidget, Visitor
     from widgets.tokens import conversation_token
 
     call_command("migrate", verbosity=0)
     queue = Queue.objects.create(name="Idle bench")
-    workstream = Workstream.objects.create(
-        name="Idle bench chat", default_queue=queue, queue_position_message="", average_wait_message=""
-    )
+    workstream = Workstream.objects.create(name="Idle bench chat", default_queue=queue)
+    ChatSettings.objects.create(workstream=workstream, queue_position_message="", average_wait_message="")
     widget = ChatWidget.objects.create(name="Idle bench widget", workstream=workstream)
     AllowedDomain.objects.create(widget=widget, origin=HOST_ORIGIN)
     visitors = Visitor.objects.bulk_create([Visitor(widget=widget) for _ in range(widget_sockets)])

@@ -4,13 +4,68 @@ Conversations move through their state machine in services alone (design.md, "St
 so here they are listed, filtered, searched and read, with their audit trail and messages.
 """
 
+from django import forms
 from django.contrib import admin, messages
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations.bots import bot_client_create, bot_client_key_rotate
-from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session
+from conversations.models import BotClient, ChatSettings, Conversation, ConversationEvent, Message, Session
+from conversations.self_service_kinds import self_service_kind_choices
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
+
+
+class ChatSettingsForm(forms.ModelForm):
+    summary_self_service_types = forms.MultipleChoiceField(
+        choices=self_service_kind_choices,  # the widget app's words, registered at start-up
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label=_("Self-service action types in the customer summary"),
+        help_text=_("None ticked shows every type."),  # SUM-12
+    )
+
+    class Meta:
+        model = ChatSettings
+        fields = "__all__"
+
+    def has_changed(self) -> bool:
+        # Saved with its workstream even when left at the defaults: every workstream has its row.
+        return True
+
+
+class ChatSettingsInline(admin.StackedInline):
+    """A workstream's chat settings, on the workstream's page (routing registers no model of ours)."""
+
+    model = ChatSettings
+    form = ChatSettingsForm
+    can_delete = False
+    min_num = max_num = 1
+    fieldsets = [
+        (
+            _("Auto-close and customer messages"),
+            {
+                "fields": [
+                    "customer_grace_seconds",
+                    "auto_close_open_seconds",
+                    "auto_close_active_seconds",
+                    "auto_close_waiting_seconds",
+                    "auto_close_wrap_up_seconds",
+                    "queue_position_message",
+                    "average_wait_message",
+                ]
+            },
+        ),
+        (
+            _("Customer summary"),
+            {
+                "fields": [
+                    "summary_self_service_types",
+                    "summary_show_additional_details",
+                    "agents_may_edit_skills",
+                ]
+            },
+        ),
+    ]
 
 
 class ConversationEventInline(ReadOnlyTabularInline):

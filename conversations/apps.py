@@ -7,4 +7,12 @@ class ConversationsConfig(AppConfig):
 
     def ready(self) -> None:
         # The channel adapters keep their admin and tasks beside their code.
+        from conversations.admin import ChatSettingsInline
+        from conversations.api.workstream_fields import workstream_chat_settings_fields
         from conversations.channels import admin, tasks  # noqa: F401
+        from routing.contributions import workstream_api_fields_register, workstream_inline_register
+
+        # A workstream's chat settings are this app's: edited on the workstream's page and shown
+        # in the workstream API, which are routing's.
+        workstream_inline_register(ChatSettingsInline)
+        workstream_api_fields_register(workstream_chat_settings_fields, select_related=["chat_settings"])

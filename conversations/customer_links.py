@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 
 from agents.models import Skill
 from agents.selectors import agent_for_user, oversees_all
+from conversations.chat_settings import chat_settings_of
 from conversations.models import Conversation, ConversationEvent
 from core.errors import DomainError, Forbidden, NotFound
 from core.realtime import conversation_group, publish_on_commit
@@ -216,7 +217,7 @@ def conversation_skills_set(*, conversation_id: int, skill_ids: Iterable[int], b
     refused and nothing changes; setting the same skills changes nothing.
     """
     conversation = _summary_locked(conversation_id, by)
-    if not conversation.workstream.agents_may_edit_skills:
+    if not chat_settings_of(conversation.workstream).agents_may_edit_skills:
         raise Forbidden("The admin does not let agents change the skills of this workstream's conversations.")
     wanted = set(skill_ids)
     skills = list(Skill.objects.filter(pk__in=wanted))

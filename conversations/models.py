@@ -1,5 +1,6 @@
-"""Conversations, their audit trail, messages and agent sessions."""
+"""Conversations, their audit trail, messages and agent sessions, and a workstream's chat settings."""
 
+import re
 import uuid
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models.lookups import LessThanOrEqual
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.self_service_kinds import self_service_kind_choices
 from core.throttles import rate_is_valid
 
 MAX_MESSAGE_BYTES = 28 * 1024  # CONV-2a: at most 28 KB of text (UTF-8)
@@ -367,3 +369,83 @@ class CustomerConnection(models.Model):
 
 # The channel adapters' models live beside their code (conversations/channels/).
 from conversations.channels.models import OutboundSms, PhoneChannel, ProviderDelivery, SmsOptOut  # noqa: E402, F401
+
+
+class ChatSettings(models.Model):
+    """What a workstream's chats and customer summary do: one row per workstream.
+
+    Routing owns the workstream's routing settings; these are the conversation side's (LIVE-1,
+    LIVE-3, CONV-1, SUM-7, SUM-12, SUM-13). A workstream without a row reads the defaults
+    (``conversations.chat_settings.chat_settings_of``); the admin creates the row with it.
+    """
+
+    workstream = models.OneToOneField(
+        "routing.Workstream", on_delete=models.CASCADE, primary_key=True, related_name="chat_settings"
+    )
+    customer_grace_seconds = models.PositiveIntegerField(
+        default=120,
+        help_text=_("A live chat whose customer left and did not return in this time is ended."),  # LIVE-3
+    )
+    auto_close_open_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close conversations left open this long.")
+    )
+    auto_close_active_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close active conversations inactive this long.")
+    )
+    auto_close_waiting_seconds = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Close waiting (parked) conversations after this long.")
+    )
+    auto_close_wrap_up_seconds = models.PositiveIntegerField(
+        default=600, null=True, blank=True, help_text=_("Close conversations left in wrap-up this long.")
+    )
+    queue_position_message = models.CharField(
+        max_length=300,
+        blank=True,
+        default="You are number {position} in the queue.",
+        help_text=_(
+            "What a waiting customer reads about their place in the queue; {position} becomes the number."
+        ),  # LIVE-1
+    )
+    average_wait_message = models.CharField(
+        max_length=300,
+        blank=True,
+        default="The average wait is about {minutes} minutes.",
+        help_text=_("What a waiting customer reads about the expected wait; {minutes} becomes the number."),  # LIVE-1
+    )
+    summary_self_service_types = models.JSONField(
+        default=list,
+        blank=True,
+        help_text=_(
+            "Which of the customer's self-service steps agents see in the customer summary. Empty shows all."
+        ),  # SUM-12
+    )
+    summary_show_additional_details = models.BooleanField(
+        default=True,
+        help_text=_(
+            "Agents see the customer's additional details (pre-chat answers, page context) in the customer summary."
+        ),
+    )  # SUM-13
+    agents_may_edit_skills = models.BooleanField(
+        default=False,
+        help_text=_("Agents may change the skills a conversation needs, which can send it to other agents."),
+    )  # SUM-7
+
+    class Meta:
+        verbose_name = _("chat settings")
+        verbose_name_plural = _("chat settings")
+
+    def __str__(self) -> str:
+        return str(self.workstream)
+
+    def clean(self) -> None:
+        errors = {}
+        for name, allowed in (("queue_position_message", {"position"}), ("average_wait_message", {"minutes"})):
+            used = set(re.findall(r"{(\w*)}", getattr(self, name) or ""))
+            if used - allowed:
+                errors[name] = _("Unknown placeholder: %(names)s.") % {"names": ", ".join(sorted(used - allowed))}
+        valid = {value for value, _label in self_service_kind_choices()}  # the widget app's words
+        chosen = self.summary_self_service_types or []
+        if not isinstance(chosen, list) or any(not isinstance(kind, str) or kind not in valid for kind in chosen):
+            errors["summary_self_service_types"] = _("Use a list of: %(kinds)s.") % {"kinds": ", ".join(sorted(valid))}
+        if errors:
+            raise ValidationError(errors)

@@ -17,6 +17,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from conversations.chat_settings import chat_settings_of
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import (
@@ -26,6 +27,8 @@ from conversations.services import (
     conversation_work_item_id,
     message_post,
 )
+from routing.services import work_item_complete
+from routing.services.continuity import work_item_park, work_item_return
 
 Actor = ConversationEvent.Actor
 
@@ -40,8 +43,6 @@ def conversation_park(*, conversation_id: int, agent) -> Conversation:
     active; parking a conversation already waiting changes nothing. Sets the waiting auto-close
     deadline from the workstream (none when it has no ``auto_close_waiting_seconds``).
     """
-    from routing.services.continuity import work_item_park
-
     conversation = conversation_lock_with_work(conversation_id)
     if not conversation.is_persistent:
         raise ConversationError(
@@ -58,7 +59,7 @@ def conversation_park(*, conversation_id: int, agent) -> Conversation:
     )
     now = timezone.now()
     Session.objects.filter(conversation=conversation, agent=agent, closed_at__isnull=True).update(closed_at=now)
-    seconds = conversation.workstream.auto_close_waiting_seconds
+    seconds = chat_settings_of(conversation.workstream).auto_close_waiting_seconds
     conversation.auto_close_at = now + timedelta(seconds=seconds) if seconds else None
     conversation.save(update_fields=["auto_close_at"])
     work_item_id = conversation_work_item_id(conversation)
@@ -74,8 +75,6 @@ def conversation_customer_back(*, conversation_id: int) -> Conversation:
     waiting auto-close is cancelled and the parked work item returns to its queue, offered to
     the previous agent first (ROU-12) — during the queue's operating hours (PER-7).
     """
-    from routing.services.continuity import work_item_return
-
     # Inside message_post, which holds the conversation's lock already (its work item is parked,
     # so no accept or transfer can hold that item meanwhile).
     conversation = conversation_lock(conversation_id)
@@ -94,8 +93,6 @@ def conversation_customer_back(*, conversation_id: int) -> Conversation:
 
 def conversation_waiting_auto_close(*, conversation: Conversation) -> Conversation:
     """Close a locked conversation left waiting past its deadline (CONV-1); the caller checked the deadline."""
-    from routing.services import work_item_complete
-
     message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=INACTIVE_NOTICE)
     conversation = conversation_transition(
         conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Inactive"

@@ -10,7 +10,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations.channels.models import PhoneChannel
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
+from conversations.chat_settings import chat_settings_of
 from conversations.customer_links import conversation_customer_match
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
@@ -25,6 +27,11 @@ from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, publish_on_commit
+from routing import services as routing
+from routing.models import WorkItem
+from routing.rules import Facts, queue_is_open, route_evaluate
+from routing.selectors import queue_average_wait_minutes
+from routing.services import work_item_lock_for_conversation
 
 Actor = ConversationEvent.Actor
 
@@ -44,8 +51,6 @@ def conversation_lock_with_work(conversation_id: int) -> Conversation:
 
     For every conversation workflow that may go on to routing (ending, closing, parking).
     """
-    from routing.services import work_item_lock_for_conversation
-
     work_item_lock_for_conversation(conversation_id=conversation_id)
     return conversation_lock(conversation_id)
 
@@ -422,10 +427,6 @@ def conversation_start(
     position and average wait (LIVE-1; not for persistent chat, PER-5). Outside them a live chat
     gets the queue's out-of-hours message and is closed (LIVE-4).
     """
-    from routing import services as routing
-    from routing.rules import Facts, queue_is_open, route_evaluate
-    from routing.selectors import queue_average_wait_minutes
-
     if widget.workstream.is_persistent and not authenticated:
         raise Forbidden(
             "Sign in on this site to start a conversation with us.", code="authentication_required"
@@ -497,9 +498,10 @@ def conversation_start(
     )
     if not workstream.is_persistent:
         position = routing.queue_position(work_item)
+        chat = chat_settings_of(workstream)
         for template, value in (
-            (workstream.queue_position_message, {"position": position}),
-            (workstream.average_wait_message, {"minutes": queue_average_wait_minutes(decision.queue)}),
+            (chat.queue_position_message, {"position": position}),
+            (chat.average_wait_message, {"minutes": queue_average_wait_minutes(decision.queue)}),
         ):
             if template:
                 message_post(
@@ -545,15 +547,11 @@ def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversati
 
 def conversation_work_item_id(conversation: Conversation) -> int | None:
     """The id of the conversation's work item (none before it was routed, e.g. a bot's)."""
-    from routing.models import WorkItem
-
     return WorkItem.objects.filter(conversation=conversation).values_list("pk", flat=True).first()
 
 
 def _end(conversation: Conversation, *, actor: str, actor_user=None, notice: str) -> Conversation:
     """Open → closed (nobody took it yet), active/waiting → wrap-up (the agent finishes)."""
-    from routing import services as routing
-
     work_item_id = conversation_work_item_id(conversation)
     if conversation.status == Conversation.Status.OPEN:
         conversation = conversation_transition(
@@ -565,7 +563,7 @@ def _end(conversation: Conversation, *, actor: str, actor_user=None, notice: str
         conversation = conversation_transition(
             conversation_id=conversation.pk, to=Conversation.Status.WRAP_UP, actor=actor, actor_user=actor_user
         )
-        seconds = conversation.workstream.auto_close_wrap_up_seconds
+        seconds = chat_settings_of(conversation.workstream).auto_close_wrap_up_seconds
         conversation.auto_close_at = timezone.now() + timedelta(seconds=seconds) if seconds else None
         conversation.customer_left_at = None
         conversation.save(update_fields=["auto_close_at", "customer_left_at"])
@@ -601,8 +599,6 @@ def conversation_agent_end(*, conversation_id: int, agent) -> Conversation:
 
 
 def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=None) -> Conversation:
-    from routing import services as routing
-
     conversation = conversation_transition(
         conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=actor, actor_user=actor_user
     )
@@ -650,7 +646,6 @@ def _inactivity_deadline_move(conversation: Conversation, *, now) -> list[str]:
         or conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE)
     ):
         return []
-    from conversations.channels.models import PhoneChannel
 
     seconds = (
         PhoneChannel.objects.filter(pk=conversation.phone_channel_id)
@@ -704,7 +699,9 @@ def conversation_customer_left(*, conversation_id: int, left_at: datetime | None
     conversation.save(update_fields=["customer_left_at"])
     from conversations.tasks import end_if_customer_gone
 
-    eta = conversation.customer_left_at + timedelta(seconds=conversation.workstream.customer_grace_seconds)
+    eta = conversation.customer_left_at + timedelta(
+        seconds=chat_settings_of(conversation.workstream).customer_grace_seconds
+    )
     transaction.on_commit(lambda: end_if_customer_gone.apply_async((conversation.pk,), eta=eta))
     return conversation
 
@@ -727,7 +724,7 @@ def conversation_end_if_customer_gone(*, conversation_id: int) -> Conversation |
     conversation = conversation_lock_with_work(conversation_id)
     if conversation.customer_left_at is None:
         return conversation
-    grace = timedelta(seconds=conversation.workstream.customer_grace_seconds)
+    grace = timedelta(seconds=chat_settings_of(conversation.workstream).customer_grace_seconds)
     if conversation.customer_left_at + grace > timezone.now():
         return conversation
     if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
@@ -741,10 +738,11 @@ def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]
     gone = 0
     for conversation in (
         Conversation.objects.filter(customer_left_at__isnull=False, status__in=["open", "active"])
-        .select_related("workstream")
-        .only("pk", "customer_left_at", "workstream__customer_grace_seconds")[:limit]
+        .select_related("workstream__chat_settings")
+        .only("pk", "customer_left_at", "workstream__chat_settings__customer_grace_seconds")[:limit]
     ):
-        if conversation.customer_left_at + timedelta(seconds=conversation.workstream.customer_grace_seconds) <= now:
+        grace = chat_settings_of(conversation.workstream).customer_grace_seconds
+        if conversation.customer_left_at + timedelta(seconds=grace) <= now:
             ended = conversation_end_if_customer_gone(conversation_id=conversation.pk)
             gone += ended is not None and ended.customer_left_at is None
     closed = 0

@@ -31,6 +31,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from agents.models import Skill
+from conversations.chat_settings import chat_settings_of
 from conversations.customer_links import RECORD_KINDS, may_change_summary
 from conversations.models import Conversation
 from conversations.workspace import Detail, additional_details, format_wait, prechat_details, visitor_details
@@ -251,7 +252,7 @@ def summary_conversation(conversations: QuerySet[Conversation], conversation_id:
     conversation = (
         conversations.select_related(
             "queue",
-            "workstream",
+            "workstream__chat_settings",
             "widget",
             "contact__account",
             "account__primary_contact",
@@ -285,7 +286,7 @@ def self_service_rows(conversation: Conversation, *, limit: int = SELF_SERVICE_L
     """What the customer did before the conversation, newest first, of the kinds the admin chose (SUM-12)."""
     if not _self_service_reader:
         return []
-    kinds = conversation.workstream.summary_self_service_types or []
+    kinds = chat_settings_of(conversation.workstream).summary_self_service_types or []
     return _self_service_reader[0](conversation, kinds, limit)
 
 
@@ -308,9 +309,9 @@ def customer_summary(conversations: QuerySet[Conversation], conversation_id: int
     and, for everyone, once the conversation is closed (SUM-1).
     """
     conversation = summary_conversation(conversations, conversation_id)
-    workstream = conversation.workstream
+    chat = chat_settings_of(conversation.workstream)
     read_only = conversation.status == Conversation.Status.CLOSED or not may_change_summary(user, conversation)
-    may_edit_skills = workstream.agents_may_edit_skills and not read_only
+    may_edit_skills = chat.agents_may_edit_skills and not read_only
     additional = additional_details(conversation)
     records = linked_records(conversation)
     return CustomerSummary(
@@ -338,7 +339,7 @@ def customer_summary(conversations: QuerySet[Conversation], conversation_id: int
         self_service=self_service_rows(conversation),
         visitor=visitor_details(conversation),
         additional=additional,
-        show_additional=workstream.summary_show_additional_details and bool(additional),
+        show_additional=chat.summary_show_additional_details and bool(additional),
         case=case_card(conversation.case) if conversation.case_id else None,
         recent_cases=recent_cases(conversation),
         linked_records=records,

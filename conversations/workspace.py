@@ -21,6 +21,7 @@ from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from agents.selectors import agent_for_user, oversees_all
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
+from conversations.chat_settings import chat_settings_of
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from conversations.rendering import message_agent_name, message_markup, message_sender_name
 from core.errors import NotFound
@@ -393,7 +394,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
     consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
         conversations_given_to(user, agent)
-        .select_related("queue", "contact", "widget", "workstream")
+        .select_related("queue", "contact", "widget", "workstream__chat_settings")
         .prefetch_related("skills")
         .annotate(consulting=Exists(consulting))
         .filter(pk=conversation_id)
@@ -419,7 +420,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         prechat=prechat_details(conversation),
         visitor=visitor_details(conversation),
         additional=additional,
-        show_additional=conversation.workstream.summary_show_additional_details and bool(additional),
+        show_additional=chat_settings_of(conversation.workstream).summary_show_additional_details and bool(additional),
         notifications=pending_notifications(agent),
         can_write=conversation.agent_id == agent.pk or conversation.consulting,
         handovers=handover_events(conversation),

@@ -107,6 +107,15 @@ def only_developer_api(endpoints):
 MAX_ID = 2**63 - 1  # BigAutoField
 
 
+def reference_serializer(model, *fields: str, name: str = "") -> type[serializers.ModelSerializer]:
+    """A row as other answers point at it: its id and ``fields`` (``{"id": 3, "name": "Billing"}``).
+
+    Named ``<name or Model>ReferenceSerializer``, so the OpenAPI document calls it ``<…>Reference``.
+    """
+    meta = type("Meta", (), {"model": model, "fields": ["id", *fields]})
+    return type(f"{name or model.__name__}ReferenceSerializer", (serializers.ModelSerializer,), {"Meta": meta})
+
+
 class InputSerializer(serializers.Serializer):
     """Refuses unknown fields: a misspelt field is an error, not silently ignored (REL-3)."""
 

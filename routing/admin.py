@@ -11,7 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from agents.admin import AgentProfileAdmin as AgentPageAdmin
 from agents.models import AgentProfile
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
-from routing.contributions import self_service_kind_choices, workstream_change_problems
+from routing.contributions import workstream_change_problems, workstream_inlines
 from routing.models import (
     Holiday,
     Offer,
@@ -153,14 +153,6 @@ class WorkstreamTemplateInline(admin.TabularInline):
 
 
 class WorkstreamForm(forms.ModelForm):
-    summary_self_service_types = forms.MultipleChoiceField(
-        choices=self_service_kind_choices,  # the widget app's words, registered at start-up
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        label=_("Self-service action types in the customer summary"),
-        help_text=_("None ticked shows every type."),  # SUM-12
-    )
-
     class Meta:
         model = Workstream
         fields = "__all__"
@@ -206,6 +198,10 @@ class WorkstreamAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).prefetch_related("routing_rules")
+
+    def get_inlines(self, request, obj):
+        # The apps above routing edit the settings they keep per workstream here, first.
+        return [*workstream_inlines(), *super().get_inlines(request, obj)]
 
     def get_urls(self):
         try_rules = self.admin_site.admin_view(self.try_rules_view)
@@ -275,30 +271,6 @@ class WorkstreamAdmin(admin.ModelAdmin):
                     "automatic_presence",
                     ("wrap_up_capacity", "wrap_up_capacity_seconds"),
                     ("skill_matching", "closest_match_after_seconds"),
-                ]
-            },
-        ),
-        (
-            _("Auto-close and customer messages"),
-            {
-                "fields": [
-                    "customer_grace_seconds",
-                    "auto_close_open_seconds",
-                    "auto_close_active_seconds",
-                    "auto_close_waiting_seconds",
-                    "auto_close_wrap_up_seconds",
-                    "queue_position_message",
-                    "average_wait_message",
-                ]
-            },
-        ),
-        (
-            _("Customer summary"),
-            {
-                "fields": [
-                    "summary_self_service_types",
-                    "summary_show_additional_details",
-                    "agents_may_edit_skills",
                 ]
             },
         ),

@@ -1,32 +1,21 @@
 """What apps above routing contribute to routing's own rules and admin pages.
 
 Routing sits below the widget and conversation apps, so it never imports them. Where a
-workstream's rules need their words or their rows, the higher app registers them here from its
-``AppConfig.ready()``: the kinds of self-service action a workstream may show in the customer
-summary (SUM-12), and the checks a change of channel or chat mode must pass for the rows that
-use the workstream (a chat widget on it: PER-2).
+workstream's pages need their words or their rows, the higher app registers them here from its
+``AppConfig.ready()``: the checks a change of channel or chat mode must pass for the rows that
+use the workstream (a chat widget on it: PER-2), and the settings of its own that it keeps per
+workstream, edited on the workstream's admin page and shown in the workstream API (the
+conversation app's chat settings).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-
-#: (value, label) pairs, in the order the admin lists them.
-_self_service_kinds: list[tuple[str, str]] = []
+from typing import Any
 
 #: check(workstream_id=, channel=, chat_mode=) → {field name: message}; empty when it holds.
 WorkstreamCheck = Callable[..., dict[str, str]]
 _workstream_checks: list[WorkstreamCheck] = []
-
-
-def self_service_kinds_register(choices: Sequence[tuple[str, str]]) -> None:
-    """Name the self-service action kinds a workstream may choose to show (SUM-12)."""
-    _self_service_kinds[:] = list(choices)
-
-
-def self_service_kind_choices() -> list[tuple[str, str]]:
-    """The registered self-service action kinds, (value, label); empty when no app registered any."""
-    return list(_self_service_kinds)
 
 
 def workstream_check_register(check: WorkstreamCheck) -> None:
@@ -47,3 +36,40 @@ def workstream_change_problems(*, workstream_id: int | None, channel: str, chat_
         for name, message in check(workstream_id=workstream_id, channel=channel, chat_mode=chat_mode).items():
             problems.setdefault(name, message)
     return problems
+
+
+#: Admin inline classes edited on the workstream's page, after its own fields.
+_workstream_inlines: list[type] = []
+#: fields() → {name: serializer field reading a workstream}, and the relations they read.
+_workstream_api_fields: list[Callable[[], dict[str, Any]]] = []
+_workstream_api_related: list[str] = []
+
+
+def workstream_inline_register(inline: type) -> None:
+    """Edit ``inline`` (an admin inline of a model keyed by workstream) on the workstream's page; twice keeps one."""
+    if inline not in _workstream_inlines:
+        _workstream_inlines.append(inline)
+
+
+def workstream_inlines() -> list[type]:
+    return list(_workstream_inlines)
+
+
+def workstream_api_fields_register(fields: Callable[[], dict[str, Any]], *, select_related: Sequence[str]) -> None:
+    """Show the fields ``fields()`` builds (fresh ones each call) in the workstream API, read-only.
+
+    ``select_related`` names the relations they read, so a list costs no query per workstream.
+    Twice keeps one.
+    """
+    if fields not in _workstream_api_fields:
+        _workstream_api_fields.append(fields)
+        _workstream_api_related.extend(name for name in select_related if name not in _workstream_api_related)
+
+
+def workstream_api_fields() -> dict[str, Any]:
+    """The registered workstream API fields, new instances, in the order they were registered."""
+    return {name: field for fields in _workstream_api_fields for name, field in fields().items()}
+
+
+def workstream_api_related() -> list[str]:
+    return list(_workstream_api_related)

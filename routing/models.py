@@ -12,7 +12,6 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from notifications.scenarios import Scenario
-from routing.contributions import self_service_kind_choices
 
 
 def validate_time_zone(value: str) -> None:
@@ -220,53 +219,6 @@ class Workstream(models.Model):
     closest_match_after_seconds = models.PositiveIntegerField(
         default=60, help_text=_("With closest matching: how long to wait for an exact match.")
     )
-    customer_grace_seconds = models.PositiveIntegerField(
-        default=120,
-        help_text=_("A live chat whose customer left and did not return in this time is ended."),  # LIVE-3
-    )
-    auto_close_open_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Close conversations left open this long.")
-    )
-    auto_close_active_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Close active conversations inactive this long.")
-    )
-    auto_close_waiting_seconds = models.PositiveIntegerField(
-        null=True, blank=True, help_text=_("Close waiting (parked) conversations after this long.")
-    )
-    auto_close_wrap_up_seconds = models.PositiveIntegerField(
-        default=600, null=True, blank=True, help_text=_("Close conversations left in wrap-up this long.")
-    )
-    queue_position_message = models.CharField(
-        max_length=300,
-        blank=True,
-        default="You are number {position} in the queue.",
-        help_text=_(
-            "What a waiting customer reads about their place in the queue; {position} becomes the number."
-        ),  # LIVE-1
-    )
-    average_wait_message = models.CharField(
-        max_length=300,
-        blank=True,
-        default="The average wait is about {minutes} minutes.",
-        help_text=_("What a waiting customer reads about the expected wait; {minutes} becomes the number."),  # LIVE-1
-    )
-    summary_self_service_types = models.JSONField(
-        default=list,
-        blank=True,
-        help_text=_(
-            "Which of the customer's self-service steps agents see in the customer summary. Empty shows all."
-        ),  # SUM-12
-    )
-    summary_show_additional_details = models.BooleanField(
-        default=True,
-        help_text=_(
-            "Agents see the customer's additional details (pre-chat answers, page context) in the customer summary."
-        ),
-    )  # SUM-13
-    agents_may_edit_skills = models.BooleanField(
-        default=False,
-        help_text=_("Agents may change the skills a conversation needs, which can send it to other agents."),
-    )  # SUM-7
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -292,15 +244,6 @@ class Workstream(models.Model):
             errors["wrap_up_capacity_seconds"] = _("Say how many seconds capacity stays blocked.")
         if self.default_queue_id and self.fallback_queue_id == self.default_queue_id:
             errors["fallback_queue"] = _("The fallback queue must differ from the default queue.")
-        for name in ("queue_position_message", "average_wait_message"):
-            allowed = {"queue_position_message": {"position"}, "average_wait_message": {"minutes"}}[name]
-            used = set(re.findall(r"{(\w*)}", getattr(self, name) or ""))
-            if used - allowed:
-                errors[name] = _("Unknown placeholder: %(names)s.") % {"names": ", ".join(sorted(used - allowed))}
-        valid = {value for value, _label in self_service_kind_choices()}  # the widget app's words
-        chosen = self.summary_self_service_types or []
-        if not isinstance(chosen, list) or any(not isinstance(kind, str) or kind not in valid for kind in chosen):
-            errors["summary_self_service_types"] = _("Use a list of: %(kinds)s.") % {"kinds": ", ".join(sorted(valid))}
         if errors:
             raise ValidationError(errors)
 

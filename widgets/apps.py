@@ -8,9 +8,10 @@ class WidgetsConfig(AppConfig):
     def ready(self) -> None:
         # The widget app sits above conversations and routing: it hands them what is its own,
         # through the interfaces they offer, rather than being imported by them.
+        from conversations.self_service_kinds import self_service_kinds_register
         from conversations.services import register_chat_started_listener
         from conversations.summary import register_self_service_reader
-        from routing.contributions import self_service_kinds_register, workstream_check_register
+        from routing.contributions import workstream_check_register
         from widgets.models import SelfServiceAction
         from widgets.selectors import self_service_rows, workstream_change_check
         from widgets.services import self_service_actions_attach

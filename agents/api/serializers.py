@@ -4,27 +4,14 @@ from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
 from agents.models import AgentProfile, Presence, Skill
-from core.api import InputSerializer
+from core.api import InputSerializer, reference_serializer
 
 # --- References (also used by the routing and conversation endpoints) -------------------------
 
 
-class SkillReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Skill
-        fields = ["id", "name"]
-
-
-class AgentReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = AgentProfile
-        fields = ["id", "display_name"]
-
-
-class PresenceReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Presence
-        fields = ["id", "name", "base"]
+SkillReferenceSerializer = reference_serializer(Skill, "name")
+AgentReferenceSerializer = reference_serializer(AgentProfile, "display_name", name="Agent")
+PresenceReferenceSerializer = reference_serializer(Presence, "name", "base")
 
 
 # --- Presences and agents ---------------------------------------------------------------------

@@ -16,7 +16,7 @@ from django.db.models import Q
 from drf_spectacular.utils import extend_schema_serializer
 from rest_framework import serializers
 
-from core.api import InputSerializer, OptionalEmailField, OptionalURLField
+from core.api import InputSerializer, OptionalEmailField, OptionalURLField, reference_serializer
 from customers.models import Account, Case, Contact, Note
 from customers.selectors import records_visible_to
 
@@ -46,10 +46,7 @@ def _reference(queryset, **kwargs) -> serializers.PrimaryKeyRelatedField:
 # --- References -------------------------------------------------------------------------------
 
 
-class AccountReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Account
-        fields = ["id", "name"]
+AccountReferenceSerializer = reference_serializer(Account, "name")
 
 
 class ContactReferenceSerializer(serializers.ModelSerializer):
@@ -68,10 +65,7 @@ class CaseReferenceSerializer(serializers.ModelSerializer):
         fields = ["id", "number", "title"]
 
 
-class UserReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = get_user_model()
-        fields = ["id", "username"]
+UserReferenceSerializer = reference_serializer(get_user_model(), "username")
 
 
 # --- Contacts ---------------------------------------------------------------------------------

@@ -3,22 +3,15 @@
 from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, PresenceReferenceSerializer, SkillReferenceSerializer
-from core.api import LocalTimeField
+from core.api import LocalTimeField, reference_serializer
+from routing.contributions import workstream_api_fields
 from routing.models import Holiday, OperatingHours, OperatingWindow, Queue, RoutingRule, WorkItem, Workstream
 
 # --- References (also used by the conversation endpoints) -------------------------------------
 
 
-class QueueReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Queue
-        fields = ["id", "name"]
-
-
-class WorkstreamReferenceSerializer(serializers.ModelSerializer):
-    class Meta:
-        model = Workstream
-        fields = ["id", "name"]
+QueueReferenceSerializer = reference_serializer(Queue, "name")
+WorkstreamReferenceSerializer = reference_serializer(Workstream, "name")
 
 
 # --- Queues -----------------------------------------------------------------------------------
@@ -93,7 +86,6 @@ class WorkstreamSerializer(serializers.ModelSerializer):
 
     allowed_presences = PresenceReferenceSerializer(many=True, read_only=True)
     routing_rules = RoutingRuleSerializer(many=True, read_only=True)
-    summary_self_service_types = serializers.ListField(child=serializers.CharField(), read_only=True)
     chat_mode = serializers.ChoiceField(
         choices=Workstream.ChatMode.choices,
         allow_blank=True,
@@ -122,20 +114,17 @@ class WorkstreamSerializer(serializers.ModelSerializer):
             "wrap_up_capacity_seconds",
             "skill_matching",
             "closest_match_after_seconds",
-            "customer_grace_seconds",
-            "auto_close_open_seconds",
-            "auto_close_active_seconds",
-            "auto_close_waiting_seconds",
-            "auto_close_wrap_up_seconds",
-            "queue_position_message",
-            "average_wait_message",
-            "summary_self_service_types",
-            "summary_show_additional_details",
-            "agents_may_edit_skills",
             "is_active",
             "created_at",
         ]
         read_only_fields = fields
+
+    def get_fields(self):
+        # The apps above routing add the settings they keep per workstream (routing.contributions),
+        # before is_active, where they stood when the workstream held them.
+        fields = super().get_fields()
+        tail = {name: fields.pop(name) for name in ("is_active", "created_at")}
+        return {**fields, **workstream_api_fields(), **tail}
 
 
 # --- Pick mode (ROU-13) -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ from routing.api.serializers import (
     WorkItemPickedSerializer,
     WorkstreamSerializer,
 )
+from routing.contributions import workstream_api_related
 from routing.services import work_item_pick
 
 
@@ -47,7 +48,7 @@ class WorkstreamViewSet(viewsets.ReadOnlyModelViewSet):
     ordering_fields = ["name", "created_at"]
 
     def get_queryset(self):
-        return selectors.workstreams_visible_to(self.request.user)
+        return selectors.workstreams_visible_to(self.request.user).select_related(*workstream_api_related())
 
 
 class AgentViewSet(viewsets.ReadOnlyModelViewSet):

@@ -4,13 +4,21 @@ import factory
 from django.test import TestCase
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import ChatSettings, Conversation, Message
 from conversations.services import conversation_agent_end, conversation_start, conversation_wrap_up_close
 from notifications.services import notification_raise_for_offer
 from routing.models import Offer
 from routing.services import offer_accept
 from tests.routing.factories import WorkItemFactory, WorkstreamFactory
 from tests.widgets.factories import VisitorFactory
+
+
+class ChatSettingsFactory(factory.django.DjangoModelFactory):
+    """A workstream's chat settings; made by ``WorkstreamFactory``, which passes ``chat_settings__…`` here."""
+
+    class Meta:
+        model = ChatSettings
+        django_get_or_create = ["workstream"]
 
 
 class ConversationFactory(factory.django.DjangoModelFactory):

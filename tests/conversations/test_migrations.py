@@ -91,3 +91,49 @@ def test_links_made_from_prechat_claims_become_suggestions_and_verified_ones_sta
     assert set(Conversation.objects.values_list("contact_id", flat=True)) == {emma.pk}
     assert set(Conversation.objects.values_list("account_id", flat=True)) == {account.pk}
     migrate(AFTER)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("latest_schema_after")
+def test_a_workstreams_chat_settings_move_to_the_conversations_app_with_their_values():
+    # spec: LIVE-1, LIVE-3, SUM-7, SUM-12, SUM-13 — existing workstreams keep their chat settings
+    apps = migrate([("routing", "0007_help_texts_in_admin_words"), ("conversations", "0012_help_texts_in_admin_words")])
+    Queue = apps.get_model("routing", "Queue")
+    Workstream = apps.get_model("routing", "Workstream")
+    queue = Queue.objects.create(name="Support")
+    changed = {
+        "customer_grace_seconds": 45,
+        "auto_close_open_seconds": 60,
+        "auto_close_active_seconds": 3600,
+        "auto_close_waiting_seconds": 86400,
+        "auto_close_wrap_up_seconds": None,
+        "queue_position_message": "Number {position}",
+        "average_wait_message": "",
+        "summary_self_service_types": ["page_visited"],
+        "summary_show_additional_details": False,
+        "agents_may_edit_skills": True,
+    }
+    custom = Workstream.objects.create(name="Custom", default_queue=queue, **changed).pk
+    plain = Workstream.objects.create(name="Plain", default_queue=queue).pk
+
+    apps = migrate([("routing", "0008_chat_settings_move_to_conversations")])
+    ChatSettings = apps.get_model("conversations", "ChatSettings")
+    stored = {row.pop("workstream_id"): row for row in ChatSettings.objects.values("workstream_id", *changed)}
+    assert stored[custom] == changed
+    assert stored[plain] == {
+        "customer_grace_seconds": 120,
+        "auto_close_open_seconds": None,
+        "auto_close_active_seconds": None,
+        "auto_close_waiting_seconds": None,
+        "auto_close_wrap_up_seconds": 600,
+        "queue_position_message": "You are number {position} in the queue.",
+        "average_wait_message": "The average wait is about {minutes} minutes.",
+        "summary_self_service_types": [],
+        "summary_show_additional_details": True,
+        "agents_may_edit_skills": False,
+    }
+    assert "customer_grace_seconds" not in {f.name for f in apps.get_model("routing", "Workstream")._meta.fields}
+
+    apps = migrate([("routing", "0007_help_texts_in_admin_words"), ("conversations", "0012_help_texts_in_admin_words")])
+    Workstream = apps.get_model("routing", "Workstream")
+    assert Workstream.objects.values(*changed).get(pk=custom) == changed  # and back again

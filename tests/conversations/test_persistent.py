@@ -10,7 +10,7 @@ from django.utils import timezone
 from agents.models import AgentConnection, AgentProfile
 from agents.services import agent_presence_set
 from conversations.errors import ConversationError
-from conversations.models import Conversation, ConversationEvent, Message, Session
+from conversations.models import ChatSettings, Conversation, ConversationEvent, Message, Session
 from conversations.persistent import INACTIVE_NOTICE, conversation_park
 from conversations.services import (
     conversation_agent_end,
@@ -237,8 +237,7 @@ def test_out_of_hours_a_returning_chat_is_handed_back_when_the_queue_opens(run_o
 
 def test_a_chat_left_waiting_is_closed_by_the_workstreams_auto_close(run_on_commit, portal):
     # spec: CONV-1, PER-6
-    portal.workstream.auto_close_waiting_seconds = 3600
-    portal.workstream.save()
+    ChatSettings.objects.filter(workstream=portal.workstream).update(auto_close_waiting_seconds=3600)
     ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(portal, ada)
     parked = run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)
@@ -255,8 +254,7 @@ def test_a_chat_left_waiting_is_closed_by_the_workstreams_auto_close(run_on_comm
 
 def test_writing_again_cancels_the_waiting_auto_close(run_on_commit, portal):
     # spec: CONV-1, PER-6
-    portal.workstream.auto_close_waiting_seconds = 60
-    portal.workstream.save()
+    ChatSettings.objects.filter(workstream=portal.workstream).update(auto_close_waiting_seconds=60)
     ada = AgentProfileFactory(reachable=True, queues=[portal.workstream.default_queue])
     conversation = active_chat(portal, ada)
     run_on_commit(conversation_park, conversation_id=conversation.pk, agent=ada)

@@ -427,7 +427,7 @@ def test_visitor_details_say_no_for_an_unverified_visitor(client, agent):
 )
 def test_additional_details_are_hidden_when_switched_off_or_empty(client, agent, enabled, variables):
     # spec: SUM-13
-    workstream = WorkstreamFactory(summary_show_additional_details=enabled)
+    workstream = WorkstreamFactory(chat_settings__summary_show_additional_details=enabled)
     conversation = chat_given_to(agent, workstream=workstream, context_variables=variables)
     client.force_login(agent.user)
     response = client.get(page(conversation.pk))

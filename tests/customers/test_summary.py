@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from conversations import customer_links, summary
-from conversations.models import Conversation, ConversationEvent
+from conversations.models import ChatSettings, Conversation, ConversationEvent
 from conversations.services import conversation_start
 from core.errors import DomainError, Forbidden
 from customers.models import Account, Case, Contact, Note
@@ -148,8 +148,9 @@ def test_self_service_shows_newest_first_only_the_kinds_the_admin_chose(agent, w
         "refund",
         "Pricing",
     ]
-    workstream.summary_self_service_types = ["phrase_searched", "page_visited"]
-    workstream.save()
+    ChatSettings.objects.filter(workstream=workstream).update(
+        summary_self_service_types=["phrase_searched", "page_visited"]
+    )
     assert [(row.kind_label, row.title) for row in read(conversation, agent.user).self_service] == [
         ("Phrase searched", "refund"),
         ("Page visited", "Pricing"),
@@ -183,8 +184,7 @@ def test_additional_details_show_only_when_enabled_and_present(agent, workstream
         agent, workstream=workstream, context_variables={"tier": {"value": "gold", "isDisplayable": True}}
     )
     assert read(conversation, agent.user).show_additional
-    workstream.summary_show_additional_details = False
-    workstream.save()
+    ChatSettings.objects.filter(workstream=workstream).update(summary_show_additional_details=False)
     assert not read(conversation, agent.user).show_additional
 
 
@@ -337,8 +337,7 @@ def test_skills_are_edited_only_when_the_admin_allows(agent, workstream, publish
     with pytest.raises(Forbidden, match="admin"):
         customer_links.conversation_skills_set(conversation_id=conversation.pk, skill_ids=[billing.pk], by=agent.user)
     assert read(conversation, agent.user).may_edit_skills is False
-    workstream.agents_may_edit_skills = True
-    workstream.save()
+    ChatSettings.objects.filter(workstream=workstream).update(agents_may_edit_skills=True)
     view = read(conversation, agent.user)
     assert view.may_edit_skills and {s.name for s in view.skill_choices} >= {"Billing", "French"}
     published.clear()

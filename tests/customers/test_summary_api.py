@@ -7,6 +7,7 @@ import pytest
 from websockets.sync.client import connect
 
 from conversations import customer_links
+from conversations.models import ChatSettings
 from customers.models import Note
 from tests.api_helpers import token_client
 from tests.conversations.factories import chat_given_to, closed_chat_of
@@ -76,8 +77,7 @@ def test_linking_noting_and_skills_through_the_api(agent, workstream):
     skill = SkillFactory(name="Billing")
     response = api.put(f"{API}/{conversation.pk}/skills/", {"skills": [skill.pk]}, format="json")
     assert response.status_code == 403
-    workstream.agents_may_edit_skills = True
-    workstream.save()
+    ChatSettings.objects.filter(workstream=workstream).update(agents_may_edit_skills=True)
     response = api.put(f"{API}/{conversation.pk}/skills/", {"skills": [skill.pk]}, format="json")
     assert response.status_code == 200 and [s["name"] for s in response.json()["skills"]] == ["Billing"]
     assert api.put(f"{API}/{conversation.pk}/skills/", {"skills": [999999]}, format="json").status_code == 404

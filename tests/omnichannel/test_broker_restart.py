@@ -51,7 +51,7 @@ def make_wrap_up() -> Conversation:
     """A chat the customer ended: in wrap-up, auto-closing in DUE_IN seconds (only the sweep
     closes it: no task carries this deadline)."""
     agent = AgentProfileFactory(capacity=10)
-    workstream = WorkstreamFactory(auto_close_wrap_up_seconds=DUE_IN)
+    workstream = WorkstreamFactory(chat_settings__auto_close_wrap_up_seconds=DUE_IN)
     conversation = ConversationFactory(workstream=workstream, agent=agent, status=Conversation.Status.ACTIVE)
     conversation_customer_end(conversation_id=conversation.pk)
     conversation.refresh_from_db()

@@ -72,13 +72,19 @@ class QueueFactory(factory.django.DjangoModelFactory):
 
 
 class WorkstreamFactory(factory.django.DjangoModelFactory):
+    """A chat workstream with its chat settings (``chat_settings__customer_grace_seconds=5``)."""
+
     class Meta:
         model = Workstream
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Workstream {n}")
     channel = "chat"
     chat_mode = "live"
     default_queue = factory.SubFactory(QueueFactory)
+    chat_settings = factory.RelatedFactory(
+        "tests.conversations.factories.ChatSettingsFactory", factory_related_name="workstream"
+    )
 
     class Params:
         persistent = factory.Trait(chat_mode="persistent", keep_same_agent=True)

@@ -7,6 +7,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agents.models import AgentProfile, Presence, Skill
+from conversations.models import ChatSettings
 from notifications.models import AgentBanner, NotificationTemplate
 from routing.models import (
     Offer,
@@ -242,12 +243,55 @@ def test_agents_are_created_against_users_found_by_autocomplete(admin_client):
     assert [result["text"] for result in response.json()["results"]] == ["maria"]
 
 
+def test_a_workstreams_chat_settings_are_edited_on_its_page_and_stored_with_it(admin_client):
+    # spec: ROU-1, LIVE-1, LIVE-3, SUM-12
+    response = admin_client.get(reverse("admin:routing_workstream_add"))
+    prefix = inline_prefix(response, ChatSettings)
+    assert b"Auto-close and customer messages" in response.content and b"Customer summary" in response.content
+    data = _workstream_add_data(
+        admin_client,
+        **{
+            f"{prefix}-0-customer_grace_seconds": "45",
+            f"{prefix}-0-queue_position_message": "Number {position}",
+            f"{prefix}-0-summary_self_service_types": ["page_visited"],
+        },
+    )
+    response = admin_client.post(reverse("admin:routing_workstream_add"), data)
+    assert response.status_code == 302, inline_errors(response, ChatSettings)
+    workstream = Workstream.objects.get(name="Support chat")
+    settings = ChatSettings.objects.get(workstream=workstream)
+    assert (settings.customer_grace_seconds, settings.queue_position_message, settings.summary_self_service_types) == (
+        45,
+        "Number {position}",
+        ["page_visited"],
+    )
+    assert settings.auto_close_wrap_up_seconds == 600  # the rest keep their defaults
+
+    change = reverse("admin:routing_workstream_change", args=[workstream.pk])
+    data = admin_form_data(admin_client.get(change))
+    data[f"{prefix}-0-average_wait_message"] = "About {hours} hours"
+    response = admin_client.post(change, data)
+    assert inline_errors(response, ChatSettings) == [{"average_wait_message": ["Unknown placeholder: hours."]}]
+    assert ChatSettings.objects.get(workstream=workstream).average_wait_message == settings.average_wait_message
+
+
+def test_a_workstream_left_at_the_default_chat_settings_still_gets_its_row(admin_client):
+    # spec: ROU-1
+    response = admin_client.post(reverse("admin:routing_workstream_add"), _workstream_add_data(admin_client))
+    assert response.status_code == 302
+    assert ChatSettings.objects.get(workstream__name="Support chat").customer_grace_seconds == 120
+
+
 def test_self_service_types_are_chosen_from_the_known_kinds(admin_client):
     # spec: ROU-1, REL-3
-    data = _workstream_add_data(admin_client, summary_self_service_types=["page_visited", "teleported"])
+    response = admin_client.get(reverse("admin:routing_workstream_add"))
+    prefix = inline_prefix(response, ChatSettings)
+    data = _workstream_add_data(
+        admin_client, **{f"{prefix}-0-summary_self_service_types": ["page_visited", "teleported"]}
+    )
     response = admin_client.post(reverse("admin:routing_workstream_add"), data)
-    assert field_errors(response, "summary_self_service_types") == [
-        "Select a valid choice. teleported is not one of the available choices."
+    assert inline_errors(response, ChatSettings) == [
+        {"summary_self_service_types": ["Select a valid choice. teleported is not one of the available choices."]}
     ]
     assert not Workstream.objects.filter(name="Support chat").exists()
 

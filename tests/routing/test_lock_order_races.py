@@ -140,7 +140,7 @@ def trial(scenario: str, run, rng: random.Random) -> tuple[str, list]:
     conversation, offer = offered_chat(workstream, agent)
     agents = [agent]
     if scenario == "left":
-        past = timezone.now() - timedelta(seconds=workstream.customer_grace_seconds + 1)
+        past = timezone.now() - timedelta(seconds=workstream.chat_settings.customer_grace_seconds + 1)
         Conversation.objects.filter(pk=conversation.pk).update(customer_left_at=past)
     if scenario in ("end", "left"):
         end = (

@@ -33,7 +33,7 @@ from django.utils import timezone
 from websockets.asyncio.client import connect as aconnect
 from websockets.sync.client import connect
 
-from conversations.models import Conversation, Message
+from conversations.models import ChatSettings, Conversation, Message
 from conversations.services import conversation_end_if_customer_gone
 from omnichannel.tasks import sweep_overdue_deadlines
 from tests.conftest import REDIS_URL
@@ -79,8 +79,7 @@ def problems():
 
 def live_chat(*, messages: int = 0, size: int = 1500, status=Conversation.Status.ACTIVE, grace: int = 120):
     widget = ChatWidgetFactory()
-    widget.workstream.customer_grace_seconds = grace
-    widget.workstream.save(update_fields=["customer_grace_seconds"])
+    ChatSettings.objects.filter(workstream=widget.workstream).update(customer_grace_seconds=grace)
     visitor = VisitorFactory(widget=widget)
     conversation = ConversationFactory(widget=widget, visitor=visitor, workstream=widget.workstream, status=status)
     if messages:

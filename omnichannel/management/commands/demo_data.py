@@ -31,7 +31,7 @@ from conversations.channels.standin import (
     DEMO_SMS_NUMBER,
     DEMO_VOICE_NUMBER,
 )
-from conversations.models import Conversation, ConversationEvent, Message, PhoneChannel
+from conversations.models import ChatSettings, Conversation, ConversationEvent, Message, PhoneChannel
 from customers.models import Account, Case, Contact, Note
 from notifications.models import AlertSettings, NotificationTemplate, NotificationTemplateField
 from notifications.scenarios import Scenario
@@ -418,7 +418,6 @@ class Loader:
                     "default_queue": general,
                     "fallback_queue": after_hours,
                     "keep_same_agent": True,
-                    "auto_close_waiting_seconds": 14 * 24 * 3600,
                 },
             ),
             (
@@ -430,7 +429,6 @@ class Loader:
                     "capacity_units": 20,
                     "default_queue": general,
                     "fallback_queue": after_hours,
-                    "auto_close_active_seconds": 24 * 3600,
                 },
             ),
             (
@@ -457,8 +455,14 @@ class Loader:
                 },
             ),
         ]
+        # Their chat settings (the conversations app's): all defaults but these.
+        chat_settings = {
+            "Customer portal (persistent)": {"auto_close_waiting_seconds": 14 * 24 * 3600},
+            "SMS support": {"auto_close_active_seconds": 24 * 3600},
+        }
         for name, values in workstreams:
             workstream = self.upsert(Workstream, {"name": name}, is_active=True, **values)
+            self.upsert(ChatSettings, {"workstream": workstream}, **chat_settings.get(name, {}))
             workstream.allowed_presences.set(available_or_busy if name == "Website live chat" else [])
             self.workstreams[name] = workstream
 
