@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.security import parse_origin
-from routing.models import validate_time_zone
+from routing.models import Channel, validate_time_zone
 
 MAX_PRECHAT_QUESTIONS = 10  # WID-10
 MAX_QUESTION_LENGTH = 512  # WID-10
@@ -150,8 +150,6 @@ class ChatWidget(models.Model):
         return self.workstream.is_persistent
 
     def clean(self) -> None:
-        from routing.models import Channel
-
         errors = {}
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", self.theme_color or ""):
             errors["theme_color"] = _("Use a hex colour such as #0f6cbd.")

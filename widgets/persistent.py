@@ -19,7 +19,10 @@ from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 
 from conversations.models import Conversation
+from conversations.services import conversation_start
 from core.errors import NotFound
+from customers.models import Contact
+from customers.services import contact_create
 from widgets import selectors
 from widgets.authentication import AuthTokenError, VerifiedCustomer, auth_token_verify
 from widgets.models import ChatWidget, Visitor
@@ -58,9 +61,6 @@ def _contact_names(claims: dict) -> dict[str, str]:
 
 def _contact_for(verified: VerifiedCustomer, *, create: bool):
     """The contact linked to the subject; created (with the token's names) when asked."""
-    from customers.models import Contact
-    from customers.services import contact_create
-
     contact = Contact.objects.filter(auth_subject=verified.subject).first()
     if contact is not None or not create:
         return contact
@@ -143,8 +143,6 @@ def customer_chat_start(
     variables (AUTH-2), over the host page's values of the same name, and the token's email is a
     verified email (SUM-5). A refusal creates nothing.
     """
-    from conversations.services import conversation_start
-
     persistent = widget.workstream.is_persistent
     signed_in = None
     if persistent or (widget.authentication_id and auth_token not in (None, "")):

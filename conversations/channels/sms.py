@@ -25,6 +25,8 @@ from conversations.services import conversation_started_publish, message_post, m
 from core.realtime import conversation_group, publish_on_commit
 from customers.models import Contact, normalise_phone
 from customers.selectors import contacts_with_mobile_phone
+from routing import services as routing
+from routing.rules import Facts, route_evaluate
 
 logger = logging.getLogger(__name__)
 
@@ -205,9 +207,6 @@ def provider_delivery_process(*, delivery_id: int) -> ProviderDelivery | None:
 
 
 def _conversation_start(*, channel: PhoneChannel, delivery: ProviderDelivery, text: str) -> Conversation:
-    from routing import services as routing
-    from routing.rules import Facts, route_evaluate
-
     voice = delivery.kind == ProviderDelivery.Kind.CALL
     context = delivery.data.get("context", {}) if voice else {}
     workstream = channel.workstream

@@ -31,6 +31,8 @@ from django.utils import timezone
 
 from agents.models import AgentProfile
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
+from notifications.scenarios import Scenario
+from notifications.services import notification_raise_toast
 from routing.errors import RoutingError
 from routing.models import WorkItem
 from routing.services.assignment import work_item_transition
@@ -111,8 +113,6 @@ def work_item_give_back(work_item: WorkItem, eligible: QuerySet[AgentProfile]) -
     notified with a toast that opens it. The item was accepted once already, so a second offer
     to answer would ask the same question again: a returning customer is simply handed back.
     """
-    from notifications.scenarios import Scenario
-    from notifications.services import notification_raise_toast
     from routing.services.assignment import work_item_assign
 
     if not work_item_is_returning(work_item):
