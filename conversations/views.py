@@ -112,7 +112,7 @@ def js_strings() -> dict[str, str]:
     }
 
 
-def _page_context(request: HttpRequest, **context) -> dict:
+def page_context(request: HttpRequest, **context) -> dict:
     """What every workspace page's layout needs: the agent, the socket's path, the server clock."""
     return {
         "agent": request.agent,
@@ -132,7 +132,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/dashboard.html",
-        _page_context(
+        page_context(
             request,
             board=board,
             pending_notifications=board.notifications,
@@ -173,7 +173,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(
         request,
         "conversations/conversation.html",
-        _page_context(
+        page_context(
             request,
             page=page,
             summary=summary,
@@ -269,7 +269,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/supervisor.html",
-        _page_context(
+        page_context(
             request,
             agents=routing_selectors.supervisor_agents(),
             queues=queues,
