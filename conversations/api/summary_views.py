@@ -50,6 +50,11 @@ def _conversation(user, conversation_id: int):
     return access_conversation(user, conversation_id)
 
 
+def summary_change_responses(answers: dict) -> dict:
+    """The answers of a call that changes the summary: ``answers``, then the refusals every change shares."""
+    return {400: INVALID, 403: SUMMARY_FORBIDDEN, 404: SUMMARY_NOT_VISIBLE, 409: SUMMARY_CONFLICT, **answers}
+
+
 @contextmanager
 def summary_input_errors() -> Iterator[None]:
     """A broken cursor or search becomes a 400 with a message, like any bad input."""
@@ -72,6 +77,13 @@ class SummaryApiView(APIView):
             conversations_visible_to(self.request.user), conversation_id, user=self.request.user
         )
         return Response(CustomerSummarySerializer(data).data, status=status_code)
+
+    def change_input(self, conversation_id: int, serializer_class: type[serializers.Serializer]) -> dict:
+        """The checked body of a change to a conversation the caller may see (else 404, then 400)."""
+        _conversation(self.request.user, conversation_id)
+        parser = serializer_class(data=self.request.data)
+        parser.is_valid(raise_exception=True)
+        return parser.validated_data
 
 
 @extend_schema(parameters=[SUMMARY_ID], responses={200: CustomerSummarySerializer, 404: SUMMARY_NOT_VISIBLE})
@@ -110,26 +122,15 @@ class ConversationTimelineApi(SummaryApiView):
 @extend_schema(
     parameters=[SUMMARY_ID],
     request=LinkInputSerializer,
-    responses={
-        200: CustomerSummarySerializer,
-        400: INVALID,
-        403: SUMMARY_FORBIDDEN,
-        404: SUMMARY_NOT_VISIBLE,
-        409: SUMMARY_CONFLICT,
-    },
+    responses=summary_change_responses({200: CustomerSummarySerializer}),
 )
 class ConversationLinkApi(SummaryApiView):
     """Link an existing contact, account or case to the conversation (SUM-4, SUM-14); answers the summary."""
 
     def post(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = LinkInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
+        link = self.change_input(conversation_id, LinkInputSerializer)
         services.conversation_record_link(
-            conversation_id=conversation_id,
-            kind=parser.validated_data["kind"],
-            record_id=parser.validated_data["id"],
-            by=request.user,
+            conversation_id=conversation_id, kind=link["kind"], record_id=link["id"], by=request.user
         )
         return self.summary_response(conversation_id)
 
@@ -155,26 +156,18 @@ class ConversationUnlinkApi(SummaryApiView):
 @extend_schema(
     parameters=[SUMMARY_ID],
     request=QuickNoteInputSerializer,
-    responses={
-        201: NoteSerializer,
-        400: INVALID,
-        403: SUMMARY_FORBIDDEN,
-        404: SUMMARY_NOT_VISIBLE,
-        409: SUMMARY_CONFLICT,
-    },
+    responses=summary_change_responses({201: NoteSerializer}),
 )
 class ConversationQuickNoteApi(SummaryApiView):
     """A quick note on a record linked to the conversation; it keeps the conversation (SUM-16)."""
 
     def post(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = QuickNoteInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
+        quick_note = self.change_input(conversation_id, QuickNoteInputSerializer)
         with rules_as_field_errors():
             note = services.conversation_quick_note(
                 conversation_id=conversation_id,
-                record_kind=parser.validated_data["record"],
-                text=parser.validated_data["text"],
+                record_kind=quick_note["record"],
+                text=quick_note["text"],
                 by=request.user,
             )
         return Response(NoteSerializer(note).data, status=status.HTTP_201_CREATED)
@@ -183,22 +176,18 @@ class ConversationQuickNoteApi(SummaryApiView):
 @extend_schema(
     parameters=[SUMMARY_ID],
     request=SkillsInputSerializer,
-    responses={
-        200: CustomerSummarySerializer,
-        400: INVALID,
-        403: OpenApiResponse(description="Not yours to change, or the admin does not let agents edit skills."),
-        404: OpenApiResponse(description="No such conversation or skill."),
-        409: SUMMARY_CONFLICT,
-    },
+    responses=summary_change_responses(
+        {
+            200: CustomerSummarySerializer,
+            403: OpenApiResponse(description="Not yours to change, or the admin does not let agents edit skills."),
+            404: OpenApiResponse(description="No such conversation or skill."),
+        }
+    ),
 )
 class ConversationSkillsApi(SummaryApiView):
     """Set the conversation's skills, when its workstream lets agents (SUM-7); answers the summary."""
 
     def put(self, request, conversation_id: int):
-        _conversation(request.user, conversation_id)
-        parser = SkillsInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
-        services.conversation_skills_set(
-            conversation_id=conversation_id, skill_ids=parser.validated_data["skills"], by=request.user
-        )
+        skills = self.change_input(conversation_id, SkillsInputSerializer)
+        services.conversation_skills_set(conversation_id=conversation_id, skill_ids=skills["skills"], by=request.user)
         return self.summary_response(conversation_id)
