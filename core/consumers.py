@@ -132,6 +132,38 @@ class SocketLife:
     _keepalive_stop: asyncio.Event
 
     client_gone = False
+    #: set once the disconnect path has run (it runs exactly once)
+    disconnected = False
+    #: the visitor socket slot this socket holds, if any (:meth:`hold_visitor_socket`)
+    socket_slot: SocketSlot | None = None
+
+    async def __call__(self, scope, receive, send):
+        try:
+            await super().__call__(scope, receive, self.send_unless_gone(send))
+        except ClientGone:
+            pass  # the client went away mid-send: cleanup follows, as for any other end
+        finally:
+            await self._stop_keepalive()
+            if not self.disconnected:
+                await self.disconnect_after_end()
+
+    async def disconnect_after_end(self) -> None:
+        """Run the disconnect path of a socket that ended without one (its client vanished)."""
+        raise NotImplementedError
+
+    def hold_visitor_socket(self, *, kind: str, visitor_id: int | None) -> None:
+        """Count this socket among the visitor's open ``kind`` sockets (WIDGET_SOCKETS_PER_VISITOR).
+
+        Raises :class:`FrameError` ``too_many_connections`` (the socket is then closed with
+        :data:`CLOSE_TOO_MANY_SOCKETS`) when the visitor already holds them all. Touches the
+        cache only: the async consumer calls it inside a handler's :func:`db_hop`.
+        """
+        if self.socket_slot is not None or visitor_id is None:
+            return
+        slot = socket_slot_claim(kind=kind, visitor_id=visitor_id, channel_name=self.channel_name)
+        if slot is None:
+            raise visitor_socket_refused()
+        self.socket_slot = slot
 
     def send_unless_gone(self, send):
         """The server's ``send``, raising :class:`ClientGone` once the client is gone."""
@@ -187,19 +219,10 @@ class FrameConsumer(SocketLife, JsonWebsocketConsumer):
     forwarded_events: frozenset[str] = frozenset()
     #: set once the client is known to be gone; nothing is written to the socket after it
     client_gone = False
-    #: set once the disconnect path has run (it runs exactly once)
-    disconnected = False
 
     # --- the socket's life ------------------------------------------------------------------
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, self.send_unless_gone(send))
-        except ClientGone:
-            pass  # the client went away mid-send: cleanup follows, as for any other end
-        finally:
-            await self._stop_keepalive()
-            if not self.disconnected:
-                await database_sync_to_async(self.disconnect_once)(ABNORMAL_CLOSURE)
+    async def disconnect_after_end(self) -> None:
+        await database_sync_to_async(self.disconnect_once)(ABNORMAL_CLOSURE)
 
     def websocket_disconnect(self, message):
         self.disconnect_once(message.get("code", ABNORMAL_CLOSURE))
@@ -234,7 +257,6 @@ class FrameConsumer(SocketLife, JsonWebsocketConsumer):
 
     # --- frames in ------------------------------------------------------------------------
     frame_bucket: FrameBucket | None = None
-    socket_slot: SocketSlot | None = None
 
     def receive(self, text_data=None, bytes_data=None, **kwargs):
         try:
@@ -259,19 +281,6 @@ class FrameConsumer(SocketLife, JsonWebsocketConsumer):
         except Exception:  # never drop the socket over one frame
             logger.exception("Frame handling failed")
             self.send_error("server_error", _("Something went wrong; the frame was not applied."), ref=ref)
-
-    def hold_visitor_socket(self, *, kind: str, visitor_id: int | None) -> None:
-        """Count this socket among the visitor's open ``kind`` sockets (WIDGET_SOCKETS_PER_VISITOR).
-
-        Raises :class:`FrameError` ``too_many_connections`` (the socket is then closed with
-        :data:`CLOSE_TOO_MANY_SOCKETS`) when the visitor already holds them all.
-        """
-        if self.socket_slot is not None or visitor_id is None:
-            return
-        slot = socket_slot_claim(kind=kind, visitor_id=visitor_id, channel_name=self.channel_name)
-        if slot is None:
-            raise visitor_socket_refused()
-        self.socket_slot = slot
 
     def send_error(self, code: str, message: str, *, details: Any = None, ref: Any = None) -> None:
         self.send_json(error_frame(code, message, details=details, ref=ref))
@@ -298,19 +307,10 @@ class AsyncFrameConsumer(SocketLife, AsyncJsonWebsocketConsumer):
     """
 
     frames: dict[str, type[Frame]] = {}
-    disconnected = False
     frame_bucket: FrameBucket | None = None
-    socket_slot: SocketSlot | None = None
 
-    async def __call__(self, scope, receive, send):
-        try:
-            await super().__call__(scope, receive, self.send_unless_gone(send))
-        except ClientGone:
-            pass  # the client went away mid-send: cleanup follows, as for any other end
-        finally:
-            await self._stop_keepalive()
-            if not self.disconnected:
-                await self.disconnect_once(ABNORMAL_CLOSURE)
+    async def disconnect_after_end(self) -> None:
+        await self.disconnect_once(ABNORMAL_CLOSURE)
 
     async def dispatch(self, message):
         # Channels' own dispatch first hops to the sync thread to close old connections: each
@@ -372,15 +372,6 @@ class AsyncFrameConsumer(SocketLife, AsyncJsonWebsocketConsumer):
         except Exception:  # never drop the socket over one frame
             logger.exception("Frame handling failed")
             await self.send_error("server_error", _("Something went wrong; the frame was not applied."), ref=ref)
-
-    def hold_visitor_socket(self, *, kind: str, visitor_id: int | None) -> None:
-        """:meth:`FrameConsumer.hold_visitor_socket`, called inside a handler's :func:`db_hop`."""
-        if self.socket_slot is not None or visitor_id is None:
-            return
-        slot = socket_slot_claim(kind=kind, visitor_id=visitor_id, channel_name=self.channel_name)
-        if slot is None:
-            raise visitor_socket_refused()
-        self.socket_slot = slot
 
     async def send_error(self, code: str, message: str, *, details: Any = None, ref: Any = None) -> None:
         await self.send_json(error_frame(code, message, details=details, ref=ref))
