@@ -13,6 +13,7 @@ from conversations.models import Conversation
 from conversations.services import conversation_start
 from core.errors import DomainError, NotFound
 from core.realtime import publish_many_on_commit, publish_on_commit, visitor_group
+from widgets import proactive
 from widgets.models import (
     INVITATION_LIFETIME,
     ChatWidget,
@@ -22,6 +23,7 @@ from widgets.models import (
     SelfServiceAction,
     Visitor,
 )
+from widgets.selectors import visitor_unfinished_conversation, widget_agent_available
 from widgets.states import INVITATION
 
 
@@ -252,8 +254,6 @@ def _invitation_open(
 
 def _visitor_is_busy(visitor: Visitor) -> bool:
     """Already invited (an open invitation) or already chatting: nobody invites them now."""
-    from widgets.selectors import visitor_unfinished_conversation
-
     if Invitation.objects.filter(visitor=visitor, status=Invitation.Status.SHOWN).exists():
         return True
     return visitor_unfinished_conversation(visitor) is not None
@@ -269,9 +269,6 @@ def page_visit_heartbeat(*, page_visit_id: int) -> Heartbeat:
     for the widget (PRO-1); a visitor with an open invitation or an unfinished chat is not
     invited; a rule invites at most once per page visit. Locks the visitor's row.
     """
-    from widgets import proactive
-    from widgets.selectors import widget_agent_available
-
     now = timezone.now()
     visitor_id = PageVisit.objects.filter(pk=page_visit_id).values_list("visitor_id", flat=True).first()
     if visitor_id is None:
@@ -386,10 +383,8 @@ def proactive_context(invitation: Invitation, *, now: datetime) -> dict[str, dic
         "pageUrl": {"value": invitation.page_url, "isDisplayable": True},
     }
     if invitation.page_visit_id:
-        from widgets.proactive import seconds_on_page
-
         variables["timeOnPageSeconds"] = {
-            "value": int(seconds_on_page(invitation.page_visit, now)),
+            "value": int(proactive.seconds_on_page(invitation.page_visit, now)),
             "isDisplayable": True,
         }
     return variables
@@ -417,8 +412,6 @@ def invitation_accept(
     A refused chat (missing pre-chat answers, WID-11) changes nothing, acceptance included.
     A visitor who already has a chat under way gets that one back.
     """
-    from widgets.selectors import visitor_unfinished_conversation
-
     now = timezone.now()
     invitation = _locked_invitation(visitor=visitor, public_id=invitation_public_id)
     if invitation.status == Invitation.Status.SHOWN:

@@ -26,6 +26,7 @@ from conversations.channels.providers import (
     RetryableProviderError,
     adapter_for,
 )
+from conversations.channels.providers.twilio import PERMANENT_REASONS
 from conversations.channels.states import OUTBOUND_SMS, PROVIDER_STATUS
 from conversations.errors import ConversationError
 from core.realtime import conversation_group, publish_on_commit
@@ -69,8 +70,6 @@ def status_callback_url(outbound: OutboundSms) -> str:
 
 def delivery_reason(*, code: str, message: str) -> str:
     """Why a reply failed, in the reader's language when the provider's code is a known one."""
-    from conversations.channels.providers.twilio import PERMANENT_REASONS
-
     known = PERMANENT_REASONS.get(code)
     return str(known) if known is not None else message
 
@@ -93,8 +92,6 @@ def delivery_display(*, status: str, code: str = "", message: str = "") -> dict:
 
 def delivery_js_strings() -> dict[str, str]:
     """The delivery labels and known failure reasons for the workspace scripts, translated for the page."""
-    from conversations.channels.providers.twilio import PERMANENT_REASONS
-
     strings = {f"delivery_{status.value}": str(status.label) for status in Status}
     strings |= {f"delivery_reason_{code}": str(reason) for code, reason in PERMANENT_REASONS.items()}
     strings["delivery_prefix"] = _("Text message status:")
@@ -260,8 +257,6 @@ def sms_status_apply(*, outbound_id: int, provider_id: str, status: str, error_c
         raise ConversationError(_("This status is for another message."), code="wrong_message")
     reason = ""
     if target in (Status.FAILED, Status.UNDELIVERED):
-        from conversations.channels.providers.twilio import PERMANENT_REASONS
-
         reason = str(PERMANENT_REASONS.get(error_code, "")) or (
             _("The provider reported error %(code)s.") % {"code": error_code}
             if error_code

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from conversations.channels.signature import twilio_signature
+from conversations.models import PhoneChannel
 
 Signer = Callable[[str, str, dict[str, str]], str]  # (token, url, params) → signature
 
@@ -40,8 +41,6 @@ def _our_signer(token: str, url: str, params: dict[str, str]) -> str:
 def demo_standin(*, port: int = DEMO_PORT, server: str = DEMO_SERVER) -> StandInProvider:
     """Start the stand-in for the demo's phone channels (made by ``manage.py demo_data``) and point
     them at it and at ``server``. Returns the running provider; raises LookupError without them."""
-    from conversations.models import PhoneChannel
-
     channels = PhoneChannel.objects.filter(account_sid=DEMO_ACCOUNT_SID, auth_token=DEMO_AUTH_TOKEN)
     if not channels.exists():
         raise LookupError("The demo's phone channels are missing: run `manage.py demo_data` first.")

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from conversations.channels.providers import (
+from conversations.channels.providers.base import (
     AmbiguousProviderError,
     PermanentProviderError,
     RetryableProviderError,
