@@ -1,11 +1,5 @@
-from celery import shared_task
+"""The agents app's Celery tasks (found by Celery's autodiscovery here)."""
 
-from agents.services import agent_mark_unreachable
+from agents.services.presence import mark_agent_unreachable
 
-
-# The name predates the agents app (issue 11): tasks already queued under it at an upgrade
-# still find their function.
-@shared_task(name="routing.mark_agent_unreachable", ignore_result=True)
-def mark_agent_unreachable(agent_id: int) -> None:
-    """ROU-8: Offline once the grace after the agent's last workspace page closed has passed."""
-    agent_mark_unreachable(agent_id=agent_id)
+__all__ = ["mark_agent_unreachable"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from celery import shared_task
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.db.models import Max
@@ -189,8 +190,6 @@ def agent_heartbeat(*, agent_id: int, channel_name: str) -> None:
 
 
 def _schedule_unreachable_check(agent: AgentProfile) -> None:
-    from agents.tasks import mark_agent_unreachable  # the task module imports these services
-
     eta = agent.disconnected_at + DISCONNECT_GRACE
     agent_id = agent.pk
     transaction.on_commit(lambda: mark_agent_unreachable.apply_async((agent_id,), eta=eta))
@@ -231,6 +230,15 @@ def agent_mark_unreachable(*, agent_id: int) -> AgentProfile | None:
     if agent.presence_id != offline.pk:
         _presence_change(agent, offline)
     return agent
+
+
+# The task that applies the deadline stands beside the code that sets and applies it, so this
+# module and the task module do not import each other; agents.tasks lists it. The name predates
+# the agents app (issue 11): tasks already queued under it at an upgrade still find their function.
+@shared_task(name="routing.mark_agent_unreachable", ignore_result=True)
+def mark_agent_unreachable(agent_id: int) -> None:
+    """ROU-8: Offline once the grace after the agent's last workspace page closed has passed."""
+    agent_mark_unreachable(agent_id=agent_id)
 
 
 @transaction.atomic
