@@ -8,12 +8,8 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Records the system writes (conversations, work items, offers, …): list, filter, search, detail.
-
-    Their statuses move only through services (design.md, "State machines"), so nobody adds,
-    edits or deletes them here.
-    """
+class NoWrites:
+    """An admin page or inline nobody adds to, edits or deletes from."""
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -23,6 +19,14 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+class ReadOnlyAdmin(NoWrites, admin.ModelAdmin):
+    """Records the system writes (conversations, work items, offers, …): list, filter, search, detail.
+
+    Their statuses move only through services (design.md, "State machines"), so nobody adds,
+    edits or deletes them here.
+    """
 
     def get_readonly_fields(self, request, obj=None):
         # Every column, including those a model form skips (status, deadlines: editable=False).
@@ -33,19 +37,10 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         ]
 
 
-class ReadOnlyTabularInline(admin.TabularInline):
+class ReadOnlyTabularInline(NoWrites, admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class TextRowsWidget(forms.Widget):

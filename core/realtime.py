@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from asgiref.sync import async_to_sync
@@ -46,6 +46,24 @@ _socket_loop: asyncio.AbstractEventLoop | None = None
 _socket_loop_lock = threading.Lock()
 
 
+def _ran_on_socket_loop(layer, coroutine: Callable[[], Awaitable[None]], *, timeout: float) -> bool:
+    """With the in-memory layer, called off the socket loop: run ``coroutine()`` there and wait.
+
+    False when the caller should run it itself (Redis, no socket loop, or already on it).
+    """
+    loop = _socket_loop
+    if not isinstance(layer, InMemoryChannelLayer) or loop is None or not loop.is_running():
+        return False
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        return False
+    asyncio.run_coroutine_threadsafe(coroutine(), loop).result(timeout)
+    return True
+
+
 def bind_socket_loop(loop: asyncio.AbstractEventLoop) -> None:
     """Record the event loop that serves WebSockets in this process (called by the ASGI app)."""
     global _socket_loop
@@ -59,16 +77,8 @@ def group_send_now(group: str, event: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    loop = _socket_loop
-    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            asyncio.run_coroutine_threadsafe(layer.group_send(group, event), loop).result(10)
-            return
-    async_to_sync(layer.group_send)(group, event)
+    if not _ran_on_socket_loop(layer, lambda: layer.group_send(group, event), timeout=10):
+        async_to_sync(layer.group_send)(group, event)
 
 
 async def group_send_async(group: str, event: dict[str, Any]) -> None:
@@ -123,16 +133,8 @@ def group_send_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
             except Exception:  # one lost notice must not cost the others
                 logger.exception("Could not publish %s to %s", event.get("type"), group)
 
-    loop = _socket_loop
-    if isinstance(layer, InMemoryChannelLayer) and loop is not None and loop.is_running():
-        try:
-            running = asyncio.get_running_loop()
-        except RuntimeError:
-            running = None
-        if running is not loop:
-            asyncio.run_coroutine_threadsafe(send_all(), loop).result(30)
-            return
-    async_to_sync(send_all)()
+    if not _ran_on_socket_loop(layer, send_all, timeout=30):
+        async_to_sync(send_all)()
 
 
 def publish_many_on_commit(events: list[tuple[str, dict[str, Any]]]) -> None:
