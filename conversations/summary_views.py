@@ -105,6 +105,13 @@ def _body(request: HttpRequest) -> dict:
     return data
 
 
+def _change_input(request: HttpRequest, conversations, conversation_id: int, serializer_class) -> dict:
+    """The checked body of a change to one of ``conversations`` (else a 400, then a 404)."""
+    data = _parse(serializer_class, _body(request))
+    summary.summary_conversation(conversations, conversation_id)
+    return data
+
+
 def _summary(request: HttpRequest, conversations, conversation_id: int) -> JsonResponse:
     data = summary.customer_summary(conversations, conversation_id, user=request.user)
     return JsonResponse(CustomerSummarySerializer(data).data)
@@ -142,8 +149,7 @@ def search(request, conversations, conversation_id):
 @require_POST
 @summary_endpoint
 def link(request, conversations, conversation_id):
-    data = _parse(LinkInputSerializer, _body(request))
-    summary.summary_conversation(conversations, conversation_id)
+    data = _change_input(request, conversations, conversation_id, LinkInputSerializer)
     services.conversation_record_link(
         conversation_id=conversation_id, kind=data["kind"], record_id=data["id"], by=request.user
     )
@@ -166,8 +172,7 @@ def create(request, conversations, conversation_id, kind):
     """Create a contact, an account or a case in place and link it (SUM-4, SUM-14)."""
     if kind not in NEW_RECORD_INPUT:
         raise NotFound("Create a contact, an account or a case.")
-    fields = _parse(NEW_RECORD_INPUT[kind], _body(request))
-    summary.summary_conversation(conversations, conversation_id)
+    fields = _change_input(request, conversations, conversation_id, NEW_RECORD_INPUT[kind])
     services.conversation_record_create(conversation_id=conversation_id, kind=kind, fields=fields, by=request.user)
     return _summary(request, conversations, conversation_id)
 
@@ -176,8 +181,7 @@ def create(request, conversations, conversation_id, kind):
 @summary_endpoint
 def quick_note(request, conversations, conversation_id):
     """A quick note on a linked record (SUM-16); answers the first page of that record's timeline."""
-    data = _parse(QuickNoteInputSerializer, _body(request))
-    summary.summary_conversation(conversations, conversation_id)
+    data = _change_input(request, conversations, conversation_id, QuickNoteInputSerializer)
     services.conversation_quick_note(
         conversation_id=conversation_id, record_kind=data["record"], text=data["text"], by=request.user
     )
@@ -190,8 +194,7 @@ def quick_note(request, conversations, conversation_id):
 @summary_endpoint
 def skills(request, conversations, conversation_id):
     """Set the conversation's skills when the admin lets agents (SUM-7)."""
-    data = _parse(SkillsInputSerializer, _body(request))
-    summary.summary_conversation(conversations, conversation_id)
+    data = _change_input(request, conversations, conversation_id, SkillsInputSerializer)
     services.conversation_skills_set(conversation_id=conversation_id, skill_ids=data["skills"], by=request.user)
     return _summary(request, conversations, conversation_id)
 
@@ -200,7 +203,6 @@ def skills(request, conversations, conversation_id):
 @summary_endpoint
 def match_confirm(request, conversations, conversation_id):
     """The agent confirms the possible match: the suggested contact is linked (SUM-5)."""
-    data = _parse(MatchConfirmInputSerializer, _body(request))
-    summary.summary_conversation(conversations, conversation_id)
+    data = _change_input(request, conversations, conversation_id, MatchConfirmInputSerializer)
     services.conversation_match_confirm(conversation_id=conversation_id, contact_id=data["contact"], by=request.user)
     return _summary(request, conversations, conversation_id)

@@ -63,17 +63,22 @@ class OperatingHoursAdmin(admin.ModelAdmin):
         return hours.holiday_count
 
 
-class QueueMembershipForQueueInline(admin.TabularInline):
+class QueueMembershipInline(admin.TabularInline):
+    """Queue memberships, from the queue's side or the agent's (the subclass says which)."""
+
     model = QueueMembership
-    fk_name = "queue"
-    autocomplete_fields = ["agent"]
     readonly_fields = ["joined_at"]
     extra = 1
-    verbose_name = _("member agent")
-    verbose_name_plural = _("member agents")
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("agent", "queue")
+
+
+class QueueMembershipForQueueInline(QueueMembershipInline):
+    fk_name = "queue"
+    autocomplete_fields = ["agent"]
+    verbose_name = _("member agent")
+    verbose_name_plural = _("member agents")
 
 
 @admin.register(Queue)
@@ -280,17 +285,11 @@ class WorkstreamAdmin(admin.ModelAdmin):
 # --- Agents ---------------------------------------------------------------------------------
 
 
-class QueueMembershipForAgentInline(admin.TabularInline):
-    model = QueueMembership
+class QueueMembershipForAgentInline(QueueMembershipInline):
     fk_name = "agent"
     autocomplete_fields = ["queue"]
-    readonly_fields = ["joined_at"]
-    extra = 1
     verbose_name = _("queue")
     verbose_name_plural = _("queues")
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("agent", "queue")
 
 
 # The agents app registered its page first (it comes before routing in INSTALLED_APPS).

@@ -1,8 +1,9 @@
 """Reads of the widgets app that the admin center, pages and the API share."""
 
+import contextlib
 import uuid
 import zoneinfo
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -139,30 +140,28 @@ def widget_allows_origin(widget: ChatWidget, origin: str | bytes | None) -> bool
     return origin_matches(parsed, (domain.origin for domain in widget.allowed_domains.all()))
 
 
+def language_codes(tags: tuple[str | None, ...]) -> Iterator[str]:
+    """The language codes of ``tags`` (language tags or Accept-Language values), in order, but ``*``."""
+    for tag in tags:
+        yield from (code for code, _quality in parse_accept_lang_header(tag or "") if code != "*")
+
+
 def supported_language(*tags: str | None) -> str:
     """The first of ``tags`` (language tags or Accept-Language values) the widget speaks, else English."""
-    for tag in tags:
-        for code, _quality in parse_accept_lang_header(tag or ""):
-            if code == "*":
-                continue
-            try:
-                return get_supported_language_variant(code)
-            except LookupError:
-                continue
+    for code in language_codes(tags):
+        with contextlib.suppress(LookupError):
+            return get_supported_language_variant(code)
     return settings.LANGUAGE_CODE
 
 
 def visitor_language(*tags: str | None) -> str:
     """The visitor's own language for visitor details and routing (WID-13): the first tag given,
     as the widget supports it (``fr-CA`` → ``fr``) or as sent (``de-at``)."""
-    for tag in tags:
-        for code, _quality in parse_accept_lang_header(tag or ""):
-            if code == "*":
-                continue
-            try:
-                return get_supported_language_variant(code)
-            except LookupError:
-                return code[:16]
+    for code in language_codes(tags):
+        try:
+            return get_supported_language_variant(code)
+        except LookupError:
+            return code[:16]
     return ""
 
 

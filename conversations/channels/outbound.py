@@ -137,6 +137,22 @@ def _move(outbound: OutboundSms, *, to: str, now, update: list[str]) -> bool:
     return True
 
 
+def _move_and_save(
+    outbound: OutboundSms, *, to: str, now, update: list[str], code: str, reason: str, keep_reason: bool
+) -> OutboundSms:
+    """Apply the move and save what changed; a move (or ``keep_reason``) records the provider's
+    code and reason, and a move is published to the conversation."""
+    moved = _move(outbound, to=to, now=now, update=update)
+    if moved or keep_reason:
+        outbound.error_code, outbound.error_message = code[:32], reason[:500]
+        update += ["error_code", "error_message"]
+    if update:
+        outbound.save(update_fields=list(dict.fromkeys(update)))
+    if moved:
+        publish_on_commit(conversation_group(outbound.message.conversation_id), delivery_event(outbound))
+    return outbound
+
+
 def _locked(outbound_id: int) -> OutboundSms | None:
     return (
         OutboundSms.objects.select_for_update(of=("self",))
@@ -205,15 +221,7 @@ def _record(
             outbound.next_attempt_at = now + timedelta(seconds=delay)
             update.append("next_attempt_at")
             transaction.on_commit(lambda: _schedule_send(outbound.pk, countdown=delay))
-    moved = _move(outbound, to=to, now=now, update=update)
-    if moved or reason:
-        outbound.error_code, outbound.error_message = code[:32], reason[:500]
-        update += ["error_code", "error_message"]
-    if update:
-        outbound.save(update_fields=list(dict.fromkeys(update)))
-    if moved:
-        publish_on_commit(conversation_group(outbound.message.conversation_id), delivery_event(outbound))
-    return outbound
+    return _move_and_save(outbound, to=to, now=now, update=update, code=code, reason=reason, keep_reason=bool(reason))
 
 
 def sms_outbound_send(*, outbound_id: int) -> OutboundSms | None:
@@ -271,15 +279,7 @@ def _record_status(outbound: OutboundSms, *, target: str, provider_id: str, code
     if not outbound.provider_id:
         outbound.provider_id = provider_id[:64]
         update.append("provider_id")
-    moved = _move(outbound, to=target, now=now, update=update)
-    if moved:
-        outbound.error_code, outbound.error_message = code[:32], reason[:500]
-        update += ["error_code", "error_message"]
-    if update:
-        outbound.save(update_fields=list(dict.fromkeys(update)))
-    if moved:
-        publish_on_commit(conversation_group(outbound.message.conversation_id), delivery_event(outbound))
-    return outbound
+    return _move_and_save(outbound, to=target, now=now, update=update, code=code, reason=reason, keep_reason=False)
 
 
 def sms_outbound_retry_overdue(*, limit: int = 200) -> int:
