@@ -17,6 +17,7 @@ import uuid
 from datetime import timedelta
 
 import httpx
+from celery import shared_task
 from django.conf import settings
 from django.core.mail import mail_admins
 from django.core.serializers.json import DjangoJSONEncoder
@@ -110,9 +111,14 @@ def webhook_delivery_create(
 
 
 def _schedule_drain(endpoint_id: int, ordering_key: str, *, countdown: float | None = None) -> None:
-    from webhooks.tasks import webhook_drain  # the task module imports this one
+    webhook_drain_task.apply_async((endpoint_id, ordering_key), countdown=countdown)
 
-    webhook_drain.apply_async((endpoint_id, ordering_key), countdown=countdown)
+
+# The task stands beside the code that schedules it and the service it calls, so this module and
+# the task module do not import each other; webhooks.tasks lists it.
+@shared_task(name="webhooks.drain", ignore_result=True)
+def webhook_drain_task(endpoint_id: int, ordering_key: str) -> None:
+    webhook_drain(endpoint_id=endpoint_id, ordering_key=ordering_key)
 
 
 def webhook_endpoint_create(

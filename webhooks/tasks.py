@@ -1,8 +1,5 @@
-from celery import shared_task
+"""The webhooks app's Celery tasks (found by Celery's autodiscovery here)."""
 
-from webhooks import services
+from webhooks.services import webhook_drain_task
 
-
-@shared_task(name="webhooks.drain", ignore_result=True)
-def webhook_drain(endpoint_id: int, ordering_key: str) -> None:
-    services.webhook_drain(endpoint_id=endpoint_id, ordering_key=ordering_key)
+__all__ = ["webhook_drain_task"]
