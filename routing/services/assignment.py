@@ -33,7 +33,15 @@ from agents.services import presence_set_by_system
 from core.errors import NotFound
 from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
+from notifications.models import AgentBanner, AlertSettings
 from notifications.scenarios import Scenario
+from notifications.selectors import template_for
+from notifications.services import (
+    banner_raise,
+    notification_close_for_offer,
+    notification_hold_until,
+    notification_raise_for_offer,
+)
 from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.services.capacity import (
@@ -212,8 +220,6 @@ def work_item_enqueue(
 def _alert_agents_at_max_sessions(work_item: WorkItem) -> None:
     """NOT-12: reachable queue members in an assignable presence who already hold 10 sessions
     when this work item arrives turn Do not disturb, with a banner (when the switch is on)."""
-    from notifications.models import AgentBanner, AlertSettings
-
     if not AlertSettings.load().max_sessions_enabled:
         return
     full = (
@@ -234,8 +240,6 @@ def _alert_agents_at_max_sessions(work_item: WorkItem) -> None:
 
 def _presence_alert(agent: AgentProfile, *, kind: str, message: str | None = None) -> None:
     """A presence-changing alert for a locked agent: the kind's presence and its banner (NOT-8, NOT-10..12)."""
-    from notifications.services import banner_raise
-
     base = Presence.Base.INACTIVE if kind == "missed_notification" else Presence.Base.BUSY_DND
     presence_set_by_system(agent, base=base)
     banner_raise(agent_id=agent.pk, kind=kind, message=message)
@@ -255,8 +259,6 @@ def queue_position(work_item: WorkItem) -> int:
 
 
 def _withdraw_pending_offer(work_item: WorkItem) -> None:
-    from notifications.services import notification_close_for_offer
-
     offer = Offer.objects.select_for_update().filter(work_item=work_item, status=Offer.Status.PENDING).first()
     if offer is not None:
         offer_transition(offer, to=Offer.Status.LOST)
@@ -342,8 +344,6 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
 
 def _offer_template(work_item: WorkItem, scenario: str) -> tuple[int, bool]:
     """The scenario template's timeout (NOT-6) and whether it accepts automatically (NOT-5)."""
-    from notifications.selectors import template_for
-
     template = template_for(workstream=work_item.workstream, scenario=scenario)
     return template.timeout_seconds, template.auto_accept
 
@@ -372,7 +372,6 @@ def _offer_to_best_agent(
     work_item: WorkItem, *, skill_ids: list[int] | None = None, dispatch_pass: _DispatchPass | None = None
 ) -> Offer | None:
     """Offer a locked, queued work item to the best eligible agent, re-checked under the agent's lock."""
-    from notifications.services import notification_raise_for_offer
     from routing.services.continuity import work_item_give_back
 
     dispatch_pass = dispatch_pass or _DispatchPass()
@@ -516,8 +515,6 @@ def _locked_offer(offer_id: int) -> tuple[Offer, WorkItem]:
 @transaction.atomic
 def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
-    from notifications.services import notification_close_for_offer
-
     offer, work_item = _locked_offer(offer_id)
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
@@ -579,8 +576,6 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
 
 def _decline(offer: Offer, work_item: WorkItem, *, to: str) -> None:
     """Called while holding the locks of the work item and then the offer."""
-    from notifications.services import notification_close_for_offer
-
     offer_transition(offer, to=to)
     notification_close_for_offer(offer=offer, status=to)
     if to == Offer.Status.TIMED_OUT:
@@ -614,7 +609,6 @@ def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     if not workstream.agents_may_reject or _scenario_for(offer.work_item) == Scenario.CASE_ASSIGNMENT:
         raise RoutingError("This work item cannot be rejected.", code="reject_not_allowed")
     _decline(offer, work_item, to=Offer.Status.REJECTED)
-    from notifications.models import AgentBanner, AlertSettings
 
     if AlertSettings.load().agent_reject_enabled:  # NOT-11
         agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
@@ -644,9 +638,6 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     Called by the tasks scheduled for ``expires_at`` and ``reroute_at`` and by the sweep; early
     or repeated calls change nothing.
     """
-    from notifications.models import AgentBanner, AlertSettings
-    from notifications.services import notification_hold_until
-
     offer, work_item = offer_lock_with_work_item(offer_id)
     now = timezone.now()
     if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
@@ -681,8 +672,6 @@ def _case_assignment_hold(offer: Offer, work_item: WorkItem) -> Offer:
     there; should it not be (the agent was given sessions another way), the offer stays pending
     and the sweep holds it once a slot is free.
     """
-    from notifications.services import notification_close_for_offer
-
     agent = lock_row(AgentProfile.objects.all(), offer.agent_id)
     if agent.session_count >= MAX_SESSIONS:
         return offer
