@@ -184,14 +184,19 @@ def test_a_persistent_workstream_must_keep_the_same_agent(admin_client):
     assert not Workstream.objects.filter(name="Support chat").exists()
 
 
-def test_a_workstream_cannot_turn_persistent_while_its_widgets_lack_authentication(admin_client):
-    # spec: PER-2, PER-8
+def _change_workstream_with_a_widget(admin_client, **changes):
+    """Post ``changes`` to the page of a workstream the "Shop widget" uses; the workstream and the answer."""
     workstream = WorkstreamFactory(name="Support chat")
     ChatWidgetFactory(workstream=workstream, name="Shop widget")
     url = reverse("admin:routing_workstream_change", args=[workstream.pk])
     data = admin_form_data(admin_client.get(url))
-    data.update({"chat_mode": "persistent", "keep_same_agent": "on"})
-    response = admin_client.post(url, data)
+    data.update(changes)
+    return workstream, admin_client.post(url, data)
+
+
+def test_a_workstream_cannot_turn_persistent_while_its_widgets_lack_authentication(admin_client):
+    # spec: PER-2, PER-8
+    workstream, response = _change_workstream_with_a_widget(admin_client, chat_mode="persistent", keep_same_agent="on")
     assert response.status_code == 200
     assert field_errors(response, "chat_mode") == [
         "Persistent chat requires chat authentication, and these widgets have none: Shop widget. "
@@ -203,12 +208,7 @@ def test_a_workstream_cannot_turn_persistent_while_its_widgets_lack_authenticati
 
 def test_a_workstream_with_widgets_stays_a_chat_workstream(admin_client):
     # spec: WID-1, ROU-1
-    workstream = WorkstreamFactory(name="Support chat")
-    ChatWidgetFactory(workstream=workstream, name="Shop widget")
-    url = reverse("admin:routing_workstream_change", args=[workstream.pk])
-    data = admin_form_data(admin_client.get(url))
-    data.update({"channel": "sms", "chat_mode": ""})
-    response = admin_client.post(url, data)
+    workstream, response = _change_workstream_with_a_widget(admin_client, channel="sms", chat_mode="")
     assert field_errors(response, "channel") == [
         "Chat widgets use this workstream: Shop widget. Move them to another chat workstream first."
     ]
