@@ -16,6 +16,7 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import Field
 
+from conversations.attachments import size_label
 from conversations.customer_presence import customer_socket_heartbeat, customer_socket_join, customer_socket_leave
 from conversations.models import Conversation, Message
 from conversations.rendering import message_parts, message_sender_name
@@ -189,6 +190,8 @@ class WidgetConsumer(AsyncFrameConsumer):
         frame["parts"] = message_parts(event["text"])
         with translation.override(self.language):
             frame["sender_name"] = message_sender_name(sender=event["sender"], agent_name=event.get("agent_name"))
+            if event.get("attachment"):  # a file (issue 16): its size worded in the widget's language
+                frame["attachment"] = {**event["attachment"], "size_label": size_label(event["attachment"]["size"])}
         return frame
 
     async def send_events(self, events: list[dict[str, Any]]) -> None:
@@ -199,7 +202,7 @@ class WidgetConsumer(AsyncFrameConsumer):
     def stored_events(self, *, before: int | None) -> list[dict[str, Any]]:
         """The stored messages after :attr:`last_seq` (and before ``before``), in order, as events."""
         messages = conversation_messages(conversation=self.conversation, after=self.last_seq).select_related(
-            "sender_user__agent"  # the writing agent's name, in the same query
+            "sender_user__agent"  # the writing agent's name, in the same query (and the file, issue 16)
         )
         if before is not None:
             messages = messages.filter(seq__lt=before)

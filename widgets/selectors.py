@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from agents.models import MAX_SESSIONS, AgentProfile
+from conversations.attachments import AttachmentPolicy
 from conversations.models import Conversation
 from conversations.summary import SelfServiceRow
 from core.errors import NotFound
@@ -357,3 +358,11 @@ def workstream_rule_fields(workstream_id: int | None) -> list[RuleField]:
             )
         )
     return fields
+
+
+def conversation_attachment_policy(conversation: Conversation) -> AttachmentPolicy | None:
+    """The file limits of the widget a chat came through (issue 16); None without a widget."""
+    if not conversation.widget_id:
+        return None
+    widget = ChatWidget.objects.filter(pk=conversation.widget_id).only("attachment_kinds", "attachment_max_mb").first()
+    return widget.attachment_policy if widget is not None else None
