@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -78,8 +79,8 @@ IMAGE_FORMATS = {
 #: How markup starts, after white space and a byte-order mark: a text file that is HTML, SVG or
 #: XML is refused, whatever it is called (a browser sniffing it would run its scripts).
 MARKUP_MARKERS = (b"<script", b"<svg", b"<html", b"<!doctype", b"<?xml", b"<body", b"<iframe", b"<head")
-#: Control characters allowed in plain text.
-TEXT_CONTROLS = {9, 10, 12, 13}
+#: Control characters plain text does not hold (tab, line feed, form feed and carriage return it may).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 MAX_NAME_LENGTH = 200
 
 
@@ -164,7 +165,7 @@ def text_is_plain(content: bytes) -> bool:
         text = content.decode("utf-8-sig")
     except UnicodeDecodeError:
         return False
-    if any(ord(character) < 32 and ord(character) not in TEXT_CONTROLS for character in text):
+    if CONTROL_CHARACTERS.search(text):
         return False
     lowered = content.lower()
     return not (text.lstrip().startswith("<") or any(marker in lowered for marker in MARKUP_MARKERS))
