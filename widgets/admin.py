@@ -33,6 +33,7 @@ from widgets.models import (
     ProactiveRuleMessage,
     SelfServiceAction,
     Visitor,
+    attachment_default_kinds,
 )
 from widgets.selectors import public_base_url, widget_config, widget_prechat_questions, widget_script_tag
 
@@ -194,6 +195,7 @@ class ChatWidgetForm(forms.ModelForm):
         choices=AttachmentKind.choices,
         widget=forms.CheckboxSelectMultiple,
         required=False,
+        initial=attachment_default_kinds,
         help_text=_("Which files customers and agents may send in this widget's chats. None: no files."),
     )
 
