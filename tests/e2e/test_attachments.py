@@ -27,6 +27,15 @@ def shop(asgi_server, host_site, settings, tmp_path):
     return widget, agent
 
 
+def files(page, name: str):
+    """A DataTransfer holding one small text file, as a drop or a paste carries it."""
+    return page.evaluate_handle(
+        "(name) => { const dt = new DataTransfer(); dt.items.add(new File(['Hello'], name, {type: 'text/plain'}));"
+        " return dt; }",
+        name,
+    )
+
+
 def loaded(image) -> bool:
     return image.evaluate("(img) => img.complete && img.naturalWidth > 0")
 
@@ -76,11 +85,22 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
         expect(customer.get_by_test_id("attachment-file").last).to_have_text("steps.txt", timeout=TIMEOUT)
         expect(customer.locator("[data-testid=message][data-sender=agent]").last).to_contain_text("23\xa0bytes")
 
+        # Dropped on the chat (the agent) and pasted into the message box (the customer).
+        agent_page.get_by_test_id("messages").dispatch_event("drop", {"dataTransfer": files(agent_page, "dropped.txt")})
+        expect(customer.get_by_test_id("attachment-file").last).to_have_text("dropped.txt", timeout=TIMEOUT)
+        customer.get_by_test_id("composer").evaluate(
+            "(box, data) => box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}))",
+            files(customer, "pasted.txt"),
+        )
+        expect(agent_page.get_by_test_id("attachment-file").last).to_have_text("pasted.txt", timeout=TIMEOUT)
+
         stored = Attachment.objects.filter(message__conversation__widget=widget).order_by("message__seq")
         assert list(stored.values_list("message__sender", "name", "content_type")) == [
             ("customer", "kettle.png", "image/png"),
             ("customer", "receipt.pdf", "application/pdf"),
             ("agent", "steps.txt", "text/plain; charset=utf-8"),
+            ("agent", "dropped.txt", "text/plain; charset=utf-8"),
+            ("customer", "pasted.txt", "text/plain; charset=utf-8"),
         ]
     finally:
         agent_page.context.close()
