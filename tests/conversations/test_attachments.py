@@ -210,3 +210,14 @@ def test_the_workspace_socket_sends_a_file_live_and_on_resume_rendered_by_the_on
     resumed = next(frame for frame in backlog if frame["type"] == "conversation.message")
     assert (resumed["seq"], resumed["attachment"]["image"]) == (live["seq"], True)
     assert 'data-testid="attachment-image"' in resumed["html"]
+
+
+@pytest.mark.django_db
+def test_a_workspace_upload_takes_a_bounded_number_of_queries(client, agent, held, django_assert_max_num_queries):
+    client.force_login(agent.user)
+    client.post(upload_url(held.pk), {"file": upload("first.png", png_bytes())})
+
+    with django_assert_max_num_queries(14):
+        answer = client.post(upload_url(held.pk), {"file": upload("reply.pdf", PDF, "application/pdf")})
+
+    assert answer.status_code == 201

@@ -266,3 +266,14 @@ def test_attachments_are_resumed_after_a_reconnect_like_messages(client, media, 
     assert resumed[1]["attachment"]["image"] is False
     # The link each frame carries opens the file.
     assert client.get(resumed[1]["attachment"]["url"]).status_code == 200
+
+
+@pytest.mark.django_db
+def test_an_upload_takes_a_bounded_number_of_queries(client, media, django_assert_max_num_queries):
+    conversation, token = chat()
+    attach(client, conversation, token, upload("first.png", png_bytes()))
+
+    with django_assert_max_num_queries(12):
+        answer = attach(client, conversation, token, upload("invoice.pdf", PDF, "application/pdf"), client_id="u-9")
+
+    assert answer.status_code == 201
