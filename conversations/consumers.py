@@ -208,7 +208,7 @@ class WorkspaceConsumer(FrameConsumer):
         """Send the stored messages after the last one sent, in order (to ``up_to`` inclusive)."""
         messages = Message.objects.filter(
             conversation_id=conversation_id, seq__gt=self.last_sent[conversation_id]
-        ).select_related("sender_user__agent")  # the writing agent's name, in the same query
+        ).select_related("sender_user__agent", "attachment")  # the agent's name and the file, in the same query
         if up_to is not None:
             messages = messages.filter(seq__lte=up_to)
         for message in messages.order_by("seq").iterator(chunk_size=500):

@@ -238,6 +238,26 @@ class Message(models.Model):
         return f"#{self.seq} {self.sender}: {self.text[:40]}"
 
 
+class Attachment(models.Model):
+    """The file a message carries (issue 16): stored with its message in one transaction.
+
+    The file's type is what its content is (``conversations.attachments.attachment_sniff``), never
+    its name's or the browser's claim; it is served only through a signed, expiring link.
+    """
+
+    message = models.OneToOneField(Message, on_delete=models.CASCADE, related_name="attachment")
+    #: Names the file in signed links and in storage; nothing a client sent.
+    key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    file = models.FileField(upload_to="attachments/%Y/%m/", max_length=200)
+    name = models.CharField(max_length=200, help_text=_("The file's name as the sender chose it."))
+    size = models.PositiveBigIntegerField(help_text=_("In bytes."))
+    content_type = models.CharField(max_length=100, help_text=_("What the content is, read from the file itself."))
+    is_image = models.BooleanField(default=False)
+
+    def __str__(self) -> str:
+        return self.name
+
+
 class ConversationParticipant(models.Model):
     """Someone brought into a conversation besides its holder: a consultant (ROU-15).
 

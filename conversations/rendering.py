@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit, urlunsplit
 
+from django.template.defaultfilters import filesizeformat
 from django.utils.encoding import iri_to_uri
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -87,6 +88,15 @@ def message_parts(text: str) -> list[dict[str, str]]:
     if plain:
         parts.append({"text": plain})
     return parts
+
+
+def attachment_parts(attachment: dict) -> list[dict[str, str]]:
+    """A file's parts for the widget, in the active language (issue 16): an image
+    (``{"image", "text"}``: its link opens it full size, ``text`` labels it) or a named file with
+    its size (``{"file", "text", "size"}``). ``attachment`` is what a message event says of it."""
+    if attachment["image"]:
+        return [{"image": attachment["url"], "text": _("Open %(name)s full size") % {"name": attachment["name"]}}]
+    return [{"file": attachment["url"], "text": attachment["name"], "size": str(filesizeformat(attachment["size"]))}]
 
 
 def message_markup(text: str) -> SafeString:

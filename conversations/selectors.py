@@ -55,7 +55,7 @@ def access_conversation(user: AbstractBaseUser | AnonymousUser, conversation_id:
 
 def conversation_messages(*, conversation: Conversation, after: int | None = None) -> QuerySet[Message]:
     """The conversation's messages in sequence order; with ``after``, only later ones (CONV-2 resume)."""
-    messages = Message.objects.filter(conversation=conversation).order_by("seq")
+    messages = Message.objects.filter(conversation=conversation).select_related("attachment").order_by("seq")
     if after is not None:
         messages = messages.filter(seq__gt=after)
     return messages

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
+from conversations.attachments import attachment_event, message_attachment
 from conversations.channels.models import PhoneChannel
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
 from conversations.chat_settings import chat_settings_of
@@ -18,6 +19,7 @@ from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import (
     MAX_CONTEXT_VARIABLES,
     MAX_MESSAGE_BYTES,
+    Attachment,
     Conversation,
     ConversationEvent,
     Message,
@@ -166,6 +168,7 @@ def message_post(
     sender_user: AbstractBaseUser | None = None,
     client_id: str | None = None,
     agent=None,
+    attachment: Attachment | None = None,
 ) -> tuple[Message, bool]:
     """Store a message with the conversation's next sequence number, then publish it (CONV-2).
 
@@ -178,6 +181,9 @@ def message_post(
     the next number, ``INSERT … ON CONFLICT DO NOTHING`` stores it unless the client id is
     stored already. A repeat or a refusal rolls the transaction (or its savepoint) back, so the
     number taken is given back too and the sequence has no gaps.
+
+    ``attachment`` (unsaved, its file in storage) is stored with the message, in its transaction
+    (``conversations.attachment_services.message_attach``, issue 16).
     """
     text = message_validate_text(text)
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
@@ -191,6 +197,7 @@ def message_post(
                 sender_user=sender_user,
                 client_id=client_id,
                 agent=agent,
+                attachment=attachment,
             )
     except (_RepeatedClientId, ConversationError) as refused:
         # Rare paths, after the rollback: a repeat is answered with the stored message even where
@@ -205,7 +212,7 @@ def message_post(
 
 
 def _message_store(
-    *, conversation_id: int, sender: str, text: str, sender_user, client_id: str | None, agent
+    *, conversation_id: int, sender: str, text: str, sender_user, client_id: str | None, agent, attachment=None
 ) -> tuple[Message, bool]:
     """:func:`message_post`'s transaction. Raises :class:`_RepeatedClientId` on a stored client id."""
     customer = sender == Message.Sender.CUSTOMER
@@ -260,6 +267,10 @@ def _message_store(
         created_at=now,
     )
     message._state.adding, message._state.db = False, connection.alias
+    if attachment is not None:
+        attachment.message = message
+        attachment.save(force_insert=True)
+    Message.attachment.related.set_cached_value(message, attachment)  # message_event reads it: no query
     event = message_event(message)
     if sms_reply:
         outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
@@ -295,9 +306,10 @@ def message_event(message: Message) -> dict:
 
     ``agent_name`` is the writing agent's display name (None for anyone else), so each socket
     names the sender without a query, in its reader's language (conversations.rendering).
-    Select ``sender_user__agent`` with the message to build it without one either.
+    Select ``sender_user__agent`` (and ``attachment``: its file, issue 16) with the message to
+    build it without one either.
     """
-    return {
+    event = {
         "type": "conversation.message",
         "conversation": message.conversation_id,
         "seq": message.seq,
@@ -307,6 +319,10 @@ def message_event(message: Message) -> dict:
         "created_at": message.created_at.isoformat(),
         "agent_name": message_agent_name(message),
     }
+    attachment = message_attachment(message)
+    if attachment is not None:  # a file (issue 16): its name, size, type and a signed link
+        event["attachment"] = attachment_event(attachment)
+    return event
 
 
 # --- starting a chat (LIVE-1, LIVE-4, WID-6, WID-11, WID-13) ----------------------------------------

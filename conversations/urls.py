@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from conversations import handover_views, queue_views, views
+from conversations import attachment_views, handover_views, queue_views, views
 
 app_name = "conversations"
 
@@ -16,6 +16,12 @@ urlpatterns = [
     path("workspace/conversations/<int:conversation_id>/handover/", handover_views.handover, name="handover"),
     path("workspace/conversations/<int:conversation_id>/transfer/", handover_views.transfer, name="transfer"),
     path("workspace/conversations/<int:conversation_id>/consult/", handover_views.consult, name="consult"),
+    path(  # issue 16
+        "workspace/conversations/<int:conversation_id>/attachments/",
+        attachment_views.attachment_upload,
+        name="attachment_upload",
+    ),
+    path("attachments/<str:token>/", attachment_views.attachment_download, name="attachment_download"),
     path("workspace/open-items/", queue_views.open_items, name="open_items"),
     path("workspace/open-items/<int:work_item_id>/pick/", queue_views.open_item_pick, name="open_item_pick"),
     path("workspace/desktop-notifications/", views.desktop_notifications_set, name="desktop_notifications_set"),

@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from agents.selectors import agent_for_user, oversees_all
+from conversations.attachments import attachment_event, message_attachment
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
 from conversations.chat_settings import chat_settings_of
@@ -81,10 +82,13 @@ class MessageRow:
     created_at: datetime
     #: An SMS reply's delivery as :func:`~conversations.channels.outbound.delivery_display` gives it (SMS-1).
     delivery: dict | None = None
+    #: The file it carries, as :func:`~conversations.attachments.attachment_event` gives it (issue 16).
+    attachment: dict | None = None
 
 
 def message_row(message: Message) -> MessageRow:
-    """The row of a stored message (select ``sender_user__agent`` and ``outbound_sms`` with it: no query)."""
+    """The row of a stored message (select ``sender_user__agent``, ``outbound_sms`` and ``attachment``
+    with it: no query)."""
     return MessageRow(
         seq=message.seq,
         sender=message.sender,
@@ -92,6 +96,7 @@ def message_row(message: Message) -> MessageRow:
         markup=message_markup(message.text),
         created_at=message.created_at,
         delivery=_delivery(message),
+        attachment=attachment_event(attachment) if (attachment := message_attachment(message)) else None,
     )
 
 
@@ -112,6 +117,7 @@ def message_row_from_event(event: dict) -> MessageRow:
         markup=message_markup(event["text"]),
         created_at=datetime.fromisoformat(event["created_at"]),
         delivery=delivery,
+        attachment=event.get("attachment"),
     )
 
 
@@ -124,7 +130,7 @@ def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> l
     """The latest ``limit`` messages in sequence order, with the writing agent's name (one query)."""
     latest = list(
         Message.objects.filter(conversation=conversation)
-        .select_related("sender_user__agent", "outbound_sms")
+        .select_related("sender_user__agent", "outbound_sms", "attachment")
         .order_by("-seq")[:limit]
     )
     latest.reverse()

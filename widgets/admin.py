@@ -18,6 +18,7 @@ from django.utils.text import format_lazy
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 
+from conversations.attachments import AttachmentKind
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline, TextRowsField
 from routing.models import OperatingWindow
 from widgets.models import (
@@ -32,6 +33,7 @@ from widgets.models import (
     ProactiveRuleMessage,
     SelfServiceAction,
     Visitor,
+    attachment_default_kinds,
 )
 from widgets.selectors import public_base_url, widget_config, widget_prechat_questions, widget_script_tag
 
@@ -186,8 +188,25 @@ class WidgetPreviewForm(forms.ModelForm):
         return color
 
 
+class ChatWidgetForm(forms.ModelForm):
+    # Files (issue 16): the allowed kinds as boxes to tick, not JSON.
+    attachment_kinds = forms.TypedMultipleChoiceField(
+        label=_("Files allowed"),
+        choices=AttachmentKind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        initial=attachment_default_kinds,
+        help_text=_("Which files customers and agents may send in this widget's chats. None: no files."),
+    )
+
+    class Meta:
+        model = ChatWidget
+        fields = "__all__"
+
+
 @admin.register(ChatWidget)
 class ChatWidgetAdmin(admin.ModelAdmin):
+    form = ChatWidgetForm
     list_display = ["name", "workstream", "chat_mode", "authentication", "proactive_enabled", "is_active"]
     list_filter = ["is_active", "proactive_enabled", "workstream__chat_mode", "workstream", "authentication"]
     list_select_related = ["workstream", "authentication"]
@@ -200,6 +219,7 @@ class ChatWidgetAdmin(admin.ModelAdmin):
         (None, {"fields": ["name", "workstream", "authentication", "is_active", "script_tag"]}),
         (_("Look"), {"fields": ["title", "greeting", "theme_color", "position", "language", "preview"]}),
         (_("Proactive chat"), {"fields": ["proactive_enabled", "proactive_rules"]}),
+        (_("Files"), {"fields": ["attachment_kinds", "attachment_max_mb"]}),  # issue 16
         (_("Identity"), {"fields": ["public_key", "created_at"], "classes": ["collapse"]}),
     ]
 

@@ -41,6 +41,15 @@ class ChatEndRequest(serializers.Serializer):
     auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
 
 
+class AttachmentRequest(serializers.Serializer):
+    """A file the customer sends (multipart, issue 16): its type and size are checked from the content."""
+
+    token = serializers.CharField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+    client_id = serializers.CharField(required=False, min_length=1, max_length=64)
+    file = serializers.FileField(allow_empty_file=True, use_url=False)
+
+
 class AvailabilityRequest(serializers.Serializer):
     visitor_token = serializers.CharField(required=False, allow_blank=True, max_length=MAX_TOKEN_LENGTH)
 

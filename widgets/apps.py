@@ -21,6 +21,11 @@ class WidgetsConfig(AppConfig):
         self_service_kinds_register(SelfServiceAction.Kind.choices)  # SUM-12: what a workstream shows
         workstream_check_register(workstream_change_check)  # PER-2: the widgets on a workstream
 
+        from conversations.attachments import register_attachment_policy
+        from widgets.selectors import conversation_attachment_policy
+
+        register_attachment_policy(conversation_attachment_policy)  # issue 16: a chat's file limits
+
         from routing.rule_fields import register_rule_field_source
         from widgets.selectors import workstream_rule_fields
 

@@ -16,9 +16,10 @@ from django.utils import translation
 from django.utils.translation import gettext as _
 from pydantic import Field
 
+from conversations.attachments import size_label
 from conversations.customer_presence import customer_socket_heartbeat, customer_socket_join, customer_socket_leave
 from conversations.models import Conversation, Message
-from conversations.rendering import message_parts, message_sender_name
+from conversations.rendering import attachment_parts, message_parts, message_sender_name
 from conversations.selectors import conversation_messages
 from conversations.services import conversation_customer_end, message_event, message_post
 from core import realtime
@@ -186,9 +187,13 @@ class WidgetConsumer(AsyncFrameConsumer):
         frame.update({name: event[name] for name in MESSAGE_FIELDS if name in event})
         # The widget holds no link rule and no naming rule of its own: it builds text nodes and
         # anchors from these parts, and shows this name (issue 11, SEC-2).
-        frame["parts"] = message_parts(event["text"])
         with translation.override(self.language):
             frame["sender_name"] = message_sender_name(sender=event["sender"], agent_name=event.get("agent_name"))
+            if event.get("attachment"):  # a file (issue 16): its parts and size in the widget's language
+                frame["attachment"] = {**event["attachment"], "size_label": size_label(event["attachment"]["size"])}
+                frame["parts"] = attachment_parts(event["attachment"])
+            else:
+                frame["parts"] = message_parts(event["text"])
         return frame
 
     async def send_events(self, events: list[dict[str, Any]]) -> None:
@@ -199,7 +204,7 @@ class WidgetConsumer(AsyncFrameConsumer):
     def stored_events(self, *, before: int | None) -> list[dict[str, Any]]:
         """The stored messages after :attr:`last_seq` (and before ``before``), in order, as events."""
         messages = conversation_messages(conversation=self.conversation, after=self.last_seq).select_related(
-            "sender_user__agent"  # the writing agent's name, in the same query
+            "sender_user__agent"  # the writing agent's name, in the same query (and the file, issue 16)
         )
         if before is not None:
             messages = messages.filter(seq__lt=before)

@@ -13,10 +13,12 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from conversations.attachments import DEFAULT_KINDS, DEFAULT_MAX_BYTES, MEGABYTE, AttachmentKind, AttachmentPolicy
 from core.security import parse_origin
 from routing.models import Channel, validate_time_zone
 
 MAX_PRECHAT_QUESTIONS = 10  # WID-10
+MAX_ATTACHMENT_MB = 100  # issue 16: the admin's ceiling for a widget's largest file
 MAX_QUESTION_LENGTH = 512  # WID-10
 # PRO-4: an invitation nobody answers closes after one minute. A constant: no setting changes it.
 INVITATION_LIFETIME = timedelta(minutes=1)
@@ -103,6 +105,11 @@ class AuthenticationSetting(models.Model):
             raise ValidationError(errors)
 
 
+def attachment_default_kinds() -> list[str]:
+    """Images (PNG, JPEG, GIF, WebP), PDF, plain text and office documents (issue 16)."""
+    return list(DEFAULT_KINDS)
+
+
 class ChatWidget(models.Model):
     """A chat widget: one chat workstream, a script tag, the origins allowed to embed it."""
 
@@ -138,12 +145,31 @@ class ChatWidget(models.Model):
     )  # PRO-1
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Files in this widget's chats, both ways (issue 16): kinds of conversations.attachments.AttachmentKind.
+    attachment_kinds = models.JSONField(
+        default=attachment_default_kinds,
+        blank=True,
+        verbose_name=_("files allowed"),
+        help_text=_("Which files customers and agents may send in this widget's chats. None: no files."),
+    )
+    attachment_max_mb = models.PositiveSmallIntegerField(
+        default=DEFAULT_MAX_BYTES // MEGABYTE,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_ATTACHMENT_MB)],
+        verbose_name=_("largest file (MB)"),
+        help_text=_("The largest file a customer or an agent may send, in megabytes."),
+    )
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def attachment_policy(self) -> AttachmentPolicy:
+        """What this widget's chats may carry (conversations.attachments)."""
+        kinds = self.attachment_kinds if isinstance(self.attachment_kinds, list) else []
+        return AttachmentPolicy(kinds=frozenset(kinds), max_bytes=self.attachment_max_mb * MEGABYTE)
 
     @property
     def is_persistent(self) -> bool:
@@ -160,6 +186,9 @@ class ChatWidget(models.Model):
                 errors["authentication"] = _(
                     "Persistent chat requires chat authentication: choose an authentication setting (PER-2)."
                 )
+        kinds = self.attachment_kinds
+        if not isinstance(kinds, list) or any(kind not in AttachmentKind.values for kind in kinds):
+            errors["attachment_kinds"] = _("Choose the allowed files from the list.")
         if errors:
             raise ValidationError(errors)
 

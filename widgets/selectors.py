@@ -10,13 +10,14 @@ from typing import Any
 from django.conf import settings
 from django.db.models import F
 from django.http import HttpRequest
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
 from agents.models import MAX_SESSIONS, AgentProfile
+from conversations.attachments import AttachmentPolicy, size_label
 from conversations.models import Conversation
 from conversations.summary import SelfServiceRow
 from core.errors import NotFound
@@ -179,6 +180,7 @@ def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQ
         "language": widget.language or language,
         "persistent": widget.workstream.is_persistent,
         "proactive_enabled": widget.proactive_enabled,
+        "attachments": widget_attachment_config(widget, language=widget.language or language),
         "prechat_questions": [
             {
                 "name": question.name,
@@ -191,6 +193,40 @@ def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQ
             for question in questions
         ],
     }
+
+
+#: What a file input may offer for each kind; the server still reads the real type from the content.
+ATTACHMENT_ACCEPT = {
+    "png": "image/png,.png",
+    "jpeg": "image/jpeg,.jpg,.jpeg",
+    "gif": "image/gif,.gif",
+    "webp": "image/webp,.webp",
+    "pdf": "application/pdf,.pdf",
+    "text": "text/plain,.txt",
+    "office": ".doc,.docx,.xls,.xlsx,.ppt,.pptx,.odt,.ods,.odp",
+}
+
+
+def widget_attachment_config(widget: ChatWidget, *, language: str) -> dict[str, Any] | None:
+    """What the widget's file control needs (issue 16): limits, and its words in the widget's
+    language (scripts hold no text of their own). None when the widget allows no files."""
+    policy = widget.attachment_policy
+    if not policy.kinds:
+        return None
+    with translation.override(language):
+        return {
+            "max_bytes": policy.max_bytes,
+            "accept": ",".join(ATTACHMENT_ACCEPT[kind] for kind in ATTACHMENT_ACCEPT if kind in policy.kinds),
+            "strings": {
+                "attach": _("Attach a file"),
+                "drop": _("Drop files here to send them"),
+                "uploading": _("Sending %(name)s…"),
+                "progress": _("Upload progress"),
+                "failed": _("The file could not be sent. Please try again."),
+                "too_large": _("This file is too large: files up to %(size)s can be sent.")
+                % {"size": size_label(policy.max_bytes)},
+            },
+        }
 
 
 def visitor_for_token(widget: ChatWidget, token: object) -> Visitor:
@@ -356,3 +392,11 @@ def workstream_rule_fields(workstream_id: int | None) -> list[RuleField]:
             )
         )
     return fields
+
+
+def conversation_attachment_policy(conversation: Conversation) -> AttachmentPolicy | None:
+    """The file limits of the widget a chat came through (issue 16); None without a widget."""
+    if not conversation.widget_id:
+        return None
+    widget = ChatWidget.objects.filter(pk=conversation.widget_id).only("attachment_kinds", "attachment_max_mb").first()
+    return widget.attachment_policy if widget is not None else None

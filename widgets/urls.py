@@ -17,6 +17,7 @@ urlpatterns = [
     re_path(rf"{KEY}/session/?$", views.WidgetSessionApi.as_view(), name="session"),
     re_path(rf"{KEY}/chats/?$", views.WidgetChatStartApi.as_view(), name="chats"),
     re_path(rf"{KEY}/chats/end/?$", views.WidgetChatEndApi.as_view(), name="chat-end"),
+    re_path(rf"{KEY}/attachments/?$", views.WidgetAttachmentApi.as_view(), name="attachments"),  # issue 16
     re_path(rf"{KEY}/availability/?$", views.WidgetAvailabilityApi.as_view(), name="availability"),
     re_path(rf"{KEY}/actions/?$", views.WidgetActionApi.as_view(), name="actions"),
     # Proactive invitations (PRO-4, PRO-5, PRO-7).

@@ -17,20 +17,24 @@ from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from kombu.exceptions import OperationalError as BrokerUnavailable
 from rest_framework import exceptions, status
-from rest_framework.parsers import JSONParser
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
-from conversations.errors import ConversationValidationError
+from conversations.attachment_services import message_attach
+from conversations.errors import ConversationError, ConversationValidationError
+from conversations.models import Message
 from conversations.services import conversation_customer_end
 from core.errors import DomainError, Forbidden, NotFound
+from core.limits import customer_message_retry_after
 from core.security import parse_origin_header
 from widgets import selectors
 from widgets.api import (
     ActionRequest,
+    AttachmentRequest,
     AvailabilityRequest,
     ChatEndRequest,
     ChatStartRequest,
@@ -303,6 +307,42 @@ class WidgetActionApi(WidgetApi):
         return Response(
             {"kind": action.kind, "title": action.title, "occurred_at": action.occurred_at.isoformat()},
             status=status.HTTP_201_CREATED,
+        )
+
+
+class WidgetAttachmentApi(WidgetApi):
+    """``POST attachments`` (multipart: ``token``, ``file``, ``client_id``?, ``auth_token``?): the
+    customer sends a file in their chat (issue 16). It counts in the customer's message budget; a
+    retry with the same ``client_id`` stores it once (``200`` instead of ``201``). The message
+    arrives on the socket like any other. A refused file changes nothing: ``413
+    attachment_too_large``, ``400 attachment_type_not_allowed`` / ``attachment_empty``."""
+
+    parser_classes = [MultiPartParser]
+
+    def post(self, request, key):
+        data = self.parse(AttachmentRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        retry_after = customer_message_retry_after(conversation_id=conversation.pk)
+        if retry_after is not None:
+            raise exceptions.Throttled(wait=retry_after)
+        try:
+            message, created = message_attach(
+                conversation_id=conversation.pk,
+                sender=Message.Sender.CUSTOMER,
+                upload=data["file"],
+                client_id=data.get("client_id"),
+            )
+        except ConversationError as refused:
+            if not refused.code.startswith("attachment_"):
+                raise
+            too_large = refused.code == "attachment_too_large"
+            return Response(
+                {"code": refused.code, "message": refused.message},
+                status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE if too_large else status.HTTP_400_BAD_REQUEST,
+            )
+        return Response(
+            {"seq": message.seq, "client_id": message.client_id},
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
         )
 
 

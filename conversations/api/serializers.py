@@ -7,7 +7,8 @@ contact, account and case as ids, each one request away at its own endpoint.
 from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
-from conversations.models import Conversation, Message
+from conversations.attachments import attachment_url
+from conversations.models import Attachment, Conversation, Message
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
 
 
@@ -56,12 +57,32 @@ class ConversationSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class AttachmentSerializer(serializers.ModelSerializer):
+    """The file a message carries (issue 16); ``url`` is a signed link that expires."""
+
+    content_type = serializers.CharField(read_only=True, help_text="What the content is, read from the file itself.")
+    url = serializers.SerializerMethodField(help_text="A signed download link; it expires (ATTACHMENT_LINK_MAX_AGE).")
+
+    class Meta:
+        model = Attachment
+        fields = ["name", "size", "content_type", "is_image", "url"]
+        read_only_fields = fields
+
+    def get_url(self, attachment: Attachment) -> str:
+        path = attachment_url(attachment)
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request is not None else path
+
+
 class MessageSerializer(serializers.ModelSerializer):
-    """A message; ``text`` is plain text (SEC-2) and ``seq`` its place in the conversation (CONV-2)."""
+    """A message; ``text`` is plain text (SEC-2) and ``seq`` its place in the conversation (CONV-2).
+    ``attachment`` is its file, if it carries one (its ``text`` is then the file's name)."""
+
+    attachment = AttachmentSerializer(read_only=True, allow_null=True)
 
     class Meta:
         model = Message
-        fields = ["id", "seq", "sender", "text", "client_id", "created_at"]
+        fields = ["id", "seq", "sender", "text", "client_id", "created_at", "attachment"]
         read_only_fields = fields
 
 

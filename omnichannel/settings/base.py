@@ -214,10 +214,14 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "static")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise serves from it once collectstatic ran
+# Uploaded files (attachments, issue 16): under VAR_DIR; production may use an S3 bucket (README).
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+#: How long a signed attachment link works (conversations.attachments); pages and sockets sign anew.
+ATTACHMENT_LINK_MAX_AGE = env.int("ATTACHMENT_LINK_MAX_AGE", default=12 * 3600)
 WHITENOISE_USE_FINDERS = True
 
 # --- API -----------------------------------------------------------------------------------

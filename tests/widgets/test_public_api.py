@@ -23,6 +23,7 @@ from tests.routing.factories import (
 from tests.widgets.endpoints import ORIGIN, call
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory, VisitorFactory
 from widgets.models import PageVisit, SelfServiceAction, Visitor
+from widgets.selectors import widget_attachment_config
 from widgets.tokens import conversation_token, read_conversation_token, read_visitor_token, visitor_token
 
 pytestmark = pytest.mark.django_db
@@ -106,6 +107,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
         "language": "fr",
         "persistent": False,
         "proactive_enabled": False,
+        "attachments": widget_attachment_config(widget, language="fr"),  # issue 16 (test_attachment_settings.py)
         "prechat_questions": [
             {
                 "name": "order_id",

@@ -220,6 +220,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .msg.customer a{color:#fff}
 .msg.system{align-self:center;background:none;color:#605e5c;font-size:12px;font-style:italic;text-align:center}
 .msg[data-pending]{opacity:.6}
+.msg .thumb img{display:block;max-width:180px;max-height:180px;border-radius:6px}
 .note{color:#605e5c;font-size:12px;text-align:center}
 .composer{display:flex;gap:6px;padding:8px;border-top:1px solid #edebe9}
 .composer textarea{flex:1;resize:none;height:40px}
@@ -423,6 +424,20 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     ui.composer = composer;
     ui.footer = footer;
     ui.pane.append(footer);
+    if (config.attachments && !PREVIEW) attachments(footer.querySelector(".composer"));
+  };
+
+  // Files (issue 16) are a script of their own, loaded when a chat shows (attachments.js).
+  let attachmentsModule = null;
+  const attachments = (row) => {
+    const mount = (module) => module.mount({
+      row, drop: ui.pane, composer: ui.composer, notice: ui.notice, config: config.attachments, api: API,
+      el, credentials: async () => ({ token: conversation && conversation.token, auth_token: config.persistent ? await authToken() : "" }),
+    });
+    if (attachmentsModule) return mount(attachmentsModule);
+    const tag = el("script", { src: `${BASE}/static/widgets/attachments.js`, async: true });
+    tag.register = (module) => { attachmentsModule = module; if (row.isConnected) mount(module); };
+    document.head.append(tag);
   };
 
   const ended = (announce) => {
@@ -441,6 +456,15 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     const parts = Array.isArray(m.parts) ? m.parts : [{ text: m.text }];
     for (const part of parts) {
       const text = String(part.text || "");
+      // A file (issue 16): a signed link to our own download view, never anything else.
+      const file = [part.image, part.file].find((path) => typeof path === "string" && path.startsWith("/attachments/"));
+      if (file) {
+        const href = BASE + file;
+        node.append(part.image
+          ? el("a", { href, target: "_blank", rel: "noopener noreferrer", class: "thumb", "data-testid": "attachment-image" }, el("img", { src: href, alt: text }))
+          : el("span", {}, el("a", { href, download: text, "data-testid": "attachment-file", text }), ` ${String(part.size || "")}`));
+        continue;
+      }
       const href = typeof part.link === "string" && /^https?:\/\//i.test(part.link) ? part.link : null;
       node.append(href ? el("a", { href, target: "_blank", rel: "noopener noreferrer nofollow", text }) : text);
     }

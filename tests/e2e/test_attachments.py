@@ -1,0 +1,107 @@
+"""Files both ways in a real browser (issue 16): a customer on another website attaches an image
+and a PDF, the agent sees the thumbnail and the named link and sends a file back, the customer
+sees it."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from conversations.models import Attachment
+from tests.conversations.attachment_files import PDF, png_bytes
+from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.live import wait_until
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.widgets.factories import ChatWidgetFactory
+
+
+@pytest.fixture
+def shop(asgi_server, host_site, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    queue = QueueFactory(name="Kettles")
+    widget = ChatWidgetFactory(
+        workstream=WorkstreamFactory(name="Shop chat", default_queue=queue), origins=[host_site.origin]
+    )
+    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
+    host_site.pages["/checkout"] = host_page(asgi_server, widget)
+    return widget, agent
+
+
+def files(page, name: str):
+    """A DataTransfer holding one small text file, as a drop or a paste carries it."""
+    return page.evaluate_handle(
+        "(name) => { const dt = new DataTransfer(); dt.items.add(new File(['Hello'], name, {type: 'text/plain'}));"
+        " return dt; }",
+        name,
+    )
+
+
+def loaded(image) -> bool:
+    return image.evaluate("(img) => img.complete && img.naturalWidth > 0")
+
+
+def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, host_site, shop):
+    widget, agent = shop
+    agent_page = browser.new_context(base_url=asgi_server.url).new_page()
+    customer = browser.new_context().new_page()
+    try:
+        sign_in_available(agent_page, agent)
+        customer.goto(f"{host_site.origin}/checkout")
+        customer.get_by_test_id("chat-button").click()
+        customer.get_by_test_id("prechat-submit").click()
+        agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
+        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+        expect(customer.get_by_test_id("message").last).to_contain_text("Ada Agent joined", timeout=TIMEOUT)
+
+        # The customer attaches an image and a PDF with the labelled button's file picker.
+        attach = customer.get_by_role("button", name="Attach a file")
+        expect(attach).to_be_visible(timeout=TIMEOUT)
+        with customer.expect_file_chooser() as chooser:
+            attach.click()
+        chooser.value.set_files(
+            [
+                {"name": "kettle.png", "mimeType": "image/png", "buffer": png_bytes((40, 30))},
+                {"name": "receipt.pdf", "mimeType": "application/pdf", "buffer": PDF},
+            ]
+        )
+
+        # The agent sees the thumbnail (loaded through its signed link) and the named link with its size.
+        thumbnail = agent_page.get_by_test_id("attachment-image").locator("img")
+        expect(thumbnail).to_have_attribute("alt", "Open kettle.png full size", timeout=TIMEOUT)
+        expect(agent_page.get_by_test_id("attachment-file")).to_have_text("receipt.pdf", timeout=TIMEOUT)
+        expect(agent_page.get_by_test_id("attachment-size")).to_have_text(f"{len(PDF)}\xa0bytes")
+        wait_until(lambda: loaded(thumbnail), what="the agent's thumbnail to load")
+
+        # The customer sees their own image as a thumbnail too, from the product's origin.
+        own = customer.get_by_test_id("attachment-image").locator("img")
+        expect(own).to_have_attribute("alt", "Open kettle.png full size", timeout=TIMEOUT)
+        expect(customer.get_by_test_id("attachment-file")).to_have_text("receipt.pdf", timeout=TIMEOUT)
+        wait_until(lambda: loaded(own), what="the customer's thumbnail to load")
+
+        # The agent sends a file back with the workspace's button; the customer sees it.
+        with agent_page.expect_file_chooser() as chooser:
+            agent_page.get_by_role("button", name="Attach a file").click()
+        chooser.value.set_files({"name": "steps.txt", "mimeType": "text/plain", "buffer": b"1. Descale the kettle.\n"})
+        expect(customer.get_by_test_id("attachment-file").last).to_have_text("steps.txt", timeout=TIMEOUT)
+        expect(customer.locator("[data-testid=message][data-sender=agent]").last).to_contain_text("23\xa0bytes")
+
+        # Dropped on the chat (the agent) and pasted into the message box (the customer).
+        agent_page.get_by_test_id("messages").dispatch_event("drop", {"dataTransfer": files(agent_page, "dropped.txt")})
+        expect(customer.get_by_test_id("attachment-file").last).to_have_text("dropped.txt", timeout=TIMEOUT)
+        customer.get_by_test_id("composer").evaluate(
+            "(box, data) => box.dispatchEvent(new ClipboardEvent('paste', {clipboardData: data, bubbles: true}))",
+            files(customer, "pasted.txt"),
+        )
+        expect(agent_page.get_by_test_id("attachment-file").last).to_have_text("pasted.txt", timeout=TIMEOUT)
+
+        stored = Attachment.objects.filter(message__conversation__widget=widget).order_by("message__seq")
+        assert list(stored.values_list("message__sender", "name", "content_type")) == [
+            ("customer", "kettle.png", "image/png"),
+            ("customer", "receipt.pdf", "application/pdf"),
+            ("agent", "steps.txt", "text/plain; charset=utf-8"),
+            ("agent", "dropped.txt", "text/plain; charset=utf-8"),
+            ("customer", "pasted.txt", "text/plain; charset=utf-8"),
+        ]
+    finally:
+        agent_page.context.close()
+        customer.context.close()
