@@ -127,6 +127,15 @@ class Conversation(models.Model):
     auto_close_at = models.DateTimeField(null=True, blank=True, editable=False)
     #: SMS: ended when nobody (customer or agent) writes until then; moved by every message.
     inactive_close_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The disposition the agent chose when ending it (issue 15), one of its workstream's codes.
+    wrap_up_code = models.ForeignKey(
+        "conversations.WrapUpCode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -169,6 +178,7 @@ class ConversationEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         LINKED = "linked", _("Record linked")
         SKILLS_CHANGED = "skills_changed", _("Skills changed")
+        WRAP_UP_CODE = "wrap_up_code", _("Wrap-up code chosen")
 
     class Actor(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
@@ -367,3 +377,11 @@ class CustomerConnection(models.Model):
 
 # The channel adapters' models live beside their code (conversations/channels/).
 from conversations.channels.models import OutboundSms, PhoneChannel, ProviderDelivery, SmsOptOut  # noqa: E402, F401
+
+# Canned responses, private notes and wrap-up codes (issue 15) live beside their placeholders.
+from conversations.composer_models import (  # noqa: E402, F401
+    CannedResponse,
+    ConversationNote,
+    WrapUpCode,
+    WrapUpSettings,
+)

@@ -125,6 +125,10 @@ def _page_context(request: HttpRequest, **context) -> dict:
     }
 
 
+#: The layout's context under a public name, for the workspace's page modules (canned_views).
+page_context = _page_context
+
+
 @require_GET
 @agent_required
 def dashboard(request: HttpRequest) -> HttpResponse:

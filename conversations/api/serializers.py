@@ -7,8 +7,14 @@ contact, account and case as ids, each one request away at its own endpoint.
 from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, WrapUpCode
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
+
+
+class WrapUpCodeReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WrapUpCode
+        fields = ["id", "name"]
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -23,6 +29,9 @@ class ConversationSerializer(serializers.ModelSerializer):
     )
     prechat_answers = serializers.DictField(read_only=True, help_text="The customer's pre-chat survey answers.")
     context_variables = serializers.DictField(read_only=True, help_text="Variables the host page sent.")
+    wrap_up_code = WrapUpCodeReferenceSerializer(
+        read_only=True, allow_null=True, help_text="The disposition the agent chose when ending it (issue 15)."
+    )
 
     class Meta:
         model = Conversation
@@ -52,6 +61,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "device",
             "location",
             "last_message_seq",
+            "wrap_up_code",
         ]
         read_only_fields = fields
 
