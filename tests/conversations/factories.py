@@ -109,6 +109,15 @@ class CannedResponseFactory(factory.django.DjangoModelFactory):
             self.queues.set(extracted)
 
 
+def wrap_up_settings(workstream, *, required: bool) -> WrapUpSettings:
+    """The workstream's wrap-up settings, made once; ``required`` turns the requirement on."""
+    settings, _ = WrapUpSettings.objects.get_or_create(workstream=workstream)
+    if required and not settings.code_required:
+        settings.code_required = True
+        settings.save(update_fields=["code_required"])
+    return settings
+
+
 class WrapUpCodeFactory(factory.django.DjangoModelFactory):
     """A wrap-up code of ``workstream=`` (its settings made once); ``required`` makes closing need one."""
 
@@ -118,9 +127,5 @@ class WrapUpCodeFactory(factory.django.DjangoModelFactory):
 
     workstream = factory.SubFactory(WorkstreamFactory)
     required = False
-    settings = factory.LazyAttribute(
-        lambda o: WrapUpSettings.objects.update_or_create(
-            workstream=o.workstream, defaults={"code_required": o.required}
-        )[0]
-    )
+    settings = factory.LazyAttribute(lambda o: wrap_up_settings(o.workstream, required=o.required))
     name = factory.Sequence(lambda n: f"Outcome {n}")
