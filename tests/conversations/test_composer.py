@@ -5,9 +5,15 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils import translation
 
 from conversations.api.composer import CannedResponseSerializer
-from conversations.canned import canned_replies, canned_response_create, canned_responses_for
+from conversations.canned import (
+    access_personal_canned_response,
+    canned_replies,
+    canned_response_create,
+    canned_responses_for,
+)
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import CannedResponse, Conversation, ConversationNote, Message
 from conversations.notes import note_post
@@ -304,8 +310,6 @@ def test_the_page_offers_the_workstreams_codes_and_says_one_is_required(client, 
 
 @pytest.mark.parametrize("language", ["en", "fr", "pl"])
 def test_live_and_stored_messages_show_the_same_time(agent, language):
-    from django.utils import translation
-
     conversation = chat_given_to(agent)
     message, _ = message_post(conversation_id=conversation.pk, sender="customer", text="Hi")
     Message.objects.filter(pk=message.pk).update(created_at=datetime(2026, 12, 1, 19, 1, tzinfo=UTC))
@@ -321,6 +325,4 @@ def test_serializer_names_personal(agent):
     mine = CannedResponseFactory(personal=True, owner=agent)
     assert CannedResponseSerializer(mine).data["personal"] is True
     with pytest.raises(NotFound):
-        from conversations.canned import access_personal_canned_response
-
         access_personal_canned_response(AgentProfileFactory(), mine.pk)
