@@ -8,7 +8,7 @@ number of sessions or messages (SUM-17).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -360,7 +360,8 @@ class ConversationPage:
     # SMS-2: several contacts have the caller's number; the agent links one.
     contact_candidates: list = field(default_factory=list)
     # Issue 15: the last private note shown (the socket resumes after it), the agent's canned
-    # replies filled for this conversation, and the workstream's wrap-up codes.
+    # replies filled for this conversation (for the page's script, as JSON), and the workstream's
+    # wrap-up codes.
     last_note: int = 0
     canned_replies: list = field(default_factory=list)
     wrap_up_codes: list = field(default_factory=list)
@@ -486,7 +487,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         show_additional=conversation.workstream.summary_show_additional_details and bool(additional),
         notifications=pending_notifications(agent),
         can_write=can_write,
-        canned_replies=canned_replies(conversation, agent) if can_write else [],
+        canned_replies=[asdict(reply) for reply in canned_replies(conversation, agent)] if can_write else [],
         wrap_up_codes=codes,
         wrap_up_code_required=code_required,
         handovers=handover_events(conversation),

@@ -2,6 +2,7 @@
 the workspace pages, the admin center and the API (issue 15)."""
 
 from datetime import UTC, datetime
+from unittest.mock import ANY
 
 import pytest
 from django.urls import reverse
@@ -72,6 +73,18 @@ def test_a_canned_reply_fills_from_the_conversation_and_degrades_without_a_name(
     [reply] = canned_replies(anonymous, agent)
     assert reply.text == "Hi, Ada from Support here. Mail:"
     assert "{" not in reply.text
+
+
+def test_the_page_gives_its_script_the_filled_replies_as_json_and_no_placeholder(client, agent, workstream):
+    CannedResponseFactory(shortcut="hi", text="Hi {customer_name} <3, {agent_name} here.")
+    CannedResponseFactory(personal=True, owner=AgentProfileFactory(), shortcut="theirs")
+    conversation = chat_given_to(agent, workstream=workstream)
+    client.force_login(agent.user)
+    response = client.get(page(conversation.pk))
+    assert response.context["page"].canned_replies == [
+        {"id": ANY, "title": ANY, "shortcut": "hi", "text": "Hi <3, Ada here.", "personal": False}
+    ]
+    assert "Hi \\u003C3, Ada here." in response.content.decode()  # json_script escapes "<"
 
 
 # --- Visibility -----------------------------------------------------------------------------------
