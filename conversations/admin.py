@@ -205,3 +205,7 @@ class BotClientAdmin(admin.ModelAdmin):
             gettext("The key of %(name)s, shown only now: %(key)s (send it as “Authorization: Bot <key>”).")
             % {"name": client.name, "key": key},
         )
+
+
+# Canned responses and wrap-up codes (issue 15) register from their own module.
+from conversations import composer_admin  # noqa: E402, F401

@@ -21,12 +21,14 @@ from agents.services.presence import agent_connect, agent_disconnect, agent_hear
 from conversations import workspace
 from conversations.channels.outbound import sms_delivery_events
 from conversations.models import Conversation, Message
+from conversations.notes import conversation_notes, note_event, note_post
 from conversations.persistent import conversation_park
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
+from conversations.wrap_up import conversation_wrap_up_code_set
 from core.consumers import FrameConsumer, FrameError
 from core.errors import NotFound
 from core.frames import Frame, Id, Ref, Seq, Text
-from core.realtime import agent_group, conversation_group, publish_on_commit
+from core.realtime import agent_group, conversation_group, conversation_staff_group, publish_on_commit
 from core.security import product_origin_allowed
 from notifications.services import notification_display
 from routing.services import offer_accept, offer_reject
@@ -64,6 +66,26 @@ class ConversationFrame(Frame):
 
 class ConversationJoinFrame(ConversationFrame):
     after: Seq = 0
+    #: The last private note the page shows: later ones follow the backlog (issue 15). Without
+    #: it, none are sent: a page that renders the thread has them.
+    notes_after: Seq | None = None
+
+    omit_unset = frozenset({"ref", "notes_after"})
+
+
+class NotePostFrame(ConversationFrame):
+    text: Text
+
+
+class ConversationEndFrame(ConversationFrame):
+    #: The wrap-up code chosen with the end or the close (issue 15).
+    wrap_up_code: Id | None = None
+
+    omit_unset = frozenset({"ref", "wrap_up_code"})
+
+
+class WrapUpCodeFrame(ConversationFrame):
+    wrap_up_code: Id
 
 
 class MessageSendFrame(ConversationFrame):
@@ -96,8 +118,10 @@ class WorkspaceConsumer(FrameConsumer):
         "conversation.join": ConversationJoinFrame,
         "message.send": MessageSendFrame,
         "typing": TypingFrame,
-        "conversation.end": ConversationFrame,
-        "conversation.close": ConversationFrame,
+        "conversation.end": ConversationEndFrame,
+        "conversation.close": ConversationEndFrame,
+        "conversation.wrap_up_code": WrapUpCodeFrame,
+        "note.post": NotePostFrame,
         "conversation.park": ConversationFrame,
     }
     # conversation.message and conversation.typing have handlers of their own below.
@@ -132,6 +156,8 @@ class WorkspaceConsumer(FrameConsumer):
         self.language = scope_language(self.scope)
         #: joined conversation id → the last message seq this socket has sent for it
         self.last_sent: dict[int, int] = {}
+        #: joined conversation id → the last private note id sent (issue 15)
+        self.last_note: dict[int, int] = {}
         self.accept()
         self.join(agent_group(agent.pk))
         # ROU-8: this open page makes the agent reachable (and restores a presence lost minutes ago).
@@ -196,10 +222,16 @@ class WorkspaceConsumer(FrameConsumer):
             # Join the group first, then read: a message stored from now on arrives live or in
             # the backlog (or both — the seq check below drops the second copy).
             self.join(conversation_group(conversation_id))
+            self.join(conversation_staff_group(conversation_id))  # private notes (issue 15)
         status = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
         self.reply(frame, {"type": "conversation.joined", "conversation": conversation_id, "status": status})
         self.last_sent[conversation_id] = frame["after"]
         self.send_backlog(conversation_id)
+        notes_after = frame.get("notes_after")
+        if notes_after is not None or conversation_id not in self.last_note:
+            self.last_note[conversation_id] = notes_after if notes_after is not None else -1
+        if notes_after is not None:
+            self.send_notes(conversation_id)
         # SMS-1: where each reply's delivery stands now, moves this page may have missed included.
         for event in sms_delivery_events(conversation_id=conversation_id):
             self.send_json(event)
@@ -234,6 +266,31 @@ class WorkspaceConsumer(FrameConsumer):
             return
         # Events of two senders may arrive out of order; the stored messages never are.
         self.send_backlog(conversation_id, up_to=event["seq"])
+
+    def send_notes(self, conversation_id: int) -> None:
+        """Send the private notes after the last one sent, in order (issue 15)."""
+        for note in conversation_notes(conversation_id=conversation_id, after=self.last_note[conversation_id]):
+            author = note.author.display_name if note.author_id else None
+            self.send_json(self.note_frame(note_event(note, author_name=author)))
+            self.last_note[conversation_id] = note.pk
+
+    def note_frame(self, event: dict) -> dict:
+        """The ``conversation.note`` frame: the event and its HTML from the thread's one renderer."""
+        with translation.override(self.language):
+            return {**event, "html": workspace.message_fragment(workspace.note_row_from_event(event))}
+
+    def conversation_note(self, event):
+        """A private note in a joined conversation: once, whether it came from the resume or live."""
+        conversation_id = event.get("conversation")
+        last = self.last_note.get(conversation_id)
+        if last is None or (last >= 0 and event["note"] <= last):
+            return
+        self.send_json(self.note_frame(event))
+        self.last_note[conversation_id] = event["note"]
+
+    def conversation_wrap_up_code(self, event):
+        if event.get("conversation") in self.last_sent:
+            self.send_json(event)
 
     def conversation_typing(self, event):
         if event.get("conversation") not in self.last_sent or event.get("agent") == self.agent.pk:
@@ -286,13 +343,31 @@ class WorkspaceConsumer(FrameConsumer):
 
     def frame_conversation_end(self, frame):
         workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
-        conversation = conversation_agent_end(conversation_id=frame["conversation"], agent=self.agent)
+        conversation = conversation_agent_end(
+            conversation_id=frame["conversation"], agent=self.agent, wrap_up_code_id=frame.get("wrap_up_code")
+        )
         self.ack(frame, conversation=conversation.pk, status=conversation.status)
 
     def frame_conversation_close(self, frame):
         workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
-        conversation = conversation_wrap_up_close(conversation_id=frame["conversation"], agent=self.agent)
+        conversation = conversation_wrap_up_close(
+            conversation_id=frame["conversation"], agent=self.agent, wrap_up_code_id=frame.get("wrap_up_code")
+        )
         self.ack(frame, conversation=conversation.pk, status=conversation.status)
+
+    def frame_conversation_wrap_up_code(self, frame):
+        # Issue 15: the disposition, chosen while the conversation is handled or in wrap-up.
+        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        conversation = conversation_wrap_up_code_set(
+            conversation_id=frame["conversation"], agent=self.agent, code_id=frame["wrap_up_code"]
+        )
+        self.ack(frame, conversation=conversation.pk, wrap_up_code=conversation.wrap_up_code_id)
+
+    def frame_note_post(self, frame):
+        # Issue 15: a private note; it comes back to every joined page as conversation.note.
+        conversation_id = self.joined_conversation(frame["conversation"])
+        note = note_post(conversation_id=conversation_id, agent=self.agent, text=frame["text"])
+        self.ack(frame, conversation=conversation_id, note=note.pk)
 
     def frame_conversation_park(self, frame):
         # PER-6: the ✖ of a persistent chat — active → waiting, the capacity and session released.

@@ -129,6 +129,15 @@ class Conversation(models.Model):
     auto_close_at = models.DateTimeField(null=True, blank=True, editable=False)
     #: SMS: ended when nobody (customer or agent) writes until then; moved by every message.
     inactive_close_at = models.DateTimeField(null=True, blank=True, editable=False)
+    #: The disposition the agent chose when ending it (issue 15), one of its workstream's codes.
+    wrap_up_code = models.ForeignKey(
+        "conversations.WrapUpCode",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversations",
+        editable=False,
+    )
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -171,6 +180,7 @@ class ConversationEvent(models.Model):
         ESCALATED = "escalated", _("Escalated")
         LINKED = "linked", _("Record linked")
         SKILLS_CHANGED = "skills_changed", _("Skills changed")
+        WRAP_UP_CODE = "wrap_up_code", _("Wrap-up code chosen")
 
     class Actor(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
@@ -469,3 +479,12 @@ class ChatSettings(models.Model):
             errors["summary_self_service_types"] = _("Use a list of: %(kinds)s.") % {"kinds": ", ".join(sorted(valid))}
         if errors:
             raise ValidationError(errors)
+
+
+# Canned responses, private notes and wrap-up codes (issue 15) live beside their placeholders.
+from conversations.composer_models import (  # noqa: E402, F401
+    CannedResponse,
+    ConversationNote,
+    WrapUpCode,
+    WrapUpSettings,
+)

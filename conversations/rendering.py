@@ -10,15 +10,17 @@ nodes and anchors from them (SEC-2). No client holds a link rule of its own.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 
-from conversations.models import Message
+from conversations.models import Conversation, Message
 
 #: A web link starts at a word boundary with http:// or https:// and runs to white space or to a
 #: character that cannot be part of a URL typed in a chat (quotes, angle brackets, back-ticks).
@@ -137,3 +139,25 @@ def message_sender_name(*, sender: str, agent_name: str | None) -> str:
         return str(Message.Sender(sender).label)
     except ValueError:
         return sender
+
+
+#: How the time of a message (and a note) reads, live and stored alike: 24-hour "19:01" in every
+#: language, so a message that arrives on the socket and the same one after a reload read the same.
+MESSAGE_TIME_FORMAT = "%H:%M"
+
+
+def message_time(created_at: datetime) -> str:
+    """The one time format of the thread, in the current time zone (issue 15)."""
+    return timezone.localtime(created_at).strftime(MESSAGE_TIME_FORMAT)
+
+
+def customer_name(conversation: Conversation) -> str:
+    """The customer's name as known: the linked contact's, else the pre-chat one, else ""."""
+    if conversation.contact_id and conversation.contact.full_name:
+        return conversation.contact.full_name
+    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
+    for key in ("name", "customerName", "full_name"):
+        value = answers.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip()[:100]
+    return ""

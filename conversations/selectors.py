@@ -35,7 +35,7 @@ def conversation_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conver
     """Visible conversations with what a list shows (queue, agent, skills) fetched in bulk."""
     return (
         conversations_visible_to(user)
-        .select_related("queue", "agent", "workstream")
+        .select_related("queue", "agent", "workstream", "wrap_up_code")
         .prefetch_related("skills")
         .order_by("-created_at", "-pk")
     )
@@ -48,7 +48,11 @@ def access_conversation(user: AbstractBaseUser | AnonymousUser, conversation_id:
     may not see it, so ids of other queues' conversations do not leak (SEC-1).
     """
     try:
-        return conversations_visible_to(user).select_related("queue", "agent", "workstream").get(pk=conversation_id)
+        return (
+            conversations_visible_to(user)
+            .select_related("queue", "agent", "workstream", "wrap_up_code")
+            .get(pk=conversation_id)
+        )
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation.") from None
 

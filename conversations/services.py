@@ -24,11 +24,12 @@ from conversations.models import (
     ConversationEvent,
     Message,
     Session,
+    WrapUpCode,
 )
 from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
 from core.errors import Forbidden, NotFound
-from core.realtime import conversation_group, publish_on_commit
+from core.realtime import conversation_group, conversation_staff_group, publish_on_commit
 from routing import services as routing
 from routing.models import WorkItem
 from routing.rules import Facts, queue_is_open, route_evaluate
@@ -604,13 +605,16 @@ def conversation_customer_end(*, conversation_id: int, note: str = "") -> Conver
 
 
 @transaction.atomic
-def conversation_agent_end(*, conversation_id: int, agent) -> Conversation:
-    """The agent ends the conversation: it goes to wrap-up and the customer sees it ended (CONV-1)."""
+def conversation_agent_end(*, conversation_id: int, agent, wrap_up_code_id: int | None = None) -> Conversation:
+    """The agent ends the conversation: it goes to wrap-up and the customer sees it ended (CONV-1).
+    With ``wrap_up_code_id``, the agent chooses its wrap-up code at once (issue 15)."""
     conversation = conversation_lock_with_work(conversation_id)
     if conversation.agent_id != agent.pk:
         raise ConversationError("Only the agent who holds this conversation can end it.", code="not_yours")
     if conversation.status not in (Conversation.Status.ACTIVE, Conversation.Status.WAITING):
         raise ConversationError("This conversation is not active.", code="not_active")
+    if wrap_up_code_id is not None and wrap_up_code_id != conversation.wrap_up_code_id:
+        wrap_up_code_apply(conversation, code_id=wrap_up_code_id, actor_user=agent.user)
     return _end(conversation, actor=Actor.AGENT, actor_user=agent.user, notice=f"{agent.display_name} ended the chat.")
 
 
@@ -625,14 +629,66 @@ def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=N
     return conversation
 
 
+def wrap_up_code_apply(conversation: Conversation, *, code_id: int, actor_user=None) -> None:
+    """Record ``code_id`` as the conversation's wrap-up code, with its audit row, and tell its
+    agents on commit. Called holding the conversation's row lock; a code of another workstream,
+    or a retired one, is refused and changes nothing (issue 15)."""
+    code = WrapUpCode.objects.filter(
+        pk=code_id, settings__workstream_id=conversation.workstream_id, is_active=True
+    ).first()
+    if code is None:
+        raise ConversationError(
+            "This wrap-up code is not one of this conversation's workstream.", code="bad_wrap_up_code"
+        )
+    conversation.wrap_up_code = code
+    conversation.save(update_fields=["wrap_up_code"])
+    ConversationEvent.objects.create(
+        conversation=conversation,
+        kind=ConversationEvent.Kind.WRAP_UP_CODE,
+        from_status=conversation.status,
+        to_status=conversation.status,
+        actor=Actor.AGENT,
+        actor_user=actor_user,
+        note=code.name,
+        data={"wrap_up_code": code.pk},
+    )
+    publish_on_commit(
+        conversation_staff_group(conversation.pk),
+        {
+            "type": "conversation.wrap_up_code",
+            "conversation": conversation.pk,
+            "wrap_up_code": code.pk,
+            "name": code.name,
+        },
+    )
+
+
+def wrap_up_code_missing(conversation: Conversation) -> bool:
+    """Whether the conversation's workstream requires a wrap-up code and it has none yet. A
+    workstream that requires one but offers none to choose does not lock its conversations open."""
+    if conversation.wrap_up_code_id is not None:
+        return False
+    return WrapUpCode.objects.filter(
+        settings__workstream_id=conversation.workstream_id, settings__code_required=True, is_active=True
+    ).exists()
+
+
 @transaction.atomic
-def conversation_wrap_up_close(*, conversation_id: int, agent) -> Conversation:
-    """The agent finishes wrap-up: the conversation closes, its session and capacity are released."""
+def conversation_wrap_up_close(*, conversation_id: int, agent, wrap_up_code_id: int | None = None) -> Conversation:
+    """The agent finishes wrap-up: the conversation closes, its session and capacity are released.
+
+    With ``wrap_up_code_id`` the code is chosen in the same transaction. Where the workstream
+    requires a code (issue 15) and none is chosen, the close is refused and nothing changes.
+    """
     conversation = conversation_lock_with_work(conversation_id)
     if conversation.agent_id != agent.pk:
         raise ConversationError("Only the agent who holds this conversation can close it.", code="not_yours")
     if conversation.status != Conversation.Status.WRAP_UP:
         raise ConversationError("End the conversation before closing it.", code="not_in_wrap_up")
+    if wrap_up_code_id is not None and wrap_up_code_id != conversation.wrap_up_code_id:
+        wrap_up_code_apply(conversation, code_id=wrap_up_code_id, actor_user=agent.user)
+    if wrap_up_code_missing(conversation):
+        raise ConversationError("Choose a wrap-up code before closing this conversation.", code="wrap_up_code_required")
     return _close_after_wrap_up(conversation, actor=Actor.AGENT, actor_user=agent.user)
 
 

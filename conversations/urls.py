@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from conversations import attachment_views, handover_views, queue_views, views
+from conversations import attachment_views, canned_views, handover_views, queue_views, views
 
 app_name = "conversations"
 
@@ -23,6 +23,14 @@ urlpatterns = [
     ),
     path("attachments/<str:token>/", attachment_views.attachment_download, name="attachment_download"),
     path("workspace/open-items/", queue_views.open_items, name="open_items"),
+    # Issue 15: the agent's own canned responses.
+    path("workspace/canned-responses/", canned_views.canned_responses, name="canned_responses"),
+    path("workspace/canned-responses/<int:canned_id>/", canned_views.canned_response_edit, name="canned_response_edit"),
+    path(
+        "workspace/canned-responses/<int:canned_id>/delete/",
+        canned_views.canned_response_remove,
+        name="canned_response_delete",
+    ),
     path("workspace/open-items/<int:work_item_id>/pick/", queue_views.open_item_pick, name="open_item_pick"),
     path("workspace/desktop-notifications/", views.desktop_notifications_set, name="desktop_notifications_set"),
     path("workspace/sw.js", views.service_worker, name="service_worker"),

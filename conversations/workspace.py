@@ -8,7 +8,7 @@ number of sessions or messages (SUM-17).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -20,11 +20,26 @@ from django.utils.translation import gettext as _
 from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from agents.selectors import agent_for_user, oversees_all
 from conversations.attachments import attachment_event, message_attachment
+from conversations.canned import canned_replies
 from conversations.channels.outbound import delivery_display, sms_opted_out
 from conversations.channels.sms import phone_contact_candidates
 from conversations.chat_settings import chat_settings_of
-from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
-from conversations.rendering import message_agent_name, message_markup, message_sender_name
+from conversations.models import (
+    Conversation,
+    ConversationEvent,
+    ConversationNote,
+    ConversationParticipant,
+    Message,
+    Session,
+)
+from conversations.rendering import (
+    customer_name,
+    message_agent_name,
+    message_markup,
+    message_sender_name,
+    message_time,
+)
+from conversations.wrap_up import wrap_up_codes_of
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
@@ -84,6 +99,14 @@ class MessageRow:
     delivery: dict | None = None
     #: The file it carries, as :func:`~conversations.attachments.attachment_event` gives it (issue 16).
     attachment: dict | None = None
+    #: "message", or "note": a private note, which only agents see (issue 15); ``note_id`` is its id.
+    kind: str = "message"
+    note_id: int | None = None
+
+    @property
+    def time(self) -> str:
+        """The one format of live and stored times (conversations.rendering.message_time)."""
+        return message_time(self.created_at)
 
 
 def message_row(message: Message) -> MessageRow:
@@ -119,6 +142,44 @@ def message_row_from_event(event: dict) -> MessageRow:
         delivery=delivery,
         attachment=event.get("attachment"),
     )
+
+
+def note_row(note: ConversationNote) -> MessageRow:
+    """The row of a private note (select ``author`` with it: no query)."""
+    return MessageRow(
+        seq=0,
+        sender="note",
+        sender_name=note.author.display_name if note.author_id else _("Agent"),
+        markup=message_markup(note.text),
+        created_at=note.created_at,
+        kind="note",
+        note_id=note.pk,
+    )
+
+
+def note_row_from_event(event: dict) -> MessageRow:
+    """The row of a ``conversation.note`` event (conversations.notes.note_event): no query."""
+    return MessageRow(
+        seq=0,
+        sender="note",
+        sender_name=event.get("author_name") or _("Agent"),
+        markup=message_markup(event["text"]),
+        created_at=datetime.fromisoformat(event["created_at"]),
+        kind="note",
+        note_id=event["note"],
+    )
+
+
+def thread_rows(conversation: Conversation) -> tuple[list[MessageRow], int]:
+    """The page's thread: the latest messages and the notes written since the first of them, in
+    time order, and the id of the last note (0 if none). Two queries."""
+    messages = message_rows(conversation)
+    notes = ConversationNote.objects.filter(conversation=conversation).select_related("author").order_by("pk")
+    if messages and messages[0].seq > 1:
+        notes = notes.filter(created_at__gte=messages[0].created_at)
+    note_rows = [note_row(note) for note in notes]
+    last_note = note_rows[-1].note_id if note_rows else 0
+    return sorted([*messages, *note_rows], key=lambda row: row.created_at), last_note
 
 
 def message_fragment(row: MessageRow) -> str:
@@ -199,14 +260,7 @@ class Dashboard:
 
 def customer_label(conversation: Conversation) -> str:
     """How the workspace names the customer: the linked contact, the pre-chat name, else the channel."""
-    if conversation.contact_id and conversation.contact.full_name:
-        return conversation.contact.full_name
-    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
-    for key in ("name", "customerName", "full_name"):
-        value = answers.get(key)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:100]
-    return _("Visitor %(number)s") % {"number": conversation.pk}
+    return customer_name(conversation) or _("Visitor %(number)s") % {"number": conversation.pk}
 
 
 def presences_for(agent: AgentProfile) -> list[Presence]:
@@ -312,6 +366,13 @@ class ConversationPage:
     sms_opted_out: bool = False
     # SMS-2: several contacts have the caller's number; the agent links one.
     contact_candidates: list = field(default_factory=list)
+    # Issue 15: the last private note shown (the socket resumes after it), the agent's canned
+    # replies filled for this conversation (for the page's script, as JSON), and the workstream's
+    # wrap-up codes.
+    last_note: int = 0
+    canned_replies: list = field(default_factory=list)
+    wrap_up_codes: list = field(default_factory=list)
+    wrap_up_code_required: bool = False
 
 
 def format_wait(seconds: float | None) -> str:
@@ -400,7 +461,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
     consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
         conversations_given_to(user, agent)
-        .select_related("queue", "contact", "widget", "workstream__chat_settings")
+        .select_related("queue", "contact", "widget", "workstream__chat_settings", "wrap_up_code")
         .prefetch_related("skills")
         .annotate(consulting=Exists(consulting))
         .filter(pk=conversation_id)
@@ -408,14 +469,18 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
     )
     if conversation is None:
         raise NotFound(_("No such conversation."))
-    messages = message_rows(conversation)
+    thread, last_note = thread_rows(conversation)
+    messages = [row for row in thread if row.kind == "message"]
     additional = additional_details(conversation)
+    can_write = conversation.agent_id == agent.pk or conversation.consulting
+    codes, code_required = wrap_up_codes_of(conversation.workstream_id)
     return ConversationPage(
         conversation=conversation,
         customer=customer_label(conversation),
         holds_it=conversation.agent_id == agent.pk,
-        messages=messages,
+        messages=thread,
         last_seq=messages[-1].seq if messages else 0,
+        last_note=last_note,
         earlier_hidden=bool(messages) and messages[0].seq > 1,
         customer_ended=customer_ended(conversation),
         channel=conversation.get_channel_display(),
@@ -428,7 +493,10 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
         additional=additional,
         show_additional=chat_settings_of(conversation.workstream).summary_show_additional_details and bool(additional),
         notifications=pending_notifications(agent),
-        can_write=conversation.agent_id == agent.pk or conversation.consulting,
+        can_write=can_write,
+        canned_replies=[asdict(reply) for reply in canned_replies(conversation, agent)] if can_write else [],
+        wrap_up_codes=codes,
+        wrap_up_code_required=code_required,
         handovers=handover_events(conversation),
         sms_opted_out=_sms_opted_out(conversation),
         contact_candidates=phone_contact_candidates(conversation),

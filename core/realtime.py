@@ -26,6 +26,12 @@ def conversation_group(conversation_id: int) -> str:
     return f"conversation.{conversation_id}"
 
 
+def conversation_staff_group(conversation_id: int) -> str:
+    """What only agents of a conversation may hear (its private notes): the customer's sockets
+    never join it, so nothing sent here can reach them (issue 15)."""
+    return f"conversation.{conversation_id}.staff"
+
+
 def agent_group(agent_id: int) -> str:
     return f"agent.{agent_id}"
 

@@ -74,6 +74,15 @@ SECTIONS: tuple[Section, ...] = (
         },
     ),
     Section(
+        "agent_tools",
+        _("Agent tools"),
+        _("What agents use while they answer: canned responses and the wrap-up codes they close with."),
+        {
+            "cannedresponse": _("Canned responses"),
+            "wrapupsettings": _("Wrap-up codes"),
+        },
+    ),
+    Section(
         "customers",
         _("Customers"),
         _("The people and companies you serve, their cases and notes."),

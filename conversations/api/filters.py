@@ -3,6 +3,7 @@
 import django_filters
 
 from conversations.models import Conversation
+from conversations.wrap_up import conversations_with_wrap_up_code
 from core.api import DateTimeRangeFilter, IdFilter
 
 
@@ -14,10 +15,16 @@ class ConversationFilter(django_filters.FilterSet):
     contact = IdFilter(field_name="contact_id", help_text="Contact id.")
     account = IdFilter(field_name="account_id", help_text="Account id.")
     case = IdFilter(field_name="case_id", help_text="Case id.")
+    wrap_up_code = IdFilter(
+        method="filter_wrap_up_code", help_text="Wrap-up code id: conversations closed with it (issue 15)."
+    )
     created_at = DateTimeRangeFilter(
         help_text="Started in a range: created_at_after and/or created_at_before (ISO 8601)."
     )
 
     class Meta:
         model = Conversation
-        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "created_at"]
+        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "wrap_up_code", "created_at"]
+
+    def filter_wrap_up_code(self, queryset, name, value):
+        return conversations_with_wrap_up_code(queryset, code_ids=[value])

@@ -8,8 +8,14 @@ from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
 from conversations.attachments import attachment_url
-from conversations.models import Attachment, Conversation, Message
+from conversations.models import Attachment, Conversation, Message, WrapUpCode
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
+
+
+class WrapUpCodeReferenceSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = WrapUpCode
+        fields = ["id", "name"]
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -24,6 +30,9 @@ class ConversationSerializer(serializers.ModelSerializer):
     )
     prechat_answers = serializers.DictField(read_only=True, help_text="The customer's pre-chat survey answers.")
     context_variables = serializers.DictField(read_only=True, help_text="Variables the host page sent.")
+    wrap_up_code = WrapUpCodeReferenceSerializer(
+        read_only=True, allow_null=True, help_text="The disposition the agent chose when ending it (issue 15)."
+    )
 
     class Meta:
         model = Conversation
@@ -53,6 +62,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "device",
             "location",
             "last_message_seq",
+            "wrap_up_code",
         ]
         read_only_fields = fields
 

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from conversations.api import bot, summary_views, views
+from conversations.api import bot, composer, summary_views, views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
@@ -29,6 +29,17 @@ urlpatterns = [
         "bot/conversations/<int:conversation_id>/escalate/",
         bot.BotEscalateApi.as_view(),
         name="bot-conversation-escalate",
+    ),
+    # Issue 15: canned responses, the wrap-up code and closing.
+    path("canned-responses/", composer.CannedResponseListApi.as_view(), name="canned-responses"),
+    path("canned-responses/<int:canned_id>/", composer.CannedResponseDetailApi.as_view(), name="canned-response"),
+    path(
+        "conversations/<int:conversation_id>/wrap-up-code/",
+        composer.ConversationWrapUpCodeApi.as_view(),
+        name="conversation-wrap-up-code",
+    ),
+    path(
+        "conversations/<int:conversation_id>/close/", composer.ConversationCloseApi.as_view(), name="conversation-close"
     ),
     path(
         "conversations/<int:conversation_id>/messages/",

@@ -4,7 +4,7 @@ import factory
 from django.test import TestCase
 from django.utils import timezone
 
-from conversations.models import ChatSettings, Conversation, Message
+from conversations.models import CannedResponse, ChatSettings, Conversation, Message, WrapUpCode, WrapUpSettings
 from conversations.services import conversation_agent_end, conversation_start, conversation_wrap_up_close
 from notifications.services import notification_raise_for_offer
 from routing.models import Offer
@@ -92,3 +92,48 @@ def closed_chat_of(agent, **conversation_fields) -> Conversation:
     conversation = chat_given_to(agent, **conversation_fields)
     conversation_agent_end(conversation_id=conversation.pk, agent=agent)
     return conversation_wrap_up_close(conversation_id=conversation.pk, agent=agent)
+
+
+class CannedResponseFactory(factory.django.DjangoModelFactory):
+    """A canned response every agent sees; ``personal`` (with ``owner=``) or ``for_queues``
+    (then ``queues=[…]``) narrow it (issue 15)."""
+
+    class Meta:
+        model = CannedResponse
+        skip_postgeneration_save = True
+
+    title = factory.Sequence(lambda n: f"Reply {n}")
+    shortcut = factory.Sequence(lambda n: f"reply{n}")
+    text = "Hello {customer_name}, thank you for waiting."
+    visibility = CannedResponse.Visibility.ALL
+
+    class Params:
+        personal = factory.Trait(visibility=CannedResponse.Visibility.PERSONAL)
+        for_queues = factory.Trait(visibility=CannedResponse.Visibility.QUEUES)
+
+    @factory.post_generation
+    def queues(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.queues.set(extracted)
+
+
+def wrap_up_settings(workstream, *, required: bool) -> WrapUpSettings:
+    """The workstream's wrap-up settings, made once; ``required`` turns the requirement on."""
+    settings, _ = WrapUpSettings.objects.get_or_create(workstream=workstream)
+    if required and not settings.code_required:
+        settings.code_required = True
+        settings.save(update_fields=["code_required"])
+    return settings
+
+
+class WrapUpCodeFactory(factory.django.DjangoModelFactory):
+    """A wrap-up code of ``workstream=`` (its settings made once); ``required`` makes closing need one."""
+
+    class Meta:
+        model = WrapUpCode
+        exclude = ["workstream", "required"]
+
+    workstream = factory.SubFactory(WorkstreamFactory)
+    required = False
+    settings = factory.LazyAttribute(lambda o: wrap_up_settings(o.workstream, required=o.required))
+    name = factory.Sequence(lambda n: f"Outcome {n}")

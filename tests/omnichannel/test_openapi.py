@@ -48,6 +48,12 @@ OPERATIONS = {
     (f"{API}/bot/conversations/{{conversation_id}}/messages/", "get"),
     (f"{API}/bot/conversations/{{conversation_id}}/messages/", "post"),
     (f"{API}/bot/conversations/{{conversation_id}}/escalate/", "post"),
+    # Issue 15: canned responses, the wrap-up code and closing
+    (f"{API}/canned-responses/", "get"),
+    (f"{API}/canned-responses/", "post"),
+    *((f"{API}/canned-responses/{{canned_id}}/", method) for method in ("get", "patch", "delete")),
+    (f"{API}/conversations/{{conversation_id}}/wrap-up-code/", "put"),
+    (f"{API}/conversations/{{conversation_id}}/close/", "post"),
     # API-2: outbound webhook endpoints (admins)
     (f"{API}/webhook-endpoints/", "get"),
     (f"{API}/webhook-endpoints/", "post"),

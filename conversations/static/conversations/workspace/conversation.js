@@ -209,7 +209,9 @@ function setUpChat(root) {
   // Join on every (re)connect with the last message this page has: the server sends the
   // rest once, in order (CONV-2). Unacknowledged messages go again with the same client id.
   socket.onOpen.push(() => {
-    socket.ws.send(JSON.stringify({ type: "conversation.join", conversation, after: lastSeq }));
+    // Private notes resume after the last one the page shows (composer.js keeps it, issue 15).
+    const notesAfter = Number(root.dataset.lastNote) || 0;
+    socket.ws.send(JSON.stringify({ type: "conversation.join", conversation, after: lastSeq, notes_after: notesAfter }));
     for (const [, entry] of pending) if (!entry.acked) sendFrame(entry);
   });
 
@@ -275,7 +277,11 @@ function setUpChat(root) {
   const act = (button, type) => {
     button.disabled = true;
     if (type === "conversation.end") endingHere = true;
-    socket.send({ type, conversation }, (frame) => {
+    const frameOut = { type, conversation };
+    // Issue 15: the wrap-up code chosen goes with the end and the close.
+    const code = Number(root.querySelector('[data-testid="wrap-up-code"]')?.value) || 0;
+    if (code && type !== "conversation.park") frameOut.wrap_up_code = code;
+    socket.send(frameOut, (frame) => {
       button.disabled = false;
       if (frame.type === "error") {
         if (type === "conversation.end") endingHere = false;
