@@ -23,6 +23,7 @@ from conversations.models import (
 )
 from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
+from conversations.wait_messages import wait_message_texts
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, publish_on_commit
 
@@ -424,7 +425,7 @@ def conversation_start(
     """
     from routing import services as routing
     from routing.rules import Facts, queue_is_open, route_evaluate
-    from routing.selectors import queue_average_wait_minutes
+    from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
 
     if widget.workstream.is_persistent and not authenticated:
         raise Forbidden(
@@ -495,16 +496,16 @@ def conversation_start(
     work_item = routing.work_item_enqueue(
         workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
     )
-    if not workstream.is_persistent:
-        position = routing.queue_position(work_item)
-        for template, value in (
-            (workstream.queue_position_message, {"position": position}),
-            (workstream.average_wait_message, {"minutes": queue_average_wait_minutes(decision.queue)}),
+    # LIVE-1, LIVE-4: where they stand only when somebody can pick the chat up now; otherwise
+    # the widget already told them nobody can answer, and they chose to wait.
+    if not workstream.is_persistent and queue_can_serve_now(decision.queue, workstream):
+        for text in wait_message_texts(
+            workstream=workstream,
+            position=routing.queue_position(work_item),
+            minutes=queue_average_wait_minutes(decision.queue),
+            language=conversation.language,
         ):
-            if template:
-                message_post(
-                    conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=template.format(**value)
-                )
+            message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=text)
     return conversation
 
 

@@ -198,8 +198,12 @@ class ChatWidgetAdmin(admin.ModelAdmin):
     change_form_template = "admin/widgets/chatwidget/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "workstream", "authentication", "is_active", "script_tag"]}),
-        (_("Look"), {"fields": ["title", "greeting", "theme_color", "position", "language", "preview"]}),
+        (
+            _("Look"),
+            {"fields": ["title", "greeting", "theme_color", "position", "language", "unread_sound", "preview"]},
+        ),
         (_("Proactive chat"), {"fields": ["proactive_enabled", "proactive_rules"]}),
+        (_("When nobody can answer"), {"fields": ["when_unavailable", "unavailable_message"]}),
         (_("Identity"), {"fields": ["public_key", "created_at"], "classes": ["collapse"]}),
     ]
 

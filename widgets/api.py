@@ -10,7 +10,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from conversations.errors import ConversationError
 from conversations.models import Conversation
+from conversations.services import message_validate_text
 from widgets.models import SelfServiceAction
 
 MAX_TOKEN_LENGTH = 500
@@ -50,6 +52,32 @@ class ActionRequest(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SelfServiceAction.Kind.choices)
     title = serializers.CharField(max_length=300)
     url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+
+
+class TextField(serializers.CharField):
+    """A string and nothing else: a number or a list is refused, not turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OfflineMessageRequest(serializers.Serializer):
+    """The offline form (LIVE-4): who to answer, by email, and what they asked."""
+
+    visitor_token = TextField(max_length=MAX_TOKEN_LENGTH)
+    name = TextField(max_length=100)
+    email = serializers.EmailField(max_length=254)
+    message = TextField(trim_whitespace=False)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+
+    def validate_message(self, value: str) -> str:
+        try:
+            return message_validate_text(value)  # the message rules (CONV-2a)
+        except ConversationError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
 
 
 def conversation_answer(conversation: Conversation, *, token: str) -> dict[str, Any]:

@@ -110,6 +110,10 @@ class ChatWidget(models.Model):
         BOTTOM_RIGHT = "bottom_right", _("Bottom right")
         BOTTOM_LEFT = "bottom_left", _("Bottom left")
 
+    class WhenUnavailable(models.TextChoices):
+        WAIT = "wait", _("Customers may start a chat and wait")
+        OFFLINE_FORM = "offline_form", _("Customers leave a message that becomes a case")
+
     name = models.CharField(max_length=100, unique=True)
     public_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workstream = models.ForeignKey("routing.Workstream", on_delete=models.PROTECT, related_name="widgets")
@@ -136,6 +140,23 @@ class ChatWidget(models.Model):
     proactive_enabled = models.BooleanField(
         default=False, help_text=_("Invite visitors into a chat by the proactive rules below.")
     )  # PRO-1
+    when_unavailable = models.CharField(
+        max_length=16,
+        choices=WhenUnavailable.choices,
+        default=WhenUnavailable.WAIT,
+        help_text=_("What a live-chat customer may do when nobody can answer: out of hours, or no agent available."),
+    )
+    unavailable_message = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "What customers read when nobody can answer. Empty: the queue's out-of-hours message out of "
+            "hours, otherwise a standard sentence in the customer's language."
+        ),
+    )
+    unread_sound = models.BooleanField(
+        default=False, help_text=_("Play a short sound when an agent writes while the chat is minimised.")
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

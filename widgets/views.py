@@ -25,6 +25,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from conversations.errors import ConversationValidationError
+from conversations.offline import conversation_offline_message_record
 from conversations.services import conversation_customer_end
 from core.errors import DomainError, Forbidden, NotFound
 from core.security import parse_origin_header
@@ -34,10 +35,12 @@ from widgets.api import (
     AvailabilityRequest,
     ChatEndRequest,
     ChatStartRequest,
+    OfflineMessageRequest,
     SessionRequest,
     conversation_answer,
     describe_user_agent,
 )
+from widgets.models import ChatWidget
 from widgets.persistent import customer_chat_start, customer_conversation, session_conversation
 from widgets.services import self_service_action_log, visitor_session_open
 from widgets.tokens import TokenError, conversation_token, page_visit_token, visitor_token
@@ -284,6 +287,29 @@ class WidgetAvailabilityApi(WidgetApi):
         data = self.parse(AvailabilityRequest, request.query_params)
         visitor = self.visitor_from(data["visitor_token"]) if data.get("visitor_token") else None
         return Response(selectors.widget_availability(self.widget, visitor=visitor))
+
+
+class WidgetOfflineMessageApi(WidgetApi):
+    """``POST offline``: nobody can answer, and the widget offers the offline form (LIVE-4): the
+    message becomes a case an agent of the widget's queue finds. Refused (``409
+    offline_form_off``) by a widget that offers no form."""
+
+    def post(self, request, key):
+        data = self.parse(OfflineMessageRequest, request.data)
+        visitor = self.visitor_from(data["visitor_token"])
+        if self.widget.is_persistent or self.widget.when_unavailable != ChatWidget.WhenUnavailable.OFFLINE_FORM:
+            raise DomainError(gettext("This chat widget takes no offline messages."), code="offline_form_off")
+        _display, language = self.languages(data)
+        conversation = conversation_offline_message_record(
+            widget=self.widget,
+            visitor=visitor,
+            name=data["name"],
+            email=data["email"],
+            text=data["message"],
+            language=language,
+            page_url=data.get("url", ""),
+        )
+        return Response({"received": True, "case": conversation.case.pk}, status=status.HTTP_201_CREATED)
 
 
 class WidgetActionApi(WidgetApi):
