@@ -80,6 +80,21 @@ class OfflineMessageRequest(serializers.Serializer):
             raise serializers.ValidationError(error.message, code=error.code) from None
 
 
+class SurveyRequest(serializers.Serializer):
+    """The post-chat survey's answers; the rules (ended, once, on the scale) are the service's."""
+
+    token = TextField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = TextField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+    rating = serializers.JSONField()
+    comment = TextField(required=False, allow_blank=True, max_length=2000, default="")
+    answers = serializers.ListField(child=TextField(allow_blank=True, max_length=500), required=False, default=list)
+
+    def validate_rating(self, value):
+        if type(value) is not int:  # exact types: not "5", not 5.0, not true
+            raise serializers.ValidationError("A whole number.", code="invalid")
+        return value
+
+
 def conversation_answer(conversation: Conversation, *, token: str) -> dict[str, Any]:
     """How a conversation is named to its customer: public id, token, status, last sequence number."""
     return {

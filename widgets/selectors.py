@@ -24,7 +24,14 @@ from routing.rule_fields import BOOLEAN, CHOICE, TEXT, RuleField
 from routing.rules import queue_is_open
 from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
 from routing.services.assignment import queue_position
-from widgets.models import AuthenticationSetting, ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
+from widgets.models import (
+    AuthenticationSetting,
+    ChatWidget,
+    PostChatQuestion,
+    PreChatQuestion,
+    SelfServiceAction,
+    Visitor,
+)
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -237,8 +244,30 @@ def widget_strings(language: str) -> dict[str, str]:
             "offlineSent": _("Thank you. We have your message and will reply by email."),
             "unread": _("Unread messages"),
             "wait": _("Start a chat and wait"),
-            "agentJoined": _("Chatting with"),
+            "surveyTitle": _("How was your chat?"),
+            "surveyStar": _("{n} of 5"),
+            "surveyGood": _("Good"),
+            "surveyBad": _("Bad"),
+            "surveyComment": _("Anything to add? (optional)"),
+            "surveySend": _("Send feedback"),
+            "surveyThanks": _("Thank you for your feedback."),
         }
+
+
+def widget_postchat_labels(widget: ChatWidget) -> list[str]:
+    """The post-chat survey's extra questions, in order."""
+    return list(PostChatQuestion.objects.filter(widget=widget).order_by("order", "pk").values_list("label", flat=True))
+
+
+def widget_survey(widget: ChatWidget) -> dict[str, Any] | None:
+    """The post-chat survey the widget shows when a chat ends, or None (issue 16)."""
+    if widget.survey_rating == ChatWidget.SurveyRating.OFF:
+        return None
+    return {
+        "rating": widget.survey_rating,
+        "comment": widget.survey_comment,
+        "questions": widget_postchat_labels(widget),
+    }
 
 
 def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQuestion]) -> dict[str, Any]:
@@ -248,6 +277,7 @@ def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQ
         "availability": widget_unavailable_notice(widget, language=shown_in),
         "when_unavailable": widget.when_unavailable,
         "unread_sound": widget.unread_sound,
+        "survey": widget_survey(widget),
         "strings": widget_strings(shown_in),
         "title": widget.title,
         "greeting": widget.greeting,

@@ -18,6 +18,7 @@ urlpatterns = [
     re_path(rf"{KEY}/chats/?$", views.WidgetChatStartApi.as_view(), name="chats"),
     re_path(rf"{KEY}/chats/end/?$", views.WidgetChatEndApi.as_view(), name="chat-end"),
     re_path(rf"{KEY}/availability/?$", views.WidgetAvailabilityApi.as_view(), name="availability"),
+    re_path(rf"{KEY}/survey/?$", views.WidgetSurveyApi.as_view(), name="survey"),
     re_path(rf"{KEY}/offline/?$", views.WidgetOfflineMessageApi.as_view(), name="offline"),
     re_path(rf"{KEY}/actions/?$", views.WidgetActionApi.as_view(), name="actions"),
     # Proactive invitations (PRO-4, PRO-5, PRO-7).

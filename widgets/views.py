@@ -27,6 +27,7 @@ from rest_framework.views import APIView
 from conversations.errors import ConversationValidationError
 from conversations.offline import conversation_offline_message_record
 from conversations.services import conversation_customer_end
+from conversations.survey import conversation_survey_answer
 from core.errors import DomainError, Forbidden, NotFound
 from core.security import parse_origin_header
 from widgets import selectors
@@ -37,6 +38,7 @@ from widgets.api import (
     ChatStartRequest,
     OfflineMessageRequest,
     SessionRequest,
+    SurveyRequest,
     conversation_answer,
     describe_user_agent,
 )
@@ -310,6 +312,23 @@ class WidgetOfflineMessageApi(WidgetApi):
             page_url=data.get("url", ""),
         )
         return Response({"received": True, "case": conversation.case.pk}, status=status.HTTP_201_CREATED)
+
+
+class WidgetSurveyApi(WidgetApi):
+    """``POST survey``: the customer answers the post-chat survey of their own ended chat."""
+
+    def post(self, request, key):
+        data = self.parse(SurveyRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        survey = conversation_survey_answer(
+            conversation_id=conversation.pk,
+            scale=self.widget.survey_rating,
+            rating=data["rating"],
+            comment=data["comment"] if self.widget.survey_comment else "",
+            questions=selectors.widget_postchat_labels(self.widget),
+            answers=data["answers"],
+        )
+        return Response({"rating": survey.rating, "scale": survey.scale}, status=status.HTTP_201_CREATED)
 
 
 class WidgetActionApi(WidgetApi):

@@ -7,8 +7,17 @@ contact, account and case as ids, each one request away at its own endpoint.
 from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, SurveyResponse
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """The customer's post-chat survey (issue 16): ``rating`` 1–5 on ``stars``, 1 up / 0 down on ``thumbs``."""
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["scale", "rating", "comment", "answers", "answered_at"]
+        read_only_fields = fields
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -23,6 +32,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     )
     prechat_answers = serializers.DictField(read_only=True, help_text="The customer's pre-chat survey answers.")
     context_variables = serializers.DictField(read_only=True, help_text="Variables the host page sent.")
+    survey = SurveyResponseSerializer(read_only=True, allow_null=True, help_text="Null until the customer answers.")
 
     class Meta:
         model = Conversation
@@ -52,6 +62,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "device",
             "location",
             "last_message_seq",
+            "survey",
         ]
         read_only_fields = fields
 

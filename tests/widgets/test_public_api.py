@@ -101,6 +101,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
     # Nobody can answer now (tests/widgets/test_unavailable.py), and the newer controls' words.
     assert body["config"].pop("availability")["available"] is False
     assert (body["config"].pop("when_unavailable"), body["config"].pop("unread_sound")) == ("wait", False)
+    assert body["config"].pop("survey") is None  # no post-chat survey unless the admin sets one
     assert set(body["config"].pop("strings")) >= {"offlineName", "offlineEmail", "offlineMessage", "unread"}
     assert body["config"] == {
         "title": widget.title,

@@ -135,5 +135,65 @@
   };
 
 
-  oc.resolve({ prechat });
+  // The post-chat survey (issue 16): the widget's scale, an optional comment, the extra questions.
+  const survey = () => {
+    const s = config.strings;
+    const { rating: scale, comment, questions } = config.survey;
+    const form = el("form", { class: "offline", novalidate: true, "data-testid": "survey" });
+    const group = el("div", { role: "radiogroup", "aria-label": s.surveyTitle, class: "bar" });
+    let chosen = null;
+    const choices = scale === "thumbs" ? [[1, "👍", s.surveyGood], [0, "👎", s.surveyBad]]
+      : [1, 2, 3, 4, 5].map((n) => [n, "★".repeat(n), s.surveyStar.replace("{n}", n)]);
+    for (const [value, face, label] of choices) {
+      const button = el("button", {
+        type: "button", class: "plain", role: "radio", "aria-checked": "false", "aria-label": label,
+        "data-testid": `survey-rating-${value}`, text: face,
+        onclick: () => {
+          chosen = value;
+          group.querySelectorAll("[role=radio]").forEach((b) => b.setAttribute("aria-checked", String(b === button)));
+        },
+      });
+      group.append(button);
+    }
+    form.append(el("p", { class: "note", text: s.surveyTitle }), group);
+    const texts = [];
+    if (comment) {
+      const box = el("textarea", { id: "oc-survey-comment", rows: 2, maxlength: 2000, "data-testid": "survey-comment" });
+      form.append(el("label", { for: "oc-survey-comment" }, el("span", { text: s.surveyComment }), box));
+      texts.comment = box;
+    }
+    questions.forEach((label, i) => {
+      const input = el("input", { id: `oc-survey-${i}`, type: "text", maxlength: 500, "data-testid": `survey-answer-${i}` });
+      form.append(el("label", { for: `oc-survey-${i}` }, el("span", { text: label }), input));
+      texts.push(input);
+    });
+    const formError = el("p", { class: "err", role: "alert" });
+    const submit = el("button", { type: "submit", "data-testid": "survey-submit", text: s.surveySend });
+    form.append(formError, submit);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const chat = oc.chat();
+      if (chosen == null || !chat) { group.querySelector("button").focus(); return; }
+      submit.disabled = true;
+      try {
+        await call("survey", {
+          token: chat.token, auth_token: await oc.auth(), rating: chosen,
+          comment: texts.comment ? texts.comment.value : "", answers: texts.map((input) => input.value),
+        });
+        const done = el("p", { class: "note", role: "status", tabindex: "-1", "data-testid": "survey-thanks", text: s.surveyThanks });
+        form.replaceWith(done);
+        done.focus();
+        emit("surveyAnswered", { id: chat.id, rating: chosen });
+      } catch (e) {
+        formError.textContent = e.message || t.error;
+        fail(e.code, e.message);
+      } finally {
+        submit.disabled = false;
+      }
+    });
+    ui.body.append(form);
+    ui.body.scrollTop = ui.body.scrollHeight;
+  };
+
+  oc.resolve({ prechat, survey });
 })();
