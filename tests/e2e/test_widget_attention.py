@@ -15,7 +15,7 @@ from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
-from widgets.models import ChatWidget, SelfServiceAction
+from widgets.models import ChatWidget, PostChatQuestion, SelfServiceAction
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 PHONE = {"width": 390, "height": 844}
@@ -44,9 +44,14 @@ def focused_test_id(page) -> str | None:
     )
 
 
-def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_in_the_title(browser, asgi_server, host_site, shop):
-    # spec: LIVE-2, WID-5 — unread badge and title while closed; read when opened; the agent's name
+def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_is_answered(
+    browser, asgi_server, host_site, shop
+):
+    # spec: LIVE-2, WID-5 — unread badge and title while closed; read when opened; the agent's name;
+    # the post-chat survey answered and its rating seen by the agent
     widget, agent = shop
+    ChatWidget.objects.filter(pk=widget.pk).update(survey_rating=ChatWidget.SurveyRating.STARS)
+    PostChatQuestion.objects.create(widget=widget, label="Did we solve it?")
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
     try:
@@ -90,7 +95,21 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_in_the_title(brow
         customer.get_by_test_id("end-chat-confirm").click()
         expect(customer.get_by_test_id("chat-ended")).to_be_visible(timeout=TIMEOUT)
         wait_until(lambda: focused_test_id(customer) == "new-chat")
-        assert Conversation.objects.get(widget=widget).status == "wrap_up"
+        conversation = Conversation.objects.get(widget=widget)
+        assert conversation.status == "wrap_up"
+
+        # The post-chat survey: a rating, a comment, the extra question; the agent sees the rating.
+        expect(customer.get_by_test_id("survey")).to_be_visible(timeout=TIMEOUT)
+        customer.get_by_test_id("survey-rating-4").click()
+        expect(customer.get_by_test_id("survey-rating-4")).to_have_attribute("aria-checked", "true")
+        customer.get_by_test_id("survey-comment").fill("Quick <i>and</i> kind")
+        customer.get_by_test_id("survey-answer-0").fill("Yes")
+        customer.get_by_test_id("survey-submit").click()
+        expect(customer.get_by_test_id("survey-thanks")).to_be_visible(timeout=TIMEOUT)
+        wait_until(lambda: focused_test_id(customer) == "survey-thanks")
+        agent_page.reload()
+        expect(agent_page.get_by_test_id("survey-rating")).to_have_attribute("data-rating", "4", timeout=TIMEOUT)
+        expect(agent_page.get_by_test_id("survey-comment")).to_have_text("Quick <i>and</i> kind")
     finally:
         agent_page.context.close()
         customer.context.close()
