@@ -95,6 +95,15 @@ class SurveyRequest(serializers.Serializer):
         return value
 
 
+class TranscriptRequest(serializers.Serializer):
+    token = TextField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = TextField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+
+
+class TranscriptEmailRequest(TranscriptRequest):
+    email = serializers.EmailField(max_length=254)
+
+
 def conversation_answer(conversation: Conversation, *, token: str) -> dict[str, Any]:
     """How a conversation is named to its customer: public id, token, status, last sequence number."""
     return {

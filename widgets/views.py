@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -28,6 +28,7 @@ from conversations.errors import ConversationValidationError
 from conversations.offline import conversation_offline_message_record
 from conversations.services import conversation_customer_end
 from conversations.survey import conversation_survey_answer
+from conversations.transcript import conversation_transcript_email, conversation_transcript_text
 from core.errors import DomainError, Forbidden, NotFound
 from core.security import parse_origin_header
 from widgets import selectors
@@ -39,6 +40,8 @@ from widgets.api import (
     OfflineMessageRequest,
     SessionRequest,
     SurveyRequest,
+    TranscriptEmailRequest,
+    TranscriptRequest,
     conversation_answer,
     describe_user_agent,
 )
@@ -329,6 +332,32 @@ class WidgetSurveyApi(WidgetApi):
             answers=data["answers"],
         )
         return Response({"rating": survey.rating, "scale": survey.scale}, status=status.HTTP_201_CREATED)
+
+
+class WidgetTranscriptApi(WidgetApi):
+    """``GET transcript``: the customer's own conversation as a plain-text download (issue 16)."""
+
+    def get(self, request, key):
+        data = self.parse(TranscriptRequest, request.query_params)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        display, _language = self.languages({})
+        text = conversation_transcript_text(conversation, language=display)
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="chat-transcript.txt"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class WidgetTranscriptEmailApi(WidgetApi):
+    """``POST transcript/email``: the transcript by email, where outbound mail is configured;
+    once per conversation in ``TRANSCRIPT_EMAIL_INTERVAL_SECONDS`` (``409 throttled``)."""
+
+    def post(self, request, key):
+        data = self.parse(TranscriptEmailRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        display, _language = self.languages({})
+        conversation_transcript_email(conversation=conversation, to=data["email"], language=display)
+        return Response({"sent": True}, status=status.HTTP_202_ACCEPTED)
 
 
 class WidgetActionApi(WidgetApi):

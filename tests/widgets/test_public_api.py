@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
@@ -102,6 +103,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
     assert body["config"].pop("availability")["available"] is False
     assert (body["config"].pop("when_unavailable"), body["config"].pop("unread_sound")) == ("wait", False)
     assert body["config"].pop("survey") is None  # no post-chat survey unless the admin sets one
+    assert body["config"].pop("transcript_email") is settings.OUTBOUND_MAIL
     assert set(body["config"].pop("strings")) >= {"offlineName", "offlineEmail", "offlineMessage", "unread"}
     assert body["config"] == {
         "title": widget.title,

@@ -343,7 +343,7 @@ header button{min-width:44px;min-height:44px}
     tag.oc = {
       el, call, withVisitor, fail, emit, pageUrl, t, config, ui, resolve,
       visitor: () => visitorToken, start: (answers) => startChat(answers, pendingContext),
-      chat: () => conversation, auth: () => authToken(),
+      chat: () => conversation, auth: () => authToken(), api: API,
     };
     tag.onerror = () => { delete parts[name]; tag.remove(); reject(Object.assign(new Error(t.error), { code: "unavailable" })); };
     document.head.append(tag);
@@ -460,7 +460,7 @@ header button{min-width:44px;min-height:44px}
     // WID-5: the composer is gone; focus goes to the next thing to do, never to the page body.
     if (!ui.pane.hidden && ui.shadow.activeElement == null) again.focus();
     const chat = conversation;
-    if (announce && config.survey) part("pane").then((pane) => conversation === chat && pane.survey()).catch(() => {});
+    if (announce) part("pane").then((pane) => conversation === chat && pane.after()).catch(() => {});
     if (announce) emit("chatClosed", { id: conversation && conversation.id, status: conversation && conversation.status });
   };
 

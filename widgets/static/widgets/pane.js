@@ -195,5 +195,38 @@
     ui.body.scrollTop = ui.body.scrollHeight;
   };
 
-  oc.resolve({ prechat, survey });
+  // After the chat (issue 16): the transcript to download or, where mail is set up, by email;
+  // then the survey, if the widget has one.
+  const after = () => {
+    const s = config.strings;
+    const chat = oc.chat();
+    const status = el("p", { class: "note", role: "status" });
+    const download = el("button", { type: "button", class: "plain", "data-testid": "transcript-download", text: s.transcript, onclick: async () => {
+      try {
+        const url = `${oc.api}transcript/?${new URLSearchParams({ token: chat.token, auth_token: await oc.auth() })}`;
+        const response = await fetch(url, { mode: "cors", credentials: "omit" });
+        if (!response.ok) throw Object.assign(new Error(t.error), { code: "transcript_failed" });
+        const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "chat-transcript.txt", hidden: true });
+        ui.shadow.append(link);
+        link.click();
+        link.remove();
+      } catch (e) { status.textContent = e.message || t.error; fail(e.code, e.message); }
+    } });
+    const box = el("div", { class: "offline", "data-testid": "transcript" }, download);
+    if (config.transcript_email) {
+      const email = el("input", { id: "oc-transcript-email", type: "email", autocomplete: "email", maxlength: 254, "data-testid": "transcript-email" });
+      const send = el("button", { type: "button", class: "plain", "data-testid": "transcript-email-send", text: s.transcriptEmail, onclick: async () => {
+        try {
+          await call("transcript/email", { token: chat.token, auth_token: await oc.auth(), email: email.value });
+          status.textContent = s.transcriptSent;
+        } catch (e) { status.textContent = e.message || t.error; fail(e.code, e.message); }
+      } });
+      box.append(el("label", { for: "oc-transcript-email" }, el("span", { text: s.offlineEmail }), email), send);
+    }
+    box.append(status);
+    ui.body.append(box);
+    if (config.survey) survey();
+  };
+
+  oc.resolve({ prechat, after });
 })();
