@@ -24,6 +24,19 @@ def conversation_survey(conversation: Conversation) -> SurveyResponse | None:
     return SurveyResponse.objects.filter(conversation=conversation).first()
 
 
+RECENT_SURVEYS = 10
+
+
+def recent_surveys(limit: int = RECENT_SURVEYS) -> list[SurveyResponse]:
+    """The latest survey answers with their conversation's agent and queue, for the supervisor
+    view (supervisors oversee every queue). One query."""
+    return list(
+        SurveyResponse.objects.select_related("conversation__agent", "conversation__queue").order_by(
+            "-answered_at", "-pk"
+        )[:limit]
+    )
+
+
 def survey_event(survey: SurveyResponse) -> dict:
     return {
         "type": "conversation.survey",

@@ -134,6 +134,12 @@ def test_the_agent_and_the_supervisor_see_the_rating(client, widget, django_asse
     )
 
     type(conversation).objects.filter(pk=conversation.pk).update(agent=agent)  # the agent who held it
+    client.force_login(supervisor.user)
+    with django_assert_max_num_queries(20):
+        board = client.get("/workspace/supervisor/")
+    assert board.status_code == 200
+    assert 'data-testid="supervisor-survey-rating" data-rating="5"' in board.content.decode()
+    assert "Great &lt;b&gt;help&lt;/b&gt;" in board.content.decode()
     client.force_login(agent.user)
     page = client.get(f"/workspace/conversations/{conversation.pk}/")
     assert page.status_code == 200
