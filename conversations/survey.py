@@ -19,9 +19,13 @@ ENDED = (Conversation.Status.WRAP_UP, Conversation.Status.CLOSED)
 
 
 def conversation_survey(conversation: Conversation) -> SurveyResponse | None:
-    """The conversation's survey answers, if the customer gave them; one query. Callers have
-    checked that the reader may see the conversation (its page, the API)."""
-    return SurveyResponse.objects.filter(conversation=conversation).first()
+    """The conversation's survey answers, if the customer gave them: no query when the
+    conversation was read with ``select_related("survey")``, else one. Callers have checked that
+    the reader may see the conversation (its page, the API)."""
+    try:
+        return conversation.survey
+    except SurveyResponse.DoesNotExist:
+        return None
 
 
 RECENT_SURVEYS = 10

@@ -393,7 +393,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
     consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
         conversations_given_to(user, agent)
-        .select_related("queue", "contact", "widget", "workstream")
+        .select_related("queue", "contact", "widget", "workstream", "survey")
         .prefetch_related("skills")
         .annotate(consulting=Exists(consulting))
         .filter(pk=conversation_id)
