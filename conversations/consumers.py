@@ -141,6 +141,7 @@ class WorkspaceConsumer(FrameConsumer):
             "queue.items_changed",  # ROU-13: the open-items list re-reads itself
             "conversation.transferred",  # ROU-14
             "conversation.opt_out",  # SMS-1: the customer texted STOP / START
+            "conversation.survey",  # issue 16: the customer answered the post-chat survey
         }
     )
 

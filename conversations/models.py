@@ -488,3 +488,33 @@ from conversations.composer_models import (  # noqa: E402, F401
     WrapUpCode,
     WrapUpSettings,
 )
+
+
+class SurveyResponse(models.Model):
+    """A customer's post-chat survey, once a conversation (issue 16): a rating on the widget's
+    scale, an optional comment, and the extra questions' answers as asked."""
+
+    class Scale(models.TextChoices):
+        STARS = "stars", _("1 to 5")
+        THUMBS = "thumbs", _("Thumbs up or down")
+
+    conversation = models.OneToOneField(Conversation, on_delete=models.CASCADE, related_name="survey")
+    scale = models.CharField(max_length=8, choices=Scale.choices)
+    #: 1–5 on the stars scale; 1 (up) or 0 (down) on the thumbs scale
+    rating = models.PositiveSmallIntegerField()
+    comment = models.TextField(blank=True)
+    #: ``[{"question": label, "answer": text}]``, in the order asked
+    answers = models.JSONField(default=list, blank=True)
+    answered_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(scale="stars", rating__gte=1, rating__lte=5))
+                | models.Q(scale="thumbs", rating__lte=1),
+                name="survey_rating_on_its_scale",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_scale_display()}: {self.rating}"

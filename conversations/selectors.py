@@ -35,7 +35,7 @@ def conversation_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conver
     """Visible conversations with what a list shows (queue, agent, skills) fetched in bulk."""
     return (
         conversations_visible_to(user)
-        .select_related("queue", "agent", "workstream", "wrap_up_code")
+        .select_related("queue", "agent", "workstream", "wrap_up_code", "survey")
         .prefetch_related("skills")
         .order_by("-created_at", "-pk")
     )

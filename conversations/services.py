@@ -28,12 +28,13 @@ from conversations.models import (
 )
 from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
+from conversations.wait_messages import wait_message_texts
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, conversation_staff_group, publish_on_commit
 from routing import services as routing
 from routing.models import WorkItem
 from routing.rules import Facts, queue_is_open, route_evaluate
-from routing.selectors import queue_average_wait_minutes
+from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
 from routing.services import work_item_lock_for_conversation
 
 Actor = ConversationEvent.Actor
@@ -513,17 +514,16 @@ def conversation_start(
     work_item = routing.work_item_enqueue(
         workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
     )
-    if not workstream.is_persistent:
-        position = routing.queue_position(work_item)
-        chat = chat_settings_of(workstream)
-        for template, value in (
-            (chat.queue_position_message, {"position": position}),
-            (chat.average_wait_message, {"minutes": queue_average_wait_minutes(decision.queue)}),
+    # LIVE-1, LIVE-4: where they stand only when somebody can pick the chat up now; otherwise
+    # the widget already told them nobody can answer, and they chose to wait.
+    if not workstream.is_persistent and queue_can_serve_now(decision.queue, workstream):
+        for text in wait_message_texts(
+            workstream=workstream,
+            position=routing.queue_position(work_item),
+            minutes=queue_average_wait_minutes(decision.queue),
+            language=conversation.language,
         ):
-            if template:
-                message_post(
-                    conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=template.format(**value)
-                )
+            message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=text)
     return conversation
 
 

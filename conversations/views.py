@@ -29,6 +29,7 @@ from conversations import workspace
 from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
 from conversations.summary import customer_summary, summary_js_strings
+from conversations.survey import conversation_survey, recent_surveys
 from core.errors import DomainError, NotFound
 from routing import selectors as routing_selectors
 
@@ -178,6 +179,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             page=page,
             summary=summary,
             summary_strings=summary_js_strings(),
+            survey=conversation_survey(page.conversation),
             pending_notifications=page.notifications,
             dashboard_url=reverse("conversations:dashboard"),
         ),
@@ -273,6 +275,7 @@ def supervisor(request: HttpRequest) -> HttpResponse:
             request,
             agents=routing_selectors.supervisor_agents(),
             queues=queues,
+            surveys=recent_surveys(),
             supervisor_strings={
                 "capacity": _("%(used)s of %(total)s"),
                 "resetFailed": _("The presence could not be reset."),

@@ -461,7 +461,7 @@ def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_
     consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
         conversations_given_to(user, agent)
-        .select_related("queue", "contact", "widget", "workstream__chat_settings", "wrap_up_code")
+        .select_related("queue", "contact", "widget", "workstream__chat_settings", "wrap_up_code", "survey")
         .prefetch_related("skills")
         .annotate(consulting=Exists(consulting))
         .filter(pk=conversation_id)

@@ -11,13 +11,15 @@ import math
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.utils import timezone
 
-from agents.models import AgentProfile
+from agents.models import MAX_SESSIONS, AgentProfile
 from agents.selectors import agent_for_user, oversees_all
 from notifications.models import AgentBanner, NotificationTemplate
 from routing.models import Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
+from routing.rules import queue_is_open
+from routing.services.assignment import assignable_presence_filter, reachable_filter
 
 
 def queue_ids_of(agent: AgentProfile) -> QuerySet:
@@ -173,3 +175,26 @@ def workstream_template_chosen(workstream: Workstream, scenario: str) -> Notific
         .first()
     )
     return chosen.template if chosen is not None else None
+
+
+def queue_can_serve_now(queue: Queue | None, workstream: Workstream, *, now: datetime | None = None) -> bool:
+    """Somebody could pick a chat of ``workstream`` up in ``queue`` right now (LIVE-4, WID-8).
+
+    The queue is active and open by its operating hours, and one of its members is reachable (a
+    workspace page open), in a presence the workstream allows, with a session slot and free
+    capacity for it: routing's own eligibility filters (ROU-8, ROU-9). One query for the agents,
+    after the queue's hours (prefetch ``operating_hours__windows`` and ``__holidays`` to save two).
+    """
+    if queue is None or not queue.is_active or not queue_is_open(queue, now or timezone.now()):
+        return False
+    return (
+        AgentProfile.objects.filter(
+            reachable_filter(),
+            assignable_presence_filter(workstream),
+            memberships__queue=queue,
+            session_count__lt=MAX_SESSIONS,
+            capacity__gte=F("capacity_used") + workstream.capacity_units,
+        )
+        .order_by()
+        .exists()
+    )

@@ -19,6 +19,7 @@ class Event(models.TextChoices):
     MESSAGE_CREATED = "message.created", _("Message created")
     CONVERSATION_TRANSFERRED = "conversation.transferred", _("Conversation transferred")
     CONVERSATION_ENDED = "conversation.ended", _("Conversation ended")
+    SURVEY_ANSWERED = "conversation.survey_answered", _("Post-chat survey answered")
     OFFER_MISSED = "offer.missed", _("Offer missed")
     CASE_CREATED = "case.created", _("Case created")
     CASE_UPDATED = "case.updated", _("Case updated")

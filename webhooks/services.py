@@ -45,6 +45,7 @@ _DIRECT = {
     "conversation.transferred": Event.CONVERSATION_TRANSFERRED,
     "offer.timed_out": Event.OFFER_MISSED,
     "case.created": Event.CASE_CREATED,
+    "conversation.survey": Event.SURVEY_ANSWERED,
     "case.updated": Event.CASE_UPDATED,
 }
 

@@ -28,6 +28,7 @@ from widgets.models import (
     ChatWidget,
     Invitation,
     PageVisit,
+    PostChatQuestion,
     PreChatQuestion,
     ProactiveRule,
     ProactiveRuleMessage,
@@ -147,6 +148,17 @@ class PreChatQuestionForm(forms.ModelForm):
         fields = "__all__"
 
 
+class PostChatQuestionInline(admin.TabularInline):
+    """The post-chat survey's extra questions, one row each (issue 16)."""
+
+    model = PostChatQuestion
+    extra = 1
+    max_num = 10
+    fields = ["order", "label"]
+    verbose_name = _("post-chat question")
+    verbose_name_plural = _("post-chat survey: extra questions (answered in a line of text, optional)")
+
+
 class PreChatQuestionInline(admin.TabularInline):
     """The ordered pre-chat survey (WID-10)."""
 
@@ -213,13 +225,18 @@ class ChatWidgetAdmin(admin.ModelAdmin):
     search_fields = ["name", "title", "allowed_domains__origin"]
     autocomplete_fields = ["workstream", "authentication"]
     readonly_fields = ["script_tag", "preview", "public_key", "proactive_rules", "created_at"]
-    inlines = [AllowedDomainInline, PreChatQuestionInline, ProactiveRuleListInline]
+    inlines = [AllowedDomainInline, PreChatQuestionInline, PostChatQuestionInline, ProactiveRuleListInline]
     change_form_template = "admin/widgets/chatwidget/change_form.html"
     fieldsets = [
         (None, {"fields": ["name", "workstream", "authentication", "is_active", "script_tag"]}),
-        (_("Look"), {"fields": ["title", "greeting", "theme_color", "position", "language", "preview"]}),
+        (
+            _("Look"),
+            {"fields": ["title", "greeting", "theme_color", "position", "language", "unread_sound", "preview"]},
+        ),
         (_("Proactive chat"), {"fields": ["proactive_enabled", "proactive_rules"]}),
         (_("Files"), {"fields": ["attachment_kinds", "attachment_max_mb"]}),  # issue 16
+        (_("After the chat"), {"fields": ["survey_rating", "survey_comment"]}),
+        (_("When nobody can answer"), {"fields": ["when_unavailable", "unavailable_message"]}),
         (_("Identity"), {"fields": ["public_key", "created_at"], "classes": ["collapse"]}),
     ]
 

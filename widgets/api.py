@@ -10,7 +10,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from conversations.errors import ConversationError
 from conversations.models import Conversation
+from conversations.services import message_validate_text
 from widgets.models import SelfServiceAction
 
 MAX_TOKEN_LENGTH = 500
@@ -59,6 +61,56 @@ class ActionRequest(serializers.Serializer):
     kind = serializers.ChoiceField(choices=SelfServiceAction.Kind.choices)
     title = serializers.CharField(max_length=300)
     url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+
+
+class TextField(serializers.CharField):
+    """A string and nothing else: a number or a list is refused, not turned into text."""
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class OfflineMessageRequest(serializers.Serializer):
+    """The offline form (LIVE-4): who to answer, by email, and what they asked."""
+
+    visitor_token = TextField(max_length=MAX_TOKEN_LENGTH)
+    name = TextField(max_length=100)
+    email = serializers.EmailField(max_length=254)
+    message = TextField(trim_whitespace=False)
+    url = serializers.URLField(required=False, allow_blank=True, max_length=2000)
+    language = serializers.CharField(required=False, allow_blank=True, max_length=35)
+
+    def validate_message(self, value: str) -> str:
+        try:
+            return message_validate_text(value)  # the message rules (CONV-2a)
+        except ConversationError as error:
+            raise serializers.ValidationError(error.message, code=error.code) from None
+
+
+class SurveyRequest(serializers.Serializer):
+    """The post-chat survey's answers; the rules (ended, once, on the scale) are the service's."""
+
+    token = TextField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = TextField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+    rating = serializers.JSONField()
+    comment = TextField(required=False, allow_blank=True, max_length=2000, default="")
+    answers = serializers.ListField(child=TextField(allow_blank=True, max_length=500), required=False, default=list)
+
+    def validate_rating(self, value):
+        if type(value) is not int:  # exact types: not "5", not 5.0, not true
+            raise serializers.ValidationError("A whole number.", code="invalid")
+        return value
+
+
+class TranscriptRequest(serializers.Serializer):
+    token = TextField(max_length=MAX_TOKEN_LENGTH)
+    auth_token = TextField(required=False, allow_blank=True, max_length=MAX_AUTH_TOKEN_LENGTH)
+
+
+class TranscriptEmailRequest(TranscriptRequest):
+    email = serializers.EmailField(max_length=254)
 
 
 def conversation_answer(conversation: Conversation, *, token: str) -> dict[str, Any]:

@@ -93,9 +93,18 @@ class WidgetConsumer(AsyncFrameConsumer):
             except Exception:  # the socket is gone either way; its row goes stale and the sweep acts
                 logger.exception("Could not record that the customer left conversation %s", self.conversation.pk)
 
+    #: The availability this socket last told its customer (LIVE-4).
+    availability: dict | None = None
+
     def keepalive(self):
         if self.conversation is not None:
             customer_socket_heartbeat(conversation_id=self.conversation.pk, channel_name=self.channel_name)
+            # Whether somebody can answer now, told again when it changed (cached per widget:
+            # one read for all the widget's sockets at each beat).
+            availability = selectors.widget_unavailable_notice(self.widget, language=self.language)
+            if availability != self.availability:
+                self.availability = availability
+                async_to_sync(self.send_json)({"type": "availability", **availability})
 
     # --- frames in ------------------------------------------------------------------------
     def joined_conversation(self) -> Conversation:
@@ -128,7 +137,13 @@ class WidgetConsumer(AsyncFrameConsumer):
         returned = customer_socket_join(conversation_id=conversation.pk, channel_name=self.channel_name)
         conversation = returned or conversation
         self.conversation.status = conversation.status
-        reply = {"type": "joined", "conversation": str(conversation.public_id), "status": conversation.status}
+        self.availability = selectors.widget_unavailable_notice(self.widget, language=self.language)
+        reply = {
+            "type": "joined",
+            "conversation": str(conversation.public_id),
+            "status": conversation.status,
+            "availability": self.availability,
+        }
         if "ref" in frame:
             reply["ref"] = frame["ref"]
         return reply, self.stored_events(before=None)

@@ -117,6 +117,15 @@ class ChatWidget(models.Model):
         BOTTOM_RIGHT = "bottom_right", _("Bottom right")
         BOTTOM_LEFT = "bottom_left", _("Bottom left")
 
+    class SurveyRating(models.TextChoices):
+        OFF = "off", _("No post-chat survey")
+        STARS = "stars", _("A rating from 1 to 5")
+        THUMBS = "thumbs", _("Thumbs up or down")
+
+    class WhenUnavailable(models.TextChoices):
+        WAIT = "wait", _("Customers may start a chat and wait")
+        OFFLINE_FORM = "offline_form", _("Customers leave a message that becomes a case")
+
     name = models.CharField(max_length=100, unique=True)
     public_key = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     workstream = models.ForeignKey("routing.Workstream", on_delete=models.PROTECT, related_name="widgets")
@@ -143,6 +152,30 @@ class ChatWidget(models.Model):
     proactive_enabled = models.BooleanField(
         default=False, help_text=_("Invite visitors into a chat by the proactive rules below.")
     )  # PRO-1
+    when_unavailable = models.CharField(
+        max_length=16,
+        choices=WhenUnavailable.choices,
+        default=WhenUnavailable.WAIT,
+        help_text=_("What a live-chat customer may do when nobody can answer: out of hours, or no agent available."),
+    )
+    unavailable_message = models.CharField(
+        max_length=500,
+        blank=True,
+        help_text=_(
+            "What customers read when nobody can answer. Empty: the queue's out-of-hours message out of "
+            "hours, otherwise a standard sentence in the customer's language."
+        ),
+    )
+    survey_rating = models.CharField(
+        max_length=8,
+        choices=SurveyRating.choices,
+        default=SurveyRating.OFF,
+        help_text=_("The survey customers are asked when a chat ends."),
+    )
+    survey_comment = models.BooleanField(default=True, help_text=_("The survey offers an optional comment box."))
+    unread_sound = models.BooleanField(
+        default=False, help_text=_("Play a short sound when an agent writes while the chat is minimised.")
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     # Files in this widget's chats, both ways (issue 16): kinds of conversations.attachments.AttachmentKind.
@@ -503,3 +536,17 @@ class Invitation(models.Model):
         if self.expires_at is None:
             self.expires_at = self.shown_at + INVITATION_LIFETIME
         super().save(*args, **kwargs)
+
+
+class PostChatQuestion(models.Model):
+    """An extra question of a widget's post-chat survey, answered in a line of text (optional)."""
+
+    widget = models.ForeignKey(ChatWidget, on_delete=models.CASCADE, related_name="postchat_questions")
+    order = models.PositiveSmallIntegerField(default=0)
+    label = models.CharField(max_length=300)
+
+    class Meta:
+        ordering = ["order", "pk"]
+
+    def __str__(self) -> str:
+        return self.label

@@ -8,7 +8,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import F
+from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone, translation
 from django.utils.html import escape
@@ -16,7 +16,6 @@ from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
 from django.utils.translation.trans_real import parse_accept_lang_header
 
-from agents.models import MAX_SESSIONS, AgentProfile
 from conversations.attachments import AttachmentPolicy, size_label
 from conversations.models import Conversation
 from conversations.summary import SelfServiceRow
@@ -25,9 +24,16 @@ from core.security import origin_matches, parse_origin_header
 from routing.models import Channel, OperatingHours, Queue, WorkItem, Workstream
 from routing.rule_fields import BOOLEAN, CHOICE, TEXT, RuleField
 from routing.rules import queue_is_open
-from routing.selectors import queue_average_wait_minutes
-from routing.services.assignment import assignable_presence_filter, queue_position, reachable_filter
-from widgets.models import AuthenticationSetting, ChatWidget, PreChatQuestion, SelfServiceAction, Visitor
+from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
+from routing.services.assignment import queue_position
+from widgets.models import (
+    AuthenticationSetting,
+    ChatWidget,
+    PostChatQuestion,
+    PreChatQuestion,
+    SelfServiceAction,
+    Visitor,
+)
 from widgets.tokens import TokenError, read_conversation_token, read_visitor_token
 
 LOADER_PATH = "/static/widgets/loader.js"
@@ -170,9 +176,113 @@ def widget_prechat_questions(widget: ChatWidget) -> list[PreChatQuestion]:
     return list(PreChatQuestion.objects.filter(widget=widget).order_by("order", "pk"))
 
 
+#: How long one widget's "can somebody answer now" is reused: every page load and every chat
+#: socket's beat asks, so most askers cost a cache read, not queries (LIVE-4, WID-8).
+SERVING_CACHE_SECONDS = 5
+
+
+def widget_serving_now(widget: ChatWidget) -> dict[str, Any]:
+    """``{"open", "available", "out_of_hours_message"}`` for the widget's queue now, cached for
+    :data:`SERVING_CACHE_SECONDS`: at most three queries (the queue with its hours, their windows
+    and holidays, the agents) per widget in that time, however many visitors ask."""
+    key = f"widget-serving:{widget.public_key}"
+    state = cache.get(key)
+    if state is None:
+        now = timezone.now()
+        queue = (
+            Queue.objects.select_related("operating_hours")
+            .prefetch_related("operating_hours__windows", "operating_hours__holidays")
+            .filter(pk=widget.workstream.default_queue_id)
+            .first()
+        )
+        open_now = queue is not None and queue.is_active and queue_is_open(queue, now)
+        state = {
+            "open": open_now,
+            "available": open_now and queue_can_serve_now(queue, widget.workstream, now=now),
+            "out_of_hours_message": queue.out_of_hours_message if queue is not None else "",
+        }
+        cache.set(key, state, SERVING_CACHE_SECONDS)
+    return state
+
+
+def widget_unavailable_notice(widget: ChatWidget, *, language: str) -> dict[str, Any]:
+    """What the widget shows about whether somebody can answer now (LIVE-4): ``available``,
+    and when nobody can, the admin's ``message`` in ``language`` and whether a chat may still be
+    started to wait (``may_wait``: not out of hours, where a live chat would end at once).
+    A persistent conversation is always available: an agent picks it up later (PER-3)."""
+    if widget.workstream.is_persistent:
+        return {"available": True, "open": True, "message": "", "may_wait": True}
+    state = widget_serving_now(widget)
+    if state["available"]:
+        return {"available": True, "open": True, "message": "", "may_wait": True}
+    with translation.override(language):
+        if widget.unavailable_message:
+            message = widget.unavailable_message
+        elif not state["open"] and state["out_of_hours_message"]:
+            message = state["out_of_hours_message"]
+        elif widget.when_unavailable == ChatWidget.WhenUnavailable.OFFLINE_FORM:
+            message = _("Nobody can answer right now. Leave us a message and we will reply by email.")
+        else:
+            message = _("Nobody can answer right now. You can start a chat and wait for the next free agent.")
+    return {
+        "available": False,
+        "open": state["open"],
+        "message": message,
+        "may_wait": state["open"] and widget.when_unavailable == ChatWidget.WhenUnavailable.WAIT,
+    }
+
+
+def widget_strings(language: str) -> dict[str, str]:
+    """The words of the widget's newer controls, in ``language``: scripts get their strings from
+    the server (I18N-1)."""
+    with translation.override(language):
+        return {
+            "offlineName": _("Your name"),
+            "offlineEmail": _("Your email"),
+            "offlineMessage": _("Your message"),
+            "offlineSend": _("Send message"),
+            "offlineSent": _("Thank you. We have your message and will reply by email."),
+            "unread": _("Unread messages"),
+            "wait": _("Start a chat and wait"),
+            "transcript": _("Download the transcript"),
+            "transcriptEmail": _("Email me the transcript"),
+            "transcriptSent": _("The transcript is on its way."),
+            "surveyTitle": _("How was your chat?"),
+            "surveyStar": _("{n} of 5"),
+            "surveyGood": _("Good"),
+            "surveyBad": _("Bad"),
+            "surveyComment": _("Anything to add? (optional)"),
+            "surveySend": _("Send feedback"),
+            "surveyThanks": _("Thank you for your feedback."),
+        }
+
+
+def widget_postchat_labels(widget: ChatWidget) -> list[str]:
+    """The post-chat survey's extra questions, in order."""
+    return list(PostChatQuestion.objects.filter(widget=widget).order_by("order", "pk").values_list("label", flat=True))
+
+
+def widget_survey(widget: ChatWidget) -> dict[str, Any] | None:
+    """The post-chat survey the widget shows when a chat ends, or None (issue 16)."""
+    if widget.survey_rating == ChatWidget.SurveyRating.OFF:
+        return None
+    return {
+        "rating": widget.survey_rating,
+        "comment": widget.survey_comment,
+        "questions": widget_postchat_labels(widget),
+    }
+
+
 def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQuestion]) -> dict[str, Any]:
     """What the widget script needs to draw itself (the ``config`` of ``POST session``)."""
+    shown_in = widget.language or language
     return {
+        "availability": widget_unavailable_notice(widget, language=shown_in),
+        "when_unavailable": widget.when_unavailable,
+        "unread_sound": widget.unread_sound,
+        "survey": widget_survey(widget),
+        "transcript_email": settings.OUTBOUND_MAIL,
+        "strings": widget_strings(shown_in),
         "title": widget.title,
         "greeting": widget.greeting,
         "theme_color": widget.theme_color,
@@ -266,33 +376,10 @@ def conversation_for_customer(*, widget: ChatWidget, token: object) -> Conversat
     return conversation
 
 
-def _eligible_agents_exist(queue: Queue, workstream: Workstream) -> bool:
-    """Someone could be offered a chat of this workstream in this queue now (ROU-9's filters)."""
-    return (
-        AgentProfile.objects.filter(
-            assignable_presence_filter(workstream), memberships__queue=queue, session_count__lt=MAX_SESSIONS
-        )
-        .filter(capacity__gte=F("capacity_used") + workstream.capacity_units)
-        .exists()
-    )
-
-
 def widget_agent_available(widget: ChatWidget, *, now: datetime | None = None) -> bool:
-    """An agent could take this widget's chat right now (PRO-7a): the workstream's queue is open
-    and active, and one of its members is reachable (a workspace page open), in a presence the
-    workstream allows, with fewer than the maximum sessions and capacity free for a chat —
-    routing's own eligibility filters (ROU-8, ROU-9)."""
-    workstream = widget.workstream
-    queue = workstream.default_queue
-    if queue is None or not queue.is_active or not queue_is_open(queue, now or timezone.now()):
-        return False
-    return AgentProfile.objects.filter(
-        reachable_filter(),
-        assignable_presence_filter(workstream),
-        memberships__queue=queue,
-        session_count__lt=MAX_SESSIONS,
-        capacity__gte=F("capacity_used") + workstream.capacity_units,
-    ).exists()
+    """An agent could take this widget's chat right now (PRO-7a): routing's answer for the
+    workstream's default queue (:func:`routing.selectors.queue_can_serve_now`)."""
+    return queue_can_serve_now(widget.workstream.default_queue, widget.workstream, now=now)
 
 
 def _next_operating_change(hours: OperatingHours, now: datetime) -> datetime | None:
@@ -344,7 +431,7 @@ def widget_availability(
     hours = queue.operating_hours
     open_now = queue.is_active and (hours is None or hours.is_open_at(now))
     answer: dict[str, Any] = {
-        "available": bool(open_now and _eligible_agents_exist(queue, widget.workstream)),
+        "available": bool(open_now and queue_can_serve_now(queue, widget.workstream, now=now)),
         "average_wait_minutes": queue_average_wait_minutes(queue, now=now),
         "next_change": None,
     }

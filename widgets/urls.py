@@ -19,6 +19,10 @@ urlpatterns = [
     re_path(rf"{KEY}/chats/end/?$", views.WidgetChatEndApi.as_view(), name="chat-end"),
     re_path(rf"{KEY}/attachments/?$", views.WidgetAttachmentApi.as_view(), name="attachments"),  # issue 16
     re_path(rf"{KEY}/availability/?$", views.WidgetAvailabilityApi.as_view(), name="availability"),
+    re_path(rf"{KEY}/transcript/?$", views.WidgetTranscriptApi.as_view(), name="transcript"),
+    re_path(rf"{KEY}/transcript/email/?$", views.WidgetTranscriptEmailApi.as_view(), name="transcript-email"),
+    re_path(rf"{KEY}/survey/?$", views.WidgetSurveyApi.as_view(), name="survey"),
+    re_path(rf"{KEY}/offline/?$", views.WidgetOfflineMessageApi.as_view(), name="offline"),
     re_path(rf"{KEY}/actions/?$", views.WidgetActionApi.as_view(), name="actions"),
     # Proactive invitations (PRO-4, PRO-5, PRO-7).
     re_path(rf"{KEY}/invitations/?$", invitation_views.WidgetInvitationCreateApi.as_view(), name="invitations"),

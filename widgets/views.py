@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 
 import redis
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.translation import gettext
 from kombu.exceptions import OperationalError as BrokerUnavailable
@@ -27,7 +27,10 @@ from rest_framework.views import APIView
 from conversations.attachment_services import message_attach
 from conversations.errors import ConversationError, ConversationValidationError
 from conversations.models import Message
+from conversations.offline import conversation_offline_message_record
 from conversations.services import conversation_customer_end
+from conversations.survey import conversation_survey_answer
+from conversations.transcript import conversation_transcript_email, conversation_transcript_text
 from core.errors import DomainError, Forbidden, NotFound
 from core.limits import customer_message_retry_after
 from core.security import parse_origin_header
@@ -38,10 +41,15 @@ from widgets.api import (
     AvailabilityRequest,
     ChatEndRequest,
     ChatStartRequest,
+    OfflineMessageRequest,
     SessionRequest,
+    SurveyRequest,
+    TranscriptEmailRequest,
+    TranscriptRequest,
     conversation_answer,
     describe_user_agent,
 )
+from widgets.models import ChatWidget
 from widgets.persistent import customer_chat_start, customer_conversation, session_conversation
 from widgets.services import self_service_action_log, visitor_session_open
 from widgets.tokens import TokenError, conversation_token, page_visit_token, visitor_token
@@ -288,6 +296,72 @@ class WidgetAvailabilityApi(WidgetApi):
         data = self.parse(AvailabilityRequest, request.query_params)
         visitor = self.visitor_from(data["visitor_token"]) if data.get("visitor_token") else None
         return Response(selectors.widget_availability(self.widget, visitor=visitor))
+
+
+class WidgetOfflineMessageApi(WidgetApi):
+    """``POST offline``: nobody can answer, and the widget offers the offline form (LIVE-4): the
+    message becomes a case an agent of the widget's queue finds. Refused (``409
+    offline_form_off``) by a widget that offers no form."""
+
+    def post(self, request, key):
+        data = self.parse(OfflineMessageRequest, request.data)
+        visitor = self.visitor_from(data["visitor_token"])
+        if self.widget.is_persistent or self.widget.when_unavailable != ChatWidget.WhenUnavailable.OFFLINE_FORM:
+            raise DomainError(gettext("This chat widget takes no offline messages."), code="offline_form_off")
+        _display, language = self.languages(data)
+        conversation = conversation_offline_message_record(
+            widget=self.widget,
+            visitor=visitor,
+            name=data["name"],
+            email=data["email"],
+            text=data["message"],
+            language=language,
+            page_url=data.get("url", ""),
+        )
+        return Response({"received": True, "case": conversation.case.pk}, status=status.HTTP_201_CREATED)
+
+
+class WidgetSurveyApi(WidgetApi):
+    """``POST survey``: the customer answers the post-chat survey of their own ended chat."""
+
+    def post(self, request, key):
+        data = self.parse(SurveyRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        survey = conversation_survey_answer(
+            conversation_id=conversation.pk,
+            scale=self.widget.survey_rating,
+            rating=data["rating"],
+            comment=data["comment"] if self.widget.survey_comment else "",
+            questions=selectors.widget_postchat_labels(self.widget),
+            answers=data["answers"],
+        )
+        return Response({"rating": survey.rating, "scale": survey.scale}, status=status.HTTP_201_CREATED)
+
+
+class WidgetTranscriptApi(WidgetApi):
+    """``GET transcript``: the customer's own conversation as a plain-text download (issue 16)."""
+
+    def get(self, request, key):
+        data = self.parse(TranscriptRequest, request.query_params)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        display, _language = self.languages({})
+        text = conversation_transcript_text(conversation, language=display)
+        response = HttpResponse(text, content_type="text/plain; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="chat-transcript.txt"'
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
+
+
+class WidgetTranscriptEmailApi(WidgetApi):
+    """``POST transcript/email``: the transcript by email, where outbound mail is configured;
+    once per conversation in ``TRANSCRIPT_EMAIL_INTERVAL_SECONDS`` (``409 throttled``)."""
+
+    def post(self, request, key):
+        data = self.parse(TranscriptEmailRequest, request.data)
+        conversation = customer_conversation(widget=self.widget, token=data["token"], auth_token=data.get("auth_token"))
+        display, _language = self.languages({})
+        conversation_transcript_email(conversation=conversation, to=data["email"], language=display)
+        return Response({"sent": True}, status=status.HTTP_202_ACCEPTED)
 
 
 class WidgetActionApi(WidgetApi):

@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
 from conversations.attachments import attachment_url
-from conversations.models import Attachment, Conversation, Message, WrapUpCode
+from conversations.models import Attachment, Conversation, Message, SurveyResponse, WrapUpCode
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
 
 
@@ -16,6 +16,15 @@ class WrapUpCodeReferenceSerializer(serializers.ModelSerializer):
     class Meta:
         model = WrapUpCode
         fields = ["id", "name"]
+
+
+class SurveyResponseSerializer(serializers.ModelSerializer):
+    """The customer's post-chat survey (issue 16): ``rating`` 1–5 on ``stars``, 1 up / 0 down on ``thumbs``."""
+
+    class Meta:
+        model = SurveyResponse
+        fields = ["scale", "rating", "comment", "answers", "answered_at"]
+        read_only_fields = fields
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -33,6 +42,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     wrap_up_code = WrapUpCodeReferenceSerializer(
         read_only=True, allow_null=True, help_text="The disposition the agent chose when ending it (issue 15)."
     )
+    survey = SurveyResponseSerializer(read_only=True, allow_null=True, help_text="Null until the customer answers.")
 
     class Meta:
         model = Conversation
@@ -63,6 +73,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "location",
             "last_message_seq",
             "wrap_up_code",
+            "survey",
         ]
         read_only_fields = fields
 

@@ -285,3 +285,18 @@ SOCKET_FRAMES_PER_SECOND = env.float("SOCKET_FRAMES_PER_SECOND", default=10.0)
 SOCKET_FRAME_BURST = env.int("SOCKET_FRAME_BURST", default=30)
 WIDGET_SOCKETS_PER_VISITOR = env.int("WIDGET_SOCKETS_PER_VISITOR", default=10)
 CUSTOMER_MESSAGES_PER_MINUTE = env.int("CUSTOMER_MESSAGES_PER_MINUTE", default=30)
+
+# Outbound mail (the customer's transcript by email, issue 16): Django's email backend. Embedded
+# mode prints mail on the console; production sends mail only once EMAIL_URL is set
+# (e.g. smtp+tls://user:password@smtp.example.com:587), and until then offers no transcript by email.
+if env.str("EMAIL_URL", default=""):
+    vars().update(env.email_url("EMAIL_URL"))
+    OUTBOUND_MAIL = True
+elif EMBEDDED:
+    EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+    OUTBOUND_MAIL = True
+else:
+    OUTBOUND_MAIL = False
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="chat@localhost")
+# A customer may have their transcript emailed once per conversation in this many seconds.
+TRANSCRIPT_EMAIL_INTERVAL_SECONDS = env.int("TRANSCRIPT_EMAIL_INTERVAL_SECONDS", default=600)

@@ -51,7 +51,7 @@ def test_a_new_chat_is_queued_with_position_and_average_wait_then_offered(chat, 
     texts = list(conversation.messages.values_list("sender", "text"))
     assert texts == [
         ("system", "You are number 1 in the queue."),
-        ("system", "The average wait is about 1 minutes."),
+        ("system", "The average wait is about 1 minute."),  # ngettext, not "1 minutes"
     ]
     offer = pending_offer(conversation)
     assert offer.agent == agent

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
+from django.conf import settings
 from django.core import signing
 from django.utils import timezone
 
@@ -76,7 +77,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
     PreChatQuestionFactory(
         widget=widget, name="topic", label="Topic", kind="option_set", choices=["Billing", "Orders"], order=2
     )
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(11):  # 8, and 3 for whether somebody can answer (cached after)
         response = call(
             client,
             widget,
@@ -99,6 +100,12 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
     )
     visit = PageVisit.objects.get()
     assert (visit.visitor, visit.url, visit.title) == (visitor, "https://shop.example.com/checkout?step=2", "Checkout")
+    # Nobody can answer now (tests/widgets/test_unavailable.py), and the newer controls' words.
+    assert body["config"].pop("availability")["available"] is False
+    assert (body["config"].pop("when_unavailable"), body["config"].pop("unread_sound")) == ("wait", False)
+    assert body["config"].pop("survey") is None  # no post-chat survey unless the admin sets one
+    assert body["config"].pop("transcript_email") is settings.OUTBOUND_MAIL
+    assert set(body["config"].pop("strings")) >= {"offlineName", "offlineEmail", "offlineMessage", "unread"}
     assert body["config"] == {
         "title": widget.title,
         "greeting": widget.greeting,
@@ -385,8 +392,9 @@ def test_a_chat_starts_with_the_answers_context_and_visitor_details(client, surv
         "Windows 10",
         "Desktop",
     )
-    # LIVE-1: the customer is told where they stand, and the chat is queued.
-    assert list(conversation.messages.values_list("sender", flat=True)) == ["system", "system"]
+    # LIVE-1, LIVE-4: the chat is queued; with no agent who could take it, no queue position is
+    # promised (tests/widgets/test_unavailable.py has the messages when somebody can).
+    assert list(conversation.messages.values_list("sender", flat=True)) == []
     assert WorkItem.objects.get().conversation == conversation
 
 
@@ -504,10 +512,11 @@ def test_availability_when_nobody_can_take_a_chat(client, widget, django_assert_
 def test_availability_with_an_available_agent_the_queue_position_and_the_average_wait(client, widget):
     # spec: WID-8 — available agent, position in queue, average wait
     queue = widget.workstream.default_queue
-    AgentProfileFactory(queues=[queue], presence=presence("away"))
-    AgentProfileFactory(queues=[QueueFactory()])  # available, but in another queue
+    AgentProfileFactory(reachable=True, queues=[queue], presence=presence("away"))
+    AgentProfileFactory(reachable=True, queues=[QueueFactory()])  # available, but in another queue
+    AgentProfileFactory(queues=[queue])  # available, but no workspace page open (ROU-8)
     assert call(client, widget, "availability", method="get").json()["available"] is False
-    AgentProfileFactory(queues=[queue])
+    AgentProfileFactory(reachable=True, queues=[queue])
     now = timezone.now()
     for minutes in (2, 5):  # two chats picked up recently after 2 and 5 minutes of waiting
         ConversationFactory(
@@ -526,7 +535,7 @@ def test_availability_tells_the_next_opening_hours_change(client):
     hours = OperatingHoursFactory(time_zone="Europe/Paris")
     OperatingWindowFactory(schedule=hours, weekday=0, opens_at="09:00", closes_at="17:00")
     widget = ChatWidgetFactory(workstream=WorkstreamFactory(default_queue=QueueFactory(operating_hours=hours)))
-    AgentProfileFactory(queues=[widget.workstream.default_queue])
+    AgentProfileFactory(reachable=True, queues=[widget.workstream.default_queue])
     monday_noon_paris = datetime(2026, 3, 2, 11, 0, tzinfo=UTC)
     with time_machine.travel(monday_noon_paris, tick=False):
         open_now = call(client, widget, "availability", method="get").json()

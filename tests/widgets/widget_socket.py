@@ -51,12 +51,13 @@ def post(conversation, text, sender=Message.Sender.AGENT) -> Message:
 def join(ws, conversation, token, after=0) -> dict:
     send(ws, {"type": "join", "token": token, "after": after, "ref": "j"})
     joined = receive(ws)
-    assert joined == {
+    assert {name: value for name, value in joined.items() if name != "availability"} == {
         "type": "joined",
         "conversation": str(conversation.public_id),
         "status": conversation.status,
         "ref": "j",
     }
+    assert set(joined["availability"]) == {"available", "open", "message", "may_wait"}  # LIVE-4
     return joined
 
 

@@ -230,6 +230,16 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .invite[hidden]{display:none}
 .invite p{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 .invite .bar{padding:0}
+.launcher{position:relative}
+.badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#c50f1f;color:#fff;font-size:12px;font-weight:700;line-height:22px}
+.badge[hidden]{display:none}
+.offline{display:flex;flex-direction:column;gap:10px}
+@media (max-width:480px){
+.pane{position:fixed;inset:0;width:100%;height:100%;border-radius:0}
+.open .launcher,.open .invite{display:none}
+input,textarea,select,button{font-size:16px}
+header button{min-width:44px;min-height:44px}
+}
 `;
   let ui = null;
   const bubbleIcon = () => {
@@ -249,33 +259,72 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     const host = el("omnichannel-chat");
     const shadow = host.attachShadow({ mode: "open" });
     const accent = /^#[0-9a-f]{6}$/i.test(config.theme_color) ? config.theme_color : "#0f6cbd";
+    const badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true", "data-testid": "unread-badge" });
     const launcher = el("button", {
       class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", title: config.title,
       "data-testid": "chat-button", onclick: () => setOpen(ui.pane.hidden),
-    }, bubbleIcon());
+    }, bubbleIcon(), badge);
+    const heading = el("h2", { text: config.title, "data-testid": "chat-title" });
     const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, "data-testid": "messages" });
     const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, hidden: true, "data-testid": "chat-pane" },
-      el("header", {}, el("h2", { text: config.title }),
+      el("header", {}, heading,
         el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
       body);
     pane.addEventListener("keydown", (event) => { if (event.key === "Escape") setOpen(false); });
     const root = el("div", { class: `root${config.position === "bottom_left" ? " left" : ""}`, style: `--accent:${accent}` }, pane, launcher);
     shadow.append(el("style", { text: STYLE }), root);
     document.body.append(host);
-    ui = { host, shadow, launcher, pane, body, footer: null };
+    ui = { host, shadow, launcher, pane, body, footer: null, badge, heading, root };
   };
 
   // Focus moves only when the customer acted, never on page load (WID-5).
   const setOpen = (open, focus = true) => {
     if (!ui) return;
     ui.pane.hidden = !open;
+    ui.root.classList.toggle("open", open);
     ui.launcher.setAttribute("aria-expanded", String(open));
-    ui.launcher.setAttribute("aria-label", open ? t.close : t.open);
     store.set("open", open ? "1" : null);
+    if (open) setUnread(0); // read once the pane shows them
+    else setUnread(unread);
     if (!open) return focus && ui.launcher.focus();
-    if (!conversation && !ui.body.querySelector("form")) showPrechat();
-    const first = ui.pane.querySelector("input,select,textarea,form button");
+    if (!conversation && !ui.body.firstChild) showPrechat(focus);
+    const first = (conversation && ui.composer && !ui.composer.disabled && ui.composer.isConnected && ui.composer) ||
+      ui.pane.querySelector("input,select,textarea,form button,[data-testid=new-chat]");
     if (first && focus) first.focus();
+  };
+
+  // Unread and attention: what an agent wrote while the pane was closed, on the button and in the
+  // host page's title (restored when read), with an optional short tone (a widget setting).
+  let unread = 0;
+  let pageTitle = null;
+  const setUnread = (count) => {
+    unread = count;
+    const label = config.strings || {};
+    ui.badge.hidden = !count;
+    ui.badge.textContent = count > 99 ? "99+" : String(count);
+    ui.launcher.setAttribute("aria-label", ui.pane.hidden ? (count ? `${t.open} (${label.unread}: ${count})` : t.open) : t.close);
+    if (count && pageTitle == null) pageTitle = document.title;
+    if (pageTitle != null) document.title = count ? `(${count}) ${pageTitle}` : pageTitle;
+    if (!count) pageTitle = null;
+  };
+  const chime = () => {
+    try {
+      const audio = new (window.AudioContext || window.webkitAudioContext)();
+      const tone = audio.createOscillator();
+      const gain = audio.createGain();
+      gain.gain.setValueAtTime(0.08, audio.currentTime);
+      gain.gain.exponentialRampToValueAtTime(0.0001, audio.currentTime + 0.35);
+      tone.connect(gain).connect(audio.destination);
+      tone.start();
+      tone.stop(audio.currentTime + 0.35);
+      tone.onended = () => audio.close();
+    } catch (e) { /* no audio here: the badge and the title remain */ }
+  };
+  const attention = (m) => {
+    if (m.sender === "agent" && m.sender_name) ui.heading.textContent = m.sender_name; // who answers
+    if (!ui.pane.hidden || m.sender === "customer" || m.seq <= historySeq) return;
+    setUnread(unread + 1);
+    if (config.unread_sound) chime();
   };
 
   const clearPane = (log) => {
@@ -286,63 +335,36 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     ui.footer = null;
   };
 
-  // WID-10, WID-11: the pre-chat survey; the server's per-question errors are shown by their fields.
-  const showPrechat = () => {
+  // What the button does not need comes in a script of its own when the pane first needs it
+  // (WID-5: the loader stays under 10 KB gzipped). It gets the loader's helpers from its script
+  // element, so the page gets no second global (WID-4).
+  const parts = {};
+  const part = (name) => parts[name] || (parts[name] = new Promise((resolve, reject) => {
+    const tag = el("script", { src: `${BASE}/static/widgets/${name}.js`, async: true });
+    tag.oc = {
+      el, call, withVisitor, fail, emit, pageUrl, t, config, ui, resolve,
+      visitor: () => visitorToken, start: (answers) => startChat(answers, pendingContext),
+      chat: () => conversation, auth: () => authToken(), api: API,
+    };
+    tag.onerror = () => { delete parts[name]; tag.remove(); reject(Object.assign(new Error(t.error), { code: "unavailable" })); };
+    document.head.append(tag);
+  }));
+  // The pre-chat survey (WID-10, WID-11), or what the customer may do when nobody can answer
+  // (LIVE-4): widgets/static/widgets/pane.js. A newer screen of the pane wins over a late script.
+  let screen = 0;
+  const showPrechat = (focus) => {
     clearPane();
-    const fields = {};
-    const form = el("form", { novalidate: true, "data-testid": "prechat-form" });
-    if (config.greeting) form.append(el("p", { class: "note", text: config.greeting }));
-    for (const q of config.prechat_questions) {
-      const id = `oc-q-${q.name}`;
-      const attrs = { id, name: q.name, "aria-required": q.required ? "true" : false, "aria-describedby": `${id}-err`, "data-testid": `prechat-field-${q.name}` };
-      let input;
-      if (q.kind === "multi_line") input = el("textarea", { ...attrs, rows: 3 });
-      else if (q.kind === "option_set") input = el("select", attrs, el("option", { value: "", text: t.choose }), ...q.choices.map((c) => el("option", { value: c, text: c })));
-      else if (q.kind === "consent") input = el("input", { ...attrs, type: "checkbox" });
-      else input = el("input", { ...attrs, type: "text", maxlength: 500 });
-      const mark = q.required ? el("span", { class: "req", title: t.required, "aria-hidden": "true", text: " *" }) : null;
-      const error = el("span", { class: "err", id: `${id}-err`, "data-testid": `prechat-error-${q.name}` });
-      let label;
-      if (q.kind === "consent") {
-        const text = el("span", { text: q.label }, mark);
-        if (/^https?:\/\//i.test(q.consent_url)) text.append(" ", el("a", { href: q.consent_url, target: "_blank", rel: "noopener noreferrer", text: "↗", "aria-label": q.consent_url }));
-        label = el("label", { class: "consent", for: id }, input, text);
-      } else label = el("label", { for: id }, el("span", { text: q.label }, mark), input);
-      form.append(el("div", {}, label, error));
-      fields[q.name] = { input, error, q };
-    }
-    const submit = el("button", { type: "submit", "data-testid": "prechat-submit", text: t.start });
-    const formError = el("p", { class: "err", role: "alert" });
-    form.append(formError, submit);
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      const answers = {};
-      for (const [name, { input, q }] of Object.entries(fields)) {
-        const value = q.kind === "consent" ? input.checked : input.value.trim();
-        if (value !== "" && value !== false) answers[name] = value;
-      }
-      submit.disabled = true;
-      formError.textContent = "";
-      Object.values(fields).forEach(({ input, error }) => { error.textContent = ""; input.removeAttribute("aria-invalid"); });
-      try {
-        await startChat(answers, pendingContext);
-      } catch (e) {
-        const problems = (e.errors && e.errors.prechat) || {};
-        let firstBad = null;
-        for (const [name, messages] of Object.entries(problems)) {
-          const field = fields[name];
-          if (!field) continue;
-          field.error.textContent = [].concat(messages).join(" ");
-          field.input.setAttribute("aria-invalid", "true");
-          firstBad = firstBad || field.input;
-        }
-        if (firstBad) firstBad.focus();
-        else formError.textContent = e.message || t.error;
-      } finally {
-        submit.disabled = false;
-      }
-    });
-    ui.body.append(form);
+    const shown = ++screen;
+    part("pane").then((pane) => {
+      if (!conversation && shown === screen) pane.prechat(focus && !ui.pane.hidden);
+    }).catch((e) => fail(e.code, e.message));
+  };
+
+  // During a waiting chat the socket says when somebody can answer again, or no longer can.
+  const availabilityChanged = (a) => {
+    config.availability = { available: a.available, open: a.open, message: a.message, may_wait: a.may_wait };
+    if (ui.notice && conversation && conversation.status === "open") ui.notice.textContent = a.available ? "" : a.message;
+    emit("availabilityChanged", { available: a.available });
   };
 
   // --- starting and following a chat -------------------------------------------------------------
@@ -378,6 +400,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
       pendingContext = null;
       acceptedInvitation = null;
       follow(answer.conversation);
+      if (!ui.pane.hidden) ui.composer.focus(); // WID-5: straight to the message box
       emit("chatStarted", { id: answer.conversation.id });
     } catch (e) {
       fail(e.code, e.message);
@@ -444,9 +467,15 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
     if (!ui.footer || ui.footer.dataset.ended) return;
     ui.footer.dataset.ended = "1";
     ui.typing.hidden = true;
+    const again = el("button", { type: "button", "data-testid": "new-chat", text: t.newChat, onclick: () => {
+      stop(); conversation = null; showPrechat(true);
+    } });
     ui.footer.replaceChildren(el("div", { class: "bar", "data-testid": "chat-ended" },
-      el("span", { class: "note", role: "status", text: t.ended }),
-      el("button", { type: "button", "data-testid": "new-chat", text: t.newChat, onclick: () => { stop(); conversation = null; showPrechat(); } })));
+      el("span", { class: "note", role: "status", text: t.ended }), again));
+    // WID-5: the composer is gone; focus goes to the next thing to do, never to the page body.
+    if (!ui.pane.hidden && ui.shadow.activeElement == null) again.focus();
+    const chat = conversation;
+    if (announce) part("pane").then((pane) => conversation === chat && pane.after()).catch(() => {});
     if (announce) emit("chatClosed", { id: conversation && conversation.id, status: conversation && conversation.status });
   };
 
@@ -560,11 +589,13 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
       authRetried = false;
       ui.notice.textContent = "";
       setStatus(frame.status);
+      if (frame.availability) availabilityChanged(frame.availability);
       for (const [clientId, text] of outbox) ws.send(JSON.stringify({ type: "message.send", text, client_id: clientId }));
     } else if (frame.type === "conversation.message") {
       if (frame.seq <= lastSeq) return; // already shown: each message once (CONV-2)
       lastSeq = frame.seq;
       showMessage(frame);
+      attention(frame);
       if (frame.sender === "customer") sent(frame);
       else {
         if (frame.sender !== "system") ui.typing.hidden = true;
@@ -578,12 +609,14 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
       if (frame.is_typing) ui.typingTimer = setTimeout(() => (ui.typing.hidden = true), 8000);
     } else if (frame.type === "conversation.status") {
       setStatus(frame.status);
+    } else if (frame.type === "availability") {
+      availabilityChanged(frame);
     } else if (frame.type === "error") {
       if (!ws.joined && (frame.code === "not_found" || frame.code === "invalid_token" || frame.code === "expired_token")) {
         // The chat is gone (or its token is): stop following it and offer a new one.
         stop();
         conversation = null;
-        if (ui.pane && !ui.pane.hidden) showPrechat();
+        if (ui.pane && !ui.pane.hidden) showPrechat(false);
       } else if (!ws.joined && (frame.code === "authentication_required" || /^auth_/.test(frame.code || ""))) {
         // AUTH-3: the sign-in was refused. An expired token is renewed once; otherwise we stop
         // until the host page gives a new token provider.
