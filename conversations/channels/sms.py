@@ -21,7 +21,12 @@ from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOpt
 from conversations.customer_links import conversation_contact_link_verified
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
-from conversations.services import conversation_started_publish, message_post, message_validate_text
+from conversations.services import (
+    conversation_enqueue,
+    conversation_started_publish,
+    message_post,
+    message_validate_text,
+)
 from core.realtime import conversation_group, publish_on_commit
 from customers.models import Contact, normalise_phone
 from customers.selectors import contacts_with_mobile_phone
@@ -205,7 +210,6 @@ def provider_delivery_process(*, delivery_id: int) -> ProviderDelivery | None:
 
 
 def _conversation_start(*, channel: PhoneChannel, delivery: ProviderDelivery, text: str) -> Conversation:
-    from routing import services as routing
     from routing.rules import Facts, route_evaluate
 
     voice = delivery.kind == ProviderDelivery.Kind.CALL
@@ -238,9 +242,7 @@ def _conversation_start(*, channel: PhoneChannel, delivery: ProviderDelivery, te
         text = _("Voice bot transcript:") + "\n" + text
     message, _created = message_post(conversation_id=conversation.pk, sender=Message.Sender.CUSTOMER, text=text)
     delivery.message = message
-    routing.work_item_enqueue(
-        workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
-    )
+    conversation_enqueue(conversation, workstream=workstream, queue=decision.queue, skills=decision.skills)
     return conversation
 
 

@@ -32,14 +32,14 @@ from agents.models import AgentConnection, AgentProfile
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Session
 from conversations.services import conversation_customer_end, conversation_end_if_customer_gone
+from conversations.transfer import conversation_transfer
 from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
-from routing.services.transfer import conversation_transfer
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,9 +120,7 @@ def reachable_agent(queue, *, chats: int = 1) -> AgentProfile:
 def offered_chat(workstream, agent) -> tuple[Conversation, Offer]:
     """A live chat in the workstream's queue, offered to ``agent`` by the real dispatch."""
     conversation = ConversationFactory(workstream=workstream, queue=workstream.default_queue)
-    WorkItem.objects.create(
-        workstream=workstream, queue=workstream.default_queue, conversation=conversation, capacity_units=UNITS
-    )
+    WorkItemFactory(conversation=conversation, queue=workstream.default_queue, capacity_units=UNITS)
     assert offers_dispatch(queue_ids=[workstream.default_queue_id], agent_id=agent.pk) == 1
     offer = Offer.objects.get(work_item__conversation=conversation, status=Offer.Status.PENDING)
     assert offer.agent_id == agent.pk
@@ -210,7 +208,7 @@ def check_consistent(scenario: str, conversation: Conversation, agents: list[Age
     for item in related:
         if item.status == WorkItem.Status.OFFERED:
             assert item.offers.filter(status=Offer.Status.PENDING).exists(), item
-        if Conversation.objects.filter(pk=item.conversation_id, status=Conversation.Status.CLOSED).exists():
+        if Conversation.objects.filter(pk=item.conversation.pk, status=Conversation.Status.CLOSED).exists():
             assert item.status == WorkItem.Status.DONE, item
     return outcome
 
