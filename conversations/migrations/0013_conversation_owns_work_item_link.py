@@ -24,6 +24,11 @@ def move_links_back(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    # Undone, the links are written to the work items and then this column's foreign key goes:
+    # PostgreSQL refuses that DDL in the transaction of the writes (pending trigger events), so
+    # each operation runs in a transaction of its own.
+    atomic = False
+
     dependencies = [
         ("conversations", "0012_help_texts_in_admin_words"),
         ("routing", "0008_work_item_kind_scenario_facts"),
