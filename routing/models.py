@@ -434,8 +434,8 @@ class WorkItem(models.Model):
     queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="work_items")
     kind = models.CharField(max_length=16, choices=Kind.choices, editable=False)
     scenario = models.CharField(
-        max_length=32, choices=Scenario.choices, editable=False, help_text=_("How the offer is announced (NOT-1).")
-    )
+        max_length=32, choices=Scenario.choices, editable=False, help_text=_("How the offer is announced.")
+    )  # NOT-1
     facts = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, editable=False)
     skills = models.ManyToManyField("agents.Skill", blank=True, related_name="+")

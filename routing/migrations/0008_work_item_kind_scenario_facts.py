@@ -108,7 +108,7 @@ class Migration(migrations.Migration):
                 ],
                 default="incoming_chat",
                 editable=False,
-                help_text="How the offer is announced (NOT-1).",
+                help_text="How the offer is announced.",
                 max_length=32,
             ),
             preserve_default=False,
