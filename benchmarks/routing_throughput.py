@@ -139,7 +139,9 @@ def seed(agents: int, items: int) -> None:
             WorkItem(
                 workstream=workstream,
                 queue=queues[index % QUEUES],
-                case=case,
+                kind=WorkItem.Kind.CASE,
+                scenario="case_assignment",
+                facts={"refs": {"case": case.pk}, "case_title": case.title},
                 capacity_units=UNITS,
                 enqueued_at=start + timedelta(milliseconds=index),
             )
@@ -147,6 +149,9 @@ def seed(agents: int, items: int) -> None:
         ),
         batch_size=batch,
     )
+    for case, work_item in zip(cases, work_items, strict=True):  # the case owns the link (issue 11)
+        case.work_item = work_item
+    Case.objects.bulk_update(cases, ["work_item"], batch_size=batch)
     WorkItem.skills.through.objects.bulk_create(
         (
             WorkItem.skills.through(workitem_id=item.pk, skill_id=skills[(index // QUEUES) % SKILLS].pk)

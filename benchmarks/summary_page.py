@@ -69,6 +69,7 @@ def seed(items: int) -> dict:
 
     from agents.models import AgentProfile, Presence, Skill
     from conversations.models import Conversation
+    from conversations.services import conversation_work_facts
     from customers.models import Account, Case, Contact, Note
     from notifications.services import notification_raise_for_offer
     from routing.models import Offer, Queue, QueueMembership, WorkItem, Workstream
@@ -127,7 +128,16 @@ def seed(items: int) -> dict:
     conversation.skills.set([Skill.objects.create(name="Billing"), Skill.objects.create(name="French")])
     for kind, title in (("page_visited", "Pricing"), ("phrase_searched", "refund"), ("article_viewed", "Refunds")):
         SelfServiceAction.objects.create(visitor=visitor, conversation=conversation, kind=kind, title=title)
-    work_item = WorkItem.objects.create(workstream=workstream, queue=queue, conversation=conversation, status="offered")
+    work_item = WorkItem.objects.create(
+        workstream=workstream,
+        queue=queue,
+        kind=WorkItem.Kind.CONVERSATION,
+        scenario="incoming_chat",
+        facts=conversation_work_facts(conversation),
+        status="offered",
+    )
+    conversation.work_item = work_item  # the conversation owns the link (issue 11)
+    conversation.save(update_fields=["work_item"])
     offer = Offer.objects.create(work_item=work_item, agent=agent, expires_at=timezone.now() + timedelta(minutes=2))
     notification_raise_for_offer(offer=offer, scenario="incoming_chat")
     offer_accept(offer_id=offer.pk, agent=agent)

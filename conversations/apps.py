@@ -16,3 +16,9 @@ class ConversationsConfig(AppConfig):
         # in the workstream API, which are routing's.
         workstream_inline_register(ChatSettingsInline)
         workstream_api_fields_register(workstream_chat_settings_fields, select_related=["chat_settings"])
+        from conversations.services import ConversationWork
+        from routing.models import WorkItem
+        from routing.subjects import register_work_subject
+
+        # Routing tells the conversation when an agent takes it (issue 11: routing knows work items).
+        register_work_subject(WorkItem.Kind.CONVERSATION, ConversationWork())

@@ -202,7 +202,7 @@ class WorkspaceConsumer(FrameConsumer):
 
     def frame_offer_accept(self, frame):
         offer = offer_accept(offer_id=frame["offer"], agent=self.agent)
-        conversation_id = offer.work_item.conversation_id
+        conversation_id = offer.work_item.references.get("conversation")
         url = (
             reverse("conversations:conversation", args=[conversation_id])
             if conversation_id

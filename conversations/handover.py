@@ -1,11 +1,11 @@
 """The conversation side of handing work over: transfer (ROU-14), consult / escalation and the
 hand-over from a bot (ROU-15).
 
-Routing decides who takes the work and moves the capacity (``routing.services.transfer``); these
-functions record it on the conversation: who holds it, its sessions, the audit event with the
-note, and the system message the customer sees. They run inside the routing service's
-transaction, which already holds the work item's and the agents' row locks; the conversation
-row is locked here, last (the order every assignment path uses).
+The workflows are in ``conversations.transfer``: routing decides who takes the work and moves
+the capacity (``routing.services.transfer``); these functions record it on the conversation: who
+holds it, its sessions, the audit event with the note, and the system message the customer sees.
+They run inside the workflow's transaction, which already holds the work item's and the agents'
+row locks; the conversation row is locked here, last (``core.locks``).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from conversations.services import (
     conversation_lock,
+    conversation_lock_with_work,
     conversation_started_publish,
     conversation_transition,
     message_post,
@@ -119,9 +120,16 @@ def conversation_transfer_to_queue(*, conversation_id: int, from_agent, queue, n
     return conversation
 
 
+@transaction.atomic
 def conversation_consultant_add(*, conversation_id: int, by_agent, consultant, note: str) -> ConversationParticipant:
-    """``consultant`` joins the conversation to read and write in it, without holding it (ROU-15)."""
-    conversation = _locked_active(conversation_id)
+    """``consultant`` joins the conversation to read and write in it, without holding it (ROU-15).
+
+    One transaction of its own, locking the conversation's work item before the conversation
+    (``core.locks``; inside ``conversation_consult`` the work item is held already).
+    """
+    conversation = conversation_lock_with_work(conversation_id)
+    if conversation.status != Conversation.Status.ACTIVE:
+        raise ConversationError("Only an active conversation can be handed over.", code="not_active")
     if ConversationParticipant.objects.filter(
         conversation=conversation, agent=consultant, left_at__isnull=True
     ).exists():
@@ -160,7 +168,7 @@ def is_consultant(*, conversation_id: int, agent) -> bool:
 @transaction.atomic
 def bot_conversation_start(*, bot_user, workstream, context_variables=None, language: str = "") -> Conversation:
     """An API client (a bot) takes a new conversation first; it is open, with no work item, until
-    the bot hands it to a human (``routing.services.transfer.bot_escalate``)."""
+    the bot hands it to a human (``conversations.transfer.bot_escalate``)."""
     from conversations.services import context_variables_validate
 
     if not workstream.is_active:

@@ -17,11 +17,11 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import AgentProfile
 from conversations import workspace
+from conversations.transfer import MAX_NOTE, conversation_consult, conversation_transfer
 from conversations.views import agent_required, page_context
 from core.errors import DomainError, NotFound
 from routing.models import Queue
 from routing.selectors import agents_visible_to
-from routing.services.transfer import MAX_NOTE, conversation_consult, conversation_transfer
 
 
 class TransferForm(forms.Form):

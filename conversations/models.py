@@ -51,6 +51,16 @@ class Conversation(models.Model):
         "routing.Queue", null=True, blank=True, on_delete=models.PROTECT, related_name="conversations"
     )
     skills = models.ManyToManyField("agents.Skill", blank=True, related_name="conversations")
+    # Owned by the conversation (issue 11: routing knows work items, not conversations); set once,
+    # when it is routed (a bot's conversation has none until its hand-over).
+    work_item = models.OneToOneField(
+        "routing.WorkItem",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="conversation",
+        editable=False,
+    )
     agent = models.ForeignKey(
         "agents.AgentProfile",
         null=True,

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from conversations.models import Conversation
 from conversations.views import agent_required, page_context
 from conversations.workspace import customer_label
 from core.errors import DomainError
@@ -35,11 +36,20 @@ class OpenItemRow:
 
 def open_item_rows(agent) -> list[OpenItemRow]:
     rows = []
-    for item in open_items_for(agent):
-        if item.conversation_id:
-            customer, channel = customer_label(item.conversation), item.conversation.get_channel_display()
+    items = open_items_for(agent)
+    # The conversations own the link to their work items (issue 11): one query for the page.
+    conversations = {
+        conversation.work_item_id: conversation
+        for conversation in Conversation.objects.filter(work_item__in=[item.pk for item in items]).select_related(
+            "contact"
+        )
+    }
+    for item in items:
+        conversation = conversations.get(item.pk)
+        if conversation is not None:
+            customer, channel = customer_label(conversation), conversation.get_channel_display()
         else:
-            customer, channel = item.case.title, _("Case")
+            customer, channel = item.fact("case_title"), _("Case")
         rows.append(OpenItemRow(item.pk, customer, channel, item.queue.name, item.workstream.name, item.enqueued_at))
     return rows
 
@@ -63,7 +73,8 @@ def open_item_pick(request: HttpRequest, work_item_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
         return redirect("conversations:open_items")
-    if work_item.conversation_id:
-        return redirect("conversations:conversation", work_item.conversation_id)
+    conversation_id = work_item.references.get("conversation")
+    if conversation_id:
+        return redirect("conversations:conversation", conversation_id)
     messages.success(request, _("The case is yours now."))
     return redirect("conversations:dashboard")

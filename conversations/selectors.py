@@ -6,12 +6,17 @@ Every read of a conversation by a person goes through :func:`conversations_visib
 
 from __future__ import annotations
 
+import math
+from datetime import datetime, timedelta
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Q, QuerySet
+from django.utils import timezone
 
 from agents.selectors import agent_for_user, oversees_all
 from conversations.models import Conversation, Message
 from core.errors import NotFound
+from routing.models import Queue
 from routing.selectors import queue_ids_of
 
 
@@ -63,3 +68,28 @@ def conversation_messages(*, conversation: Conversation, after: int | None = Non
     if after is not None:
         messages = messages.filter(seq__gt=after)
     return messages
+
+
+# --- Waiting (LIVE-1, WID-8) -----------------------------------------------------------------
+AVERAGE_WAIT_WINDOW = timedelta(days=7)
+AVERAGE_WAIT_SAMPLE = 200
+
+
+def queue_average_wait_minutes(queue: Queue, *, now: datetime | None = None) -> int:
+    """The average wait of the queue's recently assigned chats in whole minutes, rounded up, at least 1.
+
+    Both the LIVE-1 system message and the widget's availability (WID-8) use it, so the host
+    page and the chat never disagree.
+    """
+    now = now or timezone.now()
+    waits = [
+        (assigned - created).total_seconds()
+        for created, assigned in Conversation.objects.filter(
+            queue=queue, first_assigned_at__gte=now - AVERAGE_WAIT_WINDOW
+        )
+        .order_by("-first_assigned_at")
+        .values_list("created_at", "first_assigned_at")[:AVERAGE_WAIT_SAMPLE]
+    ]
+    if not waits:
+        return 1
+    return max(1, math.ceil(sum(waits) / len(waits) / 60))

@@ -27,15 +27,17 @@ from conversations.models import (
     WrapUpCode,
 )
 from conversations.rendering import message_agent_name
+from conversations.selectors import queue_average_wait_minutes
 from conversations.states import CONVERSATION
 from conversations.wait_messages import wait_message_texts
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, conversation_staff_group, publish_on_commit
+from notifications.scenarios import Scenario
 from routing import services as routing
 from routing.models import WorkItem
 from routing.rules import Facts, queue_is_open, route_evaluate
-from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
-from routing.services import work_item_lock_for_conversation
+from routing.selectors import queue_can_serve_now
+from routing.services import work_item_enqueue, work_item_lock
 
 Actor = ConversationEvent.Actor
 
@@ -53,9 +55,12 @@ def conversation_lock_with_work(conversation_id: int) -> Conversation:
     """Lock the conversation's work item, then the conversation: the order of core.locks, so a
     customer ending the chat queues behind an agent's accept or a transfer instead of crossing it.
 
-    For every conversation workflow that may go on to routing (ending, closing, parking).
+    For every conversation workflow that may go on to routing (ending, closing, parking). The
+    link is the conversation's own column, set once when it is routed, so reading it unlocked
+    is safe.
     """
-    work_item_lock_for_conversation(conversation_id=conversation_id)
+    work_item_id = Conversation.objects.filter(pk=conversation_id).values_list("work_item_id", flat=True).first()
+    work_item_lock(work_item_id=work_item_id)
     return conversation_lock(conversation_id)
 
 
@@ -118,6 +123,10 @@ def message_validate_text(text: str) -> str:
             code="message_too_large",
         )
     return text
+
+
+class _WorkItemFirst(Exception):
+    """Rolls back a customer's message in a waiting conversation, to take the locks in order."""
 
 
 class _RepeatedClientId(Exception):
@@ -191,16 +200,32 @@ def message_post(
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
         raise ConversationError("A client id is 1 to 64 characters.", code="bad_client_id")
     try:
-        with transaction.atomic():
-            return _message_store(
-                conversation_id=conversation_id,
-                sender=sender,
-                text=text,
-                sender_user=sender_user,
-                client_id=client_id,
-                agent=agent,
-                attachment=attachment,
-            )
+        try:
+            with transaction.atomic():
+                return _message_store(
+                    conversation_id=conversation_id,
+                    sender=sender,
+                    text=text,
+                    sender_user=sender_user,
+                    client_id=client_id,
+                    agent=agent,
+                    attachment=attachment,
+                )
+        except _WorkItemFirst:
+            # The customer writes in a waiting chat, which goes back to routing (PER-6): start
+            # again with its work item locked before the conversation (core.locks order).
+            with transaction.atomic():
+                conversation_lock_with_work(conversation_id)
+                return _message_store(
+                    conversation_id=conversation_id,
+                    sender=sender,
+                    text=text,
+                    sender_user=sender_user,
+                    client_id=client_id,
+                    agent=agent,
+                    attachment=attachment,
+                    work_locked=True,
+                )
     except (_RepeatedClientId, ConversationError) as refused:
         # Rare paths, after the rollback: a repeat is answered with the stored message even where
         # a new one would be refused (a retry after the chat ended still gets its ack).
@@ -214,9 +239,19 @@ def message_post(
 
 
 def _message_store(
-    *, conversation_id: int, sender: str, text: str, sender_user, client_id: str | None, agent, attachment=None
+    *,
+    conversation_id: int,
+    sender: str,
+    text: str,
+    sender_user,
+    client_id: str | None,
+    agent,
+    attachment=None,
+    work_locked=False,
 ) -> tuple[Message, bool]:
-    """:func:`message_post`'s transaction. Raises :class:`_RepeatedClientId` on a stored client id."""
+    """:func:`message_post`'s transaction. Raises :class:`_RepeatedClientId` on a stored client id,
+    and :class:`_WorkItemFirst` when the customer writes in a waiting conversation unless the
+    caller locked its work item first (``work_locked``)."""
     customer = sender == Message.Sender.CUSTOMER
     update, insert = _message_post_sql(customer=customer)
     now = timezone.now()
@@ -227,6 +262,8 @@ def _message_store(
         if row is None:
             raise NotFound("No such conversation.")
         seq, status, agent_id, phone_channel_id, channel = row
+        if customer and status == Conversation.Status.WAITING and not work_locked:
+            raise _WorkItemFirst
         if status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
             raise ConversationError("This conversation has ended.", code="conversation_closed")
         if agent is not None:  # an agent writes only in a conversation they hold (or consult in) while it is active
@@ -511,9 +548,7 @@ def conversation_start(
         return conversation_transition(
             conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Out of hours"
         )
-    work_item = routing.work_item_enqueue(
-        workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
-    )
+    work_item = conversation_enqueue(conversation, workstream=workstream, queue=decision.queue, skills=decision.skills)
     # LIVE-1, LIVE-4: where they stand only when somebody can pick the chat up now; otherwise
     # the widget already told them nobody can answer, and they chose to wait.
     if not workstream.is_persistent and queue_can_serve_now(decision.queue, workstream):
@@ -533,7 +568,8 @@ def conversation_start(
 def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversation:
     """Routing gave the conversation to ``agent``: it becomes active and a session opens (CONV-3).
 
-    Called by ``routing.services.offer_accept`` inside its transaction.
+    Called by routing (``ConversationWork.assigned``) inside its transaction, which holds the
+    work item's and the agent's row locks.
     """
     conversation = conversation_lock(conversation_id)
     now = timezone.now()
@@ -564,7 +600,71 @@ def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversati
 
 def conversation_work_item_id(conversation: Conversation) -> int | None:
     """The id of the conversation's work item (none before it was routed, e.g. a bot's)."""
-    return WorkItem.objects.filter(conversation=conversation).values_list("pk", flat=True).first()
+    return conversation.work_item_id
+
+
+def conversation_scenario(conversation: Conversation) -> str:
+    """How the conversation's offers are announced (NOT-1): a bot's hand-over (ROU-15), an SMS
+    or a call (NOT-15), else an incoming chat — by the workstream's channel."""
+    if conversation.origin == Conversation.Origin.BOT:
+        return Scenario.BOT_ESCALATION
+    channel = conversation.workstream.channel
+    return {"sms": Scenario.INCOMING_SMS, "voice": Scenario.INCOMING_VOICE}.get(channel, Scenario.INCOMING_CHAT)
+
+
+def conversation_work_facts(conversation: Conversation) -> dict:
+    """What routing and notifications show of the conversation: the snapshot its work item carries
+    (``routing.models.FACTS``), taken when it is routed."""
+    answers = conversation.prechat_answers if isinstance(conversation.prechat_answers, dict) else {}
+    values = {}
+    for name, variable in (conversation.context_variables or {}).items():
+        values[name] = str(variable.get("value", "")) if isinstance(variable, dict) else str(variable)
+    for name, answer in answers.items():
+        values[name] = str(answer)
+    contact = conversation.contact if conversation.contact_id else None
+    suggested = conversation.suggested_contact if conversation.suggested_contact_id and contact is None else None
+    return {
+        "refs": {"conversation": conversation.pk},
+        "url": f"/workspace/conversations/{conversation.pk}/",
+        "customer_name": (contact.full_name if contact else "")
+        or str(answers.get("name", ""))
+        or conversation.customer_phone  # SMS and voice: the caller's number (NOT-15)
+        or "Visitor",
+        "channel": str(conversation.get_channel_display()),
+        "language": conversation.language,
+        "device": " on ".join(p for p in (conversation.browser, conversation.operating_system) if p),
+        "started_at": conversation.created_at.isoformat(),
+        "proactive": conversation.origin == Conversation.Origin.PROACTIVE,
+        "possible_match": suggested.full_name if suggested is not None else "",
+        "values": values,
+    }
+
+
+def conversation_enqueue(conversation: Conversation, *, workstream, queue, skills) -> WorkItem:
+    """Route the conversation: a work item in ``queue``, owned by the conversation (its
+    ``work_item``), with its scenario and facts. In the caller's transaction, which holds the
+    conversation's row or just created it (the work item is new: no lock to take before it)."""
+    work_item = work_item_enqueue(
+        workstream=workstream,
+        queue=queue,
+        skills=skills,
+        kind=WorkItem.Kind.CONVERSATION,
+        scenario=conversation_scenario(conversation),
+        facts=conversation_work_facts(conversation),
+    )
+    conversation.work_item = work_item
+    conversation.save(update_fields=["work_item"])
+    return work_item
+
+
+class ConversationWork:
+    """The conversation as routing's work subject (``routing.subjects``), registered in
+    ``ConversationsConfig.ready()``."""
+
+    def assigned(self, *, work_item: WorkItem, agent) -> None:
+        conversation_id = Conversation.objects.filter(work_item=work_item).values_list("pk", flat=True).first()
+        if conversation_id is not None:
+            conversation_assign(conversation_id=conversation_id, agent=agent, work_item=work_item)
 
 
 def _end(conversation: Conversation, *, actor: str, actor_user=None, notice: str) -> Conversation:

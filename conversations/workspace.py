@@ -70,7 +70,7 @@ def conversations_given_to(user: AbstractBaseUser, agent: AgentProfile) -> Query
     conversations = Conversation.objects.all()
     if oversees_all(user):
         return conversations
-    accepted = Offer.objects.filter(agent=agent, status=Offer.Status.ACCEPTED, work_item__conversation=OuterRef("pk"))
+    accepted = Offer.objects.filter(agent=agent, status=Offer.Status.ACCEPTED, work_item=OuterRef("work_item"))
     had_session = Session.objects.filter(agent=agent, conversation=OuterRef("pk"))
     consulted = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"))  # ROU-15
     return conversations.filter(Q(agent=agent) | Exists(accepted) | Exists(had_session) | Exists(consulted))

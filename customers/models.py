@@ -153,6 +153,10 @@ class Case(models.Model):
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Owned by the case (issue 11): routing knows work items, not cases.
+    work_item = models.OneToOneField(
+        "routing.WorkItem", null=True, blank=True, on_delete=models.PROTECT, related_name="case", editable=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     resolved_at = models.DateTimeField(null=True, blank=True)

@@ -22,6 +22,9 @@ from django.utils import timezone
 from core.errors import DomainError, NotFound
 from core.realtime import case_group, publish_on_commit
 from customers.models import Account, Case, Contact, Note
+from notifications.scenarios import Scenario
+from routing.models import WorkItem
+from routing.services import work_item_enqueue
 
 CONTACT_FIELDS = frozenset(
     {
@@ -282,3 +285,48 @@ def note_delete(*, note_id: int, by: AbstractBaseUser) -> None:
     if not may_change_note(by, note):
         raise DomainError("Only the note's author or an admin can delete it.", code="forbidden")
     note.delete()
+
+
+# --- routing a case (NOT-14) ---------------------------------------------------------------------
+
+
+def case_work_facts(case: Case) -> dict:
+    """What routing and notifications show of the case: its work item's snapshot (``routing.models.FACTS``)."""
+    return {
+        "refs": {"case": case.pk},
+        "customer_name": case.contact.full_name if case.contact_id else "",
+        "case_title": case.title,
+        "channel": "",
+        "started_at": case.created_at.isoformat() if case.created_at else "",
+    }
+
+
+@transaction.atomic
+def case_enqueue(*, case: Case, workstream, queue, skills) -> WorkItem:
+    """Route the case to an agent (NOT-14): a work item in ``queue``, owned by the case (its
+    ``work_item``). A case is routed once; routing it again is refused."""
+    case = Case.objects.select_for_update().get(pk=case.pk)
+    if case.work_item_id is not None:
+        raise DomainError("This case was routed already.", code="already_routed")
+    work_item = work_item_enqueue(
+        workstream=workstream,
+        queue=queue,
+        skills=skills,
+        kind=WorkItem.Kind.CASE,
+        scenario=Scenario.CASE_ASSIGNMENT,
+        facts=case_work_facts(case),
+    )
+    case.work_item = work_item
+    case.save(update_fields=["work_item"])
+    return work_item
+
+
+class CaseWork:
+    """The case as routing's work subject (``routing.subjects``), registered in ``CustomersConfig.ready()``.
+
+    A case keeps no state of its own about who works on it: its holder is its work item's agent,
+    so an assignment (an accept, or NOT-14's hold at the timeout) changes no row of the case.
+    """
+
+    def assigned(self, *, work_item: WorkItem, agent) -> None:
+        return None

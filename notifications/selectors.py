@@ -60,12 +60,8 @@ def notification_payload(notification: Notification) -> dict:
         "desktop_mode": template.desktop_mode if template else "background",
         "timeout_seconds": template.timeout_seconds if template else 120,
         "expires_at": notification.expires_at.isoformat() if notification.expires_at else None,
-        "conversation": notification.work_item.conversation_id if notification.work_item_id else None,
-        "url": (
-            f"/workspace/conversations/{notification.work_item.conversation_id}/"
-            if notification.work_item_id and notification.work_item.conversation_id
-            else None
-        ),
+        "conversation": notification.work_item.references.get("conversation") if notification.work_item_id else None,
+        "url": (notification.work_item.fact("url") or None) if notification.work_item_id else None,
         "status": notification.status,
     }
 

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
 
 from agents.availability import Change
@@ -108,38 +109,31 @@ def notification_transition(notification: Notification, *, to: str) -> Notificat
 
 
 def _placeholder_values(work_item, *, scenario: str) -> dict[str, str]:
-    """Values for a template's placeholders (NOT-6a): built-ins, pre-chat answers, context variables."""
-    conversation = work_item.conversation if work_item.conversation_id else None
-    case = work_item.case if work_item.case_id else None
+    """Values for a template's placeholders (NOT-6a): built-ins, pre-chat answers, context
+    variables — from the facts the work's owner snapshotted when it was routed."""
     values = {
         "queueName": work_item.queue.name if work_item.queue_id else "",
-        "caseTitle": case.title if case else "",
-        "channel": "",
-        "customerName": "",
+        "caseTitle": str(work_item.fact("case_title")),
+        "channel": str(work_item.fact("channel")),
+        "customerName": str(work_item.fact("customer_name")),
         "visitorLanguage": "",
         "visitorDevice": "",
         "waitTime": "",
         "proactive": "",
     }
-    if case is not None and case.contact_id:
-        values["customerName"] = case.contact.full_name
-    if conversation is not None:
-        for name, variable in (conversation.context_variables or {}).items():
-            values[name] = str(variable.get("value", "")) if isinstance(variable, dict) else str(variable)
-        for name, answer in (conversation.prechat_answers or {}).items():
-            values[name] = str(answer)
-        values["customerName"] = (
-            (conversation.contact.full_name if conversation.contact_id else "")
-            or str((conversation.prechat_answers or {}).get("name", ""))
-            or conversation.customer_phone  # SMS and voice: the caller's number (NOT-15)
-            or "Visitor"
-        )
-        values["channel"] = conversation.get_channel_display()
-        values["visitorLanguage"] = conversation.language
-        values["visitorDevice"] = " on ".join(p for p in (conversation.browser, conversation.operating_system) if p)
-        waited = int((timezone.now() - conversation.created_at).total_seconds())
-        values["waitTime"] = f"{waited // 60} min {waited % 60:02d} s"
-        values["proactive"] = "Yes" if conversation.origin == "proactive" else "No"
+    if work_item.kind == "conversation":
+        named = work_item.fact("values", {})
+        for name, value in (named if isinstance(named, dict) else {}).items():
+            values[name] = str(value)
+        values["customerName"] = str(work_item.fact("customer_name")) or "Visitor"
+        values["channel"] = str(work_item.fact("channel"))
+        values["visitorLanguage"] = str(work_item.fact("language"))
+        values["visitorDevice"] = str(work_item.fact("device"))
+        started = parse_datetime(str(work_item.fact("started_at")))
+        if started is not None:
+            waited = max(int((timezone.now() - started).total_seconds()), 0)
+            values["waitTime"] = f"{waited // 60} min {waited % 60:02d} s"
+        values["proactive"] = "Yes" if work_item.fact("proactive", False) else "No"
     return values
 
 
@@ -162,14 +156,12 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
         {"header": field.header, "value": render_placeholders(field.value, values)}
         for field in (template.fields.all() if template.pk else [])
     ]
-    if work_item.conversation_id and work_item.conversation.origin == "proactive":
+    if work_item.fact("proactive", False):
         fields.insert(0, {"header": "Source", "value": "Proactive invitation"})  # PRO-5
-    suggested = work_item.conversation.suggested_contact if work_item.conversation_id else None
-    if suggested is not None and not work_item.conversation.contact_id:
+    possible_match = work_item.fact("possible_match")
+    if possible_match:
         # SUM-5: what an unverified customer typed matches a contact: her name, flagged, nothing more.
-        fields.append(
-            {"header": _("Possible match"), "value": _("%(name)s — unverified") % {"name": suggested.full_name}}
-        )
+        fields.append({"header": _("Possible match"), "value": _("%(name)s — unverified") % {"name": possible_match}})
     notification = Notification.objects.create(
         agent_id=offer.agent_id,
         scenario=scenario,

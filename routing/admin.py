@@ -321,7 +321,7 @@ class WorkItemAdmin(ReadOnlyAdmin):
     list_display = ["__str__", "status", "workstream", "queue", "agent", "capacity_units", "enqueued_at"]
     list_filter = ["status", "workstream", "queue"]
     list_select_related = ["workstream", "queue", "agent"]
-    search_fields = ["agent__display_name", "case__title", "conversation__contact__last_name"]
+    search_fields = ["agent__display_name", "facts__customer_name", "facts__case_title"]
     date_hierarchy = "enqueued_at"
     inlines = [OfferInline]
 

@@ -354,7 +354,17 @@ def validate_conditions(conditions) -> list[str]:
 
 
 class WorkItem(models.Model):
-    """Anything routed to an agent: a conversation or a case."""
+    """Anything routed to an agent: a conversation or a case (``kind``).
+
+    The link is owned by the work (``Conversation.work_item``, ``Case.work_item``, higher apps):
+    routing knows work items, not conversations (issue 11). What routing and notifications need
+    of the work the owner sets when it enqueues: the notification ``scenario`` and ``facts``, a
+    snapshot of what a notification and an event show (see :data:`FACTS`).
+    """
+
+    class Kind(models.TextChoices):
+        CONVERSATION = "conversation", _("Conversation")
+        CASE = "case", _("Case")
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -365,12 +375,11 @@ class WorkItem(models.Model):
 
     workstream = models.ForeignKey(Workstream, on_delete=models.PROTECT, related_name="work_items")
     queue = models.ForeignKey(Queue, null=True, blank=True, on_delete=models.PROTECT, related_name="work_items")
-    conversation = models.OneToOneField(
-        "conversations.Conversation", null=True, blank=True, on_delete=models.CASCADE, related_name="work_item"
-    )
-    case = models.ForeignKey(
-        "customers.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="work_items"
-    )
+    kind = models.CharField(max_length=16, choices=Kind.choices, editable=False)
+    scenario = models.CharField(
+        max_length=32, choices=Scenario.choices, editable=False, help_text=_("How the offer is announced.")
+    )  # NOT-1
+    facts = models.JSONField(default=dict, blank=True, editable=False)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, editable=False)
     skills = models.ManyToManyField("agents.Skill", blank=True, related_name="+")
     capacity_units = models.PositiveSmallIntegerField(default=10)
@@ -413,11 +422,6 @@ class WorkItem(models.Model):
         ]
         constraints = [
             models.CheckConstraint(
-                condition=Q(conversation__isnull=False, case__isnull=True)
-                | Q(conversation__isnull=True, case__isnull=False),
-                name="work_item_is_conversation_or_case",
-            ),
-            models.CheckConstraint(
                 condition=~Q(status__in=["assigned", "parked"]) | Q(agent__isnull=False),
                 name="assigned_work_item_has_agent",
             ),
@@ -425,8 +429,39 @@ class WorkItem(models.Model):
         ]
 
     def __str__(self) -> str:
-        subject = f"conversation {self.conversation_id}" if self.conversation_id else f"case {self.case_id}"
-        return f"Work item {self.pk} ({subject})"
+        return f"Work item {self.pk} ({self.get_kind_display().lower()})"
+
+    def fact(self, name: str, default=""):
+        """One fact of the owner's snapshot (:data:`FACTS`)."""
+        value = (self.facts or {}).get(name, default) if isinstance(self.facts, dict) else default
+        return default if value is None else value
+
+    @property
+    def references(self) -> dict:
+        """Which piece of work this is, for events and the API: e.g. ``{"conversation": 7, "case": None}``."""
+        refs = self.fact("refs", {})
+        return {"conversation": refs.get("conversation"), "case": refs.get("case")} if isinstance(refs, dict) else {}
+
+
+#: The facts a work item's owner snapshots when it enqueues (``WorkItem.facts``): ``refs`` (the
+#: owner's ids, for events and the API), ``url`` (the workspace page the agent opens), and what a
+#: notification shows (NOT-6a): ``customer_name``, ``channel``, ``case_title``, ``language``,
+#: ``device``, ``started_at`` (ISO time, for the wait), ``proactive`` (PRO-5), ``possible_match``
+#: (SUM-5: an unverified customer's matching contact), ``values`` (pre-chat answers and context
+#: variables by name, for a template's placeholders).
+FACTS = (
+    "refs",
+    "url",
+    "customer_name",
+    "channel",
+    "case_title",
+    "language",
+    "device",
+    "started_at",
+    "proactive",
+    "possible_match",
+    "values",
+)
 
 
 class Offer(models.Model):

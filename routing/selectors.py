@@ -7,8 +7,7 @@ share a queue with them.
 
 from __future__ import annotations
 
-import math
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, F, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
@@ -73,32 +72,6 @@ def agents_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[AgentP
     return agents.filter(Q(pk=agent.pk) | Q(pk__in=colleagues))
 
 
-AVERAGE_WAIT_WINDOW = timedelta(days=7)
-AVERAGE_WAIT_SAMPLE = 200
-
-
-def queue_average_wait_minutes(queue: Queue, *, now: datetime | None = None) -> int:
-    """The average wait of the queue's recently assigned chats in whole minutes, rounded up, at least 1.
-
-    Both the LIVE-1 system message and the widget's availability (WID-8) use it, so the host
-    page and the chat never disagree.
-    """
-    from conversations.models import Conversation
-
-    now = now or timezone.now()
-    waits = [
-        (assigned - created).total_seconds()
-        for created, assigned in Conversation.objects.filter(
-            queue=queue, first_assigned_at__gte=now - AVERAGE_WAIT_WINDOW
-        )
-        .order_by("-first_assigned_at")
-        .values_list("created_at", "first_assigned_at")[:AVERAGE_WAIT_SAMPLE]
-    ]
-    if not waits:
-        return 1
-    return max(1, math.ceil(sum(waits) / len(waits) / 60))
-
-
 # --- The supervisor's live view (ADM-2) ------------------------------------------------------------
 #: Work items still waiting for an agent: in the queue, or offered and not yet taken.
 WAITING_STATUSES = ("queued", "offered")
@@ -157,7 +130,7 @@ def open_items_for(agent: AgentProfile, *, limit: int = OPEN_ITEMS_LIMIT) -> lis
             queue__in=queue_ids_of(agent),
             queue__is_active=True,
         )
-        .select_related("queue", "workstream", "conversation__contact", "case")
+        .select_related("queue", "workstream")
         .order_by("queue__priority", "enqueued_at", "pk")[:limit]
     )
 

@@ -18,13 +18,14 @@ from django.utils.translation.trans_real import parse_accept_lang_header
 
 from conversations.attachments import AttachmentPolicy, size_label
 from conversations.models import Conversation
+from conversations.selectors import queue_average_wait_minutes
 from conversations.summary import SelfServiceRow
 from core.errors import NotFound
 from core.security import origin_matches, parse_origin_header
 from routing.models import Channel, OperatingHours, Queue, WorkItem, Workstream
 from routing.rule_fields import BOOLEAN, CHOICE, TEXT, RuleField
 from routing.rules import queue_is_open
-from routing.selectors import queue_average_wait_minutes, queue_can_serve_now
+from routing.selectors import queue_can_serve_now
 from routing.services.assignment import queue_position
 from widgets.models import (
     AuthenticationSetting,
@@ -407,7 +408,7 @@ def _next_operating_change(hours: OperatingHours, now: datetime) -> datetime | N
 
 def conversation_queue_position(conversation: Conversation) -> int | None:
     """1 for the next conversation its queue serves; None once it is no longer waiting there."""
-    item = WorkItem.objects.filter(conversation=conversation, status__in=WAITING_ITEM_STATUSES).first()
+    item = WorkItem.objects.filter(pk=conversation.work_item_id, status__in=WAITING_ITEM_STATUSES).first()
     if item is None or item.queue_id is None:
         return None
     return queue_position(item)

@@ -26,10 +26,10 @@ from conversations.bots import access_bot_client_conversation, access_bot_workst
 from conversations.handover import bot_conversation_start, bot_message_post
 from conversations.models import BotClient, Conversation, Message
 from conversations.selectors import conversation_messages
+from conversations.transfer import MAX_NOTE, bot_escalate
 from core.api import InputSerializer
 from core.errors import NotFound
 from routing.models import Workstream
-from routing.services.transfer import MAX_NOTE, bot_escalate
 
 NOT_YOURS = OpenApiResponse(description="No such conversation, or one this bot did not take.")
 NOT_GRANTED = OpenApiResponse(description="Not a bot key, or a workstream this bot is not granted.")
@@ -161,7 +161,7 @@ class BotEscalateApi(BotApiView):
         work_item = bot_escalate(
             bot_user=request.user, conversation_id=conversation_id, note=params.validated_data["note"]
         )
-        conversation = Conversation.objects.filter(pk=work_item.conversation_id).first()
+        conversation = Conversation.objects.filter(work_item=work_item).first()
         if conversation is None:
             raise NotFound("No such conversation.")
         return Response(ConversationSerializer(conversation).data)

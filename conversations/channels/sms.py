@@ -21,11 +21,15 @@ from conversations.channels.models import PhoneChannel, ProviderDelivery, SmsOpt
 from conversations.customer_links import conversation_contact_link_verified
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, Message
-from conversations.services import conversation_started_publish, message_post, message_validate_text
+from conversations.services import (
+    conversation_enqueue,
+    conversation_started_publish,
+    message_post,
+    message_validate_text,
+)
 from core.realtime import conversation_group, publish_on_commit
 from customers.models import Contact, normalise_phone
 from customers.selectors import contacts_with_mobile_phone
-from routing import services as routing
 from routing.rules import Facts, route_evaluate
 
 logger = logging.getLogger(__name__)
@@ -237,9 +241,7 @@ def _conversation_start(*, channel: PhoneChannel, delivery: ProviderDelivery, te
         text = _("Voice bot transcript:") + "\n" + text
     message, _created = message_post(conversation_id=conversation.pk, sender=Message.Sender.CUSTOMER, text=text)
     delivery.message = message
-    routing.work_item_enqueue(
-        workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
-    )
+    conversation_enqueue(conversation, workstream=workstream, queue=decision.queue, skills=decision.skills)
     return conversation
 
 

@@ -136,6 +136,8 @@ class OpenItemSerializer(serializers.ModelSerializer):
     queue = QueueReferenceSerializer(read_only=True)
     workstream = WorkstreamReferenceSerializer(read_only=True)
     channel = serializers.SerializerMethodField()
+    conversation = serializers.SerializerMethodField()
+    case = serializers.SerializerMethodField()
 
     class Meta:
         model = WorkItem
@@ -145,13 +147,27 @@ class OpenItemSerializer(serializers.ModelSerializer):
     def get_channel(self, item) -> str:
         return item.workstream.channel
 
+    def get_conversation(self, item) -> int | None:
+        return item.references.get("conversation")
+
+    def get_case(self, item) -> int | None:
+        return item.references.get("case")
+
 
 class WorkItemPickedSerializer(serializers.ModelSerializer):
     """The work item the caller just picked."""
 
     agent = AgentReferenceSerializer(read_only=True)
+    conversation = serializers.SerializerMethodField()
+    case = serializers.SerializerMethodField()
 
     class Meta:
         model = WorkItem
         fields = ["id", "status", "agent", "conversation", "case", "assigned_at"]
         read_only_fields = fields
+
+    def get_conversation(self, item) -> int | None:
+        return item.references.get("conversation")
+
+    def get_case(self, item) -> int | None:
+        return item.references.get("case")

@@ -52,6 +52,7 @@ from routing.services.capacity import (
     dispatch_on_commit,
 )
 from routing.states import OFFER, WORK_ITEM
+from routing.subjects import work_subject
 
 #: A notification never displayed is re-routed this long after its timeout (NOT-8).
 REROUTE_AFTER = timedelta(minutes=8)
@@ -192,14 +193,21 @@ def work_item_closest_match_dispatch(*, work_item_id: int) -> int:
 
 @transaction.atomic
 def work_item_enqueue(
-    *, workstream: Workstream, queue: Queue, skills: list[Skill], conversation=None, case=None
+    *, workstream: Workstream, queue: Queue, skills: list[Skill], kind: str, scenario: str, facts: dict
 ) -> WorkItem:
-    """Put a conversation or case in a queue and offer it as soon as this transaction commits."""
+    """Put a piece of work in a queue and offer it as soon as this transaction commits.
+
+    Called by the owner of the work (a conversation, a case), which links the new item to its
+    row in the same transaction; ``scenario`` says how its offer is announced (NOT-1) and
+    ``facts`` is the owner's snapshot of what a notification shows (``routing.models.FACTS``).
+    """
+    work_subject(kind)  # the kind's owner must be registered: routing will tell it of the assignment
     work_item = WorkItem.objects.create(
         workstream=workstream,
         queue=queue,
-        conversation=conversation,
-        case=case,
+        kind=kind,
+        scenario=scenario,
+        facts=facts,
         capacity_units=workstream.capacity_units,
         enqueued_at=timezone.now(),
     )
@@ -265,12 +273,11 @@ def _withdraw_pending_offer(work_item: WorkItem) -> None:
         notification_close_for_offer(offer=offer, status="withdrawn")
 
 
-def work_item_lock_for_conversation(*, conversation_id: int) -> int | None:
-    """Lock the work item of a conversation, first of all locks (core.locks), and return its id
-    (None: not routed yet). For conversation workflows that lock the conversation next."""
-    work_item_id = WorkItem.objects.filter(conversation_id=conversation_id).values_list("pk", flat=True).first()
-    lock_row(WorkItem.objects.only("pk"), work_item_id)
-    return work_item_id
+def work_item_lock(*, work_item_id: int | None) -> WorkItem | None:
+    """Lock a work item, first of all locks (core.locks), for the owner's workflows that lock
+    their own rows next (the customer ends the chat, a transfer). None: no such item (or no id:
+    the work was not routed yet)."""
+    return lock_row(WorkItem.objects.all(), work_item_id)
 
 
 @transaction.atomic
@@ -349,12 +356,8 @@ def _offer_template(work_item: WorkItem, scenario: str) -> tuple[int, bool]:
 
 
 def _scenario_for(work_item: WorkItem) -> str:
-    channel = work_item.workstream.channel
-    if work_item.case_id:
-        return Scenario.CASE_ASSIGNMENT
-    if work_item.conversation.origin == "bot":  # ROU-15: a bot handed it over
-        return Scenario.BOT_ESCALATION
-    return {"sms": Scenario.INCOMING_SMS, "voice": Scenario.INCOMING_VOICE}.get(channel, Scenario.INCOMING_CHAT)
+    """How the item's offer is announced: the owner said so when it enqueued (NOT-1, ROU-15)."""
+    return work_item.scenario
 
 
 @dataclass
@@ -539,22 +542,21 @@ def _publish_accepted(offer: Offer, work_item: WorkItem, agent: AgentProfile, *,
         {
             "type": "offer.accepted",
             "offer": offer.pk,
-            "conversation": work_item.conversation_id,
-            "url": f"/workspace/conversations/{work_item.conversation_id}/" if work_item.conversation_id else None,
+            "conversation": work_item.references.get("conversation"),
+            "url": work_item.fact("url") or None,
             "automatic": automatic,
         },
     )
 
 
 def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
-    """Give a locked work item to a locked agent: capacity, session slot, and the conversation
-    becomes active with a session (ROU-6, ROU-7, CONV-3).
+    """Give a locked work item to a locked agent: capacity, session slot, and the owner of the
+    work is told (``routing.subjects``: the conversation becomes active with a session, CONV-3)
+    (ROU-6, ROU-7).
 
     Shared by an accepted offer, an automatic accept (NOT-5, NOT-14) and a pick (ROU-13); the
     caller holds both row locks (work item first, then agent) and has checked the agent may take it.
     """
-    from conversations.services import conversation_assign
-
     now = timezone.now()
     work_item.agent = agent
     work_item.previous_agent = agent
@@ -568,8 +570,7 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     agent.last_assigned_at = now
     agent.save(update_fields=["capacity_used", "session_count", "last_assigned_at"])
     agent_follow_capacity(agent, work_item)
-    if work_item.conversation_id:
-        conversation_assign(conversation_id=work_item.conversation_id, agent=agent, work_item=work_item)
+    work_subject(work_item.kind).assigned(work_item=work_item, agent=agent)  # e.g. the chat becomes active
     publish_on_commit(SUPERVISORS_GROUP, agent_capacity_event(agent))
     return work_item
 
@@ -587,8 +588,7 @@ def _decline(offer: Offer, work_item: WorkItem, *, to: str) -> None:
                 "offer": offer.pk,
                 "agent": offer.agent_id,
                 "work_item": work_item.pk,
-                "conversation": work_item.conversation_id,
-                "case": work_item.case_id,
+                **work_item.references,
                 "queue": work_item.queue_id,
             },
         )
@@ -642,7 +642,7 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
     now = timezone.now()
     if offer is None or offer.status != Offer.Status.PENDING or offer.expires_at > now:
         return offer
-    if work_item.case_id:  # NOT-14: a case assignment holds whatever the timeout
+    if work_item.kind == WorkItem.Kind.CASE:  # NOT-14: a case assignment holds whatever the timeout
         return _case_assignment_hold(offer, work_item)
     if offer.reroute_at is None and offer.displayed_at is None:  # NOT-8
         offer.reroute_at = offer.expires_at + REROUTE_AFTER

@@ -1,24 +1,23 @@
-"""Transfer (ROU-14), consult / escalation and the hand-over from a bot (ROU-15).
+"""The work-item side of handing work over (ROU-14, ROU-15): who holds it, capacity and sessions.
 
-Locks follow the order of every assignment path — work item, then agents (in primary-key
-order), then the conversation — so a transfer never deadlocks with an accept, a pick or a
-timeout, and a conversation never has two holders.
+Transfer, consult and the hand-over from a bot are conversation workflows
+(``conversations.transfer``); they lock the work item first (``core.locks``), then call these
+services, which lock the agents in primary-key order, then record it on the conversation. So a
+transfer never deadlocks with an accept, a pick or a timeout, and the work never has two holders.
 """
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.utils import timezone
 
 from agents.models import MAX_SESSIONS, AgentProfile, Presence
-from conversations.models import Conversation
 from core.errors import NotFound
+from core.locks import lock_rows
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
-from notifications.scenarios import Scenario
 from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.selectors import agents_visible_to
-from routing.services.assignment import work_item_enqueue, work_item_transition
+from routing.services.assignment import work_item_lock, work_item_transition
 from routing.services.capacity import (
     agent_capacity_event,
     agent_follow_capacity,
@@ -26,44 +25,28 @@ from routing.services.capacity import (
     agent_reserved_units,
     dispatch_on_commit,
 )
+from routing.services.pick import open_items_changed_on_commit
 
-MAX_NOTE = 1000
-#: Presences under which nobody can take a conversation over (they are gone or must reset first).
+#: Presences under which nobody can take work over (they are gone or must reset first).
 UNAVAILABLE_BASES = (Presence.Base.OFFLINE, Presence.Base.INACTIVE)
 
 
-def _clean_note(note) -> str:
-    if not isinstance(note, str):
-        raise RoutingError("The note is text.", code="bad_note")
-    if len(note) > MAX_NOTE:
-        raise RoutingError(f"A note is at most {MAX_NOTE} characters.", code="bad_note")
-    return note.strip()
+def work_item_lock_held(*, work_item_id: int | None, agent: AgentProfile) -> WorkItem:
+    """Lock the work item, which ``agent`` must hold (assigned to them), first of all locks.
 
-
-def _held_work_item(*, conversation_id: int, agent: AgentProfile) -> WorkItem:
-    """The conversation's work item, locked, which ``agent`` must hold while it is active."""
-    work_item = WorkItem.objects.select_for_update().filter(conversation_id=conversation_id).first()
+    :class:`NotFound` when there is no such item; ``not_holder`` when someone else holds it.
+    """
+    work_item = work_item_lock(work_item_id=work_item_id)
     if work_item is None:
         raise NotFound("No such conversation.")
     if work_item.agent_id != agent.pk or work_item.status != WorkItem.Status.ASSIGNED:
         raise RoutingError("Only the agent who holds this conversation can hand it over.", code="not_holder")
-    status = Conversation.objects.filter(pk=conversation_id).values_list("status", flat=True).first()
-    if status != Conversation.Status.ACTIVE:
-        raise RoutingError("Only an active conversation can be handed over.", code="not_active")
     return work_item
 
 
-def _lock_agents(*agent_ids: int) -> dict[int, AgentProfile]:
-    """Lock the agents in primary-key order (no join under FOR UPDATE)."""
-    locked = {}
-    for agent_id in sorted(set(agent_ids)):
-        locked[agent_id] = AgentProfile.objects.select_for_update().get(pk=agent_id)
-    return locked
-
-
 def _check_has_room(agent: AgentProfile, units: int) -> None:
-    """The receiver can hold one more conversation now: reachable presence, a session slot and the
-    capacity, with their pending offers counted as taken (ROU-6, ROU-7)."""
+    """The receiver can hold one more piece of work now: reachable presence, a session slot and
+    the capacity, with their pending offers counted as taken (ROU-6, ROU-7)."""
     presence = Presence.objects.get(pk=agent.presence_id)
     if presence.base in UNAVAILABLE_BASES:
         raise RoutingError(f"{agent.display_name} is {presence.name} and cannot take it now.", code="unavailable")
@@ -74,41 +57,20 @@ def _check_has_room(agent: AgentProfile, units: int) -> None:
         raise RoutingError(f"{agent.display_name} has no free capacity for it.", code="no_capacity")
 
 
-@transaction.atomic
-def conversation_transfer(
-    *,
-    conversation_id: int,
-    by: AgentProfile,
-    to_agent_id: int | None = None,
-    to_queue_id: int | None = None,
-    note: str = "",
-) -> WorkItem:
-    """The holder hands an active conversation to another agent or to a queue, with a note (ROU-14).
+def work_item_reassign(*, work_item: WorkItem, by: AgentProfile, to_agent_id: int) -> tuple[AgentProfile, AgentProfile]:
+    """The holder gives the work to another agent (ROU-14): capacity and the session slot move
+    at once. Returns the locked ``(sender, receiver)``.
 
-    To an agent (one who shares a queue with the sender, or any agent for a supervisor, SEC-1):
-    capacity and the session move at once, the conversation stays active, and the receiver gets
-    the transfer toast (NOT-3) with the note; the page shows the history and the note.
-    To a queue: the sender is released and the conversation is routed again in that queue.
-    A refusal changes nothing.
+    The receiver: an agent who shares a queue with the sender, or anyone for a supervisor
+    (SEC-1, else :class:`NotFound`), with room for it now. Called in the owner's transaction
+    holding the work item's lock (:func:`work_item_lock_held`); locks the agents next, in
+    primary-key order. A refusal raises before anything changed.
     """
-    note = _clean_note(note)
-    if (to_agent_id is None) == (to_queue_id is None):
-        raise RoutingError("Transfer to an agent or to a queue.", code="bad_target")
-    work_item = _held_work_item(conversation_id=conversation_id, agent=by)
-    if to_agent_id is not None:
-        return _transfer_to_agent(work_item, by=by, to_agent_id=to_agent_id, note=note)
-    return _transfer_to_queue(work_item, by=by, to_queue_id=to_queue_id, note=note)
-
-
-def _transfer_to_agent(work_item: WorkItem, *, by: AgentProfile, to_agent_id: int, note: str) -> WorkItem:
-    from conversations.handover import conversation_transfer_to_agent
-    from notifications.services import notification_raise_toast
-
     if not agents_visible_to(by.user).filter(pk=to_agent_id).exists():
         raise NotFound("No such agent.")
     if to_agent_id == by.pk:
         raise RoutingError("You already hold this conversation.", code="bad_target")
-    agents = _lock_agents(by.pk, to_agent_id)
+    agents = lock_rows(AgentProfile.objects.all(), [by.pk, to_agent_id])
     sender, receiver = agents[by.pk], agents[to_agent_id]
     _check_has_room(receiver, work_item.capacity_units)
     holds_capacity = work_item.holds_capacity
@@ -127,25 +89,17 @@ def _transfer_to_agent(work_item: WorkItem, *, by: AgentProfile, to_agent_id: in
     work_item.workstream = Workstream.objects.get(pk=work_item.workstream_id)
     agent_follow_capacity(receiver, work_item)
     publish_on_commit(SUPERVISORS_GROUP, agent_capacity_event(receiver))
-    conversation_transfer_to_agent(
-        conversation_id=work_item.conversation_id, from_agent=sender, to_agent=receiver, work_item=work_item, note=note
-    )
-    notification_raise_toast(
-        agent_id=receiver.pk,
-        work_item=work_item,
-        scenario=Scenario.TRANSFER,
-        extra={"fromAgent": sender.display_name, "transferNote": note},
-    )
-    return work_item
+    return sender, receiver
 
 
-def _transfer_to_queue(work_item: WorkItem, *, by: AgentProfile, to_queue_id: int, note: str) -> WorkItem:
-    from conversations.handover import conversation_transfer_to_queue
-
+def work_item_requeue(*, work_item: WorkItem, by: AgentProfile, to_queue_id: int) -> tuple[AgentProfile, Queue]:
+    """The holder hands the work back to routing in another queue (ROU-14): they are released,
+    their accepted offer is spent, and the item is queued again there. Returns the locked sender
+    and the queue. Called in the owner's transaction holding the work item's lock."""
     queue = Queue.objects.filter(pk=to_queue_id, is_active=True).first()
     if queue is None:
         raise NotFound("No such queue.")
-    sender = _lock_agents(by.pk)[by.pk]
+    sender = lock_rows(AgentProfile.objects.all(), [by.pk])[by.pk]
     work_item.workstream = Workstream.objects.get(pk=work_item.workstream_id)
     agent_release(work_item, sender, session=True, work_ended=True)
     work_item_transition(work_item, to=WorkItem.Status.QUEUED)
@@ -157,99 +111,9 @@ def _transfer_to_queue(work_item: WorkItem, *, by: AgentProfile, to_queue_id: in
     work_item.queue = queue
     work_item.enqueued_at = timezone.now()
     work_item.save(update_fields=["agent", "queue", "enqueued_at"])
-    conversation_transfer_to_queue(conversation_id=work_item.conversation_id, from_agent=sender, queue=queue, note=note)
     if work_item.workstream.distribution == Workstream.Distribution.PICK:
-        from routing.services.pick import open_items_changed_on_commit
-
         open_items_changed_on_commit(queue_id=queue.pk)
     else:
         dispatch_on_commit(queue_ids=[queue.pk])
         publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": queue.pk})
-    return work_item
-
-
-@transaction.atomic
-def conversation_consult(*, conversation_id: int, by: AgentProfile, consultant_id: int, note: str = ""):
-    """The holder brings in a supervisor or another agent to consult (ROU-15): the consultant
-    joins the conversation, reads and writes in it, and does not hold it (no capacity, no
-    session). They get an escalation toast (a supervisor) or a consult toast (an agent), NOT-3.
-
-    The consultant: any supervisor, or an agent sharing a queue with the holder (SEC-1).
-    """
-    from conversations.handover import conversation_consultant_add
-    from notifications.services import notification_raise_toast
-
-    note = _clean_note(note)
-    work_item = _held_work_item(conversation_id=conversation_id, agent=by)
-    consultant = (
-        AgentProfile.objects.filter(pk=consultant_id).filter(pk__in=agents_visible_to(by.user).values("pk")).first()
-    ) or AgentProfile.objects.filter(pk=consultant_id, role=AgentProfile.Role.SUPERVISOR).first()
-    if consultant is None:
-        raise NotFound("No such agent.")
-    if consultant.pk == by.pk:
-        raise RoutingError("You already hold this conversation.", code="bad_target")
-    work_item.workstream = Workstream.objects.get(pk=work_item.workstream_id)
-    participant = conversation_consultant_add(
-        conversation_id=conversation_id, by_agent=by, consultant=consultant, note=note
-    )
-    is_supervisor = consultant.role == AgentProfile.Role.SUPERVISOR
-    notification_raise_toast(
-        agent_id=consultant.pk,
-        work_item=work_item,
-        scenario=Scenario.ESCALATION if is_supervisor else Scenario.CONSULT,
-        extra={"fromAgent": by.display_name, "transferNote": note},
-    )
-    return participant
-
-
-@transaction.atomic
-def bot_escalate(*, bot_user, conversation_id: int, note: str = "") -> WorkItem:
-    """A bot hands its conversation to a human (ROU-15): it is routed like a new one — routing
-    rules over its context variables and language — and offered with the "escalation from a
-    bot" notification (NOT-1). The bot's messages stay in the conversation as its transcript.
-    Handing it over twice is refused.
-    """
-    from conversations.handover import access_bot_conversation
-    from conversations.models import ConversationEvent, Message
-    from conversations.services import message_post
-    from routing.rules import Facts, route_evaluate
-
-    note = _clean_note(note)
-    conversation = access_bot_conversation(bot_user=bot_user, conversation_id=conversation_id)
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
-    if conversation.status != Conversation.Status.OPEN or WorkItem.objects.filter(conversation=conversation).exists():
-        raise RoutingError("This conversation was already handed to a human.", code="already_escalated")
-    workstream = Workstream.objects.select_related("default_queue", "fallback_queue").get(pk=conversation.workstream_id)
-    variables = conversation.context_variables or {}
-    decision = route_evaluate(
-        workstream,
-        Facts(
-            context={
-                name: (variable.get("value") if isinstance(variable, dict) else variable)
-                for name, variable in variables.items()
-            },
-            language=conversation.language,
-            authenticated=conversation.authenticated,
-            url=conversation.page_url,
-        ),
-    )
-    conversation.queue = decision.queue
-    conversation.save(update_fields=["queue"])
-    if decision.skills:
-        conversation.skills.set(decision.skills)
-    ConversationEvent.objects.create(
-        conversation=conversation,
-        kind=ConversationEvent.Kind.ESCALATED,
-        actor=ConversationEvent.Actor.BOT,
-        actor_user=bot_user,
-        note=note,
-        data={"queue": decision.queue.pk, "rule": decision.rule.name if decision.rule else None},
-    )
-    message_post(
-        conversation_id=conversation.pk,
-        sender=Message.Sender.SYSTEM,
-        text="Connecting you with an agent. Please wait a moment.",
-    )
-    return work_item_enqueue(
-        workstream=workstream, queue=decision.queue, skills=decision.skills, conversation=conversation
-    )
+    return sender, queue

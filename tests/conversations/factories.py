@@ -84,7 +84,7 @@ def chat_given_to(agent, **conversation_fields) -> Conversation:
     through ``offer_accept``: active, held by them, with an open session."""
     offer = offer_to(agent, ConversationFactory(**conversation_fields))
     offer_accept(offer_id=offer.pk, agent=agent)
-    return Conversation.objects.get(pk=offer.work_item.conversation_id)
+    return Conversation.objects.get(pk=offer.work_item.conversation.pk)
 
 
 def closed_chat_of(agent, **conversation_fields) -> Conversation:

@@ -1,27 +1,11 @@
 """Data migrations apply to existing rows without loss (SUM-5: pre-chat links become suggestions)."""
 
 import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
+
+from tests.migrations import latest_schema_after, migrate  # noqa: F401 (a fixture)
 
 BEFORE = [("conversations", "0005_conversation_suggested_contact")]
 AFTER = [("conversations", "0006_prechat_links_become_suggestions")]
-
-
-def migrate(targets):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(targets)
-    return executor.loader.project_state(targets).apps
-
-
-@pytest.fixture
-def latest_schema_after():
-    """Leave the test database at the newest migration of every app, whatever the test migrated to."""
-    yield
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate(executor.loader.graph.leaf_nodes())
 
 
 @pytest.mark.django_db(transaction=True)

@@ -12,10 +12,10 @@ from websockets.sync.client import connect
 
 from agents.models import AgentProfile
 from agents.services import agent_presence_set
+from conversations.services import conversation_enqueue
 from core.realtime import SUPERVISORS_GROUP, group_send_now
 from notifications.models import AgentBanner
 from routing.models import WorkItem
-from routing.services import work_item_enqueue
 from tests.conversations.factories import ConversationFactory, chat_given_to
 from tests.routing.factories import (
     AgentProfileFactory,
@@ -337,9 +337,7 @@ def test_presence_capacity_and_queue_changes_reach_the_supervisor_live(layer, su
     [changed] = marker(ws)
     assert (changed["type"], changed["agent"], changed["presence"]["base"]) == ("presence.changed", agent.pk, "busy")
 
-    work_item_enqueue(
-        workstream=workstream, queue=queue, skills=[], conversation=ConversationFactory(workstream=workstream)
-    )
+    conversation_enqueue(ConversationFactory(workstream=workstream), workstream=workstream, queue=queue, skills=[])
     assert marker(ws) == [{"type": "queue.changed", "queue": queue.pk}]  # Busy: nobody is offered it
 
     chat_given_to(agent, workstream=workstream)

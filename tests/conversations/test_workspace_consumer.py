@@ -462,7 +462,7 @@ def test_a_raised_notification_is_acknowledged_then_accepted_into_the_conversati
     assert offer.displayed_at is not None
     assert Notification.objects.get(pk=notification["id"]).status == "displayed"
 
-    conversation_id = offer.work_item.conversation_id
+    conversation_id = offer.work_item.conversation.pk
     send(ws, {"type": "offer.accept", "offer": offer.pk, "ref": "a"})
     assert receive(ws) == {
         "type": "offer.accepted",

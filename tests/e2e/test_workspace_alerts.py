@@ -142,7 +142,7 @@ def test_a_workspace_in_the_background_gets_a_desktop_notification_with_accept_a
         page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
         offer.refresh_from_db()
         assert offer.status == "accepted"
-        assert Conversation.objects.get(pk=offer.work_item.conversation_id).agent_id == agent.pk
+        assert Conversation.objects.get(pk=offer.work_item.conversation.pk).agent_id == agent.pk
         assert page.evaluate(DESKTOP_NOTIFICATIONS) == []  # closed with the in-app alert
     finally:
         context.close()

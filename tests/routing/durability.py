@@ -22,7 +22,7 @@ from routing.services import offer_time_out, offers_dispatch
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory
 from tests.live import ROOT, PrivateRedis, start_celery_worker_process
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory
 from tests.widgets.factories import InvitationFactory
 from widgets.models import INVITATION_LIFETIME, Invitation
 from widgets.services import invitation_expire, invitation_schedule_expiry
@@ -120,9 +120,7 @@ def make_deadlines() -> tuple[list[Offer], list[Invitation]]:
     WorkstreamTemplate.objects.create(workstream=workstream, scenario="incoming_chat", template=template)
     for _ in range(DEADLINES):
         AgentProfileFactory(queues=[queue], capacity=10, reachable=True)  # room for its one offer only
-        WorkItem.objects.create(
-            workstream=workstream, queue=queue, conversation=ConversationFactory(workstream=workstream)
-        )
+        WorkItemFactory(conversation=ConversationFactory(workstream=workstream), queue=queue)
     assert offers_dispatch() == DEADLINES  # each offer's timeout task is sent as its row commits
     offers = list(Offer.objects.select_related("agent").order_by("pk"))
     for offer in offers:  # the workspace showed them, so a timeout moves the work on (NOT-7)

@@ -143,11 +143,52 @@ class AgentSkillFactory(factory.django.DjangoModelFactory):
 
 
 class WorkItemFactory(factory.django.DjangoModelFactory):
-    """A queued work item for a new conversation on the conversation's workstream."""
+    """A queued work item for a new conversation on the conversation's workstream, owned by the
+    conversation (``Conversation.work_item``) with the scenario and facts its owner gives it.
+    ``case=`` makes it a case's work item instead."""
 
     class Meta:
         model = WorkItem
 
-    conversation = factory.SubFactory("tests.conversations.factories.ConversationFactory")
-    workstream = factory.LazyAttribute(lambda w: w.conversation.workstream)
-    queue = factory.LazyAttribute(lambda w: w.conversation.queue)
+    class Params:
+        case = None
+
+    conversation = factory.Maybe("case", None, factory.SubFactory("tests.conversations.factories.ConversationFactory"))
+    workstream = factory.LazyAttribute(
+        lambda w: w.conversation.workstream if w.conversation is not None else WorkstreamFactory()
+    )
+    queue = factory.LazyAttribute(
+        lambda w: w.conversation.queue if w.conversation is not None else w.workstream.default_queue
+    )
+
+    @factory.lazy_attribute
+    def kind(self):
+        return WorkItem.Kind.CASE if self.case is not None else WorkItem.Kind.CONVERSATION
+
+    @factory.lazy_attribute
+    def scenario(self):
+        from conversations.services import conversation_scenario
+
+        if self.case is not None:
+            return "case_assignment"
+        return conversation_scenario(self.conversation)
+
+    @factory.lazy_attribute
+    def facts(self):
+        from conversations.services import conversation_work_facts
+        from customers.services import case_work_facts
+
+        return case_work_facts(self.case) if self.case is not None else conversation_work_facts(self.conversation)
+
+    @factory.lazy_attribute
+    def owner(self):
+        return self.case if self.case is not None else self.conversation
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        kwargs.pop("conversation", None)
+        owner = kwargs.pop("owner")
+        work_item = super()._create(model_class, *args, **kwargs)
+        owner.work_item = work_item
+        owner.save(update_fields=["work_item"])
+        return work_item

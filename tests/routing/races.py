@@ -4,6 +4,7 @@ one attempt's outcome as a code, work items to race for."""
 from routing.errors import RoutingError
 from routing.models import WorkItem
 from tests.customers.factories import CaseFactory
+from tests.routing.factories import WorkItemFactory
 
 THREADS = 6
 
@@ -19,4 +20,4 @@ def attempt(fn, **kwargs) -> str:
 
 def case_items(workstream, count: int) -> list[WorkItem]:
     queue = workstream.default_queue
-    return [WorkItem.objects.create(workstream=workstream, queue=queue, case=CaseFactory()) for _ in range(count)]
+    return [WorkItemFactory(workstream=workstream, queue=queue, case=CaseFactory()) for _ in range(count)]

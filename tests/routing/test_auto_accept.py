@@ -8,10 +8,11 @@ from django.utils import timezone
 from agents.models import AgentProfile
 from conversations.models import Conversation, Session
 from core.realtime import agent_group
+from customers.services import case_enqueue
 from notifications.models import Notification, NotificationTemplate
 from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, WorkstreamTemplate
-from routing.services import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue, work_item_enqueue
+from routing.services import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue
 from tests.customers.factories import CaseFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
@@ -103,7 +104,7 @@ def test_when_agents_may_not_reject_the_alert_has_no_reject_button_and_a_reject_
 
 def case_item(queue):
     workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="", capacity_units=10)
-    return work_item_enqueue(workstream=workstream, queue=queue, skills=[], case=CaseFactory())
+    return case_enqueue(case=CaseFactory(), workstream=workstream, queue=queue, skills=[])
 
 
 def test_a_case_assignment_cannot_be_rejected(run_on_commit, published):

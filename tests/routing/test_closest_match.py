@@ -8,10 +8,11 @@ from django.utils import timezone
 
 from agents.models import AgentConnection
 from conversations.services import conversation_start
+from customers.services import case_enqueue
 from omnichannel.tasks import sweep_overdue_deadlines
 from routing.models import Holiday, Offer, RoutingRule, WorkItem
 from routing.rules import Facts, route_evaluate
-from routing.services import offer_reject, offers_dispatch, work_item_closest_match_dispatch, work_item_enqueue
+from routing.services import offer_reject, offers_dispatch, work_item_closest_match_dispatch
 from routing.tasks import closest_match_due
 from tests.conversations.factories import chat_start
 from tests.customers.factories import CaseFactory
@@ -253,7 +254,7 @@ def test_queued_work_waits_in_a_closed_queue_and_is_offered_when_it_opens(run_on
     agent = AgentProfileFactory(reachable=True, queues=[queue])
     workstream = WorkstreamFactory(default_queue=queue, channel="records", chat_mode="")
     time_machine.move_to("2026-12-25T10:00:00+00:00", tick=False)
-    work_item = run_on_commit(work_item_enqueue, workstream=workstream, queue=queue, skills=[], case=CaseFactory())
+    work_item = run_on_commit(case_enqueue, case=CaseFactory(), workstream=workstream, queue=queue, skills=[])
     assert WorkItem.objects.get(pk=work_item.pk).status == "queued"
     time_machine.move_to("2026-12-28T07:01:00+00:00", tick=False)  # Monday 08:01 in Paris
     AgentConnection.objects.update(last_seen_at=timezone.now())  # the agent's page kept beating (ROU-8)

@@ -30,16 +30,23 @@ from django.utils import timezone
 
 from agents.models import AgentConnection, AgentProfile
 from conversations.errors import ConversationError
-from conversations.models import Conversation, Session
-from conversations.services import conversation_customer_end, conversation_end_if_customer_gone
+from conversations.models import Conversation, Message, Session
+from conversations.persistent import conversation_park
+from conversations.services import (
+    conversation_auto_close,
+    conversation_customer_end,
+    conversation_end_if_customer_gone,
+    message_post,
+)
+from conversations.transfer import conversation_transfer
 from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
-from routing.services.transfer import conversation_transfer
 from routing.tasks import time_out_offer
 from tests.conftest import restore_seed_data
-from tests.conversations.factories import ConversationFactory
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
+from tests.conversations.factories import ConversationFactory, chat_accepted_by
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory
+from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -120,9 +127,7 @@ def reachable_agent(queue, *, chats: int = 1) -> AgentProfile:
 def offered_chat(workstream, agent) -> tuple[Conversation, Offer]:
     """A live chat in the workstream's queue, offered to ``agent`` by the real dispatch."""
     conversation = ConversationFactory(workstream=workstream, queue=workstream.default_queue)
-    WorkItem.objects.create(
-        workstream=workstream, queue=workstream.default_queue, conversation=conversation, capacity_units=UNITS
-    )
+    WorkItemFactory(conversation=conversation, queue=workstream.default_queue, capacity_units=UNITS)
     assert offers_dispatch(queue_ids=[workstream.default_queue_id], agent_id=agent.pk) == 1
     offer = Offer.objects.get(work_item__conversation=conversation, status=Offer.Status.PENDING)
     assert offer.agent_id == agent.pk
@@ -210,7 +215,7 @@ def check_consistent(scenario: str, conversation: Conversation, agents: list[Age
     for item in related:
         if item.status == WorkItem.Status.OFFERED:
             assert item.offers.filter(status=Offer.Status.PENDING).exists(), item
-        if Conversation.objects.filter(pk=item.conversation_id, status=Conversation.Status.CLOSED).exists():
+        if Conversation.objects.filter(pk=item.conversation.pk, status=Conversation.Status.CLOSED).exists():
             assert item.status == WorkItem.Status.DONE, item
     return outcome
 
@@ -248,3 +253,47 @@ def test_thousands_of_randomised_races_between_routing_and_conversations(release
     for scenario in ("end", "transfer_queue", "transfer_agent"):
         seen = {outcome for (name, outcome) in outcomes if name == scenario}
         assert len(seen) == 2, (scenario, seen)
+
+
+def waiting_chat(number: int) -> tuple[Conversation, WorkItem]:
+    """A persistent chat its agent accepted and parked (PER-6), due to auto-close (CONV-1); its
+    agent has since closed the workspace, so the customer's return is not given back at once."""
+    queue = QueueFactory()
+    workstream = WorkstreamFactory(
+        persistent=True, default_queue=queue, capacity_units=UNITS, auto_close_waiting_seconds=60
+    )
+    widget = ChatWidgetFactory(workstream=workstream, authentication=AuthenticationSettingFactory())
+    agent = reachable_agent(queue)
+    conversation = chat_accepted_by(agent, widget, authenticated=True, auth_subject=f"customer-{number}")
+    conversation_park(conversation_id=conversation.pk, agent=agent)
+    AgentConnection.objects.filter(agent=agent).delete()
+    Conversation.objects.filter(pk=conversation.pk).update(auto_close_at=timezone.now() - timedelta(seconds=1))
+    return conversation, WorkItem.objects.get(conversation=conversation)
+
+
+def test_a_customer_writing_in_a_waiting_chat_as_it_auto_closes_never_deadlocks(released_together, published):
+    # spec: PER-6, CONV-1 — the customer's message locks the work item before the conversation too
+    rng = random.Random(611)
+    outcomes = Counter()
+    for number in range(40):
+        conversation, work_item = waiting_chat(number)
+        answers = released_together(
+            [
+                ok(message_post, conversation_id=conversation.pk, sender=Message.Sender.CUSTOMER, text="I'm back"),
+                ok(conversation_auto_close, conversation_id=conversation.pk),
+            ],
+            rng,
+        )
+        assert not any(answer.startswith("database error") for answer in answers), answers
+        conversation.refresh_from_db()
+        work_item.refresh_from_db()
+        if answers[0] == "ok":  # back first: open again, its work queued for the agent; no auto-close
+            assert (conversation.status, work_item.status) == ("open", "queued"), answers
+            assert conversation.messages.filter(sender=Message.Sender.CUSTOMER, text="I'm back").exists()
+            outcomes["back first"] += 1
+        else:  # closed first: the message is refused and nothing of it stored
+            assert answers[0] == "conversation_closed", answers
+            assert (conversation.status, work_item.status) == ("closed", "done")
+            assert not conversation.messages.filter(sender=Message.Sender.CUSTOMER, text="I'm back").exists()
+            outcomes["closed first"] += 1
+    assert sum(outcomes.values()) == 40

@@ -14,7 +14,7 @@ from routing.services import offers_dispatch, work_item_pick
 from tests.api_helpers import token_client
 from tests.conversations.factories import chat_start
 from tests.customers.factories import CaseFactory
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
 
 pytestmark = pytest.mark.django_db
@@ -147,9 +147,7 @@ def test_the_open_items_page_lists_my_queues_items_escaped_and_picks(
     ]
     Conversation.objects.filter(pk=mine[0].pk).update(prechat_answers={"name": "<b>Eve</b>"})
     run_on_commit(conversation_start, widget=other, visitor=VisitorFactory(widget=other))
-    queue_item = WorkItem.objects.create(
-        workstream=widget.workstream, queue=queue, case=CaseFactory(title="Broken <script>")
-    )
+    queue_item = WorkItemFactory(workstream=widget.workstream, queue=queue, case=CaseFactory(title="Broken <script>"))
     client.force_login(agent.user)
     assert OPEN_ITEMS in client.get(reverse("conversations:dashboard")).content.decode()
     with django_assert_max_num_queries(8):

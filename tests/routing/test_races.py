@@ -20,7 +20,7 @@ from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile
 from notifications.models import AlertSettings, Notification
 from routing.models import Offer, WorkItem
 from routing.services import offer_accept, offer_time_out, offers_dispatch, offers_time_out_overdue
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
+from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory, presence
 from tests.routing.races import THREADS, attempt, case_items
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -40,12 +40,7 @@ def chat_items(workstream, count: int) -> list[WorkItem]:
     from tests.conversations.factories import ConversationFactory
 
     queue = workstream.default_queue
-    return [
-        WorkItem.objects.create(
-            workstream=workstream, queue=queue, conversation=ConversationFactory(workstream=workstream)
-        )
-        for _ in range(count)
-    ]
+    return [WorkItemFactory(conversation=ConversationFactory(workstream=workstream), queue=queue) for _ in range(count)]
 
 
 def reset_chats(items) -> None:

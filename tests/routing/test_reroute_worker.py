@@ -63,7 +63,7 @@ def test_a_displayed_alert_times_out_and_is_rerouted_by_the_worker(celery_worker
     lateness = offer.responded_at - offer.expires_at
     assert timedelta(0) <= lateness < timedelta(seconds=3), f"timed out {lateness} late ({celery_worker})"
     wait_until(lambda: pending_of(second) is not None, timeout=15)
-    assert pending_of(second).work_item.conversation_id == conversation.pk
+    assert pending_of(second).work_item.conversation.pk == conversation.pk
     assert AgentProfile.objects.select_related("presence").get(pk=first.pk).presence.base == "inactive"
 
 
@@ -93,4 +93,4 @@ def test_a_never_displayed_alert_stays_then_is_rerouted_eight_minutes_after_its_
     lateness = offer.responded_at - offer.reroute_at
     assert timedelta(0) <= lateness < timedelta(seconds=3), f"re-routed {lateness} late ({celery_worker})"
     wait_until(lambda: pending_of(second) is not None, timeout=15)
-    assert pending_of(second).work_item.conversation_id == conversation.pk
+    assert pending_of(second).work_item.conversation.pk == conversation.pk

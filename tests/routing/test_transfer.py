@@ -7,13 +7,13 @@ from agents.models import AgentProfile
 from conversations.bots import bot_client_create
 from conversations.models import Conversation, ConversationEvent, Message, Session
 from conversations.services import message_post
+from conversations.transfer import conversation_consult, conversation_transfer
 from core.errors import NotFound
 from core.realtime import agent_group, conversation_group
 from notifications.models import Notification, NotificationTemplate, NotificationTemplateField
 from routing.errors import RoutingError
 from routing.models import Offer, RoutingRule, WorkItem, WorkstreamTemplate
 from routing.services import offer_accept
-from routing.services.transfer import conversation_consult, conversation_transfer
 from tests.conversations.factories import chat_accepted_by
 from tests.routing.factories import AgentProfileFactory, QueueFactory, SupervisorFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -259,7 +259,7 @@ def test_a_bot_takes_a_conversation_then_escalates_it_to_a_human_with_transcript
         response = bot.post(f"{url}/escalate/", {"note": "Order lookup failed"}, format="json")
     assert response.status_code == 200, response.json()
     assert response.json()["queue"] == {"id": vip.pk, "name": "VIP"}
-    offer = Offer.objects.get(work_item__conversation_id=conversation_id)
+    offer = Offer.objects.get(work_item__conversation__pk=conversation_id)
     assert offer.agent == human
     notification = Notification.objects.get(offer=offer)
     assert (notification.scenario, notification.title) == ("bot_escalation", "A bot needs a human")

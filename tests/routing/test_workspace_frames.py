@@ -6,9 +6,9 @@ from django.db import transaction
 
 from agents.models import AgentProfile
 from conversations.services import conversation_start
+from conversations.transfer import conversation_transfer
 from routing.models import Offer, WorkItem
 from routing.services import work_item_pick
-from routing.services.transfer import conversation_transfer
 from tests.conversations.workspace_socket import receive, send, until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
 from tests.widgets.factories import ChatWidgetFactory, VisitorFactory
@@ -55,7 +55,7 @@ def test_open_items_changes_and_transfers_reach_the_agents_pages(in_memory_layer
     assert until(colleague_ws, "queue.items_changed")[0]["queue"] == queue.pk
     with transaction.atomic():
         conversation_transfer(
-            conversation_id=work_item.conversation_id, by=picker, to_agent_id=colleague.pk, note="Over to you"
+            conversation_id=work_item.conversation.pk, by=picker, to_agent_id=colleague.pk, note="Over to you"
         )
     toast = until(colleague_ws, "notification.raised")[0]["notification"]
     assert (toast["scenario"], toast["kind"]) == ("transfer", "toast")

@@ -11,10 +11,10 @@ from rest_framework.test import APIClient
 
 from agents.models import AgentProfile
 from conversations.services import conversation_agent_end, message_post
+from conversations.transfer import conversation_transfer
 from customers.services import case_create, case_update
 from routing.models import Offer
 from routing.services import offer_time_out
-from routing.services.transfer import conversation_transfer
 from tests.conversations.factories import chat_accepted_by, offer_to
 from tests.routing.factories import AgentProfileFactory, QueueFactory, UserFactory, WorkstreamFactory, presence
 from tests.webhooks.receiver import verified
@@ -86,7 +86,7 @@ def test_a_missed_offer_is_an_offer_missed_event(run_on_commit, time_machine):
     run_on_commit(offer_time_out, offer_id=offer.pk)  # a second call changes nothing
     missed = WebhookDelivery.objects.filter(event_type="offer.missed")
     assert missed.count() == 1
-    conversation_id = offer.work_item.conversation_id
+    conversation_id = offer.work_item.conversation.pk
     assert missed.get().payload["data"] | {"queue": None} == {
         "offer": offer.pk,
         "agent": agent.pk,

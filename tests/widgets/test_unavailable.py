@@ -8,7 +8,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import ChatSettings, Conversation, Message
 from customers.models import Case, Contact
 from customers.selectors import case_list
 from tests.conversations.factories import ConversationFactory
@@ -159,9 +159,9 @@ def test_the_wait_messages_count_minutes_when_somebody_can_pick_the_chat_up(clie
 def test_a_workstreams_own_wording_is_used_as_written(client, widget):
     # spec: LIVE-1 — admins override the messages' text per workstream
     workstream = widget.workstream
-    workstream.queue_position_message = "Place {position}."
-    workstream.average_wait_message = "Wait: {minutes} min."
-    workstream.save()
+    ChatSettings.objects.filter(workstream=workstream).update(
+        queue_position_message="Place {position}.", average_wait_message="Wait: {minutes} min."
+    )
     AgentProfileFactory(reachable=True, queues=[workstream.default_queue])
     assert system_texts(start(client, widget)) == ["Place 1.", "Wait: 1 min."]
 
