@@ -1,6 +1,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -105,6 +106,13 @@ EMBEDDED = not REDIS_URL
 # customer's socket (three missed beats = a dead process).
 SOCKET_KEEPALIVE_SECONDS = env.float("SOCKET_KEEPALIVE_SECONDS", default=10.0)
 
+
+def default_channel_prefix(redis_url: str) -> str:
+    """``asgi`` on database 0, ``asgi-db5`` on ``redis://…/5``."""
+    database = urlsplit(redis_url).path.strip("/") or "0"
+    return "asgi" if database == "0" else f"asgi-db{database}"
+
+
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
@@ -129,8 +137,9 @@ else:
                         "retry": RedisRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
                     }
                 ],
-                # Redis pub/sub ignores the database number: the prefix keeps deployments apart.
-                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
+                # Redis pub/sub ignores the database number: the prefix keeps deployments apart,
+                # by default one per database number, as the database kept them apart before.
+                "prefix": env.str("CHANNEL_PREFIX", default=default_channel_prefix(REDIS_URL)),
             },
         }
     }
