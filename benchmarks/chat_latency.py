@@ -219,6 +219,8 @@ def product_stack(ports: list[int], data: dict):
                 f"ws://127.0.0.1:{customer_port}/ws/widget/{data['widget_key']}/",
                 origin=HOST_ORIGIN,
                 ping_interval=None,
+                # The pair's setup is bounded by --setup-timeout, not by websockets' own 10 s.
+                open_timeout=None,
             )
         )
         agent = await stack.enter_async_context(
@@ -227,6 +229,8 @@ def product_stack(ports: list[int], data: dict):
                 origin=f"http://127.0.0.1:{agent_port}",
                 additional_headers={"Cookie": client["agent_cookie"]},
                 ping_interval=None,
+                # The pair's setup is bounded by --setup-timeout, not by websockets' own 10 s.
+                open_timeout=None,
             )
         )
         await customer.send(
@@ -258,10 +262,10 @@ def relay_stack(ports: list[int], relay_layer: str = "product"):
     async def open_pair(stack: AsyncExitStack, index: int):
         customer_port, agent_port = pair_ports(ports, index)
         customer = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{customer_port}/relay/{index}/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{customer_port}/relay/{index}/", ping_interval=None, open_timeout=None)
         )
         agent = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{agent_port}/relay/{index}/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{agent_port}/relay/{index}/", ping_interval=None, open_timeout=None)
         )
         if relay_layer == "channels-pubsub":
             # Its group_add returns before Redis confirmed the SUBSCRIBE: give Redis a moment.
@@ -279,11 +283,11 @@ def floor_stack(ports: list[int]):
     async def open_pair(stack: AsyncExitStack, index: int):
         customer_port, agent_port = pair_ports(ports, index)
         agent = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{agent_port}/floor/{index}/agent/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{agent_port}/floor/{index}/agent/", ping_interval=None, open_timeout=None)
         )
         await frames_until(agent, lambda f: f.get("type") == "ready")
         customer = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{customer_port}/floor/{index}/customer/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{customer_port}/floor/{index}/customer/", ping_interval=None, open_timeout=None)
         )
         return customer, agent
 
