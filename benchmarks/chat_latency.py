@@ -9,8 +9,9 @@ What it does, for each number of pairs N, with three stacks on the same PostgreS
 2. product: the project as a real ASGI server process (uvicorn) with its default settings
    (``--product-env NAME=VALUE`` tries another); N customer sockets (the widget's) and N agent
    sockets (the workspace's) connect and join their conversation;
-3. relay: the same traffic through a bare Channels relay (benchmarks/relay_asgi.py) on
-   channels_redis's pub/sub layer, which does not drop messages: no database, no logic;
+3. relay: the same traffic through a bare Channels relay (benchmarks/relay_asgi.py) on the
+   product's own channel layer (Redis pub/sub, which does not drop messages): no database, no
+   logic (``--relay-layer`` tries channels_redis's layers on the same traffic);
 4. floor: a raw ASGI app (benchmarks/floor_asgi.py: no Django, no Channels) that stores each
    message with one INSERT and sends it on with one PUBLISH;
 5. in each, every customer sends its messages one after the other, each as soon as its agent has
@@ -23,7 +24,8 @@ process (the load generator); "+ exited backends" adds the backends (of any data
 meanwhile, which only an otherwise idle PostgreSQL makes exact (see benchmarks/README.md).
 A pair that fails to connect within --setup-timeout is counted ("setup failed") and sits out; a
 message not delivered within --timeout counts as lost (that pair stops there): nothing waits
-forever. It also prints the widget script's size, raw and gzipped (WID-5, PERF-4).
+forever. After the tables come the report's other sections (``REPORT_SECTIONS``: the widget
+script's size, raw and gzipped, WID-5 and PERF-4), each also under its own key in the JSON.
 ``--json FILE`` writes ``{"load_average": [before, after], "rows": [...]}``, a row per table line.
 
 Needs PostgreSQL and Redis: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/omnichannel_bench,
@@ -217,6 +219,8 @@ def product_stack(ports: list[int], data: dict):
                 f"ws://127.0.0.1:{customer_port}/ws/widget/{data['widget_key']}/",
                 origin=HOST_ORIGIN,
                 ping_interval=None,
+                # The pair's setup is bounded by --setup-timeout, not by websockets' own 10 s.
+                open_timeout=None,
             )
         )
         agent = await stack.enter_async_context(
@@ -225,6 +229,8 @@ def product_stack(ports: list[int], data: dict):
                 origin=f"http://127.0.0.1:{agent_port}",
                 additional_headers={"Cookie": client["agent_cookie"]},
                 ping_interval=None,
+                # The pair's setup is bounded by --setup-timeout, not by websockets' own 10 s.
+                open_timeout=None,
             )
         )
         await customer.send(
@@ -249,20 +255,22 @@ def product_stack(ports: list[int], data: dict):
     return open_pair, message
 
 
-def relay_stack(ports: list[int]):
+def relay_stack(ports: list[int], relay_layer: str = "product"):
     """Two sockets in one group of the bare relay (both receive what either sends, as in the product)."""
     from websockets.asyncio.client import connect
 
     async def open_pair(stack: AsyncExitStack, index: int):
         customer_port, agent_port = pair_ports(ports, index)
         customer = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{customer_port}/relay/{index}/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{customer_port}/relay/{index}/", ping_interval=None, open_timeout=None)
         )
         agent = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{agent_port}/relay/{index}/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{agent_port}/relay/{index}/", ping_interval=None, open_timeout=None)
         )
-        # group_add has returned before accept(); give Redis a moment to confirm both SUBSCRIBEs.
-        await asyncio.sleep(0.2)
+        if relay_layer == "channels-pubsub":
+            # Its group_add returns before Redis confirmed the SUBSCRIBE: give Redis a moment.
+            # The product's layer returns once confirmed, and the core layer writes a sorted set.
+            await asyncio.sleep(0.2)
         return customer, agent
 
     return open_pair, numbered_message
@@ -275,11 +283,11 @@ def floor_stack(ports: list[int]):
     async def open_pair(stack: AsyncExitStack, index: int):
         customer_port, agent_port = pair_ports(ports, index)
         agent = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{agent_port}/floor/{index}/agent/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{agent_port}/floor/{index}/agent/", ping_interval=None, open_timeout=None)
         )
         await frames_until(agent, lambda f: f.get("type") == "ready")
         customer = await stack.enter_async_context(
-            connect(f"ws://127.0.0.1:{customer_port}/floor/{index}/customer/", ping_interval=None)
+            connect(f"ws://127.0.0.1:{customer_port}/floor/{index}/customer/", ping_interval=None, open_timeout=None)
         )
         return customer, agent
 
@@ -514,12 +522,21 @@ def print_table(headers: list[str], rows: list[list[str]]) -> None:
         print("| " + " | ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
 
 
-def widget_sizes() -> list[list[str]]:
-    rows = []
+def widget_script_sizes() -> tuple[str, list[str], list[list[str]], str, list[dict]]:
+    """The widget scripts' sizes, raw and gzipped (WID-5, PERF-4)."""
+    sizes = []
     for path in sorted((ROOT / "widgets" / "static" / "widgets").glob("*.js")):
         raw = path.read_bytes()
-        rows.append([path.name, str(len(raw)), str(len(gzip.compress(raw, compresslevel=9)))])
-    return rows
+        sizes.append({"file": path.name, "bytes": len(raw), "gzipped_bytes": len(gzip.compress(raw, compresslevel=9))})
+    lines = [[s["file"], str(s["bytes"]), str(s["gzipped_bytes"])] for s in sizes]
+    return "Widget script size", ["file", "bytes", "gzipped bytes"], lines, "widget_scripts", sizes
+
+
+# The report's sections after the chat tables, in order. Each is a function of no arguments that
+# returns (title, column headers, table lines as strings, its key in the --json document, the
+# value under that key). A measurement of its own (the loader's size, say) lives in its own module
+# and is appended here.
+REPORT_SECTIONS = [widget_script_sizes]
 
 
 def count_product_messages() -> int:
@@ -579,9 +596,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--relay-layer",
-        choices=["pubsub", "core"],
-        default="pubsub",
-        help="the relay's channel layer: the pub/sub one (the baseline) or the product's own, to compare them",
+        choices=["product", "channels-pubsub", "core"],
+        default="product",
+        help="the relay's channel layer: the product's pub/sub one (the baseline), or channels_redis's"
+        " pub/sub or core layer as they ship, to compare them",
     )
     add_json_argument(parser)
     args = parser.parse_args(argv)
@@ -596,6 +614,8 @@ def main(argv: list[str] | None = None) -> None:
         "REDIS_URL": redis_url,
         "ALLOWED_HOSTS": "127.0.0.1,localhost",
         "LOG_LEVEL": "WARNING",
+        # Redis pub/sub ignores the database number: a prefix of this run's own.
+        "CHANNEL_PREFIX": f"bench-{os.getpid()}",
         "WIDGET_THROTTLE_RATE": "1000000/min",
         # The socket limits guard against abuse; the benchmark measures the path, not them.
         "SOCKET_FRAMES_PER_SECOND": "100000",
@@ -614,7 +634,11 @@ def main(argv: list[str] | None = None) -> None:
         connections.close_all()
         floor_table(db_url)
         stacks = {
-            "relay": ({**env, "RELAY_LAYER": args.relay_layer}, relay_stack, lambda: None),
+            "relay": (
+                {**env, "RELAY_LAYER": args.relay_layer},
+                lambda ports: relay_stack(ports, args.relay_layer),
+                lambda: None,
+            ),
             "floor": (env, floor_stack, lambda: count_floor_messages(db_url)),
         }
         if "product" in args.stacks:
@@ -633,16 +657,13 @@ def main(argv: list[str] | None = None) -> None:
     print_table([header for header, _ in COLUMNS], [[cell(r[key]) for _, key in COLUMNS] for r in rows])
     print("\nproduct : relay : floor, as multiples of the floor\n")
     print_table(["pairs", *(header for header, _ in RATIOS)], ratio_rows(rows))
-    sizes = widget_sizes()
-    print("\nWidget script size\n")
-    print_table(["file", "bytes", "gzipped bytes"], sizes)
-    write_json(
-        args.json,
-        load_before=load_before,
-        load_after=load_after,
-        rows=rows,
-        widget_scripts=[{"file": name, "bytes": int(raw), "gzipped_bytes": int(gz)} for name, raw, gz in sizes],
-    )
+    sections = {}
+    for section in REPORT_SECTIONS:
+        title, headers, lines, key, value = section()
+        print(f"\n{title}\n")
+        print_table(headers, lines)
+        sections[key] = value
+    write_json(args.json, load_before=load_before, load_after=load_after, rows=rows, **sections)
 
 
 if __name__ == "__main__":

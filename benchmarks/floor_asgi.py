@@ -89,7 +89,7 @@ async def websocket(scope, receive, send) -> None:
         await send({"type": "websocket.close", "code": 4404})
         return
     await send({"type": "websocket.accept"})
-    channel = f"floor.{match['room']}"
+    channel = f"{os.environ.get('CHANNEL_PREFIX', 'floor')}-floor.{match['room']}"
     if match["role"] == "agent":
         await agent_socket(channel, receive, send)
     else:

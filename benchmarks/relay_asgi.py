@@ -4,10 +4,11 @@ A socket at ``/relay/<room>/`` joins the room's group; whatever text it sends is
 group as is. The chat benchmark runs the same traffic through it and through the product, so
 their ratio is the product's own overhead.
 
-It runs on channels_redis's pub/sub layer (``RedisPubSubChannelLayer``), whatever the product's
-settings say: the core layer drops messages under load (its per-channel capacity and expiry), and
-a baseline that loses half its messages is not one. ``RELAY_LAYER=core`` runs it on the product's
-own layer instead, to measure the two layers on the same traffic (chat_latency --relay-layer core).
+It runs on the product's channel layer (``core.channel_layer.RedisPubSubLayer``: Redis pub/sub,
+``group_add`` confirmed before the socket is accepted), with a prefix of its own. ``RELAY_LAYER``
+tries another on the same traffic (chat_latency --relay-layer): ``channels-pubsub`` is
+channels_redis's pub/sub layer as it ships, ``core`` its core layer (lists and sorted sets, which
+drops messages under load: not a baseline, a comparison).
 """
 
 import os
@@ -20,16 +21,21 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 
+RELAY_LAYERS = {
+    "product": "core.channel_layer.RedisPubSubLayer",
+    "channels-pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
+    "core": "channels_redis.core.RedisChannelLayer",
+}
 # Read when the layer is first used (channels.layers.ChannelLayerManager reads the setting then).
-# RELAY_LAYER=core runs the relay on the product's own layer instead, to measure the two layers
-# against each other on the same traffic (chat_latency --relay-layer core).
-if os.environ.get("RELAY_LAYER", "pubsub") == "core":
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = "relay"
+relay_layer = os.environ.get("RELAY_LAYER", "product")
+prefix = f"{settings.CHANNEL_LAYERS['default']['CONFIG']['prefix']}-relay"
+if relay_layer == "product":
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = prefix
 else:
     settings.CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": [os.environ["REDIS_URL"]]},
+            "BACKEND": RELAY_LAYERS[relay_layer],
+            "CONFIG": {"hosts": [os.environ["REDIS_URL"]], "prefix": prefix},
         }
     }
 

@@ -10,9 +10,9 @@ client as frames when their type is in ``forwarded_events``.
 
 Cleanup always runs, exactly once, however the socket ends: a close, a client that vanished
 while we wrote to it (the server's send raises; that is no frame error, and nothing more is
-written to the dead socket), or a consumer that stopped for any other reason. While the socket
-is open its process refreshes its group memberships every ``SOCKET_KEEPALIVE_SECONDS``, so the
-channel layer's ``group_expiry`` removes the channels of a process that died.
+written to the dead socket), or a consumer that stopped for any other reason. Group memberships
+live in the server process (the channel layer's Redis subscriptions, :mod:`core.channel_layer`):
+they go with the consumer, or with the process and its Redis connection when it dies.
 """
 
 from __future__ import annotations
@@ -124,8 +124,8 @@ def visitor_socket_refused() -> FrameError:
 
 class SocketLife:
     """What both frame consumers do for the socket's life: no write once the client is gone, and
-    while the socket is open, its group memberships refreshed and :meth:`keepalive` called every
-    ``SOCKET_KEEPALIVE_SECONDS``, off the consumer's thread."""
+    while the socket is open, :meth:`keepalive` called every ``SOCKET_KEEPALIVE_SECONDS``, off
+    the consumer's thread."""
 
     groups_joined: list[str]
     _keepalive: asyncio.Task | None = None
@@ -204,10 +204,8 @@ class SocketLife:
             except TimeoutError:
                 pass
             try:
-                for group in list(self.groups_joined):
-                    await self.channel_layer.group_add(group, self.channel_name)
                 await database_sync_to_async(self.keepalive, thread_sensitive=False)()
-            except Exception as exc:  # Redis or the database is away: try again at the next beat
+            except Exception as exc:  # the database is away: try again at the next beat
                 logger.warning("Could not refresh socket %s: %s", self.channel_name, exc)
 
 
@@ -252,7 +250,7 @@ class FrameConsumer(SocketLife, JsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             try:
                 async_to_sync(self.channel_layer.group_discard)(group, self.channel_name)
-            except Exception as exc:  # the layer is down: the membership expires (group_expiry)
+            except Exception as exc:  # never raised by our layer; a third-party one may
                 logger.warning("Could not leave group %s on disconnect: %s", group, exc)
 
     # --- frames in ------------------------------------------------------------------------
@@ -346,7 +344,7 @@ class AsyncFrameConsumer(SocketLife, AsyncJsonWebsocketConsumer):
         for group in getattr(self, "groups_joined", []):
             try:
                 await self.channel_layer.group_discard(group, self.channel_name)
-            except Exception as exc:  # the layer is down: the membership expires (group_expiry)
+            except Exception as exc:  # never raised by our layer; a third-party one may
                 logger.warning("Could not leave group %s on disconnect: %s", group, exc)
 
     async def receive(self, text_data=None, bytes_data=None, **kwargs):

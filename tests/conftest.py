@@ -76,7 +76,7 @@ def redis_layer(settings):
 
     # The production layer exactly as settings build it, with a prefix of this test's own.
     layer = copy.deepcopy(settings.CHANNEL_LAYERS["default"])
-    assert layer["BACKEND"] == "core.channel_layer.ReconnectingRedisChannelLayer"
+    assert layer["BACKEND"] == "core.channel_layer.RedisPubSubLayer"
     layer["CONFIG"]["prefix"] = f"test-{uuid.uuid4().hex[:8]}"
     _use_layer(settings, layer)
     yield

@@ -1,6 +1,7 @@
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
@@ -101,13 +102,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 REDIS_URL = env.str("REDIS_URL", default="")
 EMBEDDED = not REDIS_URL
 
-# Every open socket's server process refreshes it this often: its channel-layer group memberships
-# and, for a customer's socket, its CustomerConnection row (three missed beats = a dead process).
+# Every open socket's server process refreshes it this often: its CustomerConnection row, for a
+# customer's socket (three missed beats = a dead process).
 SOCKET_KEEPALIVE_SECONDS = env.float("SOCKET_KEEPALIVE_SECONDS", default=10.0)
-# channels_redis drops a group member not re-added for this long (its default is a day). Two
-# minutes: a server process that died leaves no channel in a group for longer, so publishes stop
-# queueing messages for it, while a live socket survives a two-minute stall of its process.
-CHANNEL_GROUP_EXPIRY = env.int("CHANNEL_GROUP_EXPIRY", default=120)
+
+
+def default_channel_prefix(redis_url: str) -> str:
+    """``asgi`` on database 0, ``asgi-db5`` on ``redis://…/5``."""
+    database = urlsplit(redis_url).path.strip("/") or "0"
+    return "asgi" if database == "0" else f"asgi-db{database}"
+
 
 if EMBEDDED:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
@@ -119,27 +123,23 @@ else:
 
     CHANNEL_LAYERS = {
         "default": {
-            # channels_redis's core layer, waiting for Redis through a restart (REL-1).
-            "BACKEND": "core.channel_layer.ReconnectingRedisChannelLayer",
+            # Redis pub/sub: subscriptions confirmed, and made again after a Redis restart (REL-1).
+            "BACKEND": "core.channel_layer.RedisPubSubLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
-                        # Every open socket may hold a connection while it waits: size the pool for them.
+                        # Publishing connections (the subscriptions share one per process).
                         "max_connections": env.int("REDIS_MAX_CONNECTIONS", default=2000),
-                        # redis-py 8 reads with a 5 s timeout by default, the same 5 s channels_redis
-                        # blocks in BZPOPMIN: an idle socket's receive then fails. Wait longer.
                         "socket_timeout": 30,
-                        # A Redis restart leaves the pool's idle connections dead: retry a command
+                        # A Redis restart leaves the pool's idle connections dead: retry a publish
                         # on a new connection instead of failing the first use of each (REL-1).
                         "retry": RedisRetry(ExponentialBackoff(cap=1.0, base=0.05), retries=3),
                     }
                 ],
-                "prefix": env.str("CHANNEL_PREFIX", default="asgi"),
-                # A channel whose server process died stays in its groups until this expiry:
-                # live sockets re-add themselves every SOCKET_KEEPALIVE_SECONDS (FrameConsumer),
-                # so 12 missed refreshes pass before a live one could drop out.
-                "group_expiry": CHANNEL_GROUP_EXPIRY,
+                # Redis pub/sub ignores the database number: the prefix keeps deployments apart,
+                # by default one per database number, as the database kept them apart before.
+                "prefix": env.str("CHANNEL_PREFIX", default=default_channel_prefix(REDIS_URL)),
             },
         }
     }

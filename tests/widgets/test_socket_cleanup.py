@@ -35,6 +35,7 @@ from websockets.sync.client import connect
 
 from conversations.models import ChatSettings, Conversation, Message
 from conversations.services import conversation_end_if_customer_gone
+from core.channel_layer import subscription_name
 from omnichannel.tasks import sweep_overdue_deadlines
 from tests.conftest import REDIS_URL
 from tests.conversations.factories import ConversationFactory
@@ -102,13 +103,12 @@ def live_chat(*, messages: int = 0, size: int = 1500, status=Conversation.Status
     return conversation, token
 
 
-def group_key(conversation) -> str:
-    prefix = settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"]
-    return f"{prefix}:group:conversation.{conversation.pk}"
-
-
 def group_members(conversation) -> int:
-    return redis.Redis.from_url(REDIS_URL).zcard(group_key(conversation))
+    """How many server processes Redis delivers the conversation's group to (each subscribes
+    once, while one of its sockets is in the group)."""
+    name = subscription_name(settings.CHANNEL_LAYERS["default"]["CONFIG"]["prefix"], f"conversation.{conversation.pk}")
+    ((_name, count),) = redis.Redis.from_url(REDIS_URL).pubsub_numsub(name)
+    return count
 
 
 def left_at(conversation):
