@@ -5,11 +5,12 @@ so here they are listed, filtered, searched and read, with their audit trail and
 """
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations.bots import bot_client_create, bot_client_key_rotate
-from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session
+from conversations.models import BotClient, Conversation, ConversationEvent, Message, Session, Tag
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
 
@@ -149,4 +150,22 @@ class BotClientAdmin(admin.ModelAdmin):
             request,
             gettext("The key of %(name)s, shown only now: %(key)s (send it as “Authorization: Bot <key>”).")
             % {"name": client.name, "key": key},
+        )
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    """Tags agents put on conversations (issue 15); the chip's text colour follows the background."""
+
+    list_display = ["name", "chip", "colour"]
+    search_fields = ["name"]
+    fields = ["name", "colour"]
+
+    @admin.display(description=_("How it looks"))
+    def chip(self, tag: Tag):
+        return format_html(
+            '<span style="background:{};color:{};padding:0 .5em;border-radius:1em">{}</span>',
+            tag.colour,
+            tag.text_colour,
+            tag.name,
         )

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from agents.models import AgentProfile
 from conversations import workspace
-from conversations.views import _page_context, agent_required
+from conversations.views import agent_required, page_context
 from core.errors import DomainError, NotFound
 from routing.models import Queue
 from routing.selectors import agents_visible_to
@@ -72,7 +72,7 @@ def handover(request: HttpRequest, conversation_id: int) -> HttpResponse:
     return render(
         request,
         "conversations/handover.html",
-        _page_context(
+        page_context(
             request,
             conversation=conversation,
             customer=workspace.customer_label(conversation),

@@ -16,7 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from conversations.views import _page_context, agent_required
+from conversations.views import agent_required, page_context
 from conversations.workspace import customer_label
 from core.errors import DomainError
 from routing.selectors import open_items_for
@@ -50,7 +50,7 @@ def open_items(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "conversations/open_items.html",
-        _page_context(request, items=open_item_rows(request.agent), pending_notifications=[]),
+        page_context(request, items=open_item_rows(request.agent), pending_notifications=[]),
     )
 
 

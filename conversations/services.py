@@ -21,6 +21,7 @@ from conversations.models import (
     Message,
     Session,
 )
+from conversations.read_markers import inbox_changed_on_commit
 from conversations.rendering import message_agent_name
 from conversations.states import CONVERSATION
 from core.errors import Forbidden, NotFound
@@ -260,6 +261,8 @@ def _message_store(
         outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
         event["delivery"] = delivery_display(status=outbound.status)
     publish_on_commit(conversation_group(conversation_id), event)
+    if customer and agent_id is not None:  # the holder's inbox counts it unread (issue 15)
+        inbox_changed_on_commit(agent_id=agent_id, reason="customer_message", conversation_id=conversation_id)
     if customer and status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back
 

@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from conversations import handover_views, queue_views, views
+from conversations import handover_views, inbox_views, queue_views, views
 
 app_name = "conversations"
 
@@ -16,6 +16,12 @@ urlpatterns = [
     path("workspace/conversations/<int:conversation_id>/handover/", handover_views.handover, name="handover"),
     path("workspace/conversations/<int:conversation_id>/transfer/", handover_views.transfer, name="transfer"),
     path("workspace/conversations/<int:conversation_id>/consult/", handover_views.consult, name="consult"),
+    path("workspace/inbox/", inbox_views.inbox_panel, name="inbox_panel"),
+    path("workspace/inbox-sound/", inbox_views.inbox_sound_set, name="inbox_sound_set"),
+    path("workspace/search/", inbox_views.search, name="search"),
+    path(
+        "workspace/conversations/<int:conversation_id>/tags/", inbox_views.conversation_tags, name="conversation_tags"
+    ),
     path("workspace/open-items/", queue_views.open_items, name="open_items"),
     path("workspace/open-items/<int:work_item_id>/pick/", queue_views.open_item_pick, name="open_item_pick"),
     path("workspace/desktop-notifications/", views.desktop_notifications_set, name="desktop_notifications_set"),

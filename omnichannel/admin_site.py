@@ -74,6 +74,14 @@ SECTIONS: tuple[Section, ...] = (
         },
     ),
     Section(
+        "workspace",
+        _("Agent workspace"),
+        _("What agents work with in their workspace: the tags they put on conversations."),
+        {
+            "tag": _("Conversation tags"),
+        },
+    ),
+    Section(
         "customers",
         _("Customers"),
         _("The people and companies you serve, their cases and notes."),

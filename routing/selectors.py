@@ -17,7 +17,7 @@ from django.utils import timezone
 from agents.models import AgentProfile
 from agents.selectors import agent_for_user, oversees_all
 from notifications.models import AgentBanner, NotificationTemplate
-from routing.models import Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
+from routing.models import Queue, QueueMembership, RoutingRule, WorkItem, Workstream, WorkstreamTemplate
 
 
 def queue_ids_of(agent: AgentProfile) -> QuerySet:
@@ -146,17 +146,20 @@ def open_items_for(agent: AgentProfile, *, limit: int = OPEN_ITEMS_LIMIT) -> lis
 
     Only the agent's own queues (SEC-1): a supervisor picks from the queues they are a member of.
     """
-    from routing.models import WorkItem
-
     return list(
-        WorkItem.objects.filter(
-            status=WorkItem.Status.QUEUED,
-            workstream__distribution=Workstream.Distribution.PICK,
-            queue__in=queue_ids_of(agent),
-            queue__is_active=True,
-        )
+        open_work_items(agent)
         .select_related("queue", "workstream", "conversation__contact", "case")
         .order_by("queue__priority", "enqueued_at", "pk")[:limit]
+    )
+
+
+def open_work_items(agent: AgentProfile) -> QuerySet:
+    """What the agent may pick (ROU-13), unordered and unsliced, for counts and subqueries."""
+    return WorkItem.objects.filter(
+        status=WorkItem.Status.QUEUED,
+        workstream__distribution=Workstream.Distribution.PICK,
+        queue__in=queue_ids_of(agent),
+        queue__is_active=True,
     )
 
 

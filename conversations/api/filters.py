@@ -14,10 +14,11 @@ class ConversationFilter(django_filters.FilterSet):
     contact = IdFilter(field_name="contact_id", help_text="Contact id.")
     account = IdFilter(field_name="account_id", help_text="Account id.")
     case = IdFilter(field_name="case_id", help_text="Case id.")
+    tag = IdFilter(field_name="tags", help_text="Tag id: conversations carrying this tag.")
     created_at = DateTimeRangeFilter(
         help_text="Started in a range: created_at_after and/or created_at_before (ISO 8601)."
     )
 
     class Meta:
         model = Conversation
-        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "created_at"]
+        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "tag", "created_at"]

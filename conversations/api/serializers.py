@@ -7,8 +7,19 @@ contact, account and case as ids, each one request away at its own endpoint.
 from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, Tag
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
+
+
+class TagSerializer(serializers.ModelSerializer):
+    """A tag: its name and its chip's colours (the text colour reads at least 4.5:1 on the background)."""
+
+    text_colour = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "colour", "text_colour"]
+        read_only_fields = fields
 
 
 class ConversationSerializer(serializers.ModelSerializer):
@@ -18,6 +29,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     queue = QueueReferenceSerializer(read_only=True, allow_null=True)
     skills = SkillReferenceSerializer(many=True, read_only=True)
     agent = AgentReferenceSerializer(read_only=True, allow_null=True)
+    tags = TagSerializer(many=True, read_only=True)
     wait_seconds = serializers.FloatField(
         read_only=True, allow_null=True, help_text="From start until first assigned to an agent; null until then."
     )
@@ -35,6 +47,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "workstream",
             "queue",
             "skills",
+            "tags",
             "agent",
             "created_at",
             "first_assigned_at",
