@@ -4,7 +4,7 @@ import factory
 from django.test import TestCase
 from django.utils import timezone
 
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, Message, Tag
 from conversations.services import conversation_agent_end, conversation_start, conversation_wrap_up_close
 from notifications.services import notification_raise_for_offer
 from routing.models import Offer
@@ -31,6 +31,15 @@ class MessageFactory(factory.django.DjangoModelFactory):
     seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.CUSTOMER
     text = "Hello, I need help with my order."
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Tag {n}")
+    colour = "#2563eb"
 
 
 def chat_start(widget, **fields) -> Conversation:
