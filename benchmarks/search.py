@@ -135,7 +135,7 @@ def seed(conversations: int, messages: int) -> dict:
                    CASE WHEN n %% 5 = 0 THEN 'active' ELSE 'closed' END,
                    %s, CASE WHEN n %% 2 = 0 THEN %s ELSE %s END, '{}', '{}',
                    (ARRAY['en', 'fr', ''])[1 + n %% 3], false, '', '', '', '', '', '', '', '',
-                   now() - make_interval(mins => (n * 525600 / %s)::int), 0
+                   now() - make_interval(mins => (n::bigint * 525600 / %s)::int), 0
             FROM generate_series(1, %s) AS n
             """,
             [workstream.pk, ours.pk, theirs.pk, conversations, conversations],
