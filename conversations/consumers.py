@@ -81,7 +81,7 @@ class TypingFrame(ConversationFrame):
 
 
 class ConversationReadFrame(ConversationFrame):
-    seq: Seq
+    seq: Id  # a message's number: 1 or more
 
 
 class WorkspaceConsumer(FrameConsumer):
