@@ -104,6 +104,10 @@ class AgentProfile(models.Model):
         ],
         default="template",
     )
+    inbox_sound = models.BooleanField(
+        default=False,
+        help_text=_("Play a sound on new work and on a customer's message in a conversation not on screen."),
+    )
     language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
 
     class Meta:

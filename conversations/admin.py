@@ -6,11 +6,12 @@ so here they are listed, filtered, searched and read, with their audit trail and
 
 from django import forms
 from django.contrib import admin, messages
+from django.utils.html import format_html
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from conversations.bots import bot_client_create, bot_client_key_rotate
-from conversations.models import BotClient, ChatSettings, Conversation, ConversationEvent, Message, Session
+from conversations.models import BotClient, ChatSettings, Conversation, ConversationEvent, Message, Session, Tag
 from conversations.self_service_kinds import self_service_kind_choices
 from core.admin import ReadOnlyAdmin, ReadOnlyTabularInline
 
@@ -209,3 +210,21 @@ class BotClientAdmin(admin.ModelAdmin):
 
 # Canned responses and wrap-up codes (issue 15) register from their own module.
 from conversations import composer_admin  # noqa: E402, F401
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    """Tags agents put on conversations (issue 15); the chip's text colour follows the background."""
+
+    list_display = ["name", "chip", "colour"]
+    search_fields = ["name"]
+    fields = ["name", "colour"]
+
+    @admin.display(description=_("How it looks"))
+    def chip(self, tag: Tag):
+        return format_html(
+            '<span style="background:{};color:{};padding:0 .5em;border-radius:1em">{}</span>',
+            tag.colour,
+            tag.text_colour,
+            tag.name,
+        )

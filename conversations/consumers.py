@@ -20,9 +20,11 @@ from agents.services import agent_presence_set
 from agents.services.presence import agent_connect, agent_disconnect, agent_heartbeat
 from conversations import workspace
 from conversations.channels.outbound import sms_delivery_events
+from conversations.inbox import inbox_counts
 from conversations.models import Conversation, Message
 from conversations.notes import conversation_notes, note_event, note_post
 from conversations.persistent import conversation_park
+from conversations.read_markers import conversation_mark_read
 from conversations.services import conversation_agent_end, conversation_wrap_up_close, message_event, message_post
 from conversations.wrap_up import conversation_wrap_up_code_set
 from core.consumers import FrameConsumer, FrameError
@@ -100,6 +102,10 @@ class TypingFrame(ConversationFrame):
     is_typing: bool
 
 
+class ConversationReadFrame(ConversationFrame):
+    seq: Id  # a message's number: 1 or more
+
+
 class WorkspaceConsumer(FrameConsumer):
     """Joins the agent's group and passes on what happens to their work.
 
@@ -123,6 +129,8 @@ class WorkspaceConsumer(FrameConsumer):
         "conversation.wrap_up_code": WrapUpCodeFrame,
         "note.post": NotePostFrame,
         "conversation.park": ConversationFrame,
+        "inbox.counts": PingFrame,  # issue 15: the inbox's counts now, and follow them
+        "conversation.read": ConversationReadFrame,  # issue 15: the page showed messages up to seq
     }
     # conversation.message and conversation.typing have handlers of their own below.
     forwarded_events = frozenset(
@@ -375,3 +383,22 @@ class WorkspaceConsumer(FrameConsumer):
         workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
         conversation = conversation_park(conversation_id=frame["conversation"], agent=self.agent)
         self.ack(frame, conversation=conversation.pk, status=conversation.status)
+
+    # --- the inbox (issue 15) ---------------------------------------------------------------
+    def counts_frame(self, **fields) -> dict:
+        return {"type": "inbox.counts", "counts": inbox_counts(self.agent), **fields}
+
+    def frame_inbox_counts(self, frame):
+        """The counts now; from then on this socket follows the inbox (a page without one does not)."""
+        self.follows_inbox = True
+        self.reply(frame, self.counts_frame())
+
+    def inbox_changed(self, event):
+        """Something in the agent's inbox changed: send the counts (one database hop), with why."""
+        if getattr(self, "follows_inbox", False):
+            self.send_json(self.counts_frame(reason=event.get("reason"), conversation=event.get("conversation")))
+
+    def frame_conversation_read(self, frame):
+        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        conversation_mark_read(agent=self.agent, conversation_id=frame["conversation"], seq=frame["seq"])
+        self.ack(frame, conversation=frame["conversation"])

@@ -4,7 +4,9 @@ import re
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.search import SearchVectorField
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Length
@@ -61,6 +63,7 @@ class Conversation(models.Model):
         related_name="conversation",
         editable=False,
     )
+    tags = models.ManyToManyField("conversations.Tag", blank=True, related_name="conversations")
     agent = models.ForeignKey(
         "agents.AgentProfile",
         null=True,
@@ -191,6 +194,7 @@ class ConversationEvent(models.Model):
         LINKED = "linked", _("Record linked")
         SKILLS_CHANGED = "skills_changed", _("Skills changed")
         WRAP_UP_CODE = "wrap_up_code", _("Wrap-up code chosen")
+        TAGS_CHANGED = "tags_changed", _("Tags changed")
 
     class Actor(models.TextChoices):
         CUSTOMER = "customer", _("Customer")
@@ -237,6 +241,10 @@ class Message(models.Model):
     text = models.TextField(help_text=_("Plain text; shown as typed, never as HTML."))  # SEC-2
     client_id = models.CharField(max_length=64, null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    #: PostgreSQL only (null on SQLite): the text's lexemes in its conversation's language's
+    #: text-search configuration, written by a trigger on insert and on a change of the text, and
+    #: GIN-indexed; both made by the migration ``message_search_vector`` (conversations.search).
+    search_vector = SearchVectorField(null=True, editable=False)
 
     class Meta:
         ordering = ["conversation", "seq"]
@@ -528,3 +536,53 @@ class SurveyResponse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_scale_display()}: {self.rating}"
+
+
+class Tag(models.Model):
+    """A label an admin defines and any agent puts on the conversations they may see (issue 15)."""
+
+    name = models.CharField(max_length=50, unique=True)
+    colour = models.CharField(
+        max_length=7,
+        default="#2563eb",
+        validators=[RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Write a colour as # and six hex digits, e.g. #2563eb."))],
+        help_text=_("The chip's background; its text is black or white, whichever reads better."),
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def text_colour(self) -> str:
+        """Black or white, whichever contrasts more with the background (always at least 4.5:1)."""
+        background = relative_luminance(self.colour)
+        return "#000000" if (background + 0.05) / 0.05 >= 1.05 / (background + 0.05) else "#ffffff"
+
+
+def relative_luminance(colour: str) -> float:
+    """WCAG 2 relative luminance of ``#rrggbb``."""
+
+    def channel(hex_pair: str) -> float:
+        value = int(hex_pair, 16) / 255
+        return value / 12.92 if value <= 0.04045 else ((value + 0.055) / 1.055) ** 2.4
+
+    red, green, blue = (channel(colour[index : index + 2]) for index in (1, 3, 5))
+    return 0.2126 * red + 0.7152 * green + 0.0722 * blue
+
+
+class ConversationRead(models.Model):
+    """How far an agent has read a conversation: its unread count is the customer's messages after it."""
+
+    agent = models.ForeignKey("agents.AgentProfile", on_delete=models.CASCADE, related_name="+")
+    conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="reads")
+    last_read_seq = models.PositiveIntegerField(default=0)
+    read_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["agent", "conversation"], name="one_read_marker_per_agent")]
+
+    def __str__(self) -> str:
+        return f"{self.agent} read {self.conversation} to #{self.last_read_seq}"

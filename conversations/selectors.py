@@ -41,7 +41,7 @@ def conversation_list(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Conver
     return (
         conversations_visible_to(user)
         .select_related("queue", "agent", "workstream", "wrap_up_code", "survey")
-        .prefetch_related("skills")
+        .prefetch_related("skills", "tags")
         .order_by("-created_at", "-pk")
     )
 

@@ -26,6 +26,7 @@ from conversations.models import (
     Session,
     WrapUpCode,
 )
+from conversations.read_markers import inbox_changed_on_commit
 from conversations.rendering import message_agent_name
 from conversations.selectors import queue_average_wait_minutes
 from conversations.states import CONVERSATION
@@ -315,6 +316,8 @@ def _message_store(
         outbound = sms_reply_queue(message=message, conversation=conversation)  # sent by a task after commit
         event["delivery"] = delivery_display(status=outbound.status)
     publish_on_commit(conversation_group(conversation_id), event)
+    if customer and agent_id is not None:  # the holder's inbox counts it unread (issue 15)
+        inbox_changed_on_commit(agent_id=agent_id, reason="customer_message", conversation_id=conversation_id)
     if customer and status == Conversation.Status.WAITING:
         from conversations.persistent import conversation_customer_back
 

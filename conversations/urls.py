@@ -1,7 +1,7 @@
 from django.urls import include, path
 from django.views.generic import RedirectView
 
-from conversations import attachment_views, canned_views, handover_views, queue_views, views
+from conversations import attachment_views, canned_views, handover_views, inbox_views, queue_views, views
 
 app_name = "conversations"
 
@@ -22,6 +22,12 @@ urlpatterns = [
         name="attachment_upload",
     ),
     path("attachments/<str:token>/", attachment_views.attachment_download, name="attachment_download"),
+    path("workspace/inbox/", inbox_views.inbox_panel, name="inbox_panel"),
+    path("workspace/inbox-sound/", inbox_views.inbox_sound_set, name="inbox_sound_set"),
+    path("workspace/search/", inbox_views.search, name="search"),
+    path(
+        "workspace/conversations/<int:conversation_id>/tags/", inbox_views.conversation_tags, name="conversation_tags"
+    ),
     path("workspace/open-items/", queue_views.open_items, name="open_items"),
     # Issue 15: the agent's own canned responses.
     path("workspace/canned-responses/", canned_views.canned_responses, name="canned_responses"),

@@ -28,8 +28,11 @@ from agents.services import agent_desktop_notifications_set, agent_presence_set
 from conversations import workspace
 from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
+from conversations.read_markers import conversation_mark_read
+from conversations.search_forms import inbox_context
 from conversations.summary import customer_summary, summary_js_strings
 from conversations.survey import conversation_survey, recent_surveys
+from conversations.tagging import conversation_tags_of
 from core.errors import DomainError, NotFound
 from routing import selectors as routing_selectors
 
@@ -138,6 +141,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             board=board,
             pending_notifications=board.notifications,
             desktop_modes=AgentProfile._meta.get_field("desktop_notifications").choices,
+            **inbox_context(request),  # issue 15: the inbox's tabs
         ),
     )
 
@@ -167,6 +171,8 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
         page = workspace.conversation_page(request.user, request.agent, conversation_id)
     except NotFound:
         raise Http404(_("No such conversation.")) from None
+    # Issue 15: opening the page reads the conversation (the inbox's unread count).
+    conversation_mark_read(agent=request.agent, conversation_id=page.conversation.pk, seq=page.last_seq)
     # SUM-2..16: the customer summary beside the chat (conversations/summary.py).
     summary = customer_summary(
         Conversation.objects.filter(pk=page.conversation.pk), page.conversation.pk, user=request.user
@@ -182,6 +188,7 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             survey=conversation_survey(page.conversation),
             pending_notifications=page.notifications,
             dashboard_url=reverse("conversations:dashboard"),
+            tags=conversation_tags_of(page.conversation),  # issue 15
         ),
     )
 

@@ -49,9 +49,6 @@ from routing.models import Offer
 #: The conversation page shows at most this many of the latest messages; the socket's resume
 #: ("everything after N") starts from the last one shown.
 HISTORY_LIMIT = 500
-#: "Closed work items" on the dashboard: the agent's latest closed conversations.
-CLOSED_ITEMS_LIMIT = 20
-WAITING_ITEMS_LIMIT = 50
 
 
 # --- Who may use the workspace ----------------------------------------------------------------
@@ -229,23 +226,10 @@ class SessionRow:
 
 
 @dataclass(frozen=True)
-class ConversationItemRow:
-    """A conversation in one of the dashboard's lists; ``at``: when it was parked or closed."""
-
-    conversation_id: int
-    customer: str
-    channel: str
-    queue: str
-    at: datetime | None
-
-
-@dataclass(frozen=True)
 class Dashboard:
     agent: AgentProfile
     presences: list[Presence]
     sessions: list[SessionRow]
-    waiting_items: list[ConversationItemRow]
-    closed_items: list[ConversationItemRow]
     banners: list[AgentBanner]
     capacity_used: int
     capacity: int
@@ -270,47 +254,22 @@ def presences_for(agent: AgentProfile) -> list[Presence]:
 
 
 def dashboard(agent: AgentProfile) -> Dashboard:
-    """The agent's dashboard: presence, open sessions (≤ 10), closed work items, banners, capacity."""
+    """The agent's dashboard: presence, open sessions (≤ 10), banners, capacity. Its inbox (parked
+    and closed conversations among them) is ``conversations.inbox``."""
     sessions = (
         Session.objects.filter(agent=agent, closed_at__isnull=True)
         .select_related("conversation__queue", "conversation__contact")
         .order_by("-opened_at", "-pk")[:MAX_SESSIONS]
     )
-    # Parked persistent chats (PER-6) hold no session, but they are still the agent's: the
-    # customer's next message brings them back to this agent (PER-8).
-    waiting = (
-        Conversation.objects.filter(agent=agent, status=Conversation.Status.WAITING)
-        .select_related("queue", "contact")
-        .order_by("-last_customer_activity_at", "-pk")[:WAITING_ITEMS_LIMIT]
-    )
-    closed = (
-        Conversation.objects.filter(agent=agent, status=Conversation.Status.CLOSED)
-        .select_related("queue", "contact")
-        .order_by("-closed_at", "-pk")[:CLOSED_ITEMS_LIMIT]
-    )
     return Dashboard(
         agent=agent,
         presences=presences_for(agent),
         sessions=[_session_row(session) for session in sessions],
-        waiting_items=[
-            _conversation_item(conversation, at=conversation.last_customer_activity_at) for conversation in waiting
-        ],
-        closed_items=[_conversation_item(conversation, at=conversation.closed_at) for conversation in closed],
         banners=list(AgentBanner.objects.filter(agent=agent, cleared_at__isnull=True).order_by("-created_at")),
         capacity_used=agent.capacity_used,
         capacity=agent.capacity,
         session_count=agent.session_count,
         notifications=pending_notifications(agent),
-    )
-
-
-def _conversation_item(conversation: Conversation, *, at: datetime | None) -> ConversationItemRow:
-    return ConversationItemRow(
-        conversation_id=conversation.pk,
-        customer=customer_label(conversation),
-        channel=conversation.get_channel_display(),
-        queue=conversation.queue.name if conversation.queue_id else "",
-        at=at,
     )
 
 

@@ -76,9 +76,10 @@ SECTIONS: tuple[Section, ...] = (
     Section(
         "agent_tools",
         _("Agent tools"),
-        _("What agents use while they answer: canned responses and the wrap-up codes they close with."),
+        _("What agents use while they answer: canned responses, conversation tags and wrap-up codes."),
         {
             "cannedresponse": _("Canned responses"),
+            "tag": _("Conversation tags"),
             "wrapupsettings": _("Wrap-up codes"),
         },
     ),

@@ -16,7 +16,7 @@ from django.utils import timezone
 from agents.models import MAX_SESSIONS, AgentProfile
 from agents.selectors import agent_for_user, oversees_all
 from notifications.models import AgentBanner, NotificationTemplate
-from routing.models import Queue, QueueMembership, RoutingRule, Workstream, WorkstreamTemplate
+from routing.models import Queue, QueueMembership, RoutingRule, WorkItem, Workstream, WorkstreamTemplate
 from routing.rules import queue_is_open
 from routing.services.assignment import assignable_presence_filter, reachable_filter
 
@@ -121,17 +121,20 @@ def open_items_for(agent: AgentProfile, *, limit: int = OPEN_ITEMS_LIMIT) -> lis
 
     Only the agent's own queues (SEC-1): a supervisor picks from the queues they are a member of.
     """
-    from routing.models import WorkItem
-
     return list(
-        WorkItem.objects.filter(
-            status=WorkItem.Status.QUEUED,
-            workstream__distribution=Workstream.Distribution.PICK,
-            queue__in=queue_ids_of(agent),
-            queue__is_active=True,
-        )
+        open_work_items(agent)
         .select_related("queue", "workstream")
         .order_by("queue__priority", "enqueued_at", "pk")[:limit]
+    )
+
+
+def open_work_items(agent: AgentProfile) -> QuerySet:
+    """What the agent may pick (ROU-13), unordered and unsliced, for counts and subqueries."""
+    return WorkItem.objects.filter(
+        status=WorkItem.Status.QUEUED,
+        workstream__distribution=Workstream.Distribution.PICK,
+        queue__in=queue_ids_of(agent),
+        queue__is_active=True,
     )
 
 

@@ -1,4 +1,4 @@
-"""Agents' own workspace preferences: desktop notifications (NOT-9)."""
+"""Agents' own workspace preferences: desktop notifications (NOT-9), the inbox sound (issue 15)."""
 
 from __future__ import annotations
 
@@ -32,4 +32,23 @@ def agent_desktop_notifications_set(*, agent_id: int, mode: str, by: AbstractBas
     if agent.desktop_notifications != mode:
         agent.desktop_notifications = mode
         agent.save(update_fields=["desktop_notifications"])
+    return agent
+
+
+@transaction.atomic
+def agent_inbox_sound_set(*, agent_id: int, on: bool, by: AbstractBaseUser) -> AgentProfile:
+    """Switch the sound on new work and on new customer messages (issue 15; off by default).
+
+    An agent sets their own; supervisors and admins may set anyone's. Idempotent."""
+    if not isinstance(on, bool):
+        raise AgentError("Say on or off.", code="invalid")
+    try:
+        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+    except AgentProfile.DoesNotExist:
+        raise NotFound("No such agent.") from None
+    if agent.user_id != by.pk and not may_manage_agents(by):
+        raise AgentError("Only a supervisor or an admin can change another agent's settings.", code="forbidden")
+    if agent.inbox_sound != on:
+        agent.inbox_sound = on
+        agent.save(update_fields=["inbox_sound"])
     return agent

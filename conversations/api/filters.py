@@ -18,13 +18,25 @@ class ConversationFilter(django_filters.FilterSet):
     wrap_up_code = IdFilter(
         method="filter_wrap_up_code", help_text="Wrap-up code id: conversations closed with it (issue 15)."
     )
+    tag = IdFilter(field_name="tags", help_text="Tag id: conversations carrying this tag.")
     created_at = DateTimeRangeFilter(
         help_text="Started in a range: created_at_after and/or created_at_before (ISO 8601)."
     )
 
     class Meta:
         model = Conversation
-        fields = ["status", "channel", "queue", "agent", "contact", "account", "case", "wrap_up_code", "created_at"]
+        fields = [
+            "status",
+            "channel",
+            "queue",
+            "agent",
+            "contact",
+            "account",
+            "case",
+            "wrap_up_code",
+            "tag",
+            "created_at",
+        ]
 
     def filter_wrap_up_code(self, queryset, name, value):
         return conversations_with_wrap_up_code(queryset, code_ids=[value])

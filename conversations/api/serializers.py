@@ -8,7 +8,7 @@ from rest_framework import serializers
 
 from agents.api.serializers import AgentReferenceSerializer, SkillReferenceSerializer
 from conversations.attachments import attachment_url
-from conversations.models import Attachment, Conversation, Message, SurveyResponse, WrapUpCode
+from conversations.models import Attachment, Conversation, Message, SurveyResponse, Tag, WrapUpCode
 from routing.api.serializers import QueueReferenceSerializer, WorkstreamReferenceSerializer
 
 
@@ -27,6 +27,17 @@ class SurveyResponseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class TagSerializer(serializers.ModelSerializer):
+    """A tag: its name and its chip's colours (the text colour reads at least 4.5:1 on the background)."""
+
+    text_colour = serializers.CharField(read_only=True)
+
+    class Meta:
+        model = Tag
+        fields = ["id", "name", "colour", "text_colour"]
+        read_only_fields = fields
+
+
 class ConversationSerializer(serializers.ModelSerializer):
     """What the customer summary shows of a conversation (SUM-6, SUM-10, SUM-11, SUM-13)."""
 
@@ -34,6 +45,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     queue = QueueReferenceSerializer(read_only=True, allow_null=True)
     skills = SkillReferenceSerializer(many=True, read_only=True)
     agent = AgentReferenceSerializer(read_only=True, allow_null=True)
+    tags = TagSerializer(many=True, read_only=True)
     wait_seconds = serializers.FloatField(
         read_only=True, allow_null=True, help_text="From start until first assigned to an agent; null until then."
     )
@@ -55,6 +67,7 @@ class ConversationSerializer(serializers.ModelSerializer):
             "workstream",
             "queue",
             "skills",
+            "tags",
             "agent",
             "created_at",
             "first_assigned_at",

@@ -1,7 +1,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from conversations.api import bot, composer, summary_views, views
+from conversations.api import bot, composer, summary_views, tags_search, views
 
 router = SimpleRouter()
 router.register("conversations", views.ConversationViewSet, basename="conversation")
@@ -19,6 +19,13 @@ summary_urlpatterns = [
 
 urlpatterns = [
     *summary_urlpatterns,
+    # Issue 15: tags and search (before the router: "search" is not a conversation id).
+    path("tags/", tags_search.TagListApi.as_view(), name="tag-list"),
+    path("conversations/search/", tags_search.ConversationSearchApi.as_view(), name="conversation-search"),
+    path(f"{summary}tags/", tags_search.ConversationTagAddApi.as_view(), name="conversation-tag-add"),
+    path(
+        f"{summary}tags/<int:tag_id>/", tags_search.ConversationTagRemoveApi.as_view(), name="conversation-tag-remove"
+    ),
     path("bot/conversations/", bot.BotConversationStartApi.as_view(), name="bot-conversation-start"),
     path(
         "bot/conversations/<int:conversation_id>/messages/",

@@ -267,7 +267,13 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     "PREPROCESSING_HOOKS": ["core.api.only_developer_api"],
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "core.api.document_errors"],
-    "ENUM_NAME_OVERRIDES": {"RecordKindEnum": "customers.api.serializers.RECORD_KINDS"},  # SUM-16
+    "ENUM_NAME_OVERRIDES": {
+        "RecordKindEnum": "customers.api.serializers.RECORD_KINDS",  # SUM-16
+        # The conversation's choices appear in its list, its search results and the search's parameters.
+        "ConversationStatusEnum": "conversations.models.Conversation.Status",
+        "ConversationOriginEnum": "conversations.models.Conversation.Origin",
+        "ConversationChannelEnum": "conversations.models.Conversation.Channel",
+    },
 }
 
 LOGGING = {

@@ -4,7 +4,7 @@ import factory
 from django.test import TestCase
 from django.utils import timezone
 
-from conversations.models import CannedResponse, ChatSettings, Conversation, Message, WrapUpCode, WrapUpSettings
+from conversations.models import CannedResponse, ChatSettings, Conversation, Message, Tag, WrapUpCode, WrapUpSettings
 from conversations.services import conversation_agent_end, conversation_start, conversation_wrap_up_close
 from notifications.services import notification_raise_for_offer
 from routing.models import Offer
@@ -39,6 +39,15 @@ class MessageFactory(factory.django.DjangoModelFactory):
     seq = factory.Sequence(lambda n: n + 1)
     sender = Message.Sender.CUSTOMER
     text = "Hello, I need help with my order."
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Tag {n}")
+    colour = "#2563eb"
 
 
 def chat_start(widget, **fields) -> Conversation:

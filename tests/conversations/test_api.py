@@ -300,7 +300,7 @@ def test_the_conversation_list_takes_a_bounded_number_of_queries(
         conversation = ConversationFactory(workstream=sales, agent=sales_agent, contact=ContactFactory())
         conversation.skills.set(skills)
     api = token_client(sales_agent.user)
-    with django_assert_max_num_queries(5):  # token and user, agent profile, count, page, skills
+    with django_assert_max_num_queries(6):  # token and user, agent profile, count, page, skills, tags
         response = api.get(f"{API}/conversations/")
     assert len(ids(response)) == count
 

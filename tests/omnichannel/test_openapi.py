@@ -37,6 +37,11 @@ OPERATIONS = {
     (f"{API}/conversations/{{conversation_id}}/links/{{kind}}/", "delete"),
     (f"{API}/conversations/{{conversation_id}}/quick-notes/", "post"),
     (f"{API}/conversations/{{conversation_id}}/skills/", "put"),
+    # Issue 15: tags and the search.
+    (f"{API}/tags/", "get"),
+    (f"{API}/conversations/search/", "get"),
+    (f"{API}/conversations/{{conversation_id}}/tags/", "post"),
+    (f"{API}/conversations/{{conversation_id}}/tags/{{tag_id}}/", "delete"),
     *((f"{API}/{kind}/", "get") for kind in ("queues", "workstreams", "agents", "presences")),
     *((f"{API}/{kind}/{{id}}/", "get") for kind in ("queues", "workstreams", "agents", "presences")),
     (f"{API}/agents/me/presence/", "get"),
