@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -148,15 +149,55 @@ def render_placeholders(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text)
 
 
-def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = False) -> Notification:
+def notification_raise_for_offer(
+    *, offer, scenario: str, automatic: bool = False, template: NotificationTemplate | None = None
+) -> Notification:
     """Raise the alert for a new offer, rendered from the workstream's template (NOT-2, NOT-4, NOT-6).
 
     ``automatic``: the offer was accepted on creation (NOT-5): the agent gets a toast that opens
     the new session instead of an alert to answer, and the notification is closed as accepted.
+    ``template``: the workstream's template for the scenario, when the caller looked it up already.
     Runs inside the caller's transaction; the frame goes out on commit.
     """
+    if template is None:
+        template = template_for(workstream=offer.work_item.workstream, scenario=scenario)
+    notification = _offer_notification(offer, scenario=scenario, template=template, automatic=automatic)
+    notification.save(force_insert=True)
+    if automatic:
+        notification_transition(notification, to=Notification.Status.ACCEPTED)
+    _publish_raised(notification)
+    return notification
+
+
+def notifications_raise_for_offers(*, offers: list, scenarios: dict[int, str], templates: dict) -> list[Notification]:
+    """Raise the alerts of many new offers at once (a dispatch pass): one insert, and the
+    placeholders' records read once for all (NOT-2, NOT-4, NOT-6).
+
+    ``scenarios``: each offer's scenario by offer id; ``templates``: the template by
+    ``(workstream id, scenario)``, looked up once by the caller. Runs inside the caller's
+    transaction; the frames go out on commit.
+    """
+    work_items = [offer.work_item for offer in offers]
+    prefetch_related_objects(
+        work_items, "queue", "case__contact", "conversation__contact", "conversation__suggested_contact"
+    )
+    notifications = Notification.objects.bulk_create(
+        _offer_notification(
+            offer,
+            scenario=scenarios[offer.pk],
+            template=templates[(offer.work_item.workstream_id, scenarios[offer.pk])],
+            automatic=False,
+        )
+        for offer in offers
+    )
+    for notification in notifications:
+        _publish_raised(notification)
+    return notifications
+
+
+def _offer_notification(offer, *, scenario: str, template: NotificationTemplate, automatic: bool) -> Notification:
+    """The offer's notification, rendered and not yet saved."""
     work_item = offer.work_item
-    template = template_for(workstream=work_item.workstream, scenario=scenario)
     values = _placeholder_values(work_item, scenario=scenario)
     fields = [
         {"header": field.header, "value": render_placeholders(field.value, values)}
@@ -170,7 +211,7 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
         fields.append(
             {"header": _("Possible match"), "value": _("%(name)s — unverified") % {"name": suggested.full_name}}
         )
-    notification = Notification.objects.create(
+    return Notification(
         agent_id=offer.agent_id,
         scenario=scenario,
         template=template if template.pk else None,
@@ -182,12 +223,13 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
         created_at=offer.created_at,
         expires_at=offer.expires_at,
     )
-    if automatic:
-        notification_transition(notification, to=Notification.Status.ACCEPTED)
+
+
+def _publish_raised(notification: Notification) -> None:
     publish_on_commit(
-        agent_group(offer.agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
+        agent_group(notification.agent_id),
+        {"type": "notification.raised", "notification": notification_payload(notification)},
     )
-    return notification
 
 
 def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: dict[str, str]) -> Notification:
