@@ -276,6 +276,24 @@ def notification_close_for_offer(*, offer, status: str) -> Notification | None:
     return notification
 
 
+def notification_close(*, notification_id: int | None, agent_id: int, status: str) -> bool:
+    """Close a notification known by id as its offer ended, in one conditional UPDATE (the hot
+    path of an accept): only from a state the machine allows the move from. Returns whether it
+    was open; a closed or missing one changes nothing."""
+    if notification_id is None:
+        return False
+    status = {"lost": Notification.Status.WITHDRAWN}.get(status, status)
+    sources = [source for source in Notification.Status.values if NOTIFICATION.allows(source, status)]
+    closed = Notification.objects.filter(pk=notification_id, status__in=sources).update(
+        status=status, closed_at=timezone.now()
+    )
+    if closed:
+        publish_on_commit(
+            agent_group(agent_id), {"type": "notification.closed", "notification": notification_id, "status": status}
+        )
+    return bool(closed)
+
+
 #: Told, inside :func:`notification_display`'s transaction, that an offer's notification was first
 #: shown: ``listener(offer_id=, displayed_at=)``. Offers are routing's; it registers the listener
 #: in ``RoutingConfig.ready()`` (the shown time decides NOT-8's missed-notification rule).

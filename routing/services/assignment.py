@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from agents.models import MAX_SESSIONS, AgentProfile, Presence, Skill
@@ -18,6 +18,7 @@ from agents.services import presence_set_by_system
 from core.errors import NotFound
 from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
+from notifications.models import Notification
 from notifications.scenarios import Scenario
 from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
@@ -29,11 +30,12 @@ from routing.states import OFFER, WORK_ITEM
 REROUTE_AFTER = timedelta(minutes=8)
 
 
-def work_item_transition(work_item: WorkItem, *, to: str) -> WorkItem:
-    """Apply a work-item move. The caller holds the row lock (select_for_update) in its transaction."""
+def work_item_transition(work_item: WorkItem, *, to: str, also: list[str] = ()) -> WorkItem:
+    """Apply a work-item move; ``also``: other fields the caller changed, saved in the same UPDATE.
+    The caller holds the row lock (select_for_update) in its transaction."""
     WORK_ITEM.check(work_item.status, to)
     work_item.status = to
-    work_item.save(update_fields=["status"])
+    work_item.save(update_fields=["status", *also])
     return work_item
 
 
@@ -232,12 +234,16 @@ def offer_scenario(work_item: WorkItem) -> str:
     return {"sms": Scenario.INCOMING_SMS, "voice": Scenario.INCOMING_VOICE}.get(channel, Scenario.INCOMING_CHAT)
 
 
-def offer_timeout_schedule(offer: Offer) -> None:
-    """Send the offer's timeout task for its deadline on commit (NOT-7; the sweep makes up for a lost one, REL-2)."""
-    from routing.tasks import time_out_offer
+def offers_timeout_schedule(offers: list[Offer]) -> None:
+    """Send the timeout tasks of new offers on commit, one per deadline (NOT-7). The deadline is
+    the offers' ``expires_at`` column; the sweep applies any whose task was lost (REL-2)."""
+    from routing.tasks import time_out_offers
 
-    offer_id, eta = offer.pk, offer.expires_at
-    transaction.on_commit(lambda: time_out_offer.apply_async((offer_id,), eta=eta))
+    by_deadline: dict = {}
+    for offer in offers:
+        by_deadline.setdefault(offer.expires_at, []).append(offer.pk)
+    for eta, offer_ids in by_deadline.items():
+        transaction.on_commit(lambda eta=eta, offer_ids=offer_ids: time_out_offers.apply_async((offer_ids,), eta=eta))
 
 
 def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
@@ -246,7 +252,7 @@ def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | N
     Called inside the caller's transaction before it locks any agent or conversation.
     """
     work_item_id = Offer.objects.filter(pk=offer_id).values_list("work_item_id", flat=True).first()
-    work_item = lock_row(WorkItem.objects.all(), work_item_id)
+    work_item = lock_row(WorkItem.objects.select_related("workstream"), work_item_id)
     offer = lock_row(Offer.objects.all(), offer_id) if work_item is not None else None
     return offer, work_item
 
@@ -260,25 +266,52 @@ def _locked_offer(offer_id: int) -> tuple[Offer, WorkItem]:
 
 @transaction.atomic
 def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
-    """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
-    from notifications.services import notification_close_for_offer
+    """The agent takes the work item. Exactly one caller can win it (ROU-10).
 
-    offer, work_item = _locked_offer(offer_id)
+    Six statements: the work item is locked with the offer read alongside (core.locks order:
+    work item first); the offer's move is one conditional UPDATE, so of concurrent accepts
+    exactly one finds it pending (the others are told why by a read on the refusal path only);
+    then the agent's lock, the notification's close, the item and the agent.
+    """
+    from notifications.services import notification_close
+
+    offer = (
+        Offer.objects.select_for_update(of=("work_item",))
+        .select_related("work_item__workstream")
+        .annotate(notification_pk=Subquery(Notification.objects.filter(offer=OuterRef("pk")).values("pk")[:1]))
+        .filter(pk=offer_id)
+        .order_by()
+        .first()
+    )
+    if offer is None:
+        raise NotFound("No such offer.")
+    work_item, now = offer.work_item, timezone.now()
+    OFFER.check(Offer.Status.PENDING, Offer.Status.ACCEPTED)
+    # NOT-8: a notification never displayed stays the agent's until its re-route moment.
+    taken = (
+        Offer.objects.filter(pk=offer_id, agent_id=agent.pk, status=Offer.Status.PENDING)
+        .filter(Q(reroute_at__gt=now) | Q(reroute_at__isnull=True, expires_at__gt=now))
+        .update(status=Offer.Status.ACCEPTED, responded_at=now)
+    )
+    if not taken:
+        _refuse_accept(Offer.objects.get(pk=offer_id), agent=agent, now=now)
+    offer.status, offer.responded_at = Offer.Status.ACCEPTED, now
+    agent = lock_row(AgentProfile.objects.all(), agent.pk)
+    if agent.session_count >= MAX_SESSIONS:
+        raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
+    notification_close(notification_id=offer.notification_pk, agent_id=offer.agent_id, status="accepted")
+    work_item_assign(work_item, agent=agent)
+    offer_accepted_publish(offer, work_item, agent)
+    return offer
+
+
+def _refuse_accept(offer: Offer, *, agent: AgentProfile, now) -> None:
+    """Why an accept found the offer not open to it, in the order a person needs to know."""
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
         raise RoutingError("This work item is no longer available.", code="offer_gone")
-    # NOT-8: a notification never displayed stays the agent's until its re-route moment.
-    if (offer.reroute_at or offer.expires_at) <= timezone.now():
-        raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
-    agent = lock_row(AgentProfile.objects.all(), agent.pk)
-    if agent.session_count >= MAX_SESSIONS:
-        raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
-    offer_transition(offer, to=Offer.Status.ACCEPTED)
-    notification_close_for_offer(offer=offer, status="accepted")
-    work_item_assign(work_item, agent=agent)
-    offer_accepted_publish(offer, work_item, agent)
-    return offer
+    raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
 
 
 def offer_accepted_publish(offer: Offer, work_item: WorkItem, agent: AgentProfile, *, automatic: bool = False) -> None:
@@ -310,8 +343,11 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     work_item.assigned_at = now
     work_item.holds_capacity = True
     work_item.closest_match_at = None
-    work_item.save(update_fields=["agent", "previous_agent", "assigned_at", "holds_capacity", "closest_match_at"])
-    work_item_transition(work_item, to=WorkItem.Status.ASSIGNED)
+    work_item_transition(
+        work_item,
+        to=WorkItem.Status.ASSIGNED,
+        also=["agent", "previous_agent", "assigned_at", "holds_capacity", "closest_match_at"],
+    )
     agent.capacity_used += work_item.capacity_units
     agent.session_count += 1
     agent.last_assigned_at = now

@@ -37,8 +37,8 @@ from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.services.assignment import (
     offer_accepted_publish,
     offer_scenario,
-    offer_timeout_schedule,
     offer_transition,
+    offers_timeout_schedule,
     work_item_assign,
 )
 from routing.services.capacity import dispatch_on_commit
@@ -47,6 +47,8 @@ from routing.services.eligibility import Candidate, eligible_candidates
 from routing.states import WORK_ITEM
 
 OFFER, AUTO, GIVE = "offer", "auto", "give"
+#: Passes one call runs again at once when its choices were contended.
+RETRIES = 2
 
 
 def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None = None, limit: int = 200) -> int:
@@ -56,8 +58,18 @@ def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None 
     (the agent became free). One transaction; any number of passes may run at once. Returns how
     many offers it made (an automatic accept counts, a hand-back of returning work does not).
     """
-    with transaction.atomic():
-        return _Pass(limit=limit).run(queue_ids=queue_ids, agent_id=agent_id)
+    offered = 0
+    for _attempt in range(RETRIES + 1):
+        with transaction.atomic():
+            dispatch_pass = _Pass(limit=limit)
+            offered += dispatch_pass.run(queue_ids=queue_ids, agent_id=agent_id)
+        if not dispatch_pass.retry_queues:
+            return offered
+        # Some choices did not hold under the agents' locks (another pass or an accept got there
+        # first), or agents given work at once may take more: choose again from what is now true.
+        queue_ids, agent_id = sorted(dispatch_pass.retry_queues), None
+    dispatch_on_commit(queue_ids=queue_ids)  # still contended: a later pass takes it up (ROU-11)
+    return offered
 
 
 def work_item_closest_match_dispatch(*, work_item_id: int) -> int:
@@ -194,6 +206,8 @@ class _Pass:
         if not items:
             return 0
         self._load_workstreams(items)
+        # An item's scenario depends on its conversation (a bot's hand-over, NOT-1): read them once.
+        prefetch_related_objects([item for item in items if item.conversation_id], "conversation")
         skills_of: dict[int, frozenset[int]] = {item.pk: frozenset() for item in items}
         through = WorkItem.skills.through.objects.filter(workitem_id__in=list(skills_of))
         pairs: dict[int, set[int]] = {}
@@ -210,10 +224,7 @@ class _Pass:
         if not choices:
             return 0
         choices = self._confirm(choices, items, skills_of)
-        offered = self._write(choices)
-        if self.retry_queues:
-            dispatch_on_commit(queue_ids=sorted(self.retry_queues))
-        return offered
+        return self._write(choices)
 
     def _needs_skills(self, item: WorkItem, skills_of: dict[int, frozenset[int]]) -> bool:
         return bool(skills_of[item.pk]) and item.workstream.skill_matching != Workstream.SkillMatching.NONE
@@ -246,6 +257,8 @@ class _Pass:
             returning = item.keep_agent_until is not None and work_item_is_returning(item)
             kind = (item.queue_id, item.workstream_id, item.capacity_units, needs, closest)
             if not returning and kind in no_room:
+                if held_back:
+                    self.retry_queues.add(item.queue_id)
                 continue
 
             def fits(pk: int, item=item, needs=needs, closest=closest) -> bool:
@@ -273,6 +286,8 @@ class _Pass:
             if agent_id is None:
                 if not returning:
                     no_room.add(kind)
+                if held_back:  # someone given work at once may have been the one
+                    self.retry_queues.add(item.queue_id)
                 continue
             choices.append(_Choice(item, agent_id, action))
             candidate = candidates[agent_id]
@@ -348,8 +363,6 @@ class _Pass:
         from notifications.services import notification_raise_for_offer, notifications_raise_for_offers
 
         offered = [choice for choice in choices if choice.action != GIVE]
-        conversations = [c.work_item for c in choices if c.work_item.conversation_id]
-        prefetch_related_objects(conversations, "conversation")
         now = timezone.now()
         offers = Offer.objects.bulk_create(
             Offer(
@@ -367,8 +380,7 @@ class _Pass:
             scenarios={offer.pk: offer_scenario(offer.work_item) for offer in pending},
             templates=self.templates,
         )
-        for offer in pending:
-            offer_timeout_schedule(offer)
+        offers_timeout_schedule(pending)
         for offer, choice in zip(offers, offered, strict=True):
             if choice.action == AUTO:  # NOT-5: accepted on creation; a toast opens the session
                 agent = self.agents[choice.agent_id]

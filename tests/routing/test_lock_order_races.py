@@ -36,7 +36,7 @@ from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
 from routing.services.transfer import conversation_transfer
-from routing.tasks import time_out_offer
+from routing.tasks import time_out_offer, time_out_offers
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
@@ -56,6 +56,7 @@ def released_together(monkeypatch):
         pytest.skip("row locks need PostgreSQL")
     # Offer timeouts are minutes away; thousands of their tasks would only pile up on the broker.
     monkeypatch.setattr(time_out_offer, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(time_out_offers, "apply_async", lambda *args, **kwargs: None)
     restore_seed_data()
     pool = ThreadPoolExecutor(max_workers=THREADS)
 
