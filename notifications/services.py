@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import prefetch_related_objects
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext as _
@@ -142,15 +143,53 @@ def render_placeholders(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text)
 
 
-def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = False) -> Notification:
+def notification_raise_for_offer(
+    *, offer, scenario: str, automatic: bool = False, template: NotificationTemplate | None = None
+) -> Notification:
     """Raise the alert for a new offer, rendered from the workstream's template (NOT-2, NOT-4, NOT-6).
 
     ``automatic``: the offer was accepted on creation (NOT-5): the agent gets a toast that opens
     the new session instead of an alert to answer, and the notification is closed as accepted.
+    ``template``: the workstream's template for the scenario, when the caller looked it up already.
     Runs inside the caller's transaction; the frame goes out on commit.
     """
+    if template is None:
+        template = template_for(workstream=offer.work_item.workstream, scenario=scenario)
+    notification = _offer_notification(offer, scenario=scenario, template=template, automatic=automatic)
+    notification.save(force_insert=True)
+    if automatic:
+        notification_transition(notification, to=Notification.Status.ACCEPTED)
+    _publish_raised(notification)
+    return notification
+
+
+def notifications_raise_for_offers(*, offers: list, scenarios: dict[int, str], templates: dict) -> list[Notification]:
+    """Raise the alerts of many new offers at once (a dispatch pass): one insert, and the
+    placeholders' records read once for all (NOT-2, NOT-4, NOT-6).
+
+    ``scenarios``: each offer's scenario by offer id; ``templates``: the template by
+    ``(workstream id, scenario)``, looked up once by the caller. Runs inside the caller's
+    transaction; the frames go out on commit.
+    """
+    work_items = [offer.work_item for offer in offers]
+    prefetch_related_objects(work_items, "queue")  # the rest comes from the items' facts
+    notifications = Notification.objects.bulk_create(
+        _offer_notification(
+            offer,
+            scenario=scenarios[offer.pk],
+            template=templates[(offer.work_item.workstream_id, scenarios[offer.pk])],
+            automatic=False,
+        )
+        for offer in offers
+    )
+    for notification in notifications:
+        _publish_raised(notification)
+    return notifications
+
+
+def _offer_notification(offer, *, scenario: str, template: NotificationTemplate, automatic: bool) -> Notification:
+    """The offer's notification, rendered and not yet saved."""
     work_item = offer.work_item
-    template = template_for(workstream=work_item.workstream, scenario=scenario)
     values = _placeholder_values(work_item, scenario=scenario)
     fields = [
         {"header": field.header, "value": render_placeholders(field.value, values)}
@@ -162,7 +201,7 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
     if possible_match:
         # SUM-5: what an unverified customer typed matches a contact: her name, flagged, nothing more.
         fields.append({"header": _("Possible match"), "value": _("%(name)s — unverified") % {"name": possible_match}})
-    notification = Notification.objects.create(
+    return Notification(
         agent_id=offer.agent_id,
         scenario=scenario,
         template=template if template.pk else None,
@@ -174,12 +213,13 @@ def notification_raise_for_offer(*, offer, scenario: str, automatic: bool = Fals
         created_at=offer.created_at,
         expires_at=offer.expires_at,
     )
-    if automatic:
-        notification_transition(notification, to=Notification.Status.ACCEPTED)
+
+
+def _publish_raised(notification: Notification) -> None:
     publish_on_commit(
-        agent_group(offer.agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
+        agent_group(notification.agent_id),
+        {"type": "notification.raised", "notification": notification_payload(notification)},
     )
-    return notification
 
 
 def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: dict[str, str]) -> Notification:
@@ -224,6 +264,24 @@ def notification_close_for_offer(*, offer, status: str) -> Notification | None:
         {"type": "notification.closed", "notification": notification.pk, "status": status},
     )
     return notification
+
+
+def notification_close(*, notification_id: int | None, agent_id: int, status: str) -> bool:
+    """Close a notification known by id as its offer ended, in one conditional UPDATE (the hot
+    path of an accept): only from a state the machine allows the move from. Returns whether it
+    was open; a closed or missing one changes nothing."""
+    if notification_id is None:
+        return False
+    status = {"lost": Notification.Status.WITHDRAWN}.get(status, status)
+    sources = [source for source in Notification.Status.values if NOTIFICATION.allows(source, status)]
+    closed = Notification.objects.filter(pk=notification_id, status__in=sources).update(
+        status=status, closed_at=timezone.now()
+    )
+    if closed:
+        publish_on_commit(
+            agent_group(agent_id), {"type": "notification.closed", "notification": notification_id, "status": status}
+        )
+    return bool(closed)
 
 
 #: Told, inside :func:`notification_display`'s transaction, that an offer's notification was first

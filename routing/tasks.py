@@ -9,6 +9,14 @@ def time_out_offer(offer_id: int) -> None:
     services.offer_time_out(offer_id=offer_id)
 
 
+@shared_task(name="routing.time_out_offers", ignore_result=True)
+def time_out_offers(offer_ids: list[int]) -> None:
+    """The common timeout of the offers one dispatch pass made (NOT-7, NOT-8): one task per pass
+    and deadline, each offer applied in its own transaction as ``time_out_offer`` does."""
+    for offer_id in offer_ids:
+        services.offer_time_out(offer_id=offer_id)
+
+
 @shared_task(name="routing.offers_dispatch", ignore_result=True)
 def offers_dispatch_task(queue_ids: list[int] | None = None, agent_id: int | None = None) -> None:
     """ROU-11: a dispatch pass after a change that may let queued work be offered (sent on commit

@@ -1,19 +1,16 @@
-"""Every write of the routing app, by subdomain: assignment, pick mode and transfer."""
+"""Every write of the routing app, by subdomain: assignment, the dispatch pass, pick mode and transfer."""
 
 from routing.services.assignment import (
     capacity_release_overdue,
     dispatch_on_commit,
-    eligible_agents,
     offer_accept,
     offer_reject,
     offer_time_out,
     offer_transition,
-    offers_dispatch,
     offers_time_out_overdue,
     queue_position,
     work_item_assign,
     work_item_cancel,
-    work_item_closest_match_dispatch,
     work_item_complete,
     work_item_enqueue,
     work_item_lock,
@@ -21,12 +18,12 @@ from routing.services.assignment import (
     work_item_transition,
     work_item_wrap_up,
 )
+from routing.services.dispatch import offers_dispatch, work_item_closest_match_dispatch
 from routing.services.pick import work_item_pick
 
 __all__ = [
     "capacity_release_overdue",
     "dispatch_on_commit",
-    "eligible_agents",
     "offer_accept",
     "offer_reject",
     "offer_time_out",

@@ -7,50 +7,29 @@ accepts, rejects, timeouts and dispatches never deadlock, and a work item never 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import (
-    Case,
-    Count,
-    Exists,
-    F,
-    FilteredRelation,
-    OuterRef,
-    Q,
-    QuerySet,
-    Subquery,
-    Sum,
-    Value,
-    When,
-)
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
-from agents.models import MAX_SESSIONS, AgentConnection, AgentProfile, AgentSkill, Presence, Skill
+from agents.models import MAX_SESSIONS, AgentProfile, Presence, Skill
 from agents.services import presence_set_by_system
 from core.errors import NotFound
 from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
-from notifications.models import AgentBanner, AlertSettings
+from notifications.models import AgentBanner, AlertSettings, Notification
 from notifications.scenarios import Scenario
-from notifications.selectors import template_for
 from notifications.services import (
     banner_raise,
+    notification_close,
     notification_close_for_offer,
     notification_hold_until,
-    notification_raise_for_offer,
 )
 from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
-from routing.services.capacity import (
-    NoLongerEligible,
-    agent_capacity_event,
-    agent_follow_capacity,
-    agent_release,
-    dispatch_on_commit,
-)
+from routing.services.capacity import agent_capacity_event, agent_follow_capacity, agent_release, dispatch_on_commit
+from routing.services.eligibility import assignable_presence_filter, reachable_filter
 from routing.states import OFFER, WORK_ITEM
 from routing.subjects import work_subject
 
@@ -58,11 +37,12 @@ from routing.subjects import work_subject
 REROUTE_AFTER = timedelta(minutes=8)
 
 
-def work_item_transition(work_item: WorkItem, *, to: str) -> WorkItem:
-    """Apply a work-item move. The caller holds the row lock (select_for_update) in its transaction."""
+def work_item_transition(work_item: WorkItem, *, to: str, also: list[str] = ()) -> WorkItem:
+    """Apply a work-item move; ``also``: other fields the caller changed, saved in the same UPDATE.
+    The caller holds the row lock (select_for_update) in its transaction."""
     WORK_ITEM.check(work_item.status, to)
     work_item.status = to
-    work_item.save(update_fields=["status"])
+    work_item.save(update_fields=["status", *also])
     return work_item
 
 
@@ -73,92 +53,6 @@ def offer_transition(offer: Offer, *, to: str) -> Offer:
     offer.responded_at = timezone.now()
     offer.save(update_fields=["status", "responded_at"])
     return offer
-
-
-# --- eligibility -------------------------------------------------------------------------------
-
-
-def reachable_filter() -> Exists:
-    """Agents with at least one workspace page connected (ROU-8). Connections whose heartbeat
-    stopped are removed by the sweep, so any row counts (no clock in this filter)."""
-    return Exists(AgentConnection.objects.filter(agent=OuterRef("pk")))
-
-
-def assignable_presence_filter(workstream: Workstream) -> Q:
-    """Presences under which the workstream's work may be assigned (ROU-1); default Available."""
-    allowed = [presence.pk for presence in workstream.allowed_presences.all()]
-    return Q(presence_id__in=allowed) if allowed else Q(presence__base=Presence.Base.AVAILABLE)
-
-
-def eligible_agents(work_item: WorkItem, *, skill_ids: list[int] | None = None) -> QuerySet[AgentProfile]:
-    """Agents who may be offered this work item now, best first (ROU-9).
-
-    Eligible: member of the item's queue, in an allowed presence, free capacity for the item and
-    fewer than 10 sessions once their pending offers are counted as taken (each pending offer
-    reserves its units and a session: several items offered to one agent at once can then all be
-    accepted, ROU-7), and every skill the item needs (unless the workstream matches no skills).
-    Ordered by the queue's assignment method, agents who already declined this item last.
-    ``skill_ids``: the item's skills, when the caller has them already (saves a query).
-    """
-    workstream = work_item.workstream
-    units = work_item.capacity_units
-    # Reservations come from one outer join to the pending offers and "declined" from one
-    # uncorrelated subquery (run once, not per agent), so the cost grows with the queue's members
-    # plus the pending offers, never with members × offers (PERF-2).
-    declined_by = Offer.objects.filter(
-        work_item_id=work_item.pk, status__in=[Offer.Status.REJECTED, Offer.Status.TIMED_OUT]
-    ).values("agent_id")
-    agents = (
-        AgentProfile.objects.filter(
-            reachable_filter(),
-            assignable_presence_filter(workstream),
-            memberships__queue_id=work_item.queue_id,
-            session_count__lt=MAX_SESSIONS,
-            capacity__gte=F("capacity_used") + units,
-        )
-        .annotate(pending_offer=FilteredRelation("offers", condition=Q(offers__status=Offer.Status.PENDING)))
-        .annotate(
-            reserved=Coalesce(Sum("pending_offer__work_item__capacity_units"), Value(0)),
-            reserved_sessions=Count("pending_offer"),
-        )
-        .annotate(free=F("capacity") - F("capacity_used") - F("reserved"))
-        .filter(free__gte=units, session_count__lt=MAX_SESSIONS - F("reserved_sessions"))
-        .annotate(declined=Case(When(pk__in=declined_by, then=Value(True)), default=Value(False)))
-    )
-    nearest_first = []
-    if workstream.skill_matching != Workstream.SkillMatching.NONE:
-        if skill_ids is None:
-            skill_ids = list(work_item.skills.values_list("pk", flat=True))
-        if skill_ids and closest_match_due(work_item):
-            # ROU-4: the wait for an exact match is over: the nearest match first — most of the
-            # needed skills, then the highest total proficiency in them (subqueries, so the
-            # reservation sums above are not multiplied by a second join).
-            held = AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id__in=skill_ids).values("agent")
-            agents = agents.annotate(
-                skills_matched=Coalesce(Subquery(held.annotate(n=Count("pk")).values("n")), Value(0)),
-                skills_proficiency=Coalesce(Subquery(held.annotate(p=Sum("proficiency")).values("p")), Value(0)),
-            )
-            nearest_first = [F("skills_matched").desc(), F("skills_proficiency").desc()]
-        else:
-            for skill_id in skill_ids:
-                agents = agents.filter(Exists(AgentSkill.objects.filter(agent=OuterRef("pk"), skill_id=skill_id)))
-    method = work_item.queue.assignment_method
-    if method == Queue.AssignmentMethod.ROUND_ROBIN:
-        order = [F("last_assigned_at").asc(nulls_first=True)]
-    elif method == Queue.AssignmentMethod.LONGEST_IDLE:
-        order = [F("last_work_ended_at").asc(nulls_first=True), F("last_assigned_at").asc(nulls_first=True)]
-    else:
-        order = [F("free").desc(), F("last_assigned_at").asc(nulls_first=True)]
-    return agents.order_by("declined", *nearest_first, *order, "pk")
-
-
-def closest_match_due(work_item: WorkItem) -> bool:
-    """Whether the item's wait for an exact skill match is over (ROU-4, closest matching only)."""
-    return (
-        work_item.workstream.skill_matching == Workstream.SkillMatching.CLOSEST
-        and work_item.closest_match_at is not None
-        and work_item.closest_match_at <= timezone.now()
-    )
 
 
 def _schedule_closest_match(work_item: WorkItem, *, workstream: Workstream, skills: list[Skill]) -> None:
@@ -174,18 +68,6 @@ def _schedule_closest_match(work_item: WorkItem, *, workstream: Workstream, skil
     work_item.save(update_fields=["closest_match_at"])
     work_item_id, eta = work_item.pk, work_item.closest_match_at
     transaction.on_commit(lambda: closest_match_task.apply_async((work_item_id,), eta=eta))
-
-
-def work_item_closest_match_dispatch(*, work_item_id: int) -> int:
-    """The closest-match moment of a work item came (ROU-4): offer its queue's work again, now with
-    the nearest match allowed. Early, repeated or late calls (the item was taken) change nothing.
-    Returns how many offers were made."""
-    work_item = (
-        WorkItem.objects.filter(pk=work_item_id, status=WorkItem.Status.QUEUED).select_related("workstream").first()
-    )
-    if work_item is None or not closest_match_due(work_item):
-        return 0
-    return offers_dispatch(queue_ids=[work_item.queue_id])
 
 
 # --- work items --------------------------------------------------------------------------------
@@ -349,152 +231,21 @@ def work_item_complete(*, work_item_id: int) -> WorkItem | None:
 # --- offers --------------------------------------------------------------------------------------
 
 
-def _offer_template(work_item: WorkItem, scenario: str) -> tuple[int, bool]:
-    """The scenario template's timeout (NOT-6) and whether it accepts automatically (NOT-5)."""
-    template = template_for(workstream=work_item.workstream, scenario=scenario)
-    return template.timeout_seconds, template.auto_accept
-
-
-def _scenario_for(work_item: WorkItem) -> str:
+def offer_scenario(work_item: WorkItem) -> str:
     """How the item's offer is announced: the owner said so when it enqueued (NOT-1, ROU-15)."""
     return work_item.scenario
 
 
-@dataclass
-class _DispatchPass:
-    """What one dispatch pass learns once and reuses for every work item it handles."""
+def offers_timeout_schedule(offers: list[Offer]) -> None:
+    """Send the timeout tasks of new offers on commit, one per deadline (NOT-7). The deadline is
+    the offers' ``expires_at`` column; the sweep applies any whose task was lost (REL-2)."""
+    from routing.tasks import time_out_offers
 
-    workstreams: dict[int, Workstream] = field(default_factory=dict)
-    templates: dict[tuple[int, str], tuple[int, bool]] = field(default_factory=dict)
-    # Item kinds (queue, workstream, units, skills) that found no eligible agent: the same kind
-    # finds none either until something changes, and every such change dispatches again (ROU-11).
-    no_room: set[tuple] = field(default_factory=set)
-
-
-def _offer_to_best_agent(
-    work_item: WorkItem, *, skill_ids: list[int] | None = None, dispatch_pass: _DispatchPass | None = None
-) -> Offer | None:
-    """Offer a locked, queued work item to the best eligible agent, re-checked under the agent's lock."""
-    from routing.services.continuity import work_item_give_back
-
-    dispatch_pass = dispatch_pass or _DispatchPass()
-    eligible = eligible_agents(work_item, skill_ids=skill_ids)
-    if work_item.keep_agent_until is not None and work_item_give_back(work_item, eligible):
-        return None  # ROU-12, PER-6: a returning persistent chat is handed back to its agent, not offered
-    candidates = list(eligible.values_list("pk", flat=True)[:5])
-    if not candidates:
-        dispatch_pass.no_room.add(_item_kind(work_item, skill_ids))
-    for agent_id in candidates:
-        try:
-            # A savepoint per candidate: rolling it back releases the agent's row lock, so a
-            # dispatcher never holds one agent while it waits for the next (two dispatchers
-            # walking candidates in different orders would deadlock).
-            with transaction.atomic():
-                agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
-                # Another dispatcher may have offered this agent other work while we waited for the lock.
-                if not eligible.filter(pk=agent_id).exists():
-                    raise NoLongerEligible
-                scenario = _scenario_for(work_item)
-                template_key = (work_item.workstream_id, scenario)
-                if template_key not in dispatch_pass.templates:
-                    dispatch_pass.templates[template_key] = _offer_template(work_item, scenario)
-                timeout_seconds, template_auto_accept = dispatch_pass.templates[template_key]
-                now = timezone.now()
-                offer = Offer.objects.create(
-                    work_item=work_item,
-                    agent=agent,
-                    created_at=now,
-                    expires_at=now + timedelta(seconds=timeout_seconds),
-                )
-                work_item_transition(work_item, to=WorkItem.Status.OFFERED)
-                if work_item.workstream.auto_accept or template_auto_accept:
-                    # NOT-5: accepted on creation; the agent gets a toast that opens the session.
-                    offer_transition(offer, to=Offer.Status.ACCEPTED)
-                    notification_raise_for_offer(offer=offer, scenario=scenario, automatic=True)
-                    work_item_assign(work_item, agent=agent)
-                    _publish_accepted(offer, work_item, agent, automatic=True)
-                    return offer
-                notification_raise_for_offer(offer=offer, scenario=scenario)
-                _schedule_offer_timeout(offer)
-                return offer
-        except NoLongerEligible:
-            continue
-    return None
-
-
-def _item_kind(work_item: WorkItem, skill_ids: list[int] | None) -> tuple:
-    """What eligibility depends on besides the agents (see eligible_agents)."""
-    skills = frozenset(skill_ids if skill_ids is not None else work_item.skills.values_list("pk", flat=True))
-    closest = work_item.closest_match_at is not None and work_item.closest_match_at <= timezone.now()
-    return (work_item.queue_id, work_item.workstream_id, work_item.capacity_units, skills, closest)
-
-
-def _schedule_offer_timeout(offer: Offer) -> None:
-    from routing.tasks import time_out_offer
-
-    eta = offer.expires_at
-    transaction.on_commit(lambda: time_out_offer.apply_async((offer.pk,), eta=eta))
-
-
-def offers_dispatch(*, queue_ids: list[int] | None = None, agent_id: int | None = None, limit: int = 200) -> int:
-    """Offer queued push work to eligible agents, queues by priority, oldest first (ROU-9, ROU-11).
-
-    Each work item is handled in its own transaction under its row lock (skipping items another
-    dispatcher holds), so any number of dispatchers may run at once. Returns how many offers it made.
-    Once an item finds no eligible agent, items of the same kind later in the pass are not looked
-    at again (the next change that frees an agent dispatches anew).
-    """
-    items = WorkItem.objects.filter(
-        status=WorkItem.Status.QUEUED,
-        workstream__distribution=Workstream.Distribution.PUSH,
-        queue__is_active=True,
-    )
-    if agent_id is not None:
-        items = items.filter(queue__memberships__agent_id=agent_id)
-    if queue_ids is not None:
-        items = items.filter(queue_id__in=queue_ids)
-    now = timezone.now()
-    candidates = [
-        (pk, queue_id, workstream_id, units, closest_at is not None and closest_at <= now)
-        for pk, queue_id, workstream_id, units, closest_at in items.order_by(
-            "queue__priority", "enqueued_at", "pk"
-        ).values_list("pk", "queue_id", "workstream_id", "capacity_units", "closest_match_at")[:limit]
-    ]
-    skills_of: dict[int, list[int]] = {pk: [] for pk, *_ in candidates}
-    for work_item_id, skill_id in WorkItem.skills.through.objects.filter(workitem_id__in=list(skills_of)).values_list(
-        "workitem_id", "skill_id"
-    ):
-        skills_of[work_item_id].append(skill_id)
-    dispatch_pass = _DispatchPass()
-    open_now: dict[int, bool] = {}
-    offered = 0
-    for work_item_id, queue_id, workstream_id, units, closest in candidates:
-        if (queue_id, workstream_id, units, frozenset(skills_of[work_item_id]), closest) in dispatch_pass.no_room:
-            continue
-        with transaction.atomic():
-            work_item = (
-                WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
-                .select_related("queue__operating_hours")
-                .filter(pk=work_item_id, status=WorkItem.Status.QUEUED)
-                .first()
-            )
-            if work_item is None:
-                continue
-            if workstream_id not in dispatch_pass.workstreams:
-                dispatch_pass.workstreams[workstream_id] = Workstream.objects.prefetch_related("allowed_presences").get(
-                    pk=workstream_id
-                )
-            work_item.workstream = dispatch_pass.workstreams[workstream_id]
-            if work_item.queue_id not in open_now:
-                schedule = work_item.queue.operating_hours
-                open_now[work_item.queue_id] = schedule is None or schedule.is_open_at(timezone.now())
-            if (
-                open_now[work_item.queue_id]
-                and _offer_to_best_agent(work_item, skill_ids=skills_of[work_item_id], dispatch_pass=dispatch_pass)
-                is not None
-            ):
-                offered += 1
-    return offered
+    by_deadline: dict = {}
+    for offer in offers:
+        by_deadline.setdefault(offer.expires_at, []).append(offer.pk)
+    for eta, offer_ids in by_deadline.items():
+        transaction.on_commit(lambda eta=eta, offer_ids=offer_ids: time_out_offers.apply_async((offer_ids,), eta=eta))
 
 
 def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
@@ -503,7 +254,7 @@ def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | N
     Called inside the caller's transaction before it locks any agent or conversation.
     """
     work_item_id = Offer.objects.filter(pk=offer_id).values_list("work_item_id", flat=True).first()
-    work_item = lock_row(WorkItem.objects.all(), work_item_id)
+    work_item = lock_row(WorkItem.objects.select_related("workstream"), work_item_id)
     offer = lock_row(Offer.objects.all(), offer_id) if work_item is not None else None
     return offer, work_item
 
@@ -517,26 +268,54 @@ def _locked_offer(offer_id: int) -> tuple[Offer, WorkItem]:
 
 @transaction.atomic
 def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
-    """The agent takes the work item. Exactly one caller can win it (ROU-10)."""
-    offer, work_item = _locked_offer(offer_id)
+    """The agent takes the work item. Exactly one caller can win it (ROU-10).
+
+    Six statements: the work item is locked with the offer read alongside (core.locks order:
+    work item first); the offer's move is one conditional UPDATE, so of concurrent accepts
+    exactly one finds it pending (the others are told why by a read on the refusal path only);
+    then the agent's lock, the notification's close, the item and the agent.
+    """
+    offer = (
+        Offer.objects.select_for_update(of=("work_item",))
+        .select_related("work_item__workstream")
+        .annotate(notification_pk=Subquery(Notification.objects.filter(offer=OuterRef("pk")).values("pk")[:1]))
+        .filter(pk=offer_id)
+        .order_by()
+        .first()
+    )
+    if offer is None:
+        raise NotFound("No such offer.")
+    work_item, now = offer.work_item, timezone.now()
+    OFFER.check(Offer.Status.PENDING, Offer.Status.ACCEPTED)
+    # NOT-8: a notification never displayed stays the agent's until its re-route moment.
+    taken = (
+        Offer.objects.filter(pk=offer_id, agent_id=agent.pk, status=Offer.Status.PENDING)
+        .filter(Q(reroute_at__gt=now) | Q(reroute_at__isnull=True, expires_at__gt=now))
+        .update(status=Offer.Status.ACCEPTED, responded_at=now)
+    )
+    if not taken:
+        _refuse_accept(Offer.objects.get(pk=offer_id), agent=agent, now=now)
+    offer.status, offer.responded_at = Offer.Status.ACCEPTED, now
+    agent = lock_row(AgentProfile.objects.all(), agent.pk)
+    if agent.session_count >= MAX_SESSIONS:
+        raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
+    notification_close(notification_id=offer.notification_pk, agent_id=offer.agent_id, status="accepted")
+    work_item_assign(work_item, agent=agent)
+    offer_accepted_publish(offer, work_item, agent)
+    return offer
+
+
+def _refuse_accept(offer: Offer, *, agent: AgentProfile, now) -> None:
+    """Why an accept found the offer not open to it, in the order a person needs to know."""
     if offer.agent_id != agent.pk:
         raise RoutingError("This offer was made to another agent.", code="not_yours")
     if offer.status != Offer.Status.PENDING:
         raise RoutingError("This work item is no longer available.", code="offer_gone")
-    # NOT-8: a notification never displayed stays the agent's until its re-route moment.
-    if (offer.reroute_at or offer.expires_at) <= timezone.now():
-        raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
-    agent = lock_row(AgentProfile.objects.all(), agent.pk)
-    if agent.session_count >= MAX_SESSIONS:
-        raise RoutingError(f"You already have {MAX_SESSIONS} open sessions.", code="max_sessions")
-    offer_transition(offer, to=Offer.Status.ACCEPTED)
-    notification_close_for_offer(offer=offer, status="accepted")
-    work_item_assign(work_item, agent=agent)
-    _publish_accepted(offer, work_item, agent)
-    return offer
+    raise RoutingError("The time to accept this work item has passed.", code="offer_expired")
 
 
-def _publish_accepted(offer: Offer, work_item: WorkItem, agent: AgentProfile, *, automatic: bool = False) -> None:
+def offer_accepted_publish(offer: Offer, work_item: WorkItem, agent: AgentProfile, *, automatic: bool = False) -> None:
+    """Tell the agent's pages, on commit, that the work is theirs (an accept or an automatic one, NOT-5)."""
     publish_on_commit(
         agent_group(agent.pk),
         {
@@ -563,8 +342,11 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
     work_item.assigned_at = now
     work_item.holds_capacity = True
     work_item.closest_match_at = None
-    work_item.save(update_fields=["agent", "previous_agent", "assigned_at", "holds_capacity", "closest_match_at"])
-    work_item_transition(work_item, to=WorkItem.Status.ASSIGNED)
+    work_item_transition(
+        work_item,
+        to=WorkItem.Status.ASSIGNED,
+        also=["agent", "previous_agent", "assigned_at", "holds_capacity", "closest_match_at"],
+    )
     agent.capacity_used += work_item.capacity_units
     agent.session_count += 1
     agent.last_assigned_at = now
@@ -606,7 +388,7 @@ def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     if offer.status != Offer.Status.PENDING:
         raise RoutingError("This work item is no longer available.", code="offer_gone")
     workstream = Workstream.objects.get(work_items__pk=offer.work_item_id)
-    if not workstream.agents_may_reject or _scenario_for(offer.work_item) == Scenario.CASE_ASSIGNMENT:
+    if not workstream.agents_may_reject or offer_scenario(offer.work_item) == Scenario.CASE_ASSIGNMENT:
         raise RoutingError("This work item cannot be rejected.", code="reject_not_allowed")
     _decline(offer, work_item, to=Offer.Status.REJECTED)
 
@@ -678,7 +460,7 @@ def _case_assignment_hold(offer: Offer, work_item: WorkItem) -> Offer:
     offer_transition(offer, to=Offer.Status.ACCEPTED)
     notification_close_for_offer(offer=offer, status="accepted")
     work_item_assign(work_item, agent=agent)
-    _publish_accepted(offer, work_item, agent, automatic=True)
+    offer_accepted_publish(offer, work_item, agent, automatic=True)
     return offer
 
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import transaction
-from django.db.models import QuerySet
 from django.utils import timezone
 
 from agents.models import AgentProfile
@@ -36,7 +35,7 @@ from notifications.services import notification_raise_toast
 from routing.errors import RoutingError
 from routing.models import WorkItem
 from routing.services.assignment import work_item_transition
-from routing.services.capacity import NoLongerEligible, agent_release, dispatch_on_commit
+from routing.services.capacity import agent_release, dispatch_on_commit
 
 #: How long a returning conversation waits for its previous agent before anyone may take it.
 KEEP_SAME_AGENT_WAIT = timedelta(minutes=10)
@@ -102,43 +101,23 @@ def work_item_is_returning(work_item: WorkItem) -> bool:
     return work_item.keep_agent_until - work_item.enqueued_at in (KEEP_SAME_AGENT_WAIT, timedelta(0))
 
 
-def work_item_give_back(work_item: WorkItem, eligible: QuerySet[AgentProfile]) -> bool:
-    """Dispatch a returning work item: it is given, not offered (ROU-12). False: not a returning
-    item (the caller offers it as usual); True: handled, whether or not someone got it.
+def work_item_hand_back(*, work_item: WorkItem, agent: AgentProfile) -> WorkItem:
+    """Give a returning work item to the agent the dispatch pass chose under this rule (ROU-12):
+    assigned at once (the conversation becomes active with a new session) and a toast that
+    opens it. It was accepted once already, so a second offer to answer would ask the same
+    question again: a returning customer is simply handed back.
 
-    The caller (a dispatch pass) holds the item's row lock; ``eligible`` are the agents who may
-    take it now, best first. The previous agent gets it when eligible; otherwise, while
-    ``keep_agent_until`` is ahead, nobody does; after it, the best eligible agent does. The
-    receiver is assigned at once (the conversation becomes active with a new session) and
-    notified with a toast that opens it. The item was accepted once already, so a second offer
-    to answer would ask the same question again: a returning customer is simply handed back.
+    The dispatch pass holds the item's row lock, then the agent's, and has checked the agent
+    may take it: the previous agent when they can, nobody while ``keep_agent_until`` is ahead,
+    after it the best eligible agent of the queue.
     """
     from routing.services.assignment import work_item_assign
 
-    if not work_item_is_returning(work_item):
-        return False
-    previous = work_item.previous_agent_id
-    keep = work_item.workstream.keep_same_agent and previous is not None
-    if keep and eligible.filter(pk=previous).exists():
-        candidates = [previous]
-    elif keep and work_item.keep_agent_until > timezone.now():
-        return True  # waits for the previous agent (PER-8)
-    else:
-        candidates = list(eligible.values_list("pk", flat=True)[:5])
-    for agent_id in candidates:
-        try:
-            with transaction.atomic():  # a savepoint per candidate, as for offers
-                agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
-                if not eligible.filter(pk=agent_id).exists():
-                    raise NoLongerEligible
-                work_item.keep_agent_until = None
-                work_item.save(update_fields=["keep_agent_until"])
-                work_item_assign(work_item, agent=agent)
-                notification_raise_toast(agent_id=agent.pk, work_item=work_item, scenario=Scenario.WORK_ITEM, extra={})
-                return True
-        except NoLongerEligible:
-            continue
-    return True
+    work_item.keep_agent_until = None
+    work_item.save(update_fields=["keep_agent_until"])
+    work_item_assign(work_item, agent=agent)
+    notification_raise_toast(agent_id=agent.pk, work_item=work_item, scenario=Scenario.WORK_ITEM, extra={})
+    return work_item
 
 
 @transaction.atomic

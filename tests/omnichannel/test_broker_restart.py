@@ -27,7 +27,7 @@ from omnichannel.tasks import sweep_overdue_deadlines
 from tests.conversations.factories import ConversationFactory
 from tests.live import PrivateRedis, wait_until
 from tests.routing.durability import (
-    DEADLINES,
+    DEADLINE_TASKS,
     DUE_IN,
     all_due,
     assert_applied_exactly_once,
@@ -135,7 +135,7 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
             deadlines = [o.expires_at for o in offers + invitations] + [wrap_up.auto_close_at]
             # The worker holds every ETA task, unacknowledged, when Redis goes away.
             wait_until(
-                lambda: pending_deadlines(broker)[1] >= 2 * DEADLINES,
+                lambda: pending_deadlines(broker)[1] >= DEADLINE_TASKS,
                 timeout=DUE_IN - 2,
                 what="the worker to take the deadline tasks",
             )
@@ -150,7 +150,7 @@ def test_a_redis_restart_leaves_worker_and_beat_running_and_applies_each_deadlin
             broker.start()  # empty, or with the messages the worker had not acknowledged
             returned = time.monotonic()
             kept = pending_deadlines(broker)[1]
-            assert kept >= 2 * DEADLINES if isinstance(broker, DurableRedis) else kept == 0
+            assert kept >= DEADLINE_TASKS if isinstance(broker, DurableRedis) else kept == 0
 
             def applied() -> bool:
                 assert worker.poll() is None, f"the worker died:\n{log_tail(worker_log)}"

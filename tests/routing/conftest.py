@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from routing.tasks import time_out_offer
+from routing.tasks import time_out_offer, time_out_offers
 from tests.conftest import restore_seed_data
 from tests.routing.races import THREADS
 
@@ -19,6 +19,7 @@ def racers(published, monkeypatch):
     if connection.vendor != "postgresql":
         pytest.skip("row locks need PostgreSQL")
     monkeypatch.setattr(time_out_offer, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(time_out_offers, "apply_async", lambda *args, **kwargs: None)
     restore_seed_data()
     pool = ThreadPoolExecutor(max_workers=THREADS)
 

@@ -28,6 +28,9 @@ from widgets.models import INVITATION_LIFETIME, Invitation
 from widgets.services import invitation_expire, invitation_schedule_expiry
 
 DEADLINES = 4  # offers and invitations, each
+#: The deadline tasks make_deadlines sends: the offers of one dispatch pass share one timeout
+#: task (one deadline), and each invitation has its own.
+DEADLINE_TASKS = 1 + DEADLINES
 DUE_IN = 5  # seconds: the shortest notification timeout a template may have (NOT-6)
 
 
@@ -121,7 +124,7 @@ def make_deadlines() -> tuple[list[Offer], list[Invitation]]:
     for _ in range(DEADLINES):
         AgentProfileFactory(queues=[queue], capacity=10, reachable=True)  # room for its one offer only
         WorkItemFactory(conversation=ConversationFactory(workstream=workstream), queue=queue)
-    assert offers_dispatch() == DEADLINES  # each offer's timeout task is sent as its row commits
+    assert offers_dispatch() == DEADLINES  # their timeout task is sent as the pass commits
     offers = list(Offer.objects.select_related("agent").order_by("pk"))
     for offer in offers:  # the workspace showed them, so a timeout moves the work on (NOT-7)
         notification_display(notification_id=offer.notification.pk, agent=offer.agent)

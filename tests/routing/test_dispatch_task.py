@@ -8,7 +8,7 @@ from agents.models import AgentConnection
 from conversations.services import conversation_start
 from routing import services as routing_services
 from routing.models import Offer
-from routing.services import assignment
+from routing.services import dispatch
 from routing.tasks import offers_dispatch_task
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory
@@ -32,8 +32,8 @@ def test_starting_a_chat_sends_the_dispatch_pass_as_a_task_and_does_not_run_it(
     agent = reachable_queue_member(queue)
     sent, passes_here = [], []
     monkeypatch.setattr(offers_dispatch_task, "delay", lambda *args: sent.append(args))
-    real_pass = assignment.offers_dispatch
-    for module in (assignment, routing_services):  # however a pass would be called on this thread
+    real_pass = dispatch.offers_dispatch
+    for module in (dispatch, routing_services):  # however a pass would be called on this thread
         monkeypatch.setattr(module, "offers_dispatch", lambda **kwargs: passes_here.append(kwargs))
     with django_capture_on_commit_callbacks(execute=True):
         conversation = conversation_start(widget=widget, visitor=VisitorFactory(widget=widget))
@@ -41,7 +41,7 @@ def test_starting_a_chat_sends_the_dispatch_pass_as_a_task_and_does_not_run_it(
     assert passes_here == []
     assert not Offer.objects.filter(work_item__conversation=conversation).exists()
     # What the worker then does with the task: the offer is made.
-    for module in (assignment, routing_services):
+    for module in (dispatch, routing_services):
         monkeypatch.setattr(module, "offers_dispatch", real_pass)
     offers_dispatch_task.apply(sent[0])
     assert Offer.objects.get(work_item__conversation=conversation, status="pending").agent == agent

@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from tests.live import stop_process, wait_until
 from tests.routing.durability import (
-    DEADLINES,
+    DEADLINE_TASKS,
     DUE_IN,
     all_due,
     assert_applied_exactly_once,
@@ -45,7 +45,7 @@ def test_deadlines_held_by_a_killed_worker_are_applied_exactly_once_by_the_next_
             due_at = max(o.expires_at for o in offers + invitations)
             # The worker took every task (it holds ETA tasks in memory until they are due).
             wait_until(
-                lambda: pending_deadlines(private_redis) == (0, 2 * DEADLINES),
+                lambda: pending_deadlines(private_redis) == (0, DEADLINE_TASKS),
                 timeout=DUE_IN - 2,
                 what="the worker to take the deadline tasks",
             )
@@ -80,7 +80,7 @@ def test_deadlines_whose_tasks_a_redis_restart_lost_are_applied_exactly_once_by_
             worker = start_worker(private_redis)
             offers, invitations = make_deadlines()
             wait_until(
-                lambda: pending_deadlines(private_redis) == (0, 2 * DEADLINES),
+                lambda: pending_deadlines(private_redis) == (0, DEADLINE_TASKS),
                 timeout=DUE_IN - 2,
                 what="the worker to take the deadline tasks",
             )

@@ -42,7 +42,7 @@ from conversations.transfer import conversation_transfer
 from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
-from routing.tasks import time_out_offer
+from routing.tasks import time_out_offer, time_out_offers
 from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory, chat_accepted_by
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory
@@ -63,6 +63,7 @@ def released_together(monkeypatch):
         pytest.skip("row locks need PostgreSQL")
     # Offer timeouts are minutes away; thousands of their tasks would only pile up on the broker.
     monkeypatch.setattr(time_out_offer, "apply_async", lambda *args, **kwargs: None)
+    monkeypatch.setattr(time_out_offers, "apply_async", lambda *args, **kwargs: None)
     restore_seed_data()
     pool = ThreadPoolExecutor(max_workers=THREADS)
 
