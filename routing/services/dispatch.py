@@ -32,6 +32,8 @@ from django.utils import timezone
 
 from agents.models import AgentProfile
 from core.locks import lock_rows
+from notifications.selectors import template_for
+from notifications.services import notification_raise_for_offer, notifications_raise_for_offers
 from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.services.assignment import (
     offer_accepted_publish,
@@ -323,8 +325,6 @@ class _Pass:
 
     def _template(self, item: WorkItem):
         """The workstream's template for the item's scenario, looked up once per pass (NOT-2)."""
-        from notifications.selectors import template_for
-
         scenario = offer_scenario(item)
         key = (item.workstream_id, scenario)
         if key not in self.templates:
@@ -357,8 +357,6 @@ class _Pass:
     # --- 4. writing ---------------------------------------------------------------------------
 
     def _write(self, choices: list[_Choice]) -> int:
-        from notifications.services import notification_raise_for_offer, notifications_raise_for_offers
-
         offered = [choice for choice in choices if choice.action != GIVE]
         now = timezone.now()
         offers = Offer.objects.bulk_create(
