@@ -5,15 +5,15 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 from playwright.sync_api import expect
 
 from agents.models import AgentProfile
 from agents.services import agent_presence_set
 from conversations.models import Conversation
+from conversations.services import conversation_enqueue
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from routing.models import Offer
-from routing.services import work_item_enqueue
 from tests.conversations.factories import ConversationFactory
 from tests.e2e.workspace import TIMEOUT
 from tests.live import wait_until
@@ -95,10 +95,16 @@ def elsewhere(service, **arguments):
         return pool.submit(call).result(timeout=TIMEOUT / 1000)
 
 
+@transaction.atomic
+def routed(*, conversation, workstream, queue):
+    """The conversation is routed: its work item is queued (its owner enqueues it, issue 11)."""
+    return conversation_enqueue(conversation, workstream=workstream, queue=queue, skills=[])
+
+
 def incoming_chat(workstream, queue) -> Offer:
     """A customer's chat arrives and is offered to the Available agent (ROU-11)."""
     conversation = ConversationFactory(workstream=workstream, prechat_answers={"name": "Grace Hopper"})
-    elsewhere(work_item_enqueue, workstream=workstream, queue=queue, skills=[], conversation=conversation)
+    elsewhere(routed, workstream=workstream, queue=queue, conversation=conversation)
     wait_until(lambda: Offer.objects.filter(work_item__conversation=conversation, status="pending").exists())
     return Offer.objects.get(work_item__conversation=conversation, status="pending")
 
@@ -246,7 +252,7 @@ def test_a_supervisor_watches_an_agent_live_and_resets_their_presence_after_a_mi
         expect(row.get_by_test_id("agent-presence")).to_have_attribute("data-base", "inactive", timeout=TIMEOUT)
         AgentBanner.objects.create(agent=agent, kind="missed_notification", message="You missed a chat.")
         waiting = ConversationFactory(workstream=workstream)
-        elsewhere(work_item_enqueue, workstream=workstream, queue=queue, skills=[], conversation=waiting)
+        elsewhere(routed, workstream=workstream, queue=queue, conversation=waiting)
         expect(queue_row.get_by_test_id("queue-waiting")).to_have_text("1", timeout=TIMEOUT)
         expect(queue_row.get_by_test_id("queue-longest-wait")).to_have_text(re.compile(r"^\d+ s$"))
         expect(row.get_by_test_id("agent-banner")).to_have_text("You missed a chat.")
