@@ -55,7 +55,7 @@ def access_conversation(user: AbstractBaseUser | AnonymousUser, conversation_id:
     try:
         return (
             conversations_visible_to(user)
-            .select_related("queue", "agent", "workstream", "wrap_up_code")
+            .select_related("queue", "agent", "workstream", "wrap_up_code", "survey")
             .get(pk=conversation_id)
         )
     except Conversation.DoesNotExist:

@@ -147,4 +147,8 @@ class ConversationSearchApi(generics.ListAPIView):
                 if name in self.request.query_params
             },
         )
-        return conversation_search(self.request.user, filters).select_related("workstream").prefetch_related("skills")
+        return (
+            conversation_search(self.request.user, filters)
+            .select_related("workstream", "wrap_up_code", "survey")
+            .prefetch_related("skills")
+        )

@@ -132,11 +132,14 @@ def test_the_dashboard_takes_the_same_number_of_queries_at_ten_or_a_thousand_ope
 
     pick = WorkstreamFactory(default_queue=QueueFactory(name="Picks"), distribution="pick")
     QueueMembership.objects.create(agent=agent, queue=pick.default_queue)
-    conversations = Conversation.objects.bulk_create(
-        [Conversation(channel="live_chat", workstream=pick, queue=pick.default_queue) for _ in range(items)]
+    work_items = WorkItem.objects.bulk_create(
+        [WorkItem(kind="conversation", workstream=pick, queue=pick.default_queue) for _ in range(items)]
     )
-    WorkItem.objects.bulk_create(
-        [WorkItem(conversation=c, workstream=pick, queue=pick.default_queue) for c in conversations]
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(channel="live_chat", workstream=pick, queue=pick.default_queue, work_item=work_item)
+            for work_item in work_items
+        ]
     )
     Message.objects.bulk_create([Message(conversation=c, seq=1, sender="customer", text="Hi") for c in conversations])
     tag = TagFactory()

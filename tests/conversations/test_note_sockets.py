@@ -39,13 +39,16 @@ def held_chat(agent, workstream):
 
 
 def customer_frames(ws) -> list[dict]:
-    """Everything the customer's socket holds now (it is silent once drained)."""
+    """Everything the customer's socket holds now (it is silent once drained), but the widget's
+    availability updates (whether somebody can answer, issue 16), which carry no thread content."""
     frames = []
     while True:
         try:
-            frames.append(widget_receive(ws))
+            frame = widget_receive(ws)
         except TimeoutError:
             return frames
+        if frame["type"] != "availability":
+            frames.append(frame)
 
 
 @pytest.fixture

@@ -243,7 +243,7 @@ def test_a_tag_chips_text_reads_at_least_4_5_to_1_on_any_background():
 def test_the_admin_center_lists_tags_in_the_agent_workspace_section(admin_client):
     from omnichannel.admin_site import section_of
 
-    assert section_of("tag").slug == "workspace"
+    assert section_of("tag").slug == "agent_tools"
     response = admin_client.post("/admin/conversations/tag/add/", {"name": "Bad", "colour": "blue"})
     assert response.status_code == 200 and "six hex digits" in response.content.decode()
     assert not Tag.objects.exists()

@@ -192,7 +192,7 @@ def test_the_page_and_the_read_model_take_a_fixed_number_of_queries(client, djan
     # spec: ADM-2 — the same bound with 3 and with 30 agents and queues
     _busy_floor(size)
     client.force_login(SupervisorFactory().user)
-    with django_assert_max_num_queries(5):  # session, user, agent, agents, queues
+    with django_assert_max_num_queries(6):  # session, user, agent, agents, queues, latest ratings
         response = client.get(PAGE)
     assert response.content.decode().count('data-testid="supervisor-agent"') == size + 1
     assert response.content.decode().count('data-testid="supervisor-queue"') == size

@@ -476,7 +476,7 @@ def test_a_closed_conversation_opens_read_only_from_closed_work_items(client, ag
     # spec: SUM-1
     conversation = closed_chat_of(agent, workstream=workstream, contact=ContactFactory())
     client.force_login(agent.user)
-    dashboard = client.get("/workspace/").content.decode()
+    dashboard = client.get("/workspace/", {"tab": "closed"}).content.decode()  # the inbox's Closed recently
     assert f'href="/workspace/conversations/{conversation.pk}/"' in dashboard
     html = client.get(f"/workspace/conversations/{conversation.pk}/").content.decode()
     assert 'data-read-only="true"' in html

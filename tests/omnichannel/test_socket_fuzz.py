@@ -100,7 +100,7 @@ def bad_frames(schema, frame_type: str):
         for value in values:
             if name == "type":
                 continue  # a wrong "type" is a bad frame, below
-            if name == "after" and value == 0 and not isinstance(value, bool):
+            if name in ("after", "notes_after") and value == 0 and not isinstance(value, bool):
                 continue  # 0 is a valid position
             yield {**valid, name: value}, name
     yield {**valid, "unexpected": 1}, "unexpected"

@@ -261,7 +261,7 @@ def waiting_chat(number: int) -> tuple[Conversation, WorkItem]:
     agent has since closed the workspace, so the customer's return is not given back at once."""
     queue = QueueFactory()
     workstream = WorkstreamFactory(
-        persistent=True, default_queue=queue, capacity_units=UNITS, auto_close_waiting_seconds=60
+        persistent=True, default_queue=queue, capacity_units=UNITS, chat_settings__auto_close_waiting_seconds=60
     )
     widget = ChatWidgetFactory(workstream=workstream, authentication=AuthenticationSettingFactory())
     agent = reachable_agent(queue)
