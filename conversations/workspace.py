@@ -43,7 +43,6 @@ from conversations.wrap_up import wrap_up_codes_of
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
 from notifications.models import AgentBanner
-from notifications.selectors import notification_payload
 from routing.models import Offer
 
 #: The conversation page shows at most this many of the latest messages; the socket's resume
@@ -205,11 +204,8 @@ def _delivery(message: Message) -> dict | None:
 # --- Notifications ----------------------------------------------------------------------------
 def pending_notifications(agent: AgentProfile) -> list[dict]:
     """Notifications still waiting for the agent, oldest first, as ``notification.raised`` carries them,
-    so a page loaded now shows them too (NOT-4, NOT-6). One query whatever their number."""
-    return [
-        notification_payload(notification)
-        for notification in notification_selectors.pending_notifications(agent_id=agent.pk)
-    ]
+    so a page loaded now shows them too (NOT-4, NOT-6). Two queries whatever their number."""
+    return notification_selectors.pending_notification_payloads(agent_id=agent.pk)
 
 
 # --- The dashboard ----------------------------------------------------------------------------

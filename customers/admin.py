@@ -133,8 +133,8 @@ class NoteAdmin(admin.ModelAdmin):
     ]
     list_select_related = ["contact", "account", "case", "author"]
     search_fields = ["text", "contact__last_name", "account__name", "case__title"]
-    autocomplete_fields = ["contact", "account", "case", "conversation"]
-    readonly_fields = ["author", "created_at"]
+    autocomplete_fields = ["contact", "account", "case"]
+    readonly_fields = ["author", "conversation_id", "created_at"]
     date_hierarchy = "created_at"
 
     def save_model(self, request, obj, form, change):

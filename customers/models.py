@@ -194,13 +194,9 @@ class Note(models.Model):
     contact = models.ForeignKey(Contact, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
     account = models.ForeignKey(Account, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
     case = models.ForeignKey(Case, null=True, blank=True, on_delete=models.CASCADE, related_name="notes")
-    conversation = models.ForeignKey(
-        "conversations.Conversation",
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="notes",
-    )
+    # The conversation a quick note was written from, as a plain id: conversations sits above
+    # customers, so the record does not point at it (issue 11); conversations are never deleted.
+    conversation_id = models.BigIntegerField(_("conversation"), null=True, blank=True, db_index=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

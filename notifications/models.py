@@ -138,12 +138,12 @@ class Notification(models.Model):
     scenario = models.CharField(max_length=32, choices=Scenario.choices)
     template = models.ForeignKey(NotificationTemplate, null=True, on_delete=models.SET_NULL, related_name="+")
     kind = models.CharField(max_length=8, choices=NotificationTemplate.Kind.choices)
-    offer = models.OneToOneField(
-        "routing.Offer", null=True, blank=True, on_delete=models.CASCADE, related_name="notification"
-    )
-    work_item = models.ForeignKey(
-        "routing.WorkItem", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications"
-    )
+    # Routing's offer and work item, as plain ids: routing sits above notifications, so the
+    # notification does not point at them (issue 11); routing reads them back through the
+    # reader it registers (``selectors.register_work_item_reader``). Offers and work items are
+    # never deleted.
+    offer_id = models.BigIntegerField(null=True, blank=True, unique=True, editable=False)
+    work_item_id = models.BigIntegerField(null=True, blank=True, db_index=True, editable=False)
     title = models.CharField(max_length=300)
     fields = models.JSONField(default=list, help_text=_("Rendered [{header, value}] lines."))
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.SENT, editable=False)

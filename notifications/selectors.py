@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from django.db.models import Q
@@ -39,8 +39,30 @@ def template_for(*, workstream: Any, scenario: str) -> NotificationTemplate:
     return chosen if chosen is not None else default_template(scenario=scenario)
 
 
-def notification_payload(notification: Notification) -> dict:
-    """What the workspace shows for a notification (the frame of ``notification.raised``)."""
+#: reader(work_item_ids) → {id: work item}, each with its workstream: what a notification shows
+#: of its work (the conversation, the page to open, whether agents may reject). Work items are
+#: routing's and a notification keeps only their id: routing registers it in ``RoutingConfig.ready()``.
+WorkItemReader = Callable[[Collection[int]], dict[int, Any]]
+_work_item_reader: list[WorkItemReader] = []
+
+
+def register_work_item_reader(reader: WorkItemReader) -> None:
+    """Let the app that owns work items read them back for notifications; twice keeps the last."""
+    _work_item_reader[:] = [reader]
+
+
+def work_items_read(work_item_ids: Collection[int]) -> dict[int, Any]:
+    """The work items of these ids, by id, in one query (none for no ids)."""
+    return _work_item_reader[0](work_item_ids) if work_item_ids else {}
+
+
+def notification_payload(notification: Notification, *, work_item: Any = None) -> dict:
+    """What the workspace shows for a notification (the frame of ``notification.raised``).
+
+    ``work_item``: the notification's work item with its workstream, when the caller holds it;
+    otherwise it is read (one query)."""
+    if work_item is None and notification.work_item_id:
+        work_item = work_items_read([notification.work_item_id]).get(notification.work_item_id)
     template = notification.template
     return {
         "id": notification.pk,
@@ -55,13 +77,13 @@ def notification_payload(notification: Notification) -> dict:
         # button whatever the template says.
         "show_reject": (bool(template.show_reject) if template else True)
         and notification.scenario not in NO_REJECT_SCENARIOS
-        and not (notification.work_item_id and not notification.work_item.workstream.agents_may_reject),
+        and not (work_item is not None and not work_item.workstream.agents_may_reject),
         "show_timeout": bool(template.show_timeout) if template else True,
         "desktop_mode": template.desktop_mode if template else "background",
         "timeout_seconds": template.timeout_seconds if template else 120,
         "expires_at": notification.expires_at.isoformat() if notification.expires_at else None,
-        "conversation": notification.work_item.references.get("conversation") if notification.work_item_id else None,
-        "url": (notification.work_item.fact("url") or None) if notification.work_item_id else None,
+        "conversation": work_item.references.get("conversation") if work_item is not None else None,
+        "url": (work_item.fact("url") or None) if work_item is not None else None,
         "status": notification.status,
     }
 
@@ -76,9 +98,17 @@ def pending_notifications(*, agent_id: int):
         )
         # A toast a page has shown is done (NOT-3); an alert waits for its answer.
         .exclude(Q(kind=NotificationTemplate.Kind.TOAST) & Q(status=Notification.Status.DISPLAYED))
-        .select_related("template", "work_item__workstream")
+        .select_related("template")
         .order_by("created_at", "pk")
     )
+
+
+def pending_notification_payloads(*, agent_id: int) -> list[dict]:
+    """The agent's waiting notifications as ``notification.raised`` carries them, oldest first.
+    Two queries whatever their number: the notifications, then their work items."""
+    notifications = list(pending_notifications(agent_id=agent_id))
+    work_items = work_items_read({n.work_item_id for n in notifications if n.work_item_id})
+    return [notification_payload(n, work_item=work_items.get(n.work_item_id)) for n in notifications]
 
 
 def has_open_banner(*, agent_id: int) -> bool:

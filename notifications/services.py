@@ -85,7 +85,7 @@ def banner_raise(*, agent_id: int, kind: str, message: str | None = None) -> Age
 def notification_hold_until(*, offer, until) -> Notification | None:
     """NOT-8: a never-displayed alert stays open for the agent until the work is re-routed, so a
     workspace page opened in that window shows it (with the new deadline) and can accept it."""
-    notification = Notification.objects.select_for_update().filter(offer=offer).first()
+    notification = Notification.objects.select_for_update().filter(offer_id=offer.pk).first()
     if notification is None or NOTIFICATION.is_final(notification.status):
         return notification
     notification.expires_at = until
@@ -159,7 +159,7 @@ def notification_raise_for_offer(
     notification.save(force_insert=True)
     if automatic:
         notification_transition(notification, to=Notification.Status.ACCEPTED)
-    _publish_raised(notification)
+    _publish_raised(notification, work_item=offer.work_item)
     return notification
 
 
@@ -182,8 +182,8 @@ def notifications_raise_for_offers(*, offers: list, scenarios: dict[int, str], t
         )
         for offer in offers
     )
-    for notification in notifications:
-        _publish_raised(notification)
+    for notification, work_item in zip(notifications, work_items, strict=True):
+        _publish_raised(notification, work_item=work_item)
     return notifications
 
 
@@ -206,8 +206,8 @@ def _offer_notification(offer, *, scenario: str, template: NotificationTemplate,
         scenario=scenario,
         template=template if template.pk else None,
         kind=NotificationTemplate.Kind.TOAST if automatic else template.kind,
-        offer=offer,
-        work_item=work_item,
+        offer_id=offer.pk,
+        work_item_id=work_item.pk,
         title=render_placeholders(template.title, values)[:300],
         fields=fields,
         created_at=offer.created_at,
@@ -215,10 +215,10 @@ def _offer_notification(offer, *, scenario: str, template: NotificationTemplate,
     )
 
 
-def _publish_raised(notification: Notification) -> None:
+def _publish_raised(notification: Notification, *, work_item) -> None:
     publish_on_commit(
         agent_group(notification.agent_id),
-        {"type": "notification.raised", "notification": notification_payload(notification)},
+        {"type": "notification.raised", "notification": notification_payload(notification, work_item=work_item)},
     )
 
 
@@ -237,7 +237,7 @@ def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: 
         scenario=scenario,
         template=template if template.pk else None,
         kind=NotificationTemplate.Kind.TOAST,
-        work_item=work_item,
+        work_item_id=work_item.pk,
         title=render_placeholders(template.title, values)[:300],
         fields=[
             {"header": field.header, "value": render_placeholders(field.value, values)}
@@ -246,15 +246,13 @@ def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: 
         created_at=now,
         expires_at=now + timedelta(seconds=template.timeout_seconds),
     )
-    publish_on_commit(
-        agent_group(agent_id), {"type": "notification.raised", "notification": notification_payload(notification)}
-    )
+    _publish_raised(notification, work_item=work_item)
     return notification
 
 
 def notification_close_for_offer(*, offer, status: str) -> Notification | None:
     """Close the offer's notification as the offer ended (accepted, rejected, timed out, withdrawn)."""
-    notification = Notification.objects.select_for_update().filter(offer=offer).first()
+    notification = Notification.objects.select_for_update().filter(offer_id=offer.pk).first()
     if notification is None or NOTIFICATION.is_final(notification.status):
         return notification
     status = {"lost": Notification.Status.WITHDRAWN}.get(status, status)

@@ -7,6 +7,7 @@ share a queue with them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -151,6 +152,12 @@ def workstream_template_chosen(workstream: Workstream, scenario: str) -> Notific
         .first()
     )
     return chosen.template if chosen is not None else None
+
+
+def work_items_with_workstream(work_item_ids: Collection[int]) -> dict[int, WorkItem]:
+    """The work items of these ids with their workstreams, by id, in one query. Registered with
+    the notifications app in ``RoutingConfig.ready()``: a notification keeps only the id."""
+    return WorkItem.objects.select_related("workstream").in_bulk(work_item_ids)
 
 
 def queue_can_serve_now(queue: Queue | None, workstream: Workstream, *, now: datetime | None = None) -> bool:

@@ -229,6 +229,7 @@ class NoteSerializer(serializers.ModelSerializer):
     contact = ContactReferenceSerializer(read_only=True, allow_null=True)
     account = AccountReferenceSerializer(read_only=True, allow_null=True)
     case = CaseReferenceSerializer(read_only=True, allow_null=True)
+    conversation = serializers.IntegerField(source="conversation_id", read_only=True, allow_null=True)
 
     class Meta:
         model = Note

@@ -278,7 +278,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     offer = (
         Offer.objects.select_for_update(of=("work_item",))
         .select_related("work_item__workstream")
-        .annotate(notification_pk=Subquery(Notification.objects.filter(offer=OuterRef("pk")).values("pk")[:1]))
+        .annotate(notification_pk=Subquery(Notification.objects.filter(offer_id=OuterRef("pk")).values("pk")[:1]))
         .filter(pk=offer_id)
         .order_by()
         .first()

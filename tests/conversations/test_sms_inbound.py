@@ -63,7 +63,7 @@ def test_a_signed_text_starts_an_sms_conversation_routed_with_the_sms_notificati
     assert list(conversation.messages.values_list("sender", "text")) == [("customer", "Where is my parcel?")]
     item = WorkItem.objects.get(conversation=conversation)
     assert item.workstream == channel.workstream
-    notification = Notification.objects.get(agent=agent, work_item=item)
+    notification = Notification.objects.get(agent=agent, work_item_id=item.pk)
     assert notification.scenario == "incoming_sms"
     assert notification.title == "Incoming SMS"
     assert {"header": "Customer", "value": "Ann Lee"} in notification.fields

@@ -489,7 +489,7 @@ def test_an_agent_rejects_their_offer_but_cannot_touch_another_agents(layer, wor
     for frame_type in ("offer.accept", "offer.reject"):
         send(ws, {"type": frame_type, "offer": theirs.pk})
         assert receive(ws)["code"] == "not_yours"
-    send(ws, {"type": "notification.displayed", "notification": theirs.notification.pk})
+    send(ws, {"type": "notification.displayed", "notification": Notification.objects.get(offer_id=theirs.pk).pk})
     assert receive(ws)["code"] == "not_found"
     assert snapshot(Offer, Notification) == before
 

@@ -86,7 +86,7 @@ def start_from_the_page(client, widget, body) -> Conversation:
 
 def accept(agent, conversation) -> Notification:
     offer = Offer.objects.get(work_item__conversation=conversation, agent=agent, status="pending")
-    notification = Notification.objects.get(offer=offer)
+    notification = Notification.objects.get(offer_id=offer.pk)
     offer_accept(offer_id=offer.pk, agent=agent)
     return notification
 

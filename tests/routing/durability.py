@@ -127,7 +127,7 @@ def make_deadlines() -> tuple[list[Offer], list[Invitation]]:
     assert offers_dispatch() == DEADLINES  # their timeout task is sent as the pass commits
     offers = list(Offer.objects.select_related("agent").order_by("pk"))
     for offer in offers:  # the workspace showed them, so a timeout moves the work on (NOT-7)
-        notification_display(notification_id=offer.notification.pk, agent=offer.agent)
+        notification_display(notification_id=Notification.objects.get(offer_id=offer.pk).pk, agent=offer.agent)
     shown_at = timezone.now() - (INVITATION_LIFETIME - timedelta(seconds=DUE_IN))
     invitations = [InvitationFactory(shown_at=shown_at) for _ in range(DEADLINES)]
     for invitation in invitations:
@@ -145,7 +145,9 @@ def snapshot(offers, invitations) -> dict:
             .values_list("pk", "status", "responded_at")
         ),
         "notifications": list(
-            Notification.objects.filter(offer__in=offers).order_by("offer").values_list("offer", "status", "closed_at")
+            Notification.objects.filter(offer_id__in=[o.pk for o in offers])
+            .order_by("offer_id")
+            .values_list("offer_id", "status", "closed_at")
         ),
         "banners": list(
             AgentBanner.objects.filter(agent__offers__in=offers)

@@ -56,7 +56,7 @@ def test_a_new_chat_is_queued_with_position_and_average_wait_then_offered(chat, 
     offer = pending_offer(conversation)
     assert offer.agent == agent
     assert offer.expires_at - offer.created_at == timedelta(seconds=120)  # default template (NOT-6)
-    notification = Notification.objects.get(offer=offer)
+    notification = Notification.objects.get(offer_id=offer.pk)
     assert (notification.kind, notification.status, notification.title) == ("alert", "sent", "Incoming chat")
     assert {"header": "Queue", "value": "General"} in notification.fields
     raised = [event for group, event in published if group == agent_group(agent.pk)]
@@ -108,7 +108,7 @@ def test_accepting_makes_the_conversation_active_with_a_session_and_used_capacit
     assert conversation.first_assigned_at is not None and conversation.wait_seconds >= 0
     assert (agent.capacity_used, agent.session_count) == (40, 1)
     assert Session.objects.filter(agent=agent, conversation=conversation, closed_at__isnull=True).count() == 1
-    assert Notification.objects.get(offer=offer).status == "accepted"
+    assert Notification.objects.get(offer_id=offer.pk).status == "accepted"
     assert conversation.messages.last().text == f"{agent.display_name} joined the chat."
 
 
@@ -140,7 +140,7 @@ def test_rejecting_offers_the_chat_to_the_next_eligible_agent(chat, run_on_commi
     assert offer.agent == first
     run_on_commit(offer_reject, offer_id=offer.pk, agent=first)
     assert Offer.objects.get(pk=offer.pk).status == "rejected"
-    assert Notification.objects.get(offer=offer).status == "rejected"
+    assert Notification.objects.get(offer_id=offer.pk).status == "rejected"
     assert pending_offer(conversation).agent == second
 
 
@@ -165,7 +165,9 @@ def test_an_unanswered_offer_times_out_at_the_template_timeout_and_moves_on(chat
     second = AgentProfileFactory(reachable=True, queues=[queue], capacity=200)
     conversation = run_on_commit(chat_start, chat)
     offer = pending_offer(conversation)
-    notification_display(notification_id=offer.notification.pk, agent=first)  # shown: NOT-8 does not apply
+    notification_display(
+        notification_id=Notification.objects.get(offer_id=offer.pk).pk, agent=first
+    )  # shown: NOT-8 does not apply
     time_machine.shift(timedelta(seconds=119))
     run_on_commit(offer_time_out, offer_id=offer.pk)
     assert Offer.objects.get(pk=offer.pk).status == "pending"
@@ -173,7 +175,7 @@ def test_an_unanswered_offer_times_out_at_the_template_timeout_and_moves_on(chat
     run_on_commit(offer_time_out, offer_id=offer.pk)
     run_on_commit(offer_time_out, offer_id=offer.pk)  # twice changes nothing
     assert Offer.objects.get(pk=offer.pk).status == "timed_out"
-    assert Notification.objects.get(offer=offer).status == "timed_out"
+    assert Notification.objects.get(offer_id=offer.pk).status == "timed_out"
     assert pending_offer(conversation).agent == second
     assert first.offers.count() == 1
 
@@ -183,7 +185,9 @@ def test_the_sweep_times_out_an_offer_whose_task_was_lost(chat, run_on_commit, t
     time_machine.move_to(timezone.now(), tick=False)
     agent = AgentProfileFactory(reachable=True, queues=[chat.workstream.default_queue])
     offer = pending_offer(run_on_commit(chat_start, chat))
-    notification_display(notification_id=offer.notification.pk, agent=agent)  # shown: NOT-8 does not apply
+    notification_display(
+        notification_id=Notification.objects.get(offer_id=offer.pk).pk, agent=agent
+    )  # shown: NOT-8 does not apply
     time_machine.shift(timedelta(minutes=3))
     result = run_on_commit(sweep_overdue_deadlines)
     assert result["offers_timed_out"] == 1
@@ -224,7 +228,7 @@ def test_the_customer_ending_before_pick_up_closes_it_and_withdraws_the_offer(ch
     conversation.refresh_from_db()
     assert conversation.status == "closed"
     assert Offer.objects.get(pk=offer.pk).status == "lost"
-    assert Notification.objects.get(offer=offer).status == "withdrawn"
+    assert Notification.objects.get(offer_id=offer.pk).status == "withdrawn"
     assert WorkItem.objects.get(conversation=conversation).status == "done"
     assert conversation.messages.last().text == "The customer ended the chat."
 

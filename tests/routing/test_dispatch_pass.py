@@ -55,7 +55,7 @@ def test_a_pass_costs_the_same_queries_for_five_items_and_for_forty(
     assert len(template_reads) <= 2  # once per pass (the chooser's, the default's), not per offer
     offers = list(Offer.objects.filter(status="pending"))
     assert len(offers) == 45
-    assert Notification.objects.filter(offer__in=offers, status="sent").count() == 45
+    assert Notification.objects.filter(offer_id__in=[o.pk for o in offers], status="sent").count() == 45
     # One timeout task per pass and deadline, naming every offer of it; the deadline is the column.
     scheduled = {offer_id: eta for offer_ids, eta in sent for offer_id in offer_ids}
     assert scheduled == {offer.pk: offer.expires_at for offer in offers}

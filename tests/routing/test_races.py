@@ -80,7 +80,11 @@ def test_many_threads_accepting_the_same_offers_end_with_exactly_one_owner_each(
         )
         Notification.objects.bulk_create(
             Notification(
-                agent=offer.agent, scenario="case_assignment", kind="alert", offer=offer, work_item=offer.work_item
+                agent=offer.agent,
+                scenario="case_assignment",
+                kind="alert",
+                offer_id=offer.pk,
+                work_item_id=offer.work_item_id,
             )
             for offer in offers
         )
@@ -122,7 +126,9 @@ def test_many_threads_accepting_the_same_offers_end_with_exactly_one_owner_each(
             for a in AgentProfile.objects.filter(pk__in=[a.pk for a in everyone])
         }
         assert counts == {a.pk: (UNITS, 1) if a in owners else (0, 0) for a in everyone}
-        assert set(Notification.objects.filter(offer__in=offers).values_list("status", flat=True)) == {"accepted"}
+        assert set(
+            Notification.objects.filter(offer_id__in=[o.pk for o in offers]).values_list("status", flat=True)
+        ) == {"accepted"}
         assert sum(event["type"] == "offer.accepted" for _, event in published) == per_round
     trials = rounds * per_round
     print(f"\nROU-10 accept races: {trials} offers, {sum(outcomes.values())} concurrent accepts: {dict(outcomes)}")

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from agents.models import AgentProfile
 from agents.services.presence import agent_connect
-from notifications.models import NotificationTemplate
+from notifications.models import Notification, NotificationTemplate
 from notifications.services import notification_display
 from routing.models import Offer, WorkstreamTemplate
 from routing.tasks import time_out_offer
@@ -54,7 +54,7 @@ def test_a_displayed_alert_times_out_and_is_rerouted_by_the_worker(celery_worker
     conversation = chat_start(widget)  # the worker's dispatch pass offers it and schedules the timeout
     offer = offered(conversation)
     assert offer.agent == first
-    notification_display(notification_id=offer.notification.pk, agent=first)
+    notification_display(notification_id=Notification.objects.get(offer_id=offer.pk).pk, agent=first)
 
     time.sleep(1.5)
     assert Offer.objects.get(pk=offer.pk).status == "pending"

@@ -261,7 +261,7 @@ def test_a_bot_takes_a_conversation_then_escalates_it_to_a_human_with_transcript
     assert response.json()["queue"] == {"id": vip.pk, "name": "VIP"}
     offer = Offer.objects.get(work_item__conversation__pk=conversation_id)
     assert offer.agent == human
-    notification = Notification.objects.get(offer=offer)
+    notification = Notification.objects.get(offer_id=offer.pk)
     assert (notification.scenario, notification.title) == ("bot_escalation", "A bot needs a human")
     run_on_commit(offer_accept, offer_id=offer.pk, agent=human)
     conversation = Conversation.objects.get(pk=conversation_id)

@@ -71,7 +71,7 @@ def test_accepting_starts_a_routed_proactive_chat_with_the_context_the_agent_see
         "proactiveRule": {"value": "Checkout help", "isDisplayable": True},
         "timeOnPageSeconds": {"value": 42, "isDisplayable": True},
     }
-    notification = Notification.objects.get(work_item__conversation=conversation)
+    notification = Notification.objects.get(work_item_id=Conversation.objects.get(pk=conversation.pk).work_item_id)
     assert {"header": "Source", "value": "Proactive invitation"} in notification.fields
 
     from conversations.workspace import additional_details

@@ -859,7 +859,7 @@ class Loader:
             if case_title:
                 note = self.upsert(
                     Note,
-                    {"contact": contact, "conversation": conversation},
+                    {"contact": contact, "conversation_id": conversation.pk},
                     text=f"Chat about “{case_title}”: resolved during the conversation.",
                     author=self.users[username],
                 )
