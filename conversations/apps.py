@@ -6,10 +6,13 @@ class ConversationsConfig(AppConfig):
     verbose_name = "Conversations"
 
     def ready(self) -> None:
-        # The channel adapters keep their admin and tasks beside their code.
+        # The channel adapters keep their admin and tasks beside their code. Services send the
+        # tasks by name (core.tasks_by_name): they are registered here in every process.
+        from conversations import tasks  # noqa: F401
         from conversations.admin import ChatSettingsInline
         from conversations.api.workstream_fields import workstream_chat_settings_fields
-        from conversations.channels import admin, tasks  # noqa: F401
+        from conversations.channels import admin  # noqa: F401
+        from conversations.channels import tasks as channel_tasks  # noqa: F401
         from routing.contributions import workstream_api_fields_register, workstream_inline_register
 
         # A workstream's chat settings are this app's: edited on the workstream's page and shown

@@ -16,6 +16,7 @@ from django.utils import timezone
 from conversations.errors import ConversationError
 from conversations.models import Conversation, ConversationEvent, ConversationParticipant, Message, Session
 from conversations.services import (
+    context_variables_validate,
     conversation_lock,
     conversation_lock_with_work,
     conversation_started_publish,
@@ -155,13 +156,6 @@ def conversation_consultant_add(*, conversation_id: int, by_agent, consultant, n
     return participant
 
 
-def is_consultant(*, conversation_id: int, agent) -> bool:
-    """Whether the agent was brought in to consult and is still in the conversation (ROU-15)."""
-    return ConversationParticipant.objects.filter(
-        conversation_id=conversation_id, agent=agent, left_at__isnull=True
-    ).exists()
-
-
 # --- Bots (ROU-15) --------------------------------------------------------------------------------
 
 
@@ -169,8 +163,6 @@ def is_consultant(*, conversation_id: int, agent) -> bool:
 def bot_conversation_start(*, bot_user, workstream, context_variables=None, language: str = "") -> Conversation:
     """An API client (a bot) takes a new conversation first; it is open, with no work item, until
     the bot hands it to a human (``conversations.transfer.bot_escalate``)."""
-    from conversations.services import context_variables_validate
-
     if not workstream.is_active:
         raise ConversationError("This workstream is inactive.", code="workstream_inactive")
     variables = context_variables_validate(context_variables)

@@ -15,8 +15,8 @@ from django.utils.translation import gettext as _
 
 from agents.models import AgentProfile
 from conversations.errors import ConversationError
-from conversations.handover import is_consultant
 from conversations.models import Conversation, ConversationNote
+from conversations.selectors import is_consultant
 from conversations.services import conversation_lock, message_validate_text
 from core.realtime import conversation_staff_group, publish_on_commit
 

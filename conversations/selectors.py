@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from agents.selectors import agent_for_user, oversees_all
-from conversations.models import Conversation, Message
+from conversations.models import Conversation, ConversationParticipant, Message
 from core.errors import NotFound
 from routing.models import Queue
 from routing.selectors import queue_ids_of
@@ -93,3 +93,10 @@ def queue_average_wait_minutes(queue: Queue, *, now: datetime | None = None) -> 
     if not waits:
         return 1
     return max(1, math.ceil(sum(waits) / len(waits) / 60))
+
+
+def is_consultant(*, conversation_id: int, agent) -> bool:
+    """Whether the agent was brought in to consult and is still in the conversation (ROU-15)."""
+    return ConversationParticipant.objects.filter(
+        conversation_id=conversation_id, agent=agent, left_at__isnull=True
+    ).exists()

@@ -28,19 +28,23 @@ from conversations.models import (
 )
 from conversations.read_markers import inbox_changed_on_commit
 from conversations.rendering import message_agent_name
-from conversations.selectors import queue_average_wait_minutes
+from conversations.selectors import is_consultant, queue_average_wait_minutes
 from conversations.states import CONVERSATION
 from conversations.wait_messages import wait_message_texts
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, conversation_staff_group, publish_on_commit
+from core.tasks_by_name import task_send_on_commit
 from notifications.scenarios import Scenario
 from routing import services as routing
 from routing.models import WorkItem
 from routing.rules import Facts, queue_is_open, route_evaluate
 from routing.selectors import queue_can_serve_now
 from routing.services import work_item_enqueue, work_item_lock
+from routing.services.continuity import work_item_return
 
 Actor = ConversationEvent.Actor
+
+INACTIVE_NOTICE = "This conversation was closed after a long time without activity."
 
 
 def conversation_lock(conversation_id: int) -> Conversation:
@@ -268,8 +272,6 @@ def _message_store(
         if status == Conversation.Status.CLOSED and sender != Message.Sender.SYSTEM:
             raise ConversationError("This conversation has ended.", code="conversation_closed")
         if agent is not None:  # an agent writes only in a conversation they hold (or consult in) while it is active
-            from conversations.handover import is_consultant
-
             if agent_id != agent.pk and not is_consultant(conversation_id=conversation_id, agent=agent):
                 raise ConversationError(
                     "Only the agent who holds this conversation can write in it.", code="not_holder"
@@ -319,8 +321,6 @@ def _message_store(
     if customer and agent_id is not None:  # the holder's inbox counts it unread (issue 15)
         inbox_changed_on_commit(agent_id=agent_id, reason="customer_message", conversation_id=conversation_id)
     if customer and status == Conversation.Status.WAITING:
-        from conversations.persistent import conversation_customer_back
-
         conversation_customer_back(conversation_id=conversation_id)  # PER-6: the customer is back
     return message, True
 
@@ -806,8 +806,6 @@ def conversation_auto_close(*, conversation_id: int) -> Conversation | None:
     if conversation.status == Conversation.Status.WRAP_UP:
         return _close_after_wrap_up(conversation, actor=Actor.SYSTEM)
     if conversation.status == Conversation.Status.WAITING:
-        from conversations.persistent import conversation_waiting_auto_close
-
         return conversation_waiting_auto_close(conversation=conversation)
     return conversation
 
@@ -830,10 +828,7 @@ def _inactivity_deadline_move(conversation: Conversation, *, now) -> list[str]:
     if not seconds:
         return []
     conversation.inactive_close_at = now + timedelta(seconds=seconds)
-    from conversations.tasks import conversation_inactive_close as task
-
-    eta, conversation_id = conversation.inactive_close_at, conversation.pk
-    transaction.on_commit(lambda: task.apply_async((conversation_id,), eta=eta))
+    task_send_on_commit("conversations.inactive_close", conversation.pk, eta=conversation.inactive_close_at)
     return ["inactive_close_at"]
 
 
@@ -872,12 +867,10 @@ def conversation_customer_left(*, conversation_id: int, left_at: datetime | None
         return conversation
     conversation.customer_left_at = left_at or timezone.now()
     conversation.save(update_fields=["customer_left_at"])
-    from conversations.tasks import end_if_customer_gone
-
     eta = conversation.customer_left_at + timedelta(
         seconds=chat_settings_of(conversation.workstream).customer_grace_seconds
     )
-    transaction.on_commit(lambda: end_if_customer_gone.apply_async((conversation.pk,), eta=eta))
+    task_send_on_commit("conversations.end_if_customer_gone", conversation.pk, eta=eta)
     return conversation
 
 
@@ -932,3 +925,41 @@ def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]
         result = conversation_inactive_close(conversation_id=conversation_id)
         inactive += result is not None and result.status != before
     return {"customers_gone": gone, "auto_closed": closed, "inactive_closed": inactive}
+
+
+# --- Persistent chat's way out of the waiting stage (PER-6, PER-8, CONV-1) ---------------------
+
+
+def conversation_customer_back(*, conversation_id: int) -> Conversation:
+    """The customer wrote in a waiting conversation: it reopens and goes back to its agent (PER-6, PER-8).
+
+    Runs inside ``message_post``'s transaction (the message is stored first). Waiting → open, the
+    waiting auto-close is cancelled and the parked work item returns to its queue, offered to
+    the previous agent first (ROU-12) — during the queue's operating hours (PER-7).
+    """
+    # Inside message_post, which holds the conversation's lock already (its work item is parked,
+    # so no accept or transfer can hold that item meanwhile).
+    conversation = conversation_lock(conversation_id)
+    if conversation.status != Conversation.Status.WAITING:
+        return conversation
+    conversation = conversation_transition(
+        conversation_id=conversation.pk, to=Conversation.Status.OPEN, actor=Actor.CUSTOMER, note="Customer wrote"
+    )
+    conversation.auto_close_at = None
+    conversation.save(update_fields=["auto_close_at"])
+    work_item_id = conversation_work_item_id(conversation)
+    if work_item_id:
+        work_item_return(work_item_id=work_item_id)
+    return conversation
+
+
+def conversation_waiting_auto_close(*, conversation: Conversation) -> Conversation:
+    """Close a locked conversation left waiting past its deadline (CONV-1); the caller checked the deadline."""
+    message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=INACTIVE_NOTICE)
+    conversation = conversation_transition(
+        conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Inactive"
+    )
+    work_item_id = conversation_work_item_id(conversation)
+    if work_item_id:
+        routing.work_item_complete(work_item_id=work_item_id)
+    return conversation

@@ -145,7 +145,7 @@ def start_embedded_worker(app: Celery | None = None, *, beat: bool = True) -> Em
     takes tasks. With ``beat=False`` no periodic tasks are sent.
     """
     if app is None:
-        from omnichannel.celery import app as project_app
+        from omnichannel.celery import app as project_app  # the default; tests pass an app of their own
 
         app = project_app
     app.finalize()

@@ -17,7 +17,7 @@ def health(request):
     except Exception as exc:  # report, don't raise: this endpoint exists to say what's down
         checks["database"] = f"error: {exc.__class__.__name__}"
     if not settings.EMBEDDED:
-        import redis
+        import redis  # only checked where Redis is configured (the embedded mode has none)
 
         try:
             redis.Redis.from_url(settings.REDIS_URL, socket_timeout=2).ping()

@@ -23,3 +23,6 @@ class RoutingConfig(AppConfig):
         from routing.services.availability import agent_availability_changed
 
         register_availability_listener(agent_availability_changed)
+
+        # Services send this app's tasks by name (core.tasks_by_name): register them in every process.
+        from routing import tasks  # noqa: F401

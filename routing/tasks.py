@@ -1,6 +1,7 @@
 from celery import shared_task
 
 from routing import services
+from routing.services.continuity import work_item_keep_agent_expire
 
 
 @shared_task(name="routing.time_out_offer", ignore_result=True)
@@ -33,6 +34,4 @@ def closest_match_due(work_item_id: int) -> None:
 @shared_task(name="routing.keep_same_agent_expire", ignore_result=True)
 def keep_same_agent_expire(work_item_id: int) -> None:
     """ROU-12: a returning conversation's wait for its previous agent is over; route it normally."""
-    from routing.services.continuity import work_item_keep_agent_expire
-
     work_item_keep_agent_expire(work_item_id=work_item_id)

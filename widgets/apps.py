@@ -31,3 +31,6 @@ class WidgetsConfig(AppConfig):
 
         # The rule editor offers the pre-chat questions and sign-in claims of a workstream's widgets.
         register_rule_field_source(workstream_rule_fields)
+
+        # Services send this app's tasks by name (core.tasks_by_name): register them in every process.
+        from widgets import tasks  # noqa: F401

@@ -81,6 +81,7 @@ class AuthenticationSetting(models.Model):
         if bool(self.public_key_pem.strip()) == bool(self.key_set_url):
             errors["public_key_pem"] = _("Give either a public key (PEM) or a key-set URL, not both.")
         if self.public_key_pem.strip():
+            # Only a pasted key needs it; cryptography is slow to import for every process.
             from cryptography.hazmat.primitives.asymmetric import ec, rsa
             from cryptography.hazmat.primitives.serialization import load_pem_public_key
 

@@ -13,6 +13,7 @@ from conversations.models import Conversation
 from conversations.services import conversation_start
 from core.errors import DomainError, NotFound
 from core.realtime import publish_many_on_commit, publish_on_commit, visitor_group
+from core.tasks_by_name import task_send_on_commit
 from widgets import proactive
 from widgets.models import (
     INVITATION_LIFETIME,
@@ -116,9 +117,7 @@ def invitations_expire_overdue(*, limit: int = 20_000, batch_size: int = EXPIRY_
 
 def invitation_schedule_expiry(invitation: Invitation) -> None:
     """Schedule the expiry task for the invitation's deadline, once the row is committed."""
-    from widgets.tasks import expire_invitation
-
-    transaction.on_commit(lambda: expire_invitation.apply_async((invitation.pk,), eta=invitation.expires_at))
+    task_send_on_commit("widgets.expire_invitation", invitation.pk, eta=invitation.expires_at)
 
 
 # --- visitor tracking (WID-12, SUM-12) -----------------------------------------------------------

@@ -30,6 +30,7 @@ from conversations.channels.providers.twilio import PERMANENT_REASONS
 from conversations.channels.states import OUTBOUND_SMS, PROVIDER_STATUS
 from conversations.errors import ConversationError
 from core.realtime import conversation_group, publish_on_commit
+from core.tasks_by_name import task_send
 
 logger = logging.getLogger(__name__)
 Status = OutboundSms.Status
@@ -58,9 +59,7 @@ def sms_reply_queue(*, message, conversation) -> OutboundSms:
 
 
 def _schedule_send(outbound_id: int, *, countdown: float | None = None) -> None:
-    from conversations.channels.tasks import sms_outbound_send  # the task module imports this one
-
-    sms_outbound_send.apply_async((outbound_id,), countdown=countdown)
+    task_send("conversations.sms_outbound_send", outbound_id, countdown=countdown)
 
 
 def status_callback_url(outbound: OutboundSms) -> str:

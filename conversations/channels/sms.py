@@ -28,6 +28,7 @@ from conversations.services import (
     message_validate_text,
 )
 from core.realtime import conversation_group, publish_on_commit
+from core.tasks_by_name import task_send
 from customers.models import Contact, normalise_phone
 from customers.selectors import contacts_with_mobile_phone
 from routing.rules import Facts, route_evaluate
@@ -147,9 +148,7 @@ def provider_delivery_receive(*, channel: PhoneChannel, params: dict[str, str]) 
 
 
 def _schedule_process(delivery_id: int) -> None:
-    from conversations.channels.tasks import provider_delivery_process_task  # the task module imports this one
-
-    provider_delivery_process_task.delay(delivery_id)
+    task_send("conversations.provider_delivery_process", delivery_id)
 
 
 def _opt_in_change(*, channel: PhoneChannel, phone: str, body: str) -> str:

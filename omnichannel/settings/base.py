@@ -118,6 +118,7 @@ if EMBEDDED:
     CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="memory://localhost/")
     CELERY_BROKER_TRANSPORT_OPTIONS = {"polling_interval": 0.1}
 else:
+    # Only a deployment with Redis needs its retry classes (the embedded mode runs without).
     from redis.asyncio.retry import Retry as RedisRetry
     from redis.backoff import ExponentialBackoff
 

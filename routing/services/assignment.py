@@ -18,6 +18,7 @@ from agents.services import presence_set_by_system
 from core.errors import NotFound
 from core.locks import lock_row
 from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
+from core.tasks_by_name import task_send_on_commit
 from notifications.models import AgentBanner, AlertSettings, Notification
 from notifications.scenarios import Scenario
 from notifications.services import (
@@ -30,6 +31,7 @@ from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.services.capacity import agent_capacity_event, agent_follow_capacity, agent_release, dispatch_on_commit
 from routing.services.eligibility import assignable_presence_filter, reachable_filter
+from routing.services.queue_events import open_items_changed_on_commit
 from routing.states import OFFER, WORK_ITEM
 from routing.subjects import work_subject
 
@@ -62,12 +64,9 @@ def _schedule_closest_match(work_item: WorkItem, *, workstream: Workstream, skil
     catches a lost task (design.md, "Time")."""
     if workstream.skill_matching != Workstream.SkillMatching.CLOSEST or not skills:
         return
-    from routing.tasks import closest_match_due as closest_match_task
-
     work_item.closest_match_at = work_item.enqueued_at + timedelta(seconds=workstream.closest_match_after_seconds)
     work_item.save(update_fields=["closest_match_at"])
-    work_item_id, eta = work_item.pk, work_item.closest_match_at
-    transaction.on_commit(lambda: closest_match_task.apply_async((work_item_id,), eta=eta))
+    task_send_on_commit("routing.closest_match_due", work_item.pk, eta=work_item.closest_match_at)
 
 
 # --- work items --------------------------------------------------------------------------------
@@ -96,8 +95,6 @@ def work_item_enqueue(
     if skills:
         work_item.skills.set(skills)
     if workstream.distribution == Workstream.Distribution.PICK:  # ROU-13: agents take it themselves
-        from routing.services.pick import open_items_changed_on_commit
-
         open_items_changed_on_commit(queue_id=queue.pk)
         return work_item
     _schedule_closest_match(work_item, workstream=workstream, skills=skills)
@@ -171,8 +168,6 @@ def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     _withdraw_pending_offer(work_item)
     work_item_transition(work_item, to=WorkItem.Status.DONE)
     if Workstream.objects.filter(pk=work_item.workstream_id, distribution=Workstream.Distribution.PICK).exists():
-        from routing.services.pick import open_items_changed_on_commit
-
         open_items_changed_on_commit(queue_id=work_item.queue_id)  # ROU-13: it left the open items
         return work_item
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": work_item.queue_id})
@@ -239,13 +234,11 @@ def offer_scenario(work_item: WorkItem) -> str:
 def offers_timeout_schedule(offers: list[Offer]) -> None:
     """Send the timeout tasks of new offers on commit, one per deadline (NOT-7). The deadline is
     the offers' ``expires_at`` column; the sweep applies any whose task was lost (REL-2)."""
-    from routing.tasks import time_out_offers
-
     by_deadline: dict = {}
     for offer in offers:
         by_deadline.setdefault(offer.expires_at, []).append(offer.pk)
     for eta, offer_ids in by_deadline.items():
-        transaction.on_commit(lambda eta=eta, offer_ids=offer_ids: time_out_offers.apply_async((offer_ids,), eta=eta))
+        task_send_on_commit("routing.time_out_offers", offer_ids, eta=eta)
 
 
 def offer_lock_with_work_item(offer_id: int) -> tuple[Offer | None, WorkItem | None]:
@@ -465,10 +458,7 @@ def _case_assignment_hold(offer: Offer, work_item: WorkItem) -> Offer:
 
 
 def _schedule_offer_deadline(offer: Offer, *, eta) -> None:
-    from routing.tasks import time_out_offer
-
-    offer_id = offer.pk
-    transaction.on_commit(lambda: time_out_offer.apply_async((offer_id,), eta=eta))
+    task_send_on_commit("routing.time_out_offer", offer.pk, eta=eta)
 
 
 def offers_time_out_overdue(*, limit: int = 500) -> int:

@@ -7,7 +7,6 @@ Every function here is called while holding the row locks of the work item and t
 
 from __future__ import annotations
 
-from django.db import transaction
 from django.db.models import Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -15,6 +14,7 @@ from django.utils import timezone
 from agents.models import AgentProfile
 from agents.services.presence import presence_follow_capacity
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
+from core.tasks_by_name import task_send_on_commit
 from routing.models import Offer, WorkItem
 
 
@@ -28,10 +28,8 @@ def dispatch_on_commit(*, queue_ids: list[int] | None = None, agent_id: int | No
     accept) never waits for up to 200 items to be routed. A lost task is made up for by the
     sweep's periodic dispatch (REL-2); passes may overlap, as each item is locked with SKIP LOCKED.
     """
-    from routing.tasks import offers_dispatch_task
-
-    args = (sorted(set(queue_ids)) if queue_ids is not None else None, agent_id)
-    transaction.on_commit(lambda: offers_dispatch_task.delay(*args))
+    queue_ids = sorted(set(queue_ids)) if queue_ids is not None else None
+    task_send_on_commit("routing.offers_dispatch", queue_ids, agent_id)
 
 
 def agent_capacity_event(agent: AgentProfile) -> dict:

@@ -30,11 +30,12 @@ from django.utils import timezone
 
 from agents.models import AgentProfile
 from core.realtime import SUPERVISORS_GROUP, publish_on_commit
+from core.tasks_by_name import task_send_on_commit
 from notifications.scenarios import Scenario
 from notifications.services import notification_raise_toast
 from routing.errors import RoutingError
 from routing.models import WorkItem
-from routing.services.assignment import work_item_transition
+from routing.services.assignment import work_item_assign, work_item_transition
 from routing.services.capacity import agent_release, dispatch_on_commit
 
 #: How long a returning conversation waits for its previous agent before anyone may take it.
@@ -68,8 +69,6 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     Sets ``keep_agent_until`` when the workstream keeps the same agent, schedules the fallback
     at that moment and dispatches on commit. Returning an item that is not parked changes nothing.
     """
-    from routing.tasks import keep_same_agent_expire
-
     work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
     if work_item.status != WorkItem.Status.PARKED:
         return work_item
@@ -83,8 +82,7 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     work_item_transition(work_item, to=WorkItem.Status.QUEUED)
     work_item.save(update_fields=["previous_agent", "agent", "enqueued_at", "keep_agent_until"])
     if keep:
-        item_id, eta = work_item.pk, work_item.keep_agent_until
-        transaction.on_commit(lambda: keep_same_agent_expire.apply_async((item_id,), eta=eta))
+        task_send_on_commit("routing.keep_same_agent_expire", work_item.pk, eta=work_item.keep_agent_until)
     dispatch_on_commit(queue_ids=[work_item.queue_id])
     publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": work_item.queue_id})
     return work_item
@@ -111,8 +109,6 @@ def work_item_hand_back(*, work_item: WorkItem, agent: AgentProfile) -> WorkItem
     may take it: the previous agent when they can, nobody while ``keep_agent_until`` is ahead,
     after it the best eligible agent of the queue.
     """
-    from routing.services.assignment import work_item_assign
-
     work_item.keep_agent_until = None
     work_item.save(update_fields=["keep_agent_until"])
     work_item_assign(work_item, agent=agent)

@@ -13,19 +13,11 @@ from django.db import transaction
 
 from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from core.errors import NotFound
-from core.realtime import SUPERVISORS_GROUP, agent_group, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import Offer, QueueMembership, WorkItem, Workstream
 from routing.services.assignment import work_item_assign
 from routing.services.capacity import agent_reserved_units
-
-
-def open_items_changed_on_commit(*, queue_id: int) -> None:
-    """Tell the queue's members (their workspace pages) and the supervisors that the queue's open
-    items changed: one arrived, was taken or went away (ROU-13)."""
-    for agent_id in QueueMembership.objects.filter(queue_id=queue_id).values_list("agent_id", flat=True):
-        publish_on_commit(agent_group(agent_id), {"type": "queue.items_changed", "queue": queue_id})
-    publish_on_commit(SUPERVISORS_GROUP, {"type": "queue.changed", "queue": queue_id})
+from routing.services.queue_events import open_items_changed_on_commit
 
 
 def _check_may_take(agent: AgentProfile, work_item: WorkItem, workstream: Workstream) -> None:

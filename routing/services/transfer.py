@@ -25,7 +25,7 @@ from routing.services.capacity import (
     agent_reserved_units,
     dispatch_on_commit,
 )
-from routing.services.pick import open_items_changed_on_commit
+from routing.services.queue_events import open_items_changed_on_commit
 
 #: Presences under which nobody can take work over (they are gone or must reset first).
 UNAVAILABLE_BASES = (Presence.Base.OFFLINE, Presence.Base.INACTIVE)

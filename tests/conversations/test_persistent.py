@@ -11,8 +11,9 @@ from agents.models import AgentConnection, AgentProfile
 from agents.services import agent_presence_set
 from conversations.errors import ConversationError
 from conversations.models import ChatSettings, Conversation, ConversationEvent, Message, Session
-from conversations.persistent import INACTIVE_NOTICE, conversation_park
+from conversations.persistent import conversation_park
 from conversations.services import (
+    INACTIVE_NOTICE,
     conversation_agent_end,
     conversation_customer_end,
     conversation_start,

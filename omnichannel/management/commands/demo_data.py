@@ -585,6 +585,7 @@ class Loader:
         if setting is not None and setting.public_key_pem.strip():
             pem = setting.public_key_pem  # keep the key: re-running must not break a signed-in portal
         else:
+            # Only a first load makes a key; cryptography is slow to import for every other command.
             from cryptography.hazmat.primitives import serialization
             from cryptography.hazmat.primitives.asymmetric import rsa
 

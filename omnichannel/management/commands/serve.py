@@ -76,7 +76,7 @@ class Command(BaseCommand):
 
         worker = None
         if settings.EMBEDDED:
-            from omnichannel.embedded import start_embedded_worker
+            from omnichannel.embedded import start_embedded_worker  # only the embedded mode runs one
 
             # One line per task every few seconds (the deadline sweep) would drown the server's log.
             if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
@@ -91,7 +91,7 @@ class Command(BaseCommand):
                 "REDIS_URL is set: run `celery -A omnichannel worker` and one `celery -A omnichannel beat` beside this."
             )
 
-        from omnichannel.asgi import application
+        from omnichannel.asgi import application  # after the checks above: it loads the whole project
 
         config = uvicorn.Config(
             application,
