@@ -80,6 +80,21 @@ def recreate_database(url: str) -> None:
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def server_env(**extra: str) -> tuple[str, tuple[str, str], dict[str, str]]:
+    """The benchmark database's URL (``BENCH_DATABASE_URL``), its (server URL, name) pair, and the
+    environment of the servers under test (``BENCH_REDIS_URL``) with ``extra`` on top."""
+    db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    parts = urlsplit(db_url)
+    env = {
+        "DATABASE_URL": db_url,
+        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS),
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "LOG_LEVEL": "WARNING",
+        **extra,
+    }
+    return db_url, (parts._replace(path="/postgres").geturl(), parts.path.lstrip("/")), env
+
+
 def setup_django(env: dict[str, str]) -> None:
     os.environ.update(env)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
@@ -605,23 +620,15 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.server_processes < 1:
         parser.error("--server-processes is at least 1")
-    db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    parts = urlsplit(db_url)
-    db = (parts._replace(path="/postgres").geturl(), parts.path.lstrip("/"))
-    env = {
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
+    db_url, db, env = server_env(
         # Redis pub/sub ignores the database number: a prefix of this run's own.
-        "CHANNEL_PREFIX": f"bench-{os.getpid()}",
-        "WIDGET_THROTTLE_RATE": "1000000/min",
+        CHANNEL_PREFIX=f"bench-{os.getpid()}",
+        WIDGET_THROTTLE_RATE="1000000/min",
         # The socket limits guard against abuse; the benchmark measures the path, not them.
-        "SOCKET_FRAMES_PER_SECOND": "100000",
-        "SOCKET_FRAME_BURST": "100000",
-        "CUSTOMER_MESSAGES_PER_MINUTE": "1000000",
-    }
+        SOCKET_FRAMES_PER_SECOND="100000",
+        SOCKET_FRAME_BURST="100000",
+        CUSTOMER_MESSAGES_PER_MINUTE="1000000",
+    )
     product_env = {**env, **dict(item.split("=", 1) for item in args.product_env)}
     setup_django(env)
     from django.db import connections

@@ -42,13 +42,13 @@ import sys
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from benchmarks.chat_latency import (
     HOST_ORIGIN,
     frames_until,
     free_port,
     recreate_database,
+    server_env,
     setup_django,
     start_server,
     stop,
@@ -285,18 +285,8 @@ def main(argv: list[str] | None = None) -> None:
     if min(args.widget_sockets, args.agent_sockets) < 1:
         parser.error("at least one widget and one agent socket")
     raise_file_limit(args.widget_sockets + args.agent_sockets + 200)
-    db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    redis_url = os.environ.get("BENCH_REDIS_URL", DEFAULT_REDIS)
-    parts = urlsplit(db_url)
-    db = (parts._replace(path="/postgres").geturl(), parts.path.lstrip("/"))
-    env = {
-        "DATABASE_URL": db_url,
-        "REDIS_URL": redis_url,
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "LOG_LEVEL": "WARNING",
-        # The socket limits guard against abuse; every visitor here holds one socket anyway.
-        "CUSTOMER_MESSAGES_PER_MINUTE": "1000000",
-    }
+    # The socket limits guard against abuse; every visitor here holds one socket anyway.
+    db_url, db, env = server_env(CUSTOMER_MESSAGES_PER_MINUTE="1000000")
     load_before = load_average()
     print(f"load average before: {load_before}; {os.cpu_count()} cores", file=sys.stderr, flush=True)
     recreate_database(db_url)

@@ -34,7 +34,7 @@ import time
 from datetime import timedelta
 
 from benchmarks.chat_latency import print_table, recreate_database
-from benchmarks.measure import add_json_argument, load_average, write_json
+from benchmarks.measure import QueryCounter, add_json_argument, load_average, setup_django_embedded, write_json
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_routing_bench"
 QUEUES = 5
@@ -50,26 +50,6 @@ PRESENCE_MIX = ["available"] * 7 + ["busy", "away", "offline"]
 
 def presence_base(index: int) -> str:
     return PRESENCE_MIX[index % len(PRESENCE_MIX)]
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["REDIS_URL"] = ""  # embedded layer and broker: measure the database, not Redis
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
-    import django
-
-    django.setup()
-
-
-class QueryCounter:
-    """Counts the queries run on a connection (``connection.execute_wrapper``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 def seed(agents: int, items: int) -> None:
@@ -234,7 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     add_json_argument(parser)
     args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    setup_django(db_url)
+    setup_django_embedded(db_url)
     from django.db import connection
 
     load_before = load_average()

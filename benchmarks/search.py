@@ -29,13 +29,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 
 from benchmarks.chat_latency import print_table, recreate_database
-from benchmarks.measure import add_json_argument, load_average, write_json
-from benchmarks.summary_page import QueryCounter, setup_django
+from benchmarks.measure import add_json_argument, load_average, page_timings, setup_django_embedded, write_json
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_search_bench"
 VOCABULARY = [
@@ -186,7 +184,6 @@ def measure(seeded: dict, requests: int) -> list[dict]:
     from urllib.parse import urlencode
 
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
 
     client = Client()
@@ -210,28 +207,17 @@ def measure(seeded: dict, requests: int) -> list[dict]:
     ]
     results, found = [], {}
     for query, surface, url, headers in targets:
-        for _ in range(2):  # warm-up: templates, the connection, the index pages in memory
-            assert client.get(url, **headers).status_code == 200, url
-        counter = QueryCounter()
-        with connection.execute_wrapper(counter):
-            response = client.get(url, **headers)
+        timed = page_timings(client, url, headers, requests=requests)
         if surface == "API":  # the page shows the same count; the API says it in JSON
-            found[query] = response.json()["count"]
-        timings = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            response = client.get(url, **headers)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        timings.sort()
+            found[query] = timed["response"].json()["count"]
         results.append(
             {
                 "query": query,
                 "surface": surface,
                 "found": None,
-                "p50": statistics.median(timings),
-                "p95": timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)],
-                "queries": counter.count,
+                "p50": timed["p50"],
+                "p95": timed["p95"],
+                "queries": timed["queries"],
             }
         )
     for result in results:
@@ -247,11 +233,9 @@ def main(argv: list[str] | None = None) -> None:
     add_json_argument(parser)
     args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    setup_django(db_url)
-    from django.conf import settings
+    setup_django_embedded(db_url, test_client=True)
     from django.db import connection
 
-    settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     load_before = load_average()
     connection.close()
     recreate_database(db_url)

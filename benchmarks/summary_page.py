@@ -28,35 +28,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import time
 from datetime import timedelta
 
 from benchmarks.chat_latency import print_table, recreate_database
-from benchmarks.measure import add_json_argument, load_average, write_json
+from benchmarks.measure import add_json_argument, load_average, page_timings, setup_django_embedded, write_json
 
 DEFAULT_DB = "postgres://postgres@127.0.0.1:5432/omnichannel_summary_bench"
-
-
-def setup_django(db_url: str) -> None:
-    os.environ["DATABASE_URL"] = db_url
-    os.environ["REDIS_URL"] = ""  # the embedded layer: measure the database and the code, not Redis
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "omnichannel.settings")
-    import django
-
-    django.setup()
-
-
-class QueryCounter:
-    """Counts the queries run on a connection (``connection.execute_wrapper``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
 
 
 def seed(items: int) -> dict:
@@ -148,7 +127,6 @@ def seed(items: int) -> dict:
 
 def measure(seeded: dict, requests: int) -> list[dict]:
     from django.contrib.auth import get_user_model
-    from django.db import connection
     from django.test import Client
 
     client = Client()
@@ -167,26 +145,8 @@ def measure(seeded: dict, requests: int) -> list[dict]:
     ]
     results = []
     for name, url, headers in targets:
-        for _ in range(2):  # warm-up: templates, rules and the connection
-            assert client.get(url, **headers).status_code == 200, url
-        counter = QueryCounter()
-        with connection.execute_wrapper(counter):
-            client.get(url, **headers)
-        timings = []
-        for _ in range(requests):
-            started = time.perf_counter()
-            response = client.get(url, **headers)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, url
-        timings.sort()
-        results.append(
-            {
-                "name": name,
-                "p50": statistics.median(timings),
-                "p95": timings[min(len(timings) - 1, round(0.95 * len(timings)) - 1)],
-                "queries": counter.count,
-            }
-        )
+        timed = page_timings(client, url, headers, requests=requests)
+        results.append({"name": name, "p50": timed["p50"], "p95": timed["p95"], "queries": timed["queries"]})
     return results
 
 
@@ -197,11 +157,9 @@ def main(argv: list[str] | None = None) -> None:
     add_json_argument(parser)
     args = parser.parse_args(argv)
     db_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    setup_django(db_url)
-    from django.conf import settings
+    setup_django_embedded(db_url, test_client=True)
     from django.db import connection
 
-    settings.ALLOWED_HOSTS = ["testserver", *settings.ALLOWED_HOSTS]
     load_before = load_average()
     rows, json_rows = [], []
     for items in args.items:

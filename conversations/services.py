@@ -204,33 +204,26 @@ def message_post(
     text = message_validate_text(text)
     if client_id is not None and (not isinstance(client_id, str) or not 0 < len(client_id) <= 64):
         raise ConversationError("A client id is 1 to 64 characters.", code="bad_client_id")
+    store = functools.partial(
+        _message_store,
+        conversation_id=conversation_id,
+        sender=sender,
+        text=text,
+        sender_user=sender_user,
+        client_id=client_id,
+        agent=agent,
+        attachment=attachment,
+    )
     try:
         try:
             with transaction.atomic():
-                return _message_store(
-                    conversation_id=conversation_id,
-                    sender=sender,
-                    text=text,
-                    sender_user=sender_user,
-                    client_id=client_id,
-                    agent=agent,
-                    attachment=attachment,
-                )
+                return store()
         except _WorkItemFirst:
             # The customer writes in a waiting chat, which goes back to routing (PER-6): start
             # again with its work item locked before the conversation (core.locks order).
             with transaction.atomic():
                 conversation_lock_with_work(conversation_id)
-                return _message_store(
-                    conversation_id=conversation_id,
-                    sender=sender,
-                    text=text,
-                    sender_user=sender_user,
-                    client_id=client_id,
-                    agent=agent,
-                    attachment=attachment,
-                    work_locked=True,
-                )
+                return store(work_locked=True)
     except (_RepeatedClientId, ConversationError) as refused:
         # Rare paths, after the rollback: a repeat is answered with the stored message even where
         # a new one would be refused (a retry after the chat ended still gets its ack).

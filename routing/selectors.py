@@ -19,7 +19,7 @@ from agents.selectors import agent_for_user, oversees_all
 from notifications.models import AgentBanner, NotificationTemplate
 from routing.models import Queue, QueueMembership, RoutingRule, WorkItem, Workstream, WorkstreamTemplate
 from routing.rules import queue_is_open
-from routing.services.assignment import assignable_presence_filter, reachable_filter
+from routing.services.eligibility import assignable_presence_filter, reachable_filter
 
 
 def queue_ids_of(agent: AgentProfile) -> QuerySet:

@@ -26,7 +26,7 @@ from routing.models import Channel, OperatingHours, Queue, WorkItem, Workstream
 from routing.rule_fields import BOOLEAN, CHOICE, TEXT, RuleField
 from routing.rules import queue_is_open
 from routing.selectors import queue_can_serve_now
-from routing.services.assignment import queue_position
+from routing.services.work_items import queue_position
 from widgets.models import (
     AuthenticationSetting,
     ChatWidget,

@@ -23,16 +23,7 @@ def agent_desktop_notifications_set(*, agent_id: int, mode: str, by: AbstractBas
     """
     if mode not in DESKTOP_MODES:
         raise AgentError(f"Choose one of: {', '.join(DESKTOP_MODES)}.", code="invalid")
-    try:
-        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
-    except AgentProfile.DoesNotExist:
-        raise NotFound("No such agent.") from None
-    if agent.user_id != by.pk and not may_manage_agents(by):
-        raise AgentError("Only a supervisor or an admin can change another agent's settings.", code="forbidden")
-    if agent.desktop_notifications != mode:
-        agent.desktop_notifications = mode
-        agent.save(update_fields=["desktop_notifications"])
-    return agent
+    return _preference_set(agent_id=agent_id, by=by, field="desktop_notifications", value=mode)
 
 
 @transaction.atomic
@@ -42,13 +33,19 @@ def agent_inbox_sound_set(*, agent_id: int, on: bool, by: AbstractBaseUser) -> A
     An agent sets their own; supervisors and admins may set anyone's. Idempotent."""
     if not isinstance(on, bool):
         raise AgentError("Say on or off.", code="invalid")
+    return _preference_set(agent_id=agent_id, by=by, field="inbox_sound", value=on)
+
+
+def _preference_set(*, agent_id: int, by: AbstractBaseUser, field: str, value) -> AgentProfile:
+    """Lock the agent, check ``by`` may change their settings, and write ``field`` if it changes.
+    The caller holds the transaction and validated ``value``."""
     try:
         agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
     except AgentProfile.DoesNotExist:
         raise NotFound("No such agent.") from None
     if agent.user_id != by.pk and not may_manage_agents(by):
         raise AgentError("Only a supervisor or an admin can change another agent's settings.", code="forbidden")
-    if agent.inbox_sound != on:
-        agent.inbox_sound = on
-        agent.save(update_fields=["inbox_sound"])
+    if getattr(agent, field) != value:
+        setattr(agent, field, value)
+        agent.save(update_fields=[field])
     return agent

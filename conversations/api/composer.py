@@ -174,6 +174,14 @@ class ConversationCloseResultSerializer(serializers.Serializer):
 CONVERSATION_ID = OpenApiParameter("conversation_id", int, OpenApiParameter.PATH, description="Conversation id.")
 
 
+def _visible_and_valid(request, conversation_id: int, serializer_class) -> dict:
+    """The caller may see the conversation (404 otherwise) and the body is valid (400 otherwise)."""
+    access_conversation(request.user, conversation_id)
+    parser = serializer_class(data=request.data)
+    parser.is_valid(raise_exception=True)
+    return parser.validated_data
+
+
 def _result(conversation) -> Response:
     return Response(
         {"id": conversation.pk, "status": conversation.status, "wrap_up_code": conversation.wrap_up_code_id}
@@ -189,11 +197,9 @@ class ConversationWrapUpCodeApi(CannedApiView):
     """Choose the wrap-up code of a conversation you hold."""
 
     def put(self, request, conversation_id: int):
-        access_conversation(request.user, conversation_id)
-        parser = WrapUpCodeInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
+        data = _visible_and_valid(request, conversation_id, WrapUpCodeInputSerializer)
         conversation = conversation_wrap_up_code_set(
-            conversation_id=conversation_id, agent=self.agent, code_id=parser.validated_data["wrap_up_code"]
+            conversation_id=conversation_id, agent=self.agent, code_id=data["wrap_up_code"]
         )
         return _result(conversation)
 
@@ -207,10 +213,8 @@ class ConversationCloseApi(CannedApiView):
     """Close a conversation you hold after wrap-up; refused without a wrap-up code where one is required."""
 
     def post(self, request, conversation_id: int):
-        access_conversation(request.user, conversation_id)
-        parser = CloseInputSerializer(data=request.data)
-        parser.is_valid(raise_exception=True)
+        data = _visible_and_valid(request, conversation_id, CloseInputSerializer)
         conversation = conversation_wrap_up_close(
-            conversation_id=conversation_id, agent=self.agent, wrap_up_code_id=parser.validated_data.get("wrap_up_code")
+            conversation_id=conversation_id, agent=self.agent, wrap_up_code_id=data.get("wrap_up_code")
         )
         return _result(conversation)

@@ -1,13 +1,12 @@
-"""Every write of the routing app, by subdomain: assignment, the dispatch pass, pick mode and transfer."""
+"""Every write of the routing app, by subdomain: work items, offers, the dispatch pass, pick mode and transfer."""
 
-from routing.services.assignment import (
+from routing.services.capacity import dispatch_on_commit
+from routing.services.dispatch import offers_dispatch, work_item_closest_match_dispatch
+from routing.services.offers import offer_accept, offer_reject, offer_time_out, offers_time_out_overdue
+from routing.services.pick import work_item_pick
+from routing.services.transitions import offer_transition, work_item_transition
+from routing.services.work_items import (
     capacity_release_overdue,
-    dispatch_on_commit,
-    offer_accept,
-    offer_reject,
-    offer_time_out,
-    offer_transition,
-    offers_time_out_overdue,
     queue_position,
     work_item_assign,
     work_item_cancel,
@@ -15,11 +14,8 @@ from routing.services.assignment import (
     work_item_enqueue,
     work_item_lock,
     work_item_release_due_capacity,
-    work_item_transition,
     work_item_wrap_up,
 )
-from routing.services.dispatch import offers_dispatch, work_item_closest_match_dispatch
-from routing.services.pick import work_item_pick
 
 __all__ = [
     "capacity_release_overdue",

@@ -1,7 +1,7 @@
 """What routing does when the agents app says an agent's availability changed (issue 11)."""
 
 from agents.availability import Change
-from routing.services.assignment import dispatch_on_commit
+from routing.services.capacity import dispatch_on_commit
 
 
 def agent_availability_changed(*, agent_id: int, change: Change) -> None:

@@ -35,8 +35,9 @@ from notifications.scenarios import Scenario
 from notifications.services import notification_raise_toast
 from routing.errors import RoutingError
 from routing.models import WorkItem
-from routing.services.assignment import work_item_assign, work_item_transition
 from routing.services.capacity import agent_release, dispatch_on_commit
+from routing.services.transitions import work_item_transition
+from routing.services.work_items import work_item_assign
 
 #: How long a returning conversation waits for its previous agent before anyone may take it.
 KEEP_SAME_AGENT_WAIT = timedelta(minutes=10)

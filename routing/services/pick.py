@@ -15,9 +15,9 @@ from agents.models import MAX_SESSIONS, AgentProfile, Presence
 from core.errors import NotFound
 from routing.errors import RoutingError
 from routing.models import Offer, QueueMembership, WorkItem, Workstream
-from routing.services.assignment import work_item_assign
 from routing.services.capacity import agent_reserved_units
 from routing.services.queue_events import open_items_changed_on_commit
+from routing.services.work_items import work_item_assign
 
 
 def _check_may_take(agent: AgentProfile, work_item: WorkItem, workstream: Workstream) -> None:

@@ -17,7 +17,6 @@ from core.realtime import SUPERVISORS_GROUP, publish_on_commit
 from routing.errors import RoutingError
 from routing.models import Offer, Queue, WorkItem, Workstream
 from routing.selectors import agents_visible_to
-from routing.services.assignment import work_item_lock, work_item_transition
 from routing.services.capacity import (
     agent_capacity_event,
     agent_follow_capacity,
@@ -26,6 +25,8 @@ from routing.services.capacity import (
     dispatch_on_commit,
 )
 from routing.services.queue_events import open_items_changed_on_commit
+from routing.services.transitions import work_item_transition
+from routing.services.work_items import work_item_lock
 
 #: Presences under which nobody can take work over (they are gone or must reset first).
 UNAVAILABLE_BASES = (Presence.Base.OFFLINE, Presence.Base.INACTIVE)

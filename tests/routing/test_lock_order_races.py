@@ -20,7 +20,6 @@ import random
 import threading
 import time
 from collections import Counter
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
@@ -42,10 +41,9 @@ from conversations.transfer import conversation_transfer
 from routing.errors import RoutingError
 from routing.models import Offer, WorkItem, Workstream
 from routing.services import offer_accept, offers_dispatch
-from routing.tasks import time_out_offer, time_out_offers
-from tests.conftest import restore_seed_data
 from tests.conversations.factories import ConversationFactory, chat_accepted_by
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkItemFactory, WorkstreamFactory
+from tests.routing.races import race_pool
 from tests.widgets.factories import AuthenticationSettingFactory, ChatWidgetFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -59,13 +57,7 @@ THREADS = 3
 def released_together(monkeypatch):
     """Run callables on their own threads (each its own database connection) released by one
     barrier. A trial's errors come back as values so the test can count them."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks need PostgreSQL")
-    # Offer timeouts are minutes away; thousands of their tasks would only pile up on the broker.
-    monkeypatch.setattr(time_out_offer, "apply_async", lambda *args, **kwargs: None)
-    monkeypatch.setattr(time_out_offers, "apply_async", lambda *args, **kwargs: None)
-    restore_seed_data()
-    pool = ThreadPoolExecutor(max_workers=THREADS)
+    pool = race_pool(monkeypatch, THREADS)
 
     def on_every_thread(fn):
         # The barrier holds each thread until all have one: every thread runs ``fn`` once.
