@@ -302,6 +302,11 @@ class WorkspaceConsumer(FrameConsumer):
         if event.get("conversation") in self.last_sent:
             self.send_json(event)
 
+    def conversation_tags(self, event):
+        # Issue 15: a tag was put on or taken off a joined conversation; the page redraws its tags.
+        if event.get("conversation") in self.last_sent:
+            self.send_json(event)
+
     def conversation_typing(self, event):
         if event.get("conversation") not in self.last_sent or event.get("agent") == self.agent.pk:
             return  # the agent's own typing is not echoed back to them
