@@ -25,3 +25,21 @@ class ConversationsConfig(AppConfig):
 
         # Routing tells the conversation when an agent takes it (issue 11: routing knows work items).
         register_work_subject(WorkItem.Kind.CONVERSATION, ConversationWork())
+        from django.utils.translation import gettext_lazy
+
+        from conversations.search import register_conversation_filter
+        from conversations.wrap_up import (
+            conversations_with_chosen_wrap_up_code,
+            wrap_up_code_label,
+            wrap_up_codes_visible_to,
+        )
+
+        # Issue 15: the inbox, the search page and the search API filter by wrap-up code.
+        register_conversation_filter(
+            "wrap_up_code",
+            label=gettext_lazy("Wrap-up code"),
+            help_text=gettext_lazy("Wrap-up code id (one of your workstreams'): conversations closed with it."),
+            choices=wrap_up_codes_visible_to,
+            apply=conversations_with_chosen_wrap_up_code,
+            option_label=wrap_up_code_label,
+        )

@@ -225,8 +225,9 @@ class WorkspaceConsumer(FrameConsumer):
     # --- conversations --------------------------------------------------------------------
     def frame_conversation_join(self, frame):
         conversation_id = frame["conversation"]
-        # Refused (not_found) before any group is joined: nothing of it reaches this socket.
-        workspace.access_workspace_conversation(self.user, self.agent, conversation_id)
+        # Refused (not_found) before any group is joined: nothing of it reaches this socket. An
+        # agent follows what they may read (SEC-1, read-only unless given); typing needs more.
+        workspace.access_readable_conversation(self.user, self.agent, conversation_id)
         if conversation_id not in self.last_sent:
             # Join the group first, then read: a message stored from now on arrives live or in
             # the backlog (or both — the seq check below drops the second copy).
@@ -301,6 +302,11 @@ class WorkspaceConsumer(FrameConsumer):
         if event.get("conversation") in self.last_sent:
             self.send_json(event)
 
+    def conversation_tags(self, event):
+        # Issue 15: a tag was put on or taken off a joined conversation; the page redraws its tags.
+        if event.get("conversation") in self.last_sent:
+            self.send_json(event)
+
     def conversation_typing(self, event):
         if event.get("conversation") not in self.last_sent or event.get("agent") == self.agent.pk:
             return  # the agent's own typing is not echoed back to them
@@ -338,6 +344,8 @@ class WorkspaceConsumer(FrameConsumer):
 
     def frame_typing(self, frame):
         conversation_id = self.joined_conversation(frame["conversation"])
+        # The customer sees it: only an agent who was given the conversation may be typing in it.
+        workspace.access_workspace_conversation(self.user, self.agent, conversation_id)
         # Typing is not stored: it only goes to whoever is in the conversation now (LIVE-2).
         publish_on_commit(
             conversation_group(conversation_id),
@@ -399,6 +407,6 @@ class WorkspaceConsumer(FrameConsumer):
             self.send_json(self.counts_frame(reason=event.get("reason"), conversation=event.get("conversation")))
 
     def frame_conversation_read(self, frame):
-        workspace.access_workspace_conversation(self.user, self.agent, frame["conversation"])
+        workspace.access_readable_conversation(self.user, self.agent, frame["conversation"])
         conversation_mark_read(agent=self.agent, conversation_id=frame["conversation"], seq=frame["seq"])
         self.ack(frame, conversation=frame["conversation"])

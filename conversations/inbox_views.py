@@ -36,10 +36,10 @@ def inbox_panel(request: HttpRequest) -> HttpResponse:
 @agent_required
 def search(request: HttpRequest) -> HttpResponse:
     """Search the conversations the agent may see (SEC-1 inside ``conversation_search``)."""
-    form = ConversationFilterForm(request.GET or None)
+    form = ConversationFilterForm(request.GET or None, user=request.user)
     results, page = [], None
-    if form.is_valid() and not form.filters(request.GET).is_empty:
-        paginator = Paginator(conversation_search(request.user, form.filters(request.GET)), SEARCH_PAGE_SIZE)
+    if form.is_valid() and not form.filters().is_empty:
+        paginator = Paginator(conversation_search(request.user, form.filters()), SEARCH_PAGE_SIZE)
         page = paginator.get_page(request.GET.get("page"))
         results = [
             {"conversation": conversation, "snippet": snippet_markup(getattr(conversation, "snippet_source", ""))}

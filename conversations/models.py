@@ -158,6 +158,9 @@ class Conversation(models.Model):
             models.Index(fields=["status", "queue"]),
             models.Index(fields=["agent", "status"]),
             models.Index(fields=["contact", "-created_at"]),
+            # Lists and the search are newest first (Meta.ordering): with a LIMIT, PostgreSQL walks
+            # this index and stops at a page of matches instead of sorting every match (issue 15).
+            models.Index(fields=["-created_at", "-id"], name="conversation_newest_first"),
             models.Index(
                 fields=["auto_close_at"], condition=Q(auto_close_at__isnull=False), name="conversation_auto_close"
             ),

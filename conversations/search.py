@@ -21,7 +21,7 @@ from functools import reduce
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.contrib.postgres.search import SearchHeadline, SearchQuery
 from django.db import connection
-from django.db.models import Exists, F, Func, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Exists, F, Func, Model, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Substr
 from django.utils import timezone
 from django.utils.html import escape
@@ -37,21 +37,45 @@ FALLBACK_CONFIG = "simple"
 SNIPPET_START, SNIPPET_STOP = "\x02", "\x03"
 SNIPPET_CHARS = 160
 
-#: Filters other apps add (``register_conversation_filter``): name → apply(queryset, value).
-#: A filter raises ``ValueError`` with a readable message for a value it refuses.
-_extra_filters: dict[str, Callable[[QuerySet[Conversation], str], QuerySet[Conversation]]] = {}
+
+@dataclass(frozen=True)
+class ExtraFilter:
+    """A filter another part of the product adds (``register_conversation_filter``).
+
+    ``choices(user)`` is what ``user`` may filter by (the page's select and the API's accepted ids:
+    anything else is a form error or a 400, never a silent empty result); ``apply(conversations,
+    chosen)`` narrows already-visible conversations to the chosen object's."""
+
+    name: str
+    label: str
+    help_text: str
+    choices: Callable[[AbstractBaseUser | AnonymousUser], QuerySet[Model]]
+    apply: Callable[[QuerySet[Conversation], Model], QuerySet[Conversation]]
+    #: how a choice reads in the page's select (default: ``str``)
+    option_label: Callable[[Model], str] = str
+
+
+_extra_filters: dict[str, ExtraFilter] = {}
 
 
 def register_conversation_filter(
-    name: str, apply: Callable[[QuerySet[Conversation], str], QuerySet[Conversation]]
+    name: str,
+    *,
+    label: str,
+    help_text: str,
+    choices: Callable[[AbstractBaseUser | AnonymousUser], QuerySet[Model]],
+    apply: Callable[[QuerySet[Conversation], Model], QuerySet[Conversation]],
+    option_label: Callable[[Model], str] = str,
 ) -> None:
-    """Let a higher app (or a later part of this one) add a filter the inbox, search page and API
-    accept as ``?<name>=<value>``. The wrap-up code filter of issue 15 is meant to be registered here."""
-    _extra_filters[name] = apply
+    """Let a higher app (or a later part of this one) add a filter the inbox, the search page and
+    the search API accept as ``?<name>=<id>``; called from an ``AppConfig.ready()``."""
+    _extra_filters[name] = ExtraFilter(
+        name=name, label=label, help_text=help_text, choices=choices, apply=apply, option_label=option_label
+    )
 
 
-def extra_filter_names() -> list[str]:
-    return sorted(_extra_filters)
+def extra_filters() -> list[ExtraFilter]:
+    return [_extra_filters[name] for name in sorted(_extra_filters)]
 
 
 @dataclass(frozen=True)
@@ -66,7 +90,8 @@ class ConversationFilters:
     status: str = ""
     since: date | None = None
     until: date | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    #: registered filters' chosen objects, by name (already checked against their ``choices``)
+    extra: dict[str, Model] = field(default_factory=dict)
 
     @property
     def is_empty(self) -> bool:
@@ -147,8 +172,8 @@ def filter_conversations(conversations: QuerySet[Conversation], filters: Convers
         conversations = conversations.filter(created_at__gte=day_start(filters.since))
     if filters.until:
         conversations = conversations.filter(created_at__lt=day_start(filters.until + timedelta(days=1)))
-    for name, value in filters.extra.items():
-        conversations = _extra_filters[name](conversations, value)
+    for name, chosen in filters.extra.items():
+        conversations = _extra_filters[name].apply(conversations, chosen)
     return conversations
 
 

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy
 
 from conversations import inbox
 from conversations.models import Conversation, Tag
-from conversations.search import ConversationFilters, extra_filter_names
+from conversations.search import ConversationFilters, ExtraFilter, extra_filters
 from routing.models import Queue
 
 
@@ -33,6 +33,18 @@ class ConversationFilterForm(forms.Form):
     since = forms.DateField(label=gettext_lazy("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     until = forms.DateField(label=gettext_lazy("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
 
+    def __init__(self, data=None, *, user, **kwargs):
+        super().__init__(data, **kwargs)
+        #: registered filters (``register_conversation_filter``): a select of what ``user`` may choose,
+        #: so a value outside it (not a number, unknown, another workstream's) is a form error
+        self.extra_filters: list[ExtraFilter] = extra_filters()
+        for extra in self.extra_filters:
+            field = forms.ModelChoiceField(
+                label=extra.label, queryset=extra.choices(user), required=False, help_text=extra.help_text
+            )
+            field.label_from_instance = extra.option_label
+            self.fields[extra.name] = field
+
     def clean(self):
         cleaned = super().clean()
         since, until = cleaned.get("since"), cleaned.get("until")
@@ -40,8 +52,8 @@ class ConversationFilterForm(forms.Form):
             self.add_error("until", _("The end of the range is before its start."))
         return cleaned
 
-    def filters(self, query) -> ConversationFilters:
-        """The valid filters (call after ``is_valid()``), with registered extra filters from ``query``."""
+    def filters(self) -> ConversationFilters:
+        """The valid filters (call after ``is_valid()``)."""
         data = self.cleaned_data
         return ConversationFilters(
             text=data.get("q") or "",
@@ -52,14 +64,14 @@ class ConversationFilterForm(forms.Form):
             status=data.get("status") or "",
             since=data.get("since"),
             until=data.get("until"),
-            extra={name: query[name] for name in extra_filter_names() if query.get(name)},
+            extra={extra.name: data[extra.name] for extra in self.extra_filters if data.get(extra.name)},
         )
 
 
 def inbox_context(request: HttpRequest) -> dict:
     """The inbox of the dashboard and of its live panel: the tab and the filters asked for."""
-    form = ConversationFilterForm(request.GET or None)
-    filters = form.filters(request.GET) if form.is_valid() else None
+    form = ConversationFilterForm(request.GET or None, user=request.user)
+    filters = form.filters() if form.is_valid() else None
     return {
         "inbox": inbox.inbox(request.agent, tab=request.GET.get("tab", "mine"), filters=filters),
         "filter_form": form,

@@ -22,7 +22,7 @@ from rest_framework import serializers
 from conversations import customer_links as services
 from conversations import summary
 from conversations.views import agent_required
-from conversations.workspace import conversations_given_to
+from conversations.workspace import conversations_readable_by
 from core.api import MAX_ID
 from core.errors import DomainError, Forbidden, NotFound
 from customers.api.serializers import (
@@ -60,7 +60,8 @@ def _error(code: str, message: str, status: int, errors=None) -> JsonResponse:
 
 
 def summary_endpoint(view: Callable) -> Callable:
-    """Signed-in agents only; the conversation must be one they were given; errors become JSON 4xx."""
+    """Signed-in agents only; the conversation must be one they may read (its page opens); changes
+    are checked by the services (the holder, a supervisor); errors become JSON 4xx."""
 
     @agent_required
     @wraps(view)
@@ -68,7 +69,7 @@ def summary_endpoint(view: Callable) -> Callable:
         try:
             if conversation_id > MAX_ID:
                 raise NotFound("No such conversation.")
-            conversations = conversations_given_to(request.user, request.agent)
+            conversations = conversations_readable_by(request.user, request.agent)  # changes check the holder
             return view(request, conversations, conversation_id, *args, **kwargs)
         except BadInput as exc:
             return _error("invalid", "Some fields need attention.", 400, exc.errors)

@@ -39,6 +39,7 @@ from conversations.rendering import (
     message_sender_name,
     message_time,
 )
+from conversations.selectors import conversations_visible_to
 from conversations.wrap_up import wrap_up_codes_of
 from core.errors import NotFound
 from notifications import selectors as notification_selectors
@@ -76,6 +77,24 @@ def access_workspace_conversation(user: AbstractBaseUser, agent: AgentProfile, c
     """One conversation the agent was given, or :class:`NotFound` (the same for missing and forbidden)."""
     try:
         return conversations_given_to(user, agent).get(pk=conversation_id)
+    except Conversation.DoesNotExist:
+        raise NotFound(_("No such conversation.")) from None
+
+
+def conversations_readable_by(user: AbstractBaseUser, agent: AgentProfile) -> QuerySet[Conversation]:
+    """The conversations an agent may open and follow in the workspace, read-only unless given.
+
+    Every one SEC-1 lets them see (``conversations_visible_to``: their queues', the ones they
+    hold; what the search returns, so every result opens) and every one they were given (a
+    transfer to another queue leaves it readable to the agent who had it). Writing stays with
+    the holder and consultants: the services check that, whatever opened the page."""
+    return conversations_visible_to(user) | conversations_given_to(user, agent)
+
+
+def access_readable_conversation(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> Conversation:
+    """One conversation the agent may read, or :class:`NotFound` (the same for missing and forbidden)."""
+    try:
+        return conversations_readable_by(user, agent).get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound(_("No such conversation.")) from None
 
@@ -412,10 +431,11 @@ def customer_ended(conversation: Conversation) -> bool:
 
 
 def conversation_page(user: AbstractBaseUser, agent: AgentProfile, conversation_id: int) -> ConversationPage:
-    """The conversation page of an agent who was given it (else :class:`NotFound`)."""
+    """The conversation page of an agent who may read it (``conversations_readable_by``, else
+    :class:`NotFound`); only the holder and consultants get the composer (``can_write``)."""
     consulting = ConversationParticipant.objects.filter(agent=agent, conversation=OuterRef("pk"), left_at__isnull=True)
     conversation = (
-        conversations_given_to(user, agent)
+        conversations_readable_by(user, agent)
         .select_related("queue", "contact", "widget", "workstream__chat_settings", "wrap_up_code", "survey")
         .prefetch_related("skills")
         .annotate(consulting=Exists(consulting))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
@@ -14,6 +15,7 @@ from agents.models import AgentProfile
 from conversations.errors import ConversationError
 from conversations.models import Conversation, WrapUpCode
 from conversations.services import conversation_lock, wrap_up_code_apply
+from routing.selectors import workstreams_visible_to
 
 
 def wrap_up_codes_of(workstream_id: int) -> tuple[list[WrapUpCode], bool]:
@@ -31,6 +33,31 @@ def conversations_with_wrap_up_code(
     """Narrow already-visible conversations (``selectors.conversations_visible_to``) to those
     closed with one of ``code_ids``: the filter the API, the inbox and the search share."""
     return conversations.filter(wrap_up_code_id__in=list(code_ids))
+
+
+def wrap_up_codes_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[WrapUpCode]:
+    """The codes ``user`` may filter by: those of the workstreams they see (``workstreams_visible_to``),
+    retired ones included (they stay on past conversations), with their workstream for the label.
+    A code of another workstream is not among them, so filtering by it is refused, not empty."""
+    visible = workstreams_visible_to(user).values("pk")
+    return (
+        WrapUpCode.objects.filter(settings__workstream__in=visible)
+        .select_related("settings__workstream")
+        .order_by("settings__workstream__name", "order", "name", "pk")
+    )
+
+
+def wrap_up_code_label(code: WrapUpCode) -> str:
+    """A code as a filter lists it: names repeat across workstreams, so the workstream says which."""
+    return f"{code.name} · {code.settings.workstream.name}"
+
+
+def conversations_with_chosen_wrap_up_code(
+    conversations: QuerySet[Conversation], code: WrapUpCode
+) -> QuerySet[Conversation]:
+    """The ``wrap_up_code`` filter of the inbox, the search page and the search API (registered in
+    ``ConversationsConfig.ready``)."""
+    return conversations_with_wrap_up_code(conversations, code_ids=[code.pk])
 
 
 @transaction.atomic

@@ -27,6 +27,11 @@ def queue_ids_of(agent: AgentProfile) -> QuerySet:
     return QueueMembership.objects.filter(agent=agent).values("queue_id")
 
 
+def queue_member_ids(queue_id: int) -> list[int]:
+    """The agents of a queue, by id (whom a change of its waiting work concerns). One query."""
+    return list(QueueMembership.objects.filter(queue_id=queue_id).values_list("agent_id", flat=True))
+
+
 def queues_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Queue]:
     """Queues with their operating hours (windows and holidays prefetched)."""
     queues = Queue.objects.select_related("operating_hours").prefetch_related(

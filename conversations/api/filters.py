@@ -1,9 +1,10 @@
 """Query filters of the conversation endpoints (API-1)."""
 
 import django_filters
+from django.contrib.auth.models import AnonymousUser
 
 from conversations.models import Conversation
-from conversations.wrap_up import conversations_with_wrap_up_code
+from conversations.wrap_up import conversations_with_chosen_wrap_up_code, wrap_up_codes_visible_to
 from core.api import DateTimeRangeFilter, IdFilter
 
 
@@ -15,8 +16,11 @@ class ConversationFilter(django_filters.FilterSet):
     contact = IdFilter(field_name="contact_id", help_text="Contact id.")
     account = IdFilter(field_name="account_id", help_text="Account id.")
     case = IdFilter(field_name="case_id", help_text="Case id.")
-    wrap_up_code = IdFilter(
-        method="filter_wrap_up_code", help_text="Wrap-up code id: conversations closed with it (issue 15)."
+    wrap_up_code = django_filters.ModelChoiceFilter(
+        queryset=lambda request: wrap_up_codes_visible_to(request.user if request is not None else AnonymousUser()),
+        method="filter_wrap_up_code",
+        help_text="Wrap-up code id (one of your workstreams'): conversations closed with it (issue 15). "
+        "Another workstream's or an unknown id is a 400.",
     )
     tag = IdFilter(field_name="tags", help_text="Tag id: conversations carrying this tag.")
     created_at = DateTimeRangeFilter(
@@ -39,4 +43,4 @@ class ConversationFilter(django_filters.FilterSet):
         ]
 
     def filter_wrap_up_code(self, queryset, name, value):
-        return conversations_with_wrap_up_code(queryset, code_ids=[value])
+        return conversations_with_chosen_wrap_up_code(queryset, value)

@@ -4,6 +4,8 @@ Who sees which conversation is decided inside the selectors (SEC-1): a search ne
 conversation of a queue the caller is not in, and tagging another queue's conversation is a 404.
 """
 
+from django.contrib.auth.models import AnonymousUser
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import generics, serializers
 from rest_framework.permissions import IsAuthenticated
@@ -13,7 +15,7 @@ from rest_framework.views import APIView
 from agents.permissions import IsAgentOrAdmin
 from conversations.api.serializers import ConversationSerializer, TagSerializer
 from conversations.models import Conversation, Tag
-from conversations.search import ConversationFilters, conversation_search, extra_filter_names, snippet_markup
+from conversations.search import ConversationFilters, conversation_search, extra_filters, snippet_markup
 from conversations.selectors import access_conversation
 from conversations.tagging import conversation_tag_add, conversation_tag_remove
 from core.api import MAX_ID
@@ -89,6 +91,23 @@ class SearchParamsSerializer(serializers.Serializer):
     since = serializers.DateField(required=False, help_text="Started on or after this day (YYYY-MM-DD).")
     until = serializers.DateField(required=False, help_text="Started on or before this day (YYYY-MM-DD).")
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Registered filters (``register_conversation_filter``) take the id of one of the caller's
+        # choices: not a number, unknown, or another workstream's is a 400 that says so.
+        user = self.context.get("user") or AnonymousUser()
+        for extra in extra_filters():
+            label = str(extra.label)
+            self.fields[extra.name] = serializers.PrimaryKeyRelatedField(
+                queryset=extra.choices(user),
+                required=False,
+                help_text=str(extra.help_text),
+                error_messages={
+                    "incorrect_type": _("%(label)s: give its id, a whole number.") % {"label": label},
+                    "does_not_exist": _("%(label)s: no such choice among yours.") % {"label": label},
+                },
+            )
+
     def to_internal_value(self, data):
         if hasattr(data, "getlist"):  # query parameters: the tag may repeat
             tags = data.getlist("tag")
@@ -129,7 +148,7 @@ class ConversationSearchApi(generics.ListAPIView):
         if getattr(self, "swagger_fake_view", False):
             return Conversation.objects.none()
         query = self.request.query_params
-        params = SearchParamsSerializer(data=query)
+        params = SearchParamsSerializer(data=query, context={"user": self.request.user})
         params.is_valid(raise_exception=True)
         data = params.validated_data
         filters = ConversationFilters(
@@ -141,11 +160,7 @@ class ConversationSearchApi(generics.ListAPIView):
             status=data.get("status", ""),
             since=data.get("since"),
             until=data.get("until"),
-            extra={
-                name: self.request.query_params[name]
-                for name in extra_filter_names()
-                if name in self.request.query_params
-            },
+            extra={extra.name: data[extra.name] for extra in extra_filters() if data.get(extra.name)},
         )
         return (
             conversation_search(self.request.user, filters)

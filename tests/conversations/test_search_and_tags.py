@@ -138,7 +138,7 @@ def test_the_search_page_takes_a_bounded_number_of_queries(client, agent, workst
         says(conversation, "parcel lost")
         conversation.tags.add(tag)
     client.force_login(agent.user)
-    with django_assert_max_num_queries(9):
+    with django_assert_max_num_queries(10):  # the wrap-up code select included
         response = client.get("/workspace/search/", {"q": "parcel", "tag": tag.pk})
     assert len(response.context["results"]) == 20
 
@@ -247,3 +247,31 @@ def test_the_admin_center_lists_tags_in_the_agent_workspace_section(admin_client
     response = admin_client.post("/admin/conversations/tag/add/", {"name": "Bad", "colour": "blue"})
     assert response.status_code == 200 and "six hex digits" in response.content.decode()
     assert not Tag.objects.exists()
+
+
+def test_every_search_result_opens_and_what_does_not_open_is_not_found(client, agent, workstream):
+    # spec: SEC-1 — the search and the conversation page agree: a colleague's conversation of the
+    # agent's queue (never held by them) is found and opens read-only; another queue's is neither
+    colleague = AgentProfileFactory(queues=[workstream.default_queue])
+    theirs = chat_given_to(colleague, workstream=workstream)
+    says(theirs, "The blender lid cracked")
+    waiting = ConversationFactory(workstream=workstream)
+    says(waiting, "Blender lid missing")
+    elsewhere = WorkstreamFactory(default_queue=QueueFactory(name="Elsewhere"))
+    hidden = chat_given_to(AgentProfileFactory(queues=[elsewhere.default_queue]), workstream=elsewhere)
+    says(hidden, "My blender lid is gone too")
+    client.force_login(agent.user)
+
+    results = client.get("/workspace/search/", {"q": "lid"}).context["results"]
+    found = {result["conversation"].pk for result in results}
+    assert found == {theirs.pk, waiting.pk}
+    for conversation_id in found:
+        response = client.get(f"/workspace/conversations/{conversation_id}/")
+        assert response.status_code == 200
+        assert response.context["page"].can_write is False
+    assert client.get(f"/workspace/conversations/{hidden.pk}/").status_code == 404
+    api = token_client(agent.user)
+    assert set(ids(api.get(f"{API}/conversations/search/", {"q": "lid"}))) == found
+    for conversation_id in found:
+        assert api.get(f"{API}/conversations/{conversation_id}/").status_code == 200
+    assert api.get(f"{API}/conversations/{hidden.pk}/").status_code == 404

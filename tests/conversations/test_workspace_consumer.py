@@ -73,12 +73,11 @@ def test_malformed_or_refused_frames_get_error_frames_and_the_socket_stays_open(
 # --- Joining and resuming (CONV-2, SEC-1) --------------------------------------------------------------
 
 
-def test_an_agent_cannot_join_a_conversation_they_were_not_given_nor_receive_its_messages(layer, workspace):
-    # spec: SEC-1 — not even one of their own queue that a colleague holds
-    workstream = WorkstreamFactory()
-    agent = AgentProfileFactory(queues=[workstream.default_queue])
-    colleague = AgentProfileFactory(queues=[workstream.default_queue])
-    theirs = chat_given_to(colleague, workstream=workstream)
+def test_an_agent_cannot_join_another_queues_conversation_nor_receive_its_messages(layer, workspace):
+    # spec: SEC-1
+    agent = AgentProfileFactory(queues=[WorkstreamFactory().default_queue])
+    elsewhere = WorkstreamFactory()
+    theirs = chat_given_to(AgentProfileFactory(queues=[elsewhere.default_queue]), workstream=elsewhere)
     ws = workspace(agent)
     before = snapshot(Conversation, Message)
 
@@ -88,6 +87,7 @@ def test_an_agent_cannot_join_a_conversation_they_were_not_given_nor_receive_its
         {"type": "message.send", "conversation": theirs.pk, "text": "Hi from the wrong agent"},
         {"type": "conversation.end", "conversation": theirs.pk},
         {"type": "conversation.close", "conversation": theirs.pk},
+        {"type": "conversation.read", "conversation": theirs.pk, "seq": 1},
     ):
         send(ws, frame)
         assert receive(ws)["code"] in {"not_joined", "not_found"}
@@ -96,6 +96,35 @@ def test_an_agent_cannot_join_a_conversation_they_were_not_given_nor_receive_its
     post(conversation_id=theirs.pk, sender="customer", text="Private to the colleague")
     publish_on_commit(conversation_group(theirs.pk), {"type": "conversation.typing", "conversation": theirs.pk})
     assert marker(ws, agent) == []
+
+
+def test_an_agent_follows_a_colleagues_conversation_of_their_queue_read_only(layer, workspace):
+    # spec: SEC-1 — they may see it (its page opens from the search), live; writing stays the holder's
+    workstream = WorkstreamFactory()
+    agent = AgentProfileFactory(queues=[workstream.default_queue])
+    colleague = AgentProfileFactory(queues=[workstream.default_queue])
+    theirs = chat_given_to(colleague, workstream=workstream)
+    ws = workspace(agent)
+
+    joined, *backlog = join(ws, agent, theirs.pk)
+    assert (joined["type"], joined["status"]) == ("conversation.joined", "active")
+    assert [message["seq"] for message in backlog] == [1]
+    before = snapshot(Conversation, Message)
+    for frame, code in (
+        ({"type": "message.send", "conversation": theirs.pk, "text": "Hi from the wrong agent"}, "not_holder"),
+        ({"type": "typing", "conversation": theirs.pk, "is_typing": True}, "not_found"),
+        ({"type": "note.post", "conversation": theirs.pk, "text": "A note"}, "not_holder"),
+        ({"type": "conversation.end", "conversation": theirs.pk}, "not_found"),
+        ({"type": "conversation.close", "conversation": theirs.pk}, "not_found"),
+    ):
+        send(ws, frame)
+        error = receive(ws)
+        assert (error["type"], error["code"]) == ("error", code), frame
+    assert snapshot(Conversation, Message) == before
+
+    post(conversation_id=theirs.pk, sender="customer", text="Seen by the queue")
+    live = receive(ws)
+    assert (live["type"], live["text"]) == ("conversation.message", "Seen by the queue")
 
 
 def test_join_after_n_sends_each_later_message_once_in_order_then_live_ones(layer, workspace):

@@ -279,9 +279,9 @@ def test_the_dashboard_takes_the_same_number_of_queries_for_one_or_ten_sessions(
         chat_given_to(agent)
         offer_to(agent)
     client.force_login(agent.user)
-    # The inbox's counts and rows included (issue 15); a pending notification's work item is one
-    # more (notifications keep its id, routing reads it back: issue 11).
-    with django_assert_max_num_queries(12):
+    # The inbox's counts, rows and filter selects included (issue 15); a pending notification's
+    # work item is one more (notifications keep its id, routing reads it back: issue 11).
+    with django_assert_max_num_queries(14):
         response = client.get(DASHBOARD)
     board, inbox = response.context["board"], response.context["inbox"]
     counts = (len(board.sessions), inbox.counts["waiting"], inbox.counts["closed"], len(board.notifications))
@@ -291,15 +291,30 @@ def test_the_dashboard_takes_the_same_number_of_queries_for_one_or_ten_sessions(
 # --- The conversation page -------------------------------------------------------------------------
 
 
-def test_the_conversation_page_is_a_404_for_an_agent_who_was_not_given_the_conversation(client, workstream, agent):
-    # spec: SEC-1 — even a conversation of their own queue that another agent holds
+def test_the_conversation_page_is_a_404_for_a_conversation_the_agent_may_not_see(client, workstream, agent):
+    # spec: SEC-1 — another queue's conversation, held or waiting, is not there for them
+    elsewhere = WorkstreamFactory(default_queue=QueueFactory(name="Elsewhere"))
+    held_elsewhere = chat_given_to(AgentProfileFactory(queues=[elsewhere.default_queue]), workstream=elsewhere)
+    waiting_elsewhere = ConversationFactory(workstream=elsewhere)
+    client.force_login(agent.user)
+    assert client.get(page(held_elsewhere.pk)).status_code == 404
+    assert client.get(page(waiting_elsewhere.pk)).status_code == 404
+    assert client.get(page(999_999)).status_code == 404
+
+
+def test_a_conversation_of_the_agents_queue_they_never_held_opens_read_only(client, workstream, agent):
+    # spec: SEC-1 — what the search returns (their queues' conversations) opens; only the holder writes
     colleague = AgentProfileFactory(queues=[workstream.default_queue])
     theirs = chat_given_to(colleague, workstream=workstream)
     waiting_in_queue = ConversationFactory(workstream=workstream)
     client.force_login(agent.user)
-    assert client.get(page(theirs.pk)).status_code == 404
-    assert client.get(page(waiting_in_queue.pk)).status_code == 404
-    assert client.get(page(999_999)).status_code == 404
+    for conversation in (theirs, waiting_in_queue):
+        response = client.get(page(conversation.pk))
+        assert response.status_code == 200
+        assert (response.context["page"].holds_it, response.context["page"].can_write) == (False, False)
+        html = response.content.decode()
+        assert "Read-only: you do not hold this conversation." in html
+        assert 'data-can-write="false"' in html and "ws-composer" in html
 
 
 def test_an_agent_opens_a_conversation_they_hold_or_held_and_supervisors_open_any(client, agent):
