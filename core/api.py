@@ -117,7 +117,9 @@ def reference_serializer(model, *fields: str, name: str = "") -> type[serializer
 
 
 class InputSerializer(serializers.Serializer):
-    """Refuses unknown fields: a misspelt field is an error, not silently ignored (REL-3)."""
+    """Refuses unknown fields: a misspelt field is an error, not silently ignored."""
+
+    # spec: REL-3
 
     def to_internal_value(self, data):
         unknown = sorted(set(data) - set(self.fields)) if isinstance(data, Mapping) else []

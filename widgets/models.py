@@ -217,8 +217,8 @@ class ChatWidget(models.Model):
             if self.workstream.channel != Channel.CHAT:
                 errors["workstream"] = _("A chat widget needs a chat workstream.")
             elif self.workstream.is_persistent and not self.authentication_id:
-                errors["authentication"] = _(
-                    "Persistent chat requires chat authentication: choose an authentication setting (PER-2)."
+                errors["authentication"] = _(  # spec: PER-2
+                    "Persistent chat needs signed-in customers: choose an authentication setting."
                 )
         kinds = self.attachment_kinds
         if not isinstance(kinds, list) or any(kind not in AttachmentKind.values for kind in kinds):

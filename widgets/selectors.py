@@ -103,9 +103,9 @@ def workstream_change_check(*, workstream_id: int, channel: str, chat_mode: str)
         names = workstream_widget_names(workstream_id=workstream_id, without_authentication=True)
         if names:
             return {
-                "chat_mode": _(
-                    "Persistent chat requires chat authentication, and these widgets have none: "
-                    "%(names)s. Set one on each widget first (PER-2)."
+                "chat_mode": _(  # spec: PER-2
+                    "Persistent chat needs signed-in customers, and these widgets have no authentication "
+                    "setting: %(names)s. Choose one on each widget first."
                 )
                 % {"names": ", ".join(names)}
             }

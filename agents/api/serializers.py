@@ -25,7 +25,9 @@ class PresenceSerializer(serializers.ModelSerializer):
 
 
 class AgentSerializer(serializers.ModelSerializer):
-    """An agent's presence and load (ROU-5, ROU-6, ROU-7)."""
+    """An agent's presence and load."""
+
+    # spec: ROU-5, ROU-6, ROU-7
 
     presence = PresenceReferenceSerializer(read_only=True)
 

@@ -17,7 +17,9 @@ from agents.services import agent_presence_set
 
 
 class PresenceViewSet(viewsets.ReadOnlyModelViewSet):
-    """The presences: the six base ones and the custom ones mapped to a base (ROU-5)."""
+    """The presences: the six base ones and the custom ones mapped to a base."""
+
+    # spec: ROU-5
 
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
     serializer_class = PresenceSerializer
@@ -30,7 +32,9 @@ class PresenceViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class AgentPresenceApi(APIView):
-    """The calling agent's own presence: read it, or set it (ROU-5)."""
+    """The calling agent's own presence: read it, or set it."""
+
+    # spec: ROU-5
 
     permission_classes = [IsAuthenticated, IsAgent]
 

@@ -39,7 +39,9 @@ class TagSerializer(serializers.ModelSerializer):
 
 
 class ConversationSerializer(serializers.ModelSerializer):
-    """What the customer summary shows of a conversation (SUM-6, SUM-10, SUM-11, SUM-13)."""
+    """What the customer summary shows of a conversation."""
+
+    # spec: SUM-6, SUM-10, SUM-11, SUM-13
 
     workstream = WorkstreamReferenceSerializer(read_only=True)
     queue = QueueReferenceSerializer(read_only=True, allow_null=True)
@@ -109,8 +111,10 @@ class AttachmentSerializer(serializers.ModelSerializer):
 
 
 class MessageSerializer(serializers.ModelSerializer):
-    """A message; ``text`` is plain text (SEC-2) and ``seq`` its place in the conversation (CONV-2).
+    """A message; ``text`` is plain text and ``seq`` its place in the conversation.
     ``attachment`` is its file, if it carries one (its ``text`` is then the file's name)."""
+
+    # spec: SEC-2, CONV-2
 
     attachment = AttachmentSerializer(read_only=True, allow_null=True)
 
@@ -125,5 +129,6 @@ class MessageListParamsSerializer(serializers.Serializer):
         min_value=0,
         max_value=2**31 - 1,  # the largest sequence number a message can have
         required=False,
-        help_text="Only messages with a sequence number above this one: resume after the last one seen (CONV-2).",
+        # spec: CONV-2
+        help_text="Only messages with a sequence number above this one: resume after the last one seen.",
     )

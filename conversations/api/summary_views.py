@@ -89,7 +89,9 @@ class SummaryApiView(APIView):
 @extend_schema(parameters=[SUMMARY_ID], responses={200: CustomerSummarySerializer, 404: SUMMARY_NOT_VISIBLE})
 class ConversationSummaryApi(SummaryApiView):
     """The customer summary of a conversation: customer, conversation summary, tabs, case,
-    recent cases and the first page of the timeline (SUM-2..16), in a fixed number of queries."""
+    recent cases and the first page of the timeline, in a fixed number of queries."""
+
+    # spec: SUM-2..16
 
     def get(self, request, conversation_id: int):
         return self.summary_response(conversation_id)
@@ -100,10 +102,12 @@ class ConversationSummaryApi(SummaryApiView):
     responses={200: TimelinePageSerializer, 400: INVALID, 404: SUMMARY_NOT_VISIBLE},
 )
 class ConversationTimelineApi(SummaryApiView):
-    """A page of the timeline of a record linked to the conversation, newest first (SUM-16, SUM-17).
+    """A page of the timeline of a record linked to the conversation, newest first.
 
     Keyset pagination: pass the ``next_cursor`` of a page as ``?cursor=`` for the next one.
     """
+
+    # spec: SUM-16, SUM-17
 
     def get(self, request, conversation_id: int):
         conversation = summary.summary_conversation(conversations_visible_to(request.user), conversation_id)
@@ -125,7 +129,9 @@ class ConversationTimelineApi(SummaryApiView):
     responses=summary_change_responses({200: CustomerSummarySerializer}),
 )
 class ConversationLinkApi(SummaryApiView):
-    """Link an existing contact, account or case to the conversation (SUM-4, SUM-14); answers the summary."""
+    """Link an existing contact, account or case to the conversation; answers the summary."""
+
+    # spec: SUM-4, SUM-14
 
     def post(self, request, conversation_id: int):
         link = self.change_input(conversation_id, LinkInputSerializer)
@@ -159,7 +165,9 @@ class ConversationUnlinkApi(SummaryApiView):
     responses=summary_change_responses({201: NoteSerializer}),
 )
 class ConversationQuickNoteApi(SummaryApiView):
-    """A quick note on a record linked to the conversation; it keeps the conversation (SUM-16)."""
+    """A quick note on a record linked to the conversation; it keeps the conversation."""
+
+    # spec: SUM-16
 
     def post(self, request, conversation_id: int):
         quick_note = self.change_input(conversation_id, QuickNoteInputSerializer)
@@ -185,7 +193,9 @@ class ConversationQuickNoteApi(SummaryApiView):
     ),
 )
 class ConversationSkillsApi(SummaryApiView):
-    """Set the conversation's skills, when its workstream lets agents (SUM-7); answers the summary."""
+    """Set the conversation's skills, when its workstream lets agents; answers the summary."""
+
+    # spec: SUM-7
 
     def put(self, request, conversation_id: int):
         skills = self.change_input(conversation_id, SkillsInputSerializer)

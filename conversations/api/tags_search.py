@@ -138,7 +138,9 @@ class ConversationSearchResultSerializer(ConversationSerializer):
 
 @extend_schema(parameters=[SearchParamsSerializer])
 class ConversationSearchApi(generics.ListAPIView):
-    """Search the conversations you may see (SEC-1), newest first, paginated."""
+    """Search the conversations you may see, newest first, paginated."""
+
+    # spec: SEC-1
 
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
     serializer_class = ConversationSearchResultSerializer

@@ -43,7 +43,9 @@ class ConversationViewSet(viewsets.ReadOnlyModelViewSet):
     parameters=[MessageListParamsSerializer], responses={200: MessageSerializer(many=True), 404: NOT_VISIBLE}
 )
 class ConversationMessageListApi(generics.ListAPIView):
-    """A conversation's messages in sequence order; ``?after=<seq>`` resumes after the last one seen (CONV-2)."""
+    """A conversation's messages in sequence order; ``?after=<seq>`` resumes after the last one seen."""
+
+    # spec: CONV-2
 
     permission_classes = [IsAuthenticated, IsAgentOrAdmin]
     serializer_class = MessageSerializer

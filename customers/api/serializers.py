@@ -309,7 +309,9 @@ class PossibleMatchSerializer(serializers.Serializer):
 
 
 class CustomerSummarySerializer(serializers.Serializer):
-    """Everything the customer summary shows of a conversation (SUM-2..16)."""
+    """Everything the customer summary shows of a conversation."""
+
+    # spec: SUM-2..16
 
     conversation = serializers.IntegerField(source="conversation.pk", read_only=True)
     status = serializers.CharField(source="conversation.status", read_only=True)

@@ -35,7 +35,9 @@ class HolidaySerializer(serializers.ModelSerializer):
 
 
 class OperatingHoursSerializer(serializers.ModelSerializer):
-    """A weekly schedule in a time zone, minus holidays (ROU-3)."""
+    """A weekly schedule in a time zone, minus holidays."""
+
+    # spec: ROU-3
 
     windows = OperatingWindowSerializer(many=True, read_only=True)
     holidays = HolidaySerializer(many=True, read_only=True)
@@ -68,7 +70,9 @@ class QueueSerializer(serializers.ModelSerializer):
 
 
 class RoutingRuleSerializer(serializers.ModelSerializer):
-    """An ordered rule: when every condition holds, route to ``queue`` with ``skills`` (ROU-2)."""
+    """An ordered rule: when every condition holds, route to ``queue`` with ``skills``."""
+
+    # spec: ROU-2
 
     conditions = serializers.ListField(
         child=serializers.DictField(), read_only=True, help_text="Each {source, name, operator, value}."
@@ -82,7 +86,9 @@ class RoutingRuleSerializer(serializers.ModelSerializer):
 
 
 class WorkstreamSerializer(serializers.ModelSerializer):
-    """A workstream's routing and work-distribution settings (ROU-1)."""
+    """A workstream's routing and work-distribution settings."""
+
+    # spec: ROU-1
 
     allowed_presences = PresenceReferenceSerializer(many=True, read_only=True)
     routing_rules = RoutingRuleSerializer(many=True, read_only=True)

@@ -65,7 +65,9 @@ class AgentViewSet(viewsets.ReadOnlyModelViewSet):
 
 
 class OpenItemListApi(generics.ListAPIView):
-    """The open items of the calling agent's pick-mode queues, the next to serve first (ROU-13)."""
+    """The open items of the calling agent's pick-mode queues, the next to serve first."""
+
+    # spec: ROU-13
 
     permission_classes = [IsAuthenticated, IsAgent]
     serializer_class = OpenItemSerializer
@@ -78,8 +80,10 @@ class OpenItemListApi(generics.ListAPIView):
 
 
 class WorkItemPickApi(APIView):
-    """Take an open item of one of your queues (ROU-13). Exactly one of several agents picking the
+    """Take an open item of one of your queues. Exactly one of several agents picking the
     same item at once gets it; the others get 409 ``already_taken``."""
+
+    # spec: ROU-13
 
     permission_classes = [IsAuthenticated, IsAgent]
 

@@ -199,8 +199,8 @@ def test_a_workstream_cannot_turn_persistent_while_its_widgets_lack_authenticati
     workstream, response = _change_workstream_with_a_widget(admin_client, chat_mode="persistent", keep_same_agent="on")
     assert response.status_code == 200
     assert field_errors(response, "chat_mode") == [
-        "Persistent chat requires chat authentication, and these widgets have none: Shop widget. "
-        "Set one on each widget first (PER-2)."
+        "Persistent chat needs signed-in customers, and these widgets have no authentication setting: Shop widget. "
+        "Choose one on each widget first."
     ]
     workstream.refresh_from_db()
     assert (workstream.chat_mode, workstream.keep_same_agent) == ("live", False)

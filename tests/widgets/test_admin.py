@@ -198,7 +198,7 @@ def test_a_persistent_widget_without_authentication_is_refused(admin_client):
     response = admin_client.post(reverse("admin:widgets_chatwidget_add"), data)
     assert response.status_code == 200
     assert field_errors(response, "authentication") == [
-        "Persistent chat requires chat authentication: choose an authentication setting (PER-2)."
+        "Persistent chat needs signed-in customers: choose an authentication setting."
     ]
     assert not ChatWidget.objects.exists()
 
@@ -216,7 +216,7 @@ def test_removing_the_authentication_of_a_persistent_widget_is_refused(admin_cli
     data["authentication"] = ""
     response = admin_client.post(url, data)
     assert field_errors(response, "authentication") == [
-        "Persistent chat requires chat authentication: choose an authentication setting (PER-2)."
+        "Persistent chat needs signed-in customers: choose an authentication setting."
     ]
     widget.refresh_from_db()
     assert widget.authentication == auth
