@@ -3,6 +3,8 @@ WebSocket clients, on the in-memory layer and on real Redis: the conversation's 
 ``conversation.tags`` (its tags and what may still be added), the inboxes that show its row get
 fresh counts with ``reason: tags``; nobody else hears of it."""
 
+# spec: SEC-1 (only the conversation's pages, its holder and its queue's agents hear of a tag change)
+
 import pytest
 
 from conversations.tagging import conversation_tag_add, conversation_tag_remove

@@ -3,6 +3,8 @@
 not a number, unknown, or of a workstream they do not work in — is a form error on a page and a
 400 with a message in the API, never a 500 and never a silently empty result."""
 
+# spec: CONV-1 (wrap-up: the code chosen when ending), SEC-1 (only codes of the agent's workstreams)
+
 import pytest
 
 from conversations.services import conversation_agent_end, conversation_wrap_up_close
