@@ -53,7 +53,7 @@ def bot_client_create(
 @transaction.atomic
 def bot_client_key_rotate(*, client_id: int) -> str:
     """Issue a new key; the old one stops working at once. Returns the new key."""
-    client = BotClient.objects.select_for_update().get(pk=client_id)
+    client = BotClient.objects.select_for_update(no_key=True).get(pk=client_id)
     key, client.key_prefix, client.key_hash = _new_key()
     client.save(update_fields=["key_prefix", "key_hash"])
     return key

@@ -139,7 +139,7 @@ def canned_response_update(*, agent: AgentProfile, canned_id: int, changes: dict
             _("Please correct the canned response."), errors={name: [_("Unknown field.")] for name in sorted(unknown)}
         )
     try:
-        response = CannedResponse.objects.select_for_update().get(
+        response = CannedResponse.objects.select_for_update(no_key=True).get(
             pk=canned_id, visibility=CannedResponse.Visibility.PERSONAL, owner=agent
         )
     except CannedResponse.DoesNotExist:

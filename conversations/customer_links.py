@@ -29,7 +29,7 @@ from customers.services import account_create, case_create, contact_create, note
 
 def _conversation_locked(conversation_id: int) -> Conversation:
     try:
-        return Conversation.objects.select_for_update().get(pk=conversation_id)
+        return Conversation.objects.select_for_update(no_key=True).get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation.") from None
 

@@ -35,7 +35,7 @@ def customer_socket_stale() -> timedelta:
 
 
 def _locked(conversation_id: int) -> Conversation | None:
-    return Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    return Conversation.objects.select_for_update(no_key=True).filter(pk=conversation_id).first()
 
 
 def _live_sockets(conversation_id: int, *, now: datetime):

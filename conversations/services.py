@@ -51,7 +51,7 @@ def conversation_lock(conversation_id: int) -> Conversation:
     """The conversation, locked, or :class:`NotFound`. Called after locking its work item, its
     offers and agents, if the caller needs them (core.locks)."""
     try:
-        return Conversation.objects.select_for_update().get(pk=conversation_id)
+        return Conversation.objects.select_for_update(no_key=True).get(pk=conversation_id)
     except Conversation.DoesNotExist:
         raise NotFound("No such conversation.") from None
 
@@ -850,7 +850,7 @@ def conversation_customer_left(*, conversation_id: int, left_at: datetime | None
     default. Callers decide that no other socket of the customer is live:
     :func:`conversations.customer_presence.customer_socket_leave` does, under this row's lock.
     """
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    conversation = Conversation.objects.select_for_update(no_key=True).filter(pk=conversation_id).first()
     if (
         conversation is None
         or conversation.is_persistent
@@ -870,7 +870,7 @@ def conversation_customer_left(*, conversation_id: int, left_at: datetime | None
 @transaction.atomic
 def conversation_customer_returned(*, conversation_id: int) -> Conversation | None:
     """The customer is back within the grace period: the chat goes on (LIVE-3)."""
-    conversation = Conversation.objects.select_for_update().filter(pk=conversation_id).first()
+    conversation = Conversation.objects.select_for_update(no_key=True).filter(pk=conversation_id).first()
     if conversation is not None and conversation.customer_left_at is not None:
         conversation.customer_left_at = None
         conversation.save(update_fields=["customer_left_at"])

@@ -129,7 +129,7 @@ def bot_escalate(*, bot_user, conversation_id: int, note: str = "") -> WorkItem:
     """
     note = _clean_note(note)
     conversation = access_bot_conversation(bot_user=bot_user, conversation_id=conversation_id)
-    conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+    conversation = Conversation.objects.select_for_update(no_key=True).get(pk=conversation.pk)
     if conversation.status != Conversation.Status.OPEN or conversation.work_item_id is not None:
         raise RoutingError("This conversation was already handed to a human.", code="already_escalated")
     workstream = Workstream.objects.select_related("default_queue", "fallback_queue").get(pk=conversation.workstream_id)

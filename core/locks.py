@@ -16,7 +16,14 @@ its locks in the order of :data:`LOCK_ORDER`, and the rows of one model in prima
 5. what hangs off the conversation: its sessions and participants.
 
 A workflow may skip any step, never go back to an earlier one for a row it does not already
-hold. This module is low (``core``) so every app that locks rows can import it; it names models
+hold.
+
+Every row lock in the product is ``FOR NO KEY UPDATE`` (``select_for_update(no_key=True)``):
+no workflow changes a primary key, two such locks exclude each other as ``FOR UPDATE`` would,
+and a row that points at a locked one can still be stored. PostgreSQL checks a new row's
+foreign key with ``FOR KEY SHARE`` on its target, which ``FOR UPDATE`` blocks; that wait is a
+lock taken outside this order (storing a session under the conversation's lock waited for the
+work item), and it deadlocked (``tests/core/test_row_locks.py``). This module is low (``core``) so every app that locks rows can import it; it names models
 by label only, so it depends on none of them.
 """
 
@@ -62,7 +69,7 @@ def lock_rows(queryset: models.QuerySet[M], pks: Iterable[int]) -> dict[int, M]:
     wanted = sorted(set(pks))
     if not wanted:
         return {}
-    rows = queryset.select_for_update(of=("self",)).filter(pk__in=wanted).order_by("pk")
+    rows = queryset.select_for_update(no_key=True, of=("self",)).filter(pk__in=wanted).order_by("pk")
     return {row.pk: row for row in rows}
 
 

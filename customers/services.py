@@ -49,7 +49,7 @@ CASE_FIELDS = frozenset({"title", "description", "status", "priority", "origin",
 
 def _locked(model: type[models.Model], pk: int, what: str) -> Any:
     try:
-        return model.objects.select_for_update().get(pk=pk)
+        return model.objects.select_for_update(no_key=True).get(pk=pk)
     except model.DoesNotExist:
         raise NotFound(f"No such {what}.") from None
 
@@ -305,7 +305,7 @@ def case_work_facts(case: Case) -> dict:
 def case_enqueue(*, case: Case, workstream, queue, skills) -> WorkItem:
     """Route the case to an agent (NOT-14): a work item in ``queue``, owned by the case (its
     ``work_item``). A case is routed once; routing it again is refused."""
-    case = Case.objects.select_for_update().get(pk=case.pk)
+    case = Case.objects.select_for_update(no_key=True).get(pk=case.pk)
     if case.work_item_id is not None:
         raise DomainError("This case was routed already.", code="already_routed")
     work_item = work_item_enqueue(

@@ -24,7 +24,7 @@ def banners_clear(*, agent_id: int) -> int:
     """Clear the agent's open banners once their presence is reset (NOT-10..12). Returns how many."""
     now = timezone.now()
     banner_ids = list(
-        AgentBanner.objects.select_for_update()
+        AgentBanner.objects.select_for_update(no_key=True)
         .filter(agent_id=agent_id, cleared_at__isnull=True)
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -85,7 +85,7 @@ def banner_raise(*, agent_id: int, kind: str, message: str | None = None) -> Age
 def notification_hold_until(*, offer, until) -> Notification | None:
     """NOT-8: a never-displayed alert stays open for the agent until the work is re-routed, so a
     workspace page opened in that window shows it (with the new deadline) and can accept it."""
-    notification = Notification.objects.select_for_update().filter(offer_id=offer.pk).first()
+    notification = Notification.objects.select_for_update(no_key=True).filter(offer_id=offer.pk).first()
     if notification is None or NOTIFICATION.is_final(notification.status):
         return notification
     notification.expires_at = until
@@ -252,7 +252,7 @@ def notification_raise_toast(*, agent_id: int, work_item, scenario: str, extra: 
 
 def notification_close_for_offer(*, offer, status: str) -> Notification | None:
     """Close the offer's notification as the offer ended (accepted, rejected, timed out, withdrawn)."""
-    notification = Notification.objects.select_for_update().filter(offer_id=offer.pk).first()
+    notification = Notification.objects.select_for_update(no_key=True).filter(offer_id=offer.pk).first()
     if notification is None or NOTIFICATION.is_final(notification.status):
         return notification
     status = {"lost": Notification.Status.WITHDRAWN}.get(status, status)
@@ -298,7 +298,7 @@ def register_offer_displayed_listener(listener: OfferDisplayedListener) -> None:
 @transaction.atomic
 def notification_display(*, notification_id: int, agent) -> Notification:
     """A workspace page showed the notification (the acknowledgement NOT-8 relies on). Idempotent."""
-    notification = Notification.objects.select_for_update().filter(pk=notification_id, agent=agent).first()
+    notification = Notification.objects.select_for_update(no_key=True).filter(pk=notification_id, agent=agent).first()
     if notification is None:
         raise NotFound("No such notification.")
     if notification.status == Notification.Status.SENT:

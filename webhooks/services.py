@@ -145,7 +145,7 @@ def _events_valid(events) -> list[str]:
 def webhook_endpoint_update(*, endpoint_id: int, changes: dict) -> WebhookEndpoint:
     """Change an endpoint's URL, events, description or enabled flag. Enabling a disabled one
     clears its failure record so it starts afresh."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
     update = []
     for name in ("url", "description", "enabled"):
         if name in changes:
@@ -174,7 +174,7 @@ def webhook_endpoint_delete(*, endpoint_id: int) -> None:
 def webhook_endpoint_rotate_secret(*, endpoint_id: int) -> WebhookEndpoint:
     """A new secret; the old one keeps signing beside it for ``WEBHOOK_SECRET_OVERLAP_SECONDS``
     so a receiver can switch without missing a delivery. The caller shows the new one once."""
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = timezone.now() + timedelta(seconds=settings.WEBHOOK_SECRET_OVERLAP_SECONDS)
     endpoint.secret = new_secret()
@@ -197,7 +197,7 @@ def webhook_test_event_send(*, endpoint_id: int) -> WebhookDelivery:
 @transaction.atomic
 def webhook_redeliver(*, delivery_id: int) -> WebhookDelivery:
     """Send one delivery again, with the same id (the receiver dedups on ``webhook-id``)."""
-    delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+    delivery = WebhookDelivery.objects.select_for_update(no_key=True).get(pk=delivery_id)
     delivery.status = Status.PENDING
     delivery.next_attempt_at = None
     delivery.save(update_fields=["status", "next_attempt_at"])
@@ -240,7 +240,7 @@ def webhook_drain(*, endpoint_id: int, ordering_key: str) -> int:
     while True:
         with transaction.atomic():
             delivery = (
-                WebhookDelivery.objects.select_for_update(skip_locked=True, of=("self",))
+                WebhookDelivery.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
                 .select_related("endpoint")
                 .filter(endpoint_id=endpoint_id, ordering_key=ordering_key, status=Status.PENDING)
                 .order_by("pk")
@@ -280,7 +280,7 @@ def webhook_drain(*, endpoint_id: int, ordering_key: str) -> int:
 
 
 def _endpoint_health(*, endpoint_id: int, ok: bool) -> None:
-    endpoint = WebhookEndpoint.objects.select_for_update().get(pk=endpoint_id)
+    endpoint = WebhookEndpoint.objects.select_for_update(no_key=True).get(pk=endpoint_id)
     now = timezone.now()
     if ok:
         if endpoint.failing_since is not None:

@@ -82,7 +82,7 @@ def customer_sign_in(*, widget: ChatWidget, visitor: Visitor, auth_token: object
     verified = _verify(widget, auth_token)
     with transaction.atomic():
         contact = _contact_for(verified, create=widget.authentication.create_contact)
-        locked = Visitor.objects.select_for_update().get(pk=visitor.pk)
+        locked = Visitor.objects.select_for_update(no_key=True).get(pk=visitor.pk)
         changes = []
         if locked.auth_subject != verified.subject:
             locked.auth_subject = verified.subject

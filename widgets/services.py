@@ -58,7 +58,7 @@ def invitation_expire(*, invitation_id: int) -> Invitation | None:
 
     Safe to call twice and early: an invitation already answered, or not yet due, is left as it is.
     """
-    invitation = Invitation.objects.select_for_update().filter(pk=invitation_id).first()
+    invitation = Invitation.objects.select_for_update(no_key=True).filter(pk=invitation_id).first()
     if invitation is None or invitation.status != Invitation.Status.SHOWN:
         return invitation
     if invitation.expires_at > timezone.now():
@@ -84,7 +84,7 @@ def invitations_expire_overdue(*, limit: int = 20_000, batch_size: int = EXPIRY_
     while closed < limit:
         with transaction.atomic():
             due = list(
-                Invitation.objects.select_for_update(skip_locked=True)
+                Invitation.objects.select_for_update(no_key=True, skip_locked=True)
                 .filter(status=Invitation.Status.SHOWN, expires_at__lte=timezone.now())
                 .order_by("expires_at", "pk")
                 .only("pk", "public_id", "visitor_id", "expires_at")[: min(batch_size, limit - closed)]
@@ -217,7 +217,7 @@ def _lock_visitor(visitor_id: int) -> Visitor:
     # The visitor's row serialises everything that opens an invitation for them (two tabs, the
     # SDK): so the one-open-invitation rule and the daily cap hold (PRO-3).
     return (
-        Visitor.objects.select_for_update(of=("self",))
+        Visitor.objects.select_for_update(no_key=True, of=("self",))
         .select_related("widget__workstream__default_queue")
         .get(pk=visitor_id)
     )
@@ -346,7 +346,7 @@ def invitation_offer(
 
 def _locked_invitation(*, visitor: Visitor, public_id) -> Invitation:
     invitation = (
-        Invitation.objects.select_for_update(of=("self",))
+        Invitation.objects.select_for_update(no_key=True, of=("self",))
         .filter(public_id=public_id, visitor=visitor)
         .select_related("rule", "page_visit", "widget__workstream__default_queue")
         .first()

@@ -40,7 +40,7 @@ def _preference_set(*, agent_id: int, by: AbstractBaseUser, field: str, value) -
     """Lock the agent, check ``by`` may change their settings, and write ``field`` if it changes.
     The caller holds the transaction and validated ``value``."""
     try:
-        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=agent_id)
     except AgentProfile.DoesNotExist:
         raise NotFound("No such agent.") from None
     if agent.user_id != by.pk and not may_manage_agents(by):

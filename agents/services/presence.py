@@ -63,7 +63,7 @@ def agent_presence_set(*, agent_id: int, presence: Presence, by: AbstractBaseUse
     Idempotent: setting the current presence again changes nothing and publishes nothing.
     """
     try:
-        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=agent_id)
     except AgentProfile.DoesNotExist:
         raise NotFound("No such agent.") from None
     acting_for_self = agent.user_id == by.pk
@@ -150,7 +150,7 @@ def presence_follow_capacity(agent: AgentProfile, *, automatic: bool) -> None:
 
 
 def _locked_agent(agent_id: int) -> AgentProfile | None:
-    return AgentProfile.objects.select_for_update().filter(pk=agent_id).first()
+    return AgentProfile.objects.select_for_update(no_key=True).filter(pk=agent_id).first()
 
 
 @transaction.atomic

@@ -154,7 +154,7 @@ def _move_and_save(
 
 def _locked(outbound_id: int) -> OutboundSms | None:
     return (
-        OutboundSms.objects.select_for_update(of=("self",))
+        OutboundSms.objects.select_for_update(no_key=True, of=("self",))
         .select_related("message", "channel")
         .filter(pk=outbound_id)
         .first()

@@ -169,11 +169,13 @@ def provider_delivery_process(*, delivery_id: int) -> ProviderDelivery | None:
 
     Locks the delivery, then its channel (so two texts from one number start one conversation).
     """
-    delivery = ProviderDelivery.objects.select_for_update().filter(pk=delivery_id).first()
+    delivery = ProviderDelivery.objects.select_for_update(no_key=True).filter(pk=delivery_id).first()
     if delivery is None or delivery.processed_at is not None:
         return delivery
     channel = (
-        PhoneChannel.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=delivery.channel_id)
+        PhoneChannel.objects.select_for_update(no_key=True, of=("self",))
+        .select_related("workstream")
+        .get(pk=delivery.channel_id)
     )
     phone = delivery.from_number
     change = ""

@@ -33,6 +33,6 @@ def agents_at_max_sessions_alert(work_item: WorkItem) -> None:
         .values_list("pk", flat=True)
     )
     for agent_id in list(full):
-        agent = AgentProfile.objects.select_for_update().get(pk=agent_id)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=agent_id)
         if agent.session_count >= MAX_SESSIONS:
             presence_alert(agent, kind=AgentBanner.Kind.MAX_SESSIONS)

@@ -50,12 +50,12 @@ def work_item_park(*, work_item_id: int) -> WorkItem:
     The item keeps its agent (as previous agent too) for the return. Parking a parked item
     changes nothing. Locks the item, then its agent (the order of every routing write).
     """
-    work_item = WorkItem.objects.select_for_update().get(pk=work_item_id)
+    work_item = WorkItem.objects.select_for_update(no_key=True).get(pk=work_item_id)
     if work_item.status == WorkItem.Status.PARKED:
         return work_item
     if work_item.status != WorkItem.Status.ASSIGNED or work_item.agent_id is None:
         raise RoutingError("Only work an agent holds can be parked.", code="not_assigned")
-    agent = AgentProfile.objects.select_for_update().get(pk=work_item.agent_id)
+    agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=work_item.agent_id)
     work_item.previous_agent_id = agent.pk
     work_item.save(update_fields=["previous_agent"])
     work_item_transition(work_item, to=WorkItem.Status.PARKED)
@@ -70,7 +70,9 @@ def work_item_return(*, work_item_id: int) -> WorkItem:
     Sets ``keep_agent_until`` when the workstream keeps the same agent, schedules the fallback
     at that moment and dispatches on commit. Returning an item that is not parked changes nothing.
     """
-    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
+    work_item = (
+        WorkItem.objects.select_for_update(no_key=True, of=("self",)).select_related("workstream").get(pk=work_item_id)
+    )
     if work_item.status != WorkItem.Status.PARKED:
         return work_item
     now = timezone.now()
@@ -124,7 +126,7 @@ def work_item_keep_agent_expire(*, work_item_id: int) -> WorkItem | None:
     Called by the task scheduled for ``keep_agent_until``; the periodic dispatch of the beat
     sweep does the same if the task was lost. Early or repeated calls change nothing.
     """
-    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    work_item = WorkItem.objects.select_for_update(no_key=True).filter(pk=work_item_id).first()
     if (
         work_item is not None
         and work_item.status == WorkItem.Status.QUEUED

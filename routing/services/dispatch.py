@@ -185,7 +185,7 @@ class _Pass:
             return []
         rank = {pk: index for index, pk in enumerate(chosen)}
         locked = list(
-            WorkItem.objects.select_for_update(skip_locked=True, of=("self",))
+            WorkItem.objects.select_for_update(no_key=True, skip_locked=True, of=("self",))
             .filter(pk__in=chosen, status=WorkItem.Status.QUEUED)
             .order_by("pk")
         )

@@ -76,7 +76,7 @@ def offer_accept(*, offer_id: int, agent: AgentProfile) -> Offer:
     then the agent's lock, the notification's close, the item and the agent.
     """
     offer = (
-        Offer.objects.select_for_update(of=("work_item",))
+        Offer.objects.select_for_update(no_key=True, of=("work_item",))
         .select_related("work_item__workstream")
         .annotate(notification_pk=Subquery(Notification.objects.filter(offer_id=OuterRef("pk")).values("pk")[:1]))
         .filter(pk=offer_id)
@@ -164,7 +164,7 @@ def offer_reject(*, offer_id: int, agent: AgentProfile) -> Offer:
     _decline(offer, work_item, to=Offer.Status.REJECTED)
 
     if AlertSettings.load().agent_reject_enabled:  # NOT-11
-        agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=agent.pk)
         presence_alert(agent, kind=AgentBanner.Kind.REJECTED)
     return offer
 
@@ -201,7 +201,7 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
         offer.reroute_at = offer.expires_at + REROUTE_AFTER
         offer.save(update_fields=["reroute_at"])
         notification_hold_until(offer=offer, until=offer.reroute_at)
-        agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=offer.agent_id)
         presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION, message=MISSED_UNSEEN_MESSAGE)
         _schedule_offer_deadline(offer, eta=offer.reroute_at)
         return offer
@@ -212,7 +212,7 @@ def offer_time_out(*, offer_id: int) -> Offer | None:
         return offer
     _decline(offer, work_item, to=Offer.Status.TIMED_OUT)
     if AlertSettings.load().missed_notification_enabled:  # NOT-10
-        agent = AgentProfile.objects.select_for_update().get(pk=offer.agent_id)
+        agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=offer.agent_id)
         presence_alert(agent, kind=AgentBanner.Kind.MISSED_NOTIFICATION)
     return offer
 

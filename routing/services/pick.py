@@ -53,7 +53,7 @@ def work_item_pick(*, work_item_id: int, agent: AgentProfile) -> WorkItem:
     agents picking the same item at once exactly one wins; the others get ``already_taken``.
     A refusal changes nothing.
     """
-    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    work_item = WorkItem.objects.select_for_update(no_key=True).filter(pk=work_item_id).first()
     if work_item is None or not QueueMembership.objects.filter(queue_id=work_item.queue_id, agent=agent).exists():
         raise NotFound("No such work item in your queues.")
     workstream = Workstream.objects.prefetch_related("allowed_presences").get(pk=work_item.workstream_id)
@@ -61,7 +61,7 @@ def work_item_pick(*, work_item_id: int, agent: AgentProfile) -> WorkItem:
         raise RoutingError("Work of this queue is offered to agents; it cannot be picked.", code="not_pickable")
     if work_item.status != WorkItem.Status.QUEUED:
         raise RoutingError("Another agent has already taken this work item.", code="already_taken")
-    agent = AgentProfile.objects.select_for_update().get(pk=agent.pk)
+    agent = AgentProfile.objects.select_for_update(no_key=True).get(pk=agent.pk)
     _check_may_take(agent, work_item, workstream)
     work_item.workstream = workstream
     work_item_assign(work_item, agent=agent)

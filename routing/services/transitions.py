@@ -32,7 +32,9 @@ def offer_transition(offer: Offer, *, to: str) -> Offer:
 def offer_withdraw_pending(work_item: WorkItem) -> None:
     """The work item's pending offer, if any, is lost and its notification withdrawn. The caller
     holds the work item's lock (core.locks: work item, then offer)."""
-    offer = Offer.objects.select_for_update().filter(work_item=work_item, status=Offer.Status.PENDING).first()
+    offer = (
+        Offer.objects.select_for_update(no_key=True).filter(work_item=work_item, status=Offer.Status.PENDING).first()
+    )
     if offer is not None:
         offer_transition(offer, to=Offer.Status.LOST)
         notification_close_for_offer(offer=offer, status="withdrawn")

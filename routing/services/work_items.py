@@ -120,7 +120,7 @@ def work_item_assign(work_item: WorkItem, *, agent: AgentProfile) -> WorkItem:
 @transaction.atomic
 def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
     """The work went away before anyone took it (a live-chat customer left): withdraw its offer."""
-    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    work_item = WorkItem.objects.select_for_update(no_key=True).filter(pk=work_item_id).first()
     if work_item is None or work_item.status not in (WorkItem.Status.QUEUED, WorkItem.Status.OFFERED):
         return work_item
     offer_withdraw_pending(work_item)
@@ -135,7 +135,9 @@ def work_item_cancel(*, work_item_id: int) -> WorkItem | None:
 @transaction.atomic
 def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
     """Wrap-up started: capacity follows the workstream's wrap-up setting (ROU-1, ROU-6)."""
-    work_item = WorkItem.objects.select_for_update(of=("self",)).select_related("workstream").get(pk=work_item_id)
+    work_item = (
+        WorkItem.objects.select_for_update(no_key=True, of=("self",)).select_related("workstream").get(pk=work_item_id)
+    )
     if work_item.agent_id is None or not work_item.holds_capacity:
         return work_item
     policy = work_item.workstream.wrap_up_capacity
@@ -153,7 +155,7 @@ def work_item_wrap_up(*, work_item_id: int) -> WorkItem:
 @transaction.atomic
 def work_item_release_due_capacity(*, work_item_id: int) -> WorkItem | None:
     """Timed wrap-up: release the capacity once its moment has come. Safe to call twice."""
-    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    work_item = WorkItem.objects.select_for_update(no_key=True).filter(pk=work_item_id).first()
     if (
         work_item is None
         or not work_item.holds_capacity
@@ -169,7 +171,7 @@ def work_item_release_due_capacity(*, work_item_id: int) -> WorkItem | None:
 @transaction.atomic
 def work_item_complete(*, work_item_id: int) -> WorkItem | None:
     """The work is finished and its session closed: free capacity and the session slot (ROU-6, ROU-7)."""
-    work_item = WorkItem.objects.select_for_update().filter(pk=work_item_id).first()
+    work_item = WorkItem.objects.select_for_update(no_key=True).filter(pk=work_item_id).first()
     if work_item is None or work_item.status == WorkItem.Status.DONE:
         return work_item
     offer_withdraw_pending(work_item)
