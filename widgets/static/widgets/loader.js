@@ -199,11 +199,12 @@
 .root.left{right:auto;left:20px}
 button{cursor:pointer;border:0;border-radius:6px;padding:8px 12px;background:var(--accent);color:#fff}
 button.plain{background:#eee;color:#1b1b1b}
-button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid #ffb900;outline-offset:2px}
+button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid #ffb900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}
 .launcher{width:56px;height:56px;border-radius:50%;box-shadow:0 4px 12px #0004;font-size:24px;padding:0}
 .pane{position:absolute;bottom:68px;right:0;width:min(360px,calc(100vw - 40px));height:min(520px,calc(100vh - 110px));background:#fff;border-radius:10px;box-shadow:0 8px 28px #0005;display:flex;flex-direction:column;overflow:hidden}
 .left .pane{right:auto;left:0}
 .pane[hidden]{display:none}
+.pane:focus{outline:none}
 header{background:var(--accent);padding:10px 12px;display:flex;align-items:center;gap:8px}
 header h2{flex:1;margin:0;color:#fff;font-weight:600;font-size:15px}
 header button{background:transparent;color:#fff;padding:4px 8px}
@@ -266,7 +267,7 @@ header button{min-width:44px;min-height:44px}
     }, bubbleIcon(), badge);
     const heading = el("h2", { text: config.title, "data-testid": "chat-title" });
     const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, "data-testid": "messages" });
-    const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, hidden: true, "data-testid": "chat-pane" },
+    const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, tabindex: "-1", hidden: true, "data-testid": "chat-pane" },
       el("header", {}, heading,
         el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
       body);
@@ -432,11 +433,16 @@ header button{min-width:44px;min-height:44px}
     if (!config.persistent) {
       // LIVE-3 with a confirmation; persistent chat is ended by agents only (PER-4).
       const bar = el("div", { class: "bar" });
-      const ask = () => bar.replaceChildren(
-        el("span", { class: "note", role: "alert", text: t.endConfirm }),
-        el("button", { type: "button", "data-testid": "end-chat-confirm", text: t.end, onclick: () => { wire({ type: "chat.end" }); bar.replaceChildren(); } }),
-        el("button", { type: "button", class: "plain", "data-testid": "end-chat-cancel", text: t.cancel, onclick: () => { bar.replaceChildren(endButton); endButton.focus(); } }),
-      );
+      // The button pressed goes away each time: the focus moves along, never to the page body.
+      const ask = () => {
+        const confirm = el("button", { type: "button", "data-testid": "end-chat-confirm", text: t.end, onclick: () => { wire({ type: "chat.end" }); ui.pane.focus(); bar.replaceChildren(); } });
+        bar.replaceChildren(
+          el("span", { class: "note", role: "alert", text: t.endConfirm }),
+          confirm,
+          el("button", { type: "button", class: "plain", "data-testid": "end-chat-cancel", text: t.cancel, onclick: () => { bar.replaceChildren(endButton); endButton.focus(); } }),
+        );
+        confirm.focus();
+      };
       const endButton = el("button", { type: "button", class: "plain", "data-testid": "end-chat", text: t.end, onclick: ask });
       bar.append(endButton);
       footer.append(bar);
@@ -473,7 +479,7 @@ header button{min-width:44px;min-height:44px}
     ui.footer.replaceChildren(el("div", { class: "bar", "data-testid": "chat-ended" },
       el("span", { class: "note", role: "status", text: t.ended }), again));
     // WID-5: the composer is gone; focus goes to the next thing to do, never to the page body.
-    if (!ui.pane.hidden && ui.shadow.activeElement == null) again.focus();
+    if (!ui.pane.hidden && (ui.shadow.activeElement == null || ui.shadow.activeElement === ui.pane)) again.focus();
     const chat = conversation;
     if (announce) part("pane").then((pane) => conversation === chat && pane.after()).catch(() => {});
     if (announce) emit("chatClosed", { id: conversation && conversation.id, status: conversation && conversation.status });

@@ -14,6 +14,10 @@ const ICONS = {
   bot: "🤖",
 };
 const TOAST_MS = 8000;
+// The countdown is read out when it crosses these (seconds left), not every second.
+const ANNOUNCE_AT = [60, 30, 10, 5];
+// From anywhere in the workspace this key goes to the newest alert's Accept; Escape goes back.
+const SHORTCUT = { key: "N", label: "Alt+Shift+N" };
 const area = document.querySelector('[data-testid="notification-area"]');
 const shown = new Map(); // notification id → {node, timers}
 
@@ -25,6 +29,7 @@ function notificationRemove(id) {
     clearTimeout(timer);
     clearInterval(timer);
   }
+  focusAfterRemoval(entry.node);
   entry.node.remove();
   shown.delete(id);
 }
@@ -68,19 +73,29 @@ function notificationShow(notification) {
 
   if (!isToast) {
     if (notification.show_timeout) {
-      const countdown = el("p", { class: "ws-countdown", "data-testid": "countdown" });
+      // Seen every second; heard at the thresholds only (a live region of its own, polite).
+      const countdown = el("p", { class: "ws-countdown", "data-testid": "countdown", "aria-hidden": "true" });
+      const spoken = el("p", { class: "ws-visually-hidden", role: "status", "data-testid": "countdown-announcement" });
+      let lastSpoken = null;
       const tick = () => {
         const seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
         countdown.textContent = t("secondsLeft", { seconds });
         countdown.dataset.seconds = String(seconds);
+        const threshold = lastSpoken === null ? seconds : ANNOUNCE_AT.find((at) => seconds <= at && lastSpoken > at);
+        if (threshold !== undefined) {
+          lastSpoken = seconds;
+          spoken.textContent = t("secondsLeft", { seconds });
+        }
       };
       tick();
       entry.timers.push(setInterval(tick, 250));
-      node.append(countdown);
+      node.append(countdown, spoken);
     }
     const actions = el("div", { class: "ws-notification__actions" });
-    const accept = el("button", { type: "button", class: "ws-button ws-button--primary", "data-testid": "notification-accept" },
-      notification.accept_label || t("accept"));
+    const accept = el("button", {
+      type: "button", class: "ws-button ws-button--primary", "data-testid": "notification-accept",
+      "aria-keyshortcuts": SHORTCUT.label,
+    }, notification.accept_label || t("accept"));
     actions.append(accept);
     let reject = null;
     if (notification.show_reject) {
@@ -116,7 +131,7 @@ function notificationShow(notification) {
         });
       });
     }
-    node.append(actions);
+    node.append(actions, el("p", { class: "ws-notification__hint" }, t("alertShortcut", { keys: SHORTCUT.label })));
   }
   if (isToast && notification.url) {
     // NOT-3, NOT-5: a transfer, a consult or an automatically accepted chat opens from its toast.
@@ -129,11 +144,42 @@ function notificationShow(notification) {
   entry.timers.push(setTimeout(() => notificationRemove(notification.id), Math.max(lifetime, 0)));
   shown.set(notification.id, entry);
   area.append(node);
+  // Nothing has the focus (a page just loaded): the alert takes it; otherwise it never steals it.
+  if (!isToast && (document.activeElement === document.body || !document.activeElement)) alertFocus();
   desktopShow(notification).catch(() => {}); // the in-app alert is there whatever the desktop does
   if (notification.status !== "displayed") {
     // NOT-8: tell the server a page really showed it.
     socket.send({ type: "notification.displayed", notification: notification.id });
   }
+}
+
+// The keyboard's way to the alerts: the shortcut focuses the newest alert's Accept (remembering
+// where the agent was); Escape inside an alert goes back there. Enter or Space then accepts.
+let focusBefore = null;
+function alertFocus() {
+  const newest = [...shown.values()].reverse().find((entry) => entry.node.dataset.kind !== "toast");
+  const button = newest?.node.querySelector('[data-testid="notification-accept"]');
+  if (!button) return false;
+  if (!area.contains(document.activeElement)) focusBefore = document.activeElement;
+  button.focus();
+  return true;
+}
+document.addEventListener("keydown", (event) => {
+  if (event.altKey && event.shiftKey && !event.ctrlKey && !event.metaKey && event.key.toUpperCase() === SHORTCUT.key) {
+    if (alertFocus()) event.preventDefault();
+  } else if (event.key === "Escape" && area?.contains(document.activeElement)) {
+    const back = focusBefore && focusBefore.isConnected && focusBefore.checkVisibility() ? focusBefore : null;
+    focusBefore = null;
+    if (back) back.focus();
+    else document.querySelector("main")?.focus();
+  }
+});
+// An alert that goes (accepted elsewhere, timed out) while it has the focus gives it back.
+function focusAfterRemoval(node) {
+  if (!node.contains(document.activeElement)) return;
+  const back = focusBefore && focusBefore.isConnected && focusBefore.checkVisibility() ? focusBefore : null;
+  focusBefore = null;
+  queueMicrotask(() => (back || document.querySelector("main"))?.focus());
 }
 
 // --- Desktop notifications (NOT-9) ----------------------------------------------------

@@ -174,6 +174,7 @@ function setUpChat(root) {
 
   function applyStatus(next, previous, actor) {
     if (next === status) return;
+    const focused = document.activeElement;
     status = next;
     root.dataset.status = next;
     statusBadge.dataset.status = next;
@@ -193,7 +194,13 @@ function setUpChat(root) {
     // or, for events without an actor, when this page did not end it.
     if (ended && fromLive && (actor ? actor === "customer" || actor === "system" : !endingHere)) customerEnded.hidden = false;
     if (ended) typing.hidden = true;
+    // The control that had the focus (End, the message box) may be gone now: the focus goes to
+    // what there is to do next, never to the page body.
+    if (!focused || focused === document.body || !root.contains(focused) || focused.checkVisibility()) return;
+    focusNext();
   }
+  // Nothing left to do here (closed): the status itself, which says so.
+  const focusNext = () => [closeButton, endButton, composer, statusBadge].find((control) => control?.checkVisibility())?.focus();
   socket.on("conversation.status", (frame) => {
     if (frame.conversation === conversation) applyStatus(frame.status, frame.previous, frame.actor);
   });
@@ -275,6 +282,8 @@ function setUpChat(root) {
   });
 
   const act = (button, type) => {
+    // A disabled button loses the focus: it comes back to it, or to what follows it.
+    const hadFocus = document.activeElement === button;
     button.disabled = true;
     if (type === "conversation.end") endingHere = true;
     const frameOut = { type, conversation };
@@ -283,6 +292,9 @@ function setUpChat(root) {
     if (code && type !== "conversation.park") frameOut.wrap_up_code = code;
     socket.send(frameOut, (frame) => {
       button.disabled = false;
+      if (hadFocus && (document.activeElement === document.body || !document.activeElement)) {
+        queueMicrotask(() => (button.checkVisibility() ? button.focus() : focusNext()));
+      }
       if (frame.type === "error") {
         if (type === "conversation.end") endingHere = false;
         showError(frame.message);

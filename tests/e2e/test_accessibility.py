@@ -1,0 +1,124 @@
+"""axe-core (WCAG 2.0 / 2.1 A and AA) finds nothing on the customer's and the agent's screens: the
+widget closed, open with its pre-chat survey, in a chat and ended; the workspace dashboard, its
+incoming-chat alert, a conversation page and the supervisor view (issue 17). `bin/a11y-report`
+prints the same checks as a table."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.a11y import assert_accessible
+from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.routing.factories import (
+    PASSWORD,
+    AgentProfileFactory,
+    QueueFactory,
+    SupervisorFactory,
+    WorkstreamFactory,
+    presence,
+)
+from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
+
+WIDGET = ["omnichannel-chat"]  # the widget's host element: axe-core reads its shadow root
+
+
+@pytest.fixture
+def shop(asgi_server, host_site):
+    queue = QueueFactory(name="Kettles")
+    workstream = WorkstreamFactory(name="Shop chat", default_queue=queue)
+    widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
+    PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
+    PreChatQuestionFactory(
+        widget=widget, order=2, name="topic", label="Topic", kind="option_set", choices=["Orders", "Billing"]
+    )
+    PreChatQuestionFactory(widget=widget, order=3, name="details", label="Details", kind="multi_line")
+    PreChatQuestionFactory(widget=widget, order=4, name="terms", label="I accept the terms", kind="consent")
+    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
+    host_site.pages["/checkout"] = host_page(asgi_server, widget)
+    return widget, agent
+
+
+def test_the_widget_and_the_workspace_have_no_axe_violations(browser, asgi_server, host_site, shop):
+    # spec: WID-5
+    widget, agent = shop
+    agent_page = browser.new_context(base_url=asgi_server.url).new_page()
+    customer = browser.new_context().new_page()
+    try:
+        sign_in_available(agent_page, agent)
+        assert_accessible(agent_page, "workspace: dashboard")
+
+        customer.goto(f"{host_site.origin}/checkout")
+        expect(customer.get_by_test_id("chat-button")).to_be_visible(timeout=TIMEOUT)
+        assert_accessible(customer, "widget: closed", include=WIDGET)
+
+        customer.get_by_test_id("chat-button").click()
+        expect(customer.get_by_test_id("prechat-form")).to_be_visible(timeout=TIMEOUT)
+        customer.get_by_test_id("prechat-submit").click()  # the survey with its errors shown
+        expect(customer.get_by_test_id("prechat-error-name")).to_have_text(re.compile("required"), timeout=TIMEOUT)
+        assert_accessible(customer, "widget: open with the pre-chat survey", include=WIDGET)
+
+        customer.get_by_test_id("prechat-field-name").fill("Grace Hopper")
+        customer.get_by_test_id("prechat-field-topic").select_option("Orders")
+        customer.get_by_test_id("prechat-submit").click()
+        expect(customer.get_by_test_id("composer")).to_be_visible(timeout=TIMEOUT)
+
+        expect(agent_page.get_by_test_id("notification")).to_be_visible(timeout=TIMEOUT)
+        expect(agent_page.get_by_test_id("countdown")).to_be_visible()
+        assert_accessible(agent_page, "workspace: incoming-chat alert")
+        agent_page.get_by_test_id("notification-accept").click()
+        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+
+        customer.get_by_test_id("composer").fill("My kettle leaks, see https://example.com/kettle")
+        customer.get_by_test_id("send").click()
+        expect(agent_page.locator("[data-testid=message][data-sender=customer]")).to_contain_text(
+            "My kettle leaks", timeout=TIMEOUT
+        )
+        agent_page.get_by_test_id("composer").fill("Sorry to hear that! Which model is it?")
+        agent_page.get_by_test_id("send").click()
+        expect(customer.locator("[data-testid=message][data-sender=agent]")).to_contain_text(
+            "Which model", timeout=TIMEOUT
+        )
+        assert_accessible(customer, "widget: in a chat", include=WIDGET)
+        assert_accessible(agent_page, "workspace: conversation page")
+
+        customer.get_by_test_id("end-chat").click()
+        expect(customer.get_by_test_id("end-chat-confirm")).to_be_visible()
+        assert_accessible(customer, "widget: asked to confirm the end", include=WIDGET)
+        customer.get_by_test_id("end-chat-confirm").click()
+        expect(customer.get_by_test_id("chat-ended")).to_be_visible(timeout=TIMEOUT)
+        assert_accessible(customer, "widget: ended", include=WIDGET)
+        expect(agent_page.get_by_test_id("customer-ended")).to_be_visible(timeout=TIMEOUT)
+        assert_accessible(agent_page, "workspace: conversation in wrap-up")
+    finally:
+        agent_page.context.close()
+        customer.context.close()
+
+
+def test_the_supervisor_view_has_no_axe_violations(browser, asgi_server, shop):
+    _widget, agent = shop
+    supervisor = SupervisorFactory(display_name="Sue Supervisor")
+    page = browser.new_context(base_url=asgi_server.url).new_page()
+    try:
+        page.goto("/workspace/supervisor/")
+        page.fill("input[name=username]", supervisor.user.username)
+        page.fill("input[name=password]", PASSWORD)
+        page.get_by_test_id("login-submit").click()
+        page.goto("/workspace/supervisor/")
+        expect(page.get_by_test_id("supervisor-connection")).to_have_attribute(
+            "data-state", "connected", timeout=TIMEOUT
+        )
+        expect(page.locator(f'[data-testid="supervisor-agent"][data-agent-id="{agent.pk}"]')).to_be_visible()
+        assert_accessible(page, "workspace: supervisor view")
+    finally:
+        page.context.close()
+
+
+def test_the_sign_in_page_has_no_axe_violations(browser, asgi_server):
+    page = browser.new_context(base_url=asgi_server.url).new_page()
+    try:
+        page.goto("/workspace/")
+        expect(page.get_by_test_id("login-submit")).to_be_visible()
+        assert_accessible(page, "workspace: sign-in page")
+    finally:
+        page.context.close()
