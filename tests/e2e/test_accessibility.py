@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.e2e.a11y import assert_accessible
+from notifications.models import NotificationTemplate
+from tests.e2e.a11y import assert_accessible, axe_run
 from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
 from tests.routing.factories import (
     PASSWORD,
@@ -122,3 +123,105 @@ def test_the_sign_in_page_has_no_axe_violations(browser, asgi_server):
         assert_accessible(page, "workspace: sign-in page")
     finally:
         page.context.close()
+
+
+def test_axe_looks_inside_the_widget_shadow_root(browser, asgi_server, host_site, shop):
+    # The check above can fail: a control of the widget without a name is found.
+    page = browser.new_context().new_page()
+    try:
+        page.goto(f"{host_site.origin}/checkout")
+        expect(page.get_by_test_id("chat-button")).to_be_visible(timeout=TIMEOUT)
+        unnamed = "(button) => { button.removeAttribute('aria-label'); button.removeAttribute('title'); }"
+        page.get_by_test_id("chat-button").evaluate(unnamed)
+        result = axe_run(page, include=WIDGET)
+        assert [v["id"] for v in result["violations"]] == ["button-name"]
+        assert result["violations"][0]["nodes"][0]["target"] == [["omnichannel-chat", ".launcher"]]
+    finally:
+        page.context.close()
+
+
+# Every second the countdown shows, and what a screen reader hears of it, sampled in the page.
+RECORD_COUNTDOWN = """() => {
+  window.seen = []; window.heard = [];
+  setInterval(() => {
+    const shown = document.querySelector('[data-testid="countdown"]');
+    const spoken = document.querySelector('[data-testid="countdown-announcement"]');
+    if (shown && shown.textContent !== window.seen.at(-1)) window.seen.push(shown.textContent);
+    if (spoken && spoken.textContent !== window.heard.at(-1)) window.heard.push(spoken.textContent);
+  }, 50);
+}"""
+
+
+def test_the_alert_countdown_is_announced_at_thresholds_not_every_second(browser, asgi_server, host_site, shop):
+    # spec: NOT-6
+    _widget, agent = shop
+    NotificationTemplate.objects.filter(scenario="incoming_chat", is_default=True).update(timeout_seconds=12)
+    agent_page = browser.new_context(base_url=asgi_server.url).new_page()
+    customer = browser.new_context().new_page()
+    try:
+        sign_in_available(agent_page, agent)
+        agent_page.evaluate(RECORD_COUNTDOWN)
+        customer.goto(f"{host_site.origin}/checkout")
+        customer.get_by_test_id("chat-button").click()
+        customer.get_by_test_id("prechat-field-name").fill("Grace Hopper")
+        customer.get_by_test_id("prechat-submit").click()
+        alert = agent_page.get_by_test_id("notification")
+        expect(alert).to_be_visible(timeout=TIMEOUT)
+        expect(agent_page.get_by_test_id("countdown")).to_have_attribute("aria-hidden", "true")
+        expect(alert).to_have_count(0, timeout=TIMEOUT)  # timed out
+        seen, heard = agent_page.evaluate("[window.seen, window.heard]")
+        assert len(seen) >= 9, seen  # the visible countdown ticks every second
+        seconds = [int(re.match(r"\d+", text).group()) for text in heard]
+        assert seconds[0] in (11, 12, 13) and seconds[1:] == [10, 5], heard
+    finally:
+        agent_page.context.close()
+        customer.context.close()
+
+
+# Nothing of the page scrolls sideways, and every control of the widget is on the screen.
+LAYOUT = """() => {
+  const root = document.querySelector("omnichannel-chat").shadowRoot;
+  const width = window.innerWidth, height = window.innerHeight;
+  const controls = [...root.querySelectorAll("button, input, select, textarea, a")].filter((c) => c.checkVisibility());
+  const off = controls.filter((c) => {
+    const r = c.getBoundingClientRect();
+    return r.left < 0 || r.right > width || r.top < 0 || r.bottom > height;
+  }).map((c) => c.getAttribute("data-testid") || c.tagName);
+  const wide = [...root.querySelectorAll(".pane, .body, .composer, .bar, form")]
+    .filter((e) => e.checkVisibility() && e.scrollWidth > e.clientWidth + 1).map((e) => e.className || e.tagName);
+  return { page: document.documentElement.scrollWidth - width, off, wide, controls: controls.length };
+}"""
+
+
+@pytest.mark.parametrize(
+    "screen",
+    [
+        pytest.param({"viewport": {"width": 320, "height": 640}}, id="320px-wide"),
+        # Chromium's 200% zoom of a 1280 × 720 window: half the CSS pixels, each drawn twice as big.
+        pytest.param({"viewport": {"width": 640, "height": 360}, "device_scale_factor": 2}, id="zoom-200"),
+    ],
+)
+def test_the_widget_works_on_a_320px_screen_and_at_200_percent_zoom(browser, asgi_server, host_site, shop, screen):
+    _widget, agent = shop
+    customer = browser.new_context(**screen).new_page()
+    try:
+        customer.goto(f"{host_site.origin}/checkout")
+        expect(customer.get_by_test_id("chat-button")).to_be_visible(timeout=TIMEOUT)
+        layout = customer.evaluate(LAYOUT)
+        assert layout["page"] <= 0 and not layout["off"], layout
+        customer.get_by_test_id("chat-button").press("Enter")
+        expect(customer.get_by_test_id("prechat-submit")).to_be_visible(timeout=TIMEOUT)
+        customer.get_by_test_id("prechat-field-name").press_sequentially("Grace Hopper")
+        layout = customer.evaluate(LAYOUT)
+        assert layout["page"] <= 0 and not layout["wide"], layout
+        customer.get_by_test_id("prechat-submit").press("Enter")
+        expect(customer.get_by_test_id("composer")).to_be_focused(timeout=TIMEOUT)
+        customer.keyboard.type("A long message with a long word: " + "kettle" * 30)
+        customer.keyboard.press("Enter")
+        expect(customer.locator("[data-testid=message][data-sender=customer]")).to_contain_text("kettlekettle")
+        layout = customer.evaluate(LAYOUT)
+        assert layout["page"] <= 0 and not layout["off"] and not layout["wide"], layout
+        assert layout["controls"] >= 4  # close, composer, send, end
+        assert_accessible(customer, f"widget: in a chat, {screen['viewport']['width']} px wide", include=WIDGET)
+    finally:
+        customer.context.close()

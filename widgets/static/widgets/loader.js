@@ -209,6 +209,7 @@ header{background:var(--accent);padding:10px 12px;display:flex;align-items:cente
 header h2{flex:1;margin:0;color:#fff;font-weight:600;font-size:15px}
 header button{background:transparent;color:#fff;padding:4px 8px}
 .body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
+.body:focus-visible{outline:3px solid #ffb900;outline-offset:-3px}
 form{display:flex;flex-direction:column;gap:10px}
 label{display:flex;flex-direction:column;gap:4px;font-weight:600}
 label.consent{flex-direction:row;align-items:flex-start;font-weight:400}
@@ -235,7 +236,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#c50f1f;color:#fff;font-size:12px;font-weight:700;line-height:22px}
 .badge[hidden]{display:none}
 .offline{display:flex;flex-direction:column;gap:10px}
-@media (max-width:480px){
+@media (max-width:480px),(max-height:480px){
 .pane{position:fixed;inset:0;width:100%;height:100%;border-radius:0}
 .open .launcher,.open .invite{display:none}
 input,textarea,select,button{font-size:16px}
@@ -266,7 +267,8 @@ header button{min-width:44px;min-height:44px}
       "data-testid": "chat-button", onclick: () => setOpen(ui.pane.hidden),
     }, bubbleIcon(), badge);
     const heading = el("h2", { text: config.title, "data-testid": "chat-title" });
-    const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, "data-testid": "messages" });
+    // A focus stop of its own, so the keyboard scrolls the messages too (small screens, zoom).
+    const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, tabindex: "0", "data-testid": "messages" });
     const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, tabindex: "-1", hidden: true, "data-testid": "chat-pane" },
       el("header", {}, heading,
         el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
