@@ -46,6 +46,7 @@ def axe_run(target, *, include: list | None = None) -> dict:
                nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary, html: n.html.slice(0, 200) })),
              })),
              passes: r.passes.length,
+             review: r.incomplete.map((v) => v.id),
            }))""",
         [include, WCAG_AA],
     )
@@ -85,7 +86,8 @@ def print_report(path: str, as_json: bool = False) -> int:
         return total
     for s in screens:
         print(f"\n{s['screen']}  ({s['url']})")
-        print(f"  rules passed: {s['passes']}   violations: {len(s['violations'])}")
+        review = ", ".join(s.get("review") or []) or "-"
+        print(f"  rules passed: {s['passes']}   violations: {len(s['violations'])}   for a person to review: {review}")
         if s["violations"]:
             print(f"  {'rule':<28} {'impact':<10} {'nodes':>5}  help")
             for v in s["violations"]:

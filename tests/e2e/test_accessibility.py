@@ -196,12 +196,14 @@ LAYOUT = """() => {
 @pytest.mark.parametrize(
     "screen",
     [
-        pytest.param({"viewport": {"width": 320, "height": 640}}, id="320px-wide"),
+        pytest.param({"viewport": {"width": 320, "height": 640}}, id="320 px wide"),
         # Chromium's 200% zoom of a 1280 × 720 window: half the CSS pixels, each drawn twice as big.
-        pytest.param({"viewport": {"width": 640, "height": 360}, "device_scale_factor": 2}, id="zoom-200"),
+        pytest.param({"viewport": {"width": 640, "height": 360}, "device_scale_factor": 2}, id="at 200% zoom"),
     ],
 )
-def test_the_widget_works_on_a_320px_screen_and_at_200_percent_zoom(browser, asgi_server, host_site, shop, screen):
+def test_the_widget_works_on_a_320px_screen_and_at_200_percent_zoom(
+    request, browser, asgi_server, host_site, shop, screen
+):
     _widget, agent = shop
     customer = browser.new_context(**screen).new_page()
     try:
@@ -222,6 +224,6 @@ def test_the_widget_works_on_a_320px_screen_and_at_200_percent_zoom(browser, asg
         layout = customer.evaluate(LAYOUT)
         assert layout["page"] <= 0 and not layout["off"] and not layout["wide"], layout
         assert layout["controls"] >= 4  # close, composer, send, end
-        assert_accessible(customer, f"widget: in a chat, {screen['viewport']['width']} px wide", include=WIDGET)
+        assert_accessible(customer, f"widget: in a chat, {request.node.callspec.id}", include=WIDGET)
     finally:
         customer.context.close()
