@@ -90,7 +90,6 @@ def js_strings() -> dict[str, str]:
         "reject": _("Reject"),
         "accept": _("Accept"),
         "secondsLeft": _("%(seconds)s s left"),
-        "alertShortcut": _("%(keys)s goes to this alert, Escape back."),
         "connected": _("Connected"),
         "connecting": _("Connecting…"),
         "offline": _("Offline – reconnecting…"),

@@ -131,7 +131,7 @@ function notificationShow(notification) {
         });
       });
     }
-    node.append(actions, el("p", { class: "ws-notification__hint" }, t("alertShortcut", { keys: SHORTCUT.label })));
+    node.append(actions);
   }
   if (isToast && notification.url) {
     // NOT-3, NOT-5: a transfer, a consult or an automatically accepted chat opens from its toast.
