@@ -126,14 +126,7 @@ def test_the_extraction_finds_the_products_strings(source_entries):
     assert source_entries[(None, "%(counter)s unread message")] == "%(counter)s unread messages"
 
 
-# Romanian and Polish were made before five strings were added to the code (bot API filters, the
-# inbox filter); they are translated when the catalogs are next merged, and then this marker goes.
-BEHIND = pytest.mark.xfail(strict=True, reason="five strings newer than the ro/pl catalogs")
-
-
-@pytest.mark.parametrize(
-    "lang", [pytest.param(lang, marks=BEHIND) if lang in ("ro", "pl") else lang for lang in LANGUAGES]
-)
+@pytest.mark.parametrize("lang", LANGUAGES)
 def test_every_string_of_the_source_is_translated_in_the_catalog(source_entries, lang):
     # spec: I18N-1 — a string added to the code and not to a catalog fails here
     # translated_entries() leaves out the empty and the fuzzy ones
