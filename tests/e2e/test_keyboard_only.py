@@ -24,12 +24,26 @@ FOCUSED = """() => {
 }"""
 
 
+# Whether the focused control shows it: an outline or a ring drawn with box-shadow.
+FOCUS_SHOWN = """() => {
+  let a = document.activeElement;
+  while (a && a.shadowRoot && a.shadowRoot.activeElement) a = a.shadowRoot.activeElement;
+  const style = getComputedStyle(a);
+  return (style.outlineStyle !== "none" && parseFloat(style.outlineWidth) > 0) || style.boxShadow !== "none";
+}"""
+
+
 def focused(page) -> str:
     return page.evaluate(FOCUSED)
 
 
+def assert_focus_shown(page) -> None:
+    assert page.evaluate(FOCUS_SHOWN), f"{focused(page)} has the focus but shows no focus ring"
+
+
 def expect_focus(page, name: str) -> None:
     page.wait_for_function(f"({FOCUSED})() === {name!r}", timeout=TIMEOUT)
+    assert_focus_shown(page)
 
 
 def tab_to(page, name: str, *, back: bool = False, limit: int = 40) -> None:
@@ -42,6 +56,7 @@ def tab_to(page, name: str, *, back: bool = False, limit: int = 40) -> None:
         if now == name:
             return
         assert now != "body", f"the focus fell to the page body on the way to {name}: {seen}"
+        assert_focus_shown(page)
     pytest.fail(f"{name} not reached with {'Shift+Tab' if back else 'Tab'} in {limit} steps: {seen}")
 
 
