@@ -20,6 +20,7 @@ from tests.routing.factories import (
     presence,
 )
 from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
+from widgets.models import ChatWidget, PostChatQuestion
 
 WIDGET = ["omnichannel-chat"]  # the widget's host element: axe-core reads its shadow root
 
@@ -43,6 +44,8 @@ def shop(asgi_server, host_site):
 def test_the_widget_and_the_workspace_have_no_axe_violations(browser, asgi_server, host_site, shop):
     # spec: WID-5
     widget, agent = shop
+    ChatWidget.objects.filter(pk=widget.pk).update(survey_rating=ChatWidget.SurveyRating.STARS, survey_comment=True)
+    PostChatQuestion.objects.create(widget=widget, label="Did we solve it?")
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
     try:
@@ -88,7 +91,8 @@ def test_the_widget_and_the_workspace_have_no_axe_violations(browser, asgi_serve
         assert_accessible(customer, "widget: asked to confirm the end", include=WIDGET)
         customer.get_by_test_id("end-chat-confirm").click()
         expect(customer.get_by_test_id("chat-ended")).to_be_visible(timeout=TIMEOUT)
-        assert_accessible(customer, "widget: ended", include=WIDGET)
+        expect(customer.get_by_test_id("survey")).to_be_visible(timeout=TIMEOUT)
+        assert_accessible(customer, "widget: ended, with the transcript and the post-chat survey", include=WIDGET)
         expect(agent_page.get_by_test_id("customer-ended")).to_be_visible(timeout=TIMEOUT)
         assert_accessible(agent_page, "workspace: conversation in wrap-up")
     finally:
@@ -123,6 +127,30 @@ def test_the_sign_in_page_has_no_axe_violations(browser, asgi_server):
         assert_accessible(page, "workspace: sign-in page")
     finally:
         page.context.close()
+
+
+def test_the_offline_form_and_a_proactive_invitation_have_no_axe_violations(browser, asgi_server, host_site, shop):
+    widget, _agent = shop  # the agent is offline: nobody can answer
+    ChatWidget.objects.filter(pk=widget.pk).update(
+        when_unavailable=ChatWidget.WhenUnavailable.OFFLINE_FORM,
+        unavailable_message="We are all out. Write to us.",
+        proactive_enabled=True,
+    )
+    customer = browser.new_context().new_page()
+    try:
+        customer.goto(f"{host_site.origin}/checkout")
+        customer.wait_for_function("window.hostEvents.some(e => e.event === 'ready')", timeout=TIMEOUT)
+        customer.evaluate("window.OmnichannelChat.startProactiveChat({message: 'Questions about kettles?'}, false)")
+        expect(customer.get_by_test_id("invitation")).to_be_visible(timeout=TIMEOUT)
+        assert_accessible(customer, "widget: a proactive invitation", include=WIDGET)
+        customer.get_by_test_id("invitation-dismiss").click()
+        customer.get_by_test_id("chat-button").click()
+        expect(customer.get_by_test_id("offline-form")).to_be_visible(timeout=TIMEOUT)
+        customer.get_by_test_id("offline-submit").click()
+        expect(customer.get_by_test_id("offline-error-email")).not_to_be_empty(timeout=TIMEOUT)
+        assert_accessible(customer, "widget: nobody available, the offline form with its errors", include=WIDGET)
+    finally:
+        customer.context.close()
 
 
 def test_axe_looks_inside_the_widget_shadow_root(browser, asgi_server, host_site, shop):
