@@ -287,6 +287,7 @@ def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQ
         "title": widget.title,
         "greeting": widget.greeting,
         "theme_color": widget.theme_color,
+        "theme_ink": widget.theme_ink,
         "position": widget.position,
         "language": widget.language or language,
         "persistent": widget.workstream.is_persistent,

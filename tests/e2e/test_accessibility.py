@@ -153,6 +153,27 @@ def test_the_offline_form_and_a_proactive_invitation_have_no_axe_violations(brow
         customer.context.close()
 
 
+@pytest.mark.parametrize("theme", ["#ffb900", "#0f6cbd", "#1b1b1b"])
+def test_the_text_on_the_widgets_colour_is_readable_whatever_the_colour(browser, asgi_server, host_site, shop, theme):
+    # A light theme colour gets dark text; a dark one white text (contrast at least 4.5:1).
+    widget, _agent = shop
+    ChatWidget.objects.filter(pk=widget.pk).update(theme_color=theme)
+    customer = browser.new_context().new_page()
+    try:
+        customer.goto(f"{host_site.origin}/checkout")
+        customer.get_by_test_id("chat-button").click()
+        customer.get_by_test_id("prechat-field-name").fill("Grace Hopper")
+        customer.get_by_test_id("prechat-submit").click()
+        customer.get_by_test_id("composer").fill("My kettle leaks")
+        customer.get_by_test_id("send").click()
+        expect(customer.locator("[data-testid=message][data-sender=customer]")).not_to_have_attribute(
+            "data-pending", "", timeout=TIMEOUT
+        )
+        assert_accessible(customer, f"widget: in a chat, theme colour {theme}", include=WIDGET)
+    finally:
+        customer.context.close()
+
+
 def test_axe_looks_inside_the_widget_shadow_root(browser, asgi_server, host_site, shop):
     # The check above can fail: a control of the widget without a name is found.
     page = browser.new_context().new_page()

@@ -110,6 +110,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
         "title": widget.title,
         "greeting": widget.greeting,
         "theme_color": widget.theme_color,
+        "theme_ink": "#fff",
         "position": "bottom_right",
         "language": "fr",
         "persistent": False,

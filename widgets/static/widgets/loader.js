@@ -197,7 +197,7 @@
 *{box-sizing:border-box;font:14px/1.4 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1b1b1b}
 .root{position:fixed;bottom:20px;right:20px;z-index:2147483000}
 .root.left{right:auto;left:20px}
-button{cursor:pointer;border:0;border-radius:6px;padding:8px 12px;background:var(--accent);color:#fff}
+button{cursor:pointer;border:0;border-radius:6px;padding:8px 12px;background:var(--accent);color:var(--ink)}
 button.plain{background:#eee;color:#1b1b1b}
 button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-visible,a:focus-visible{outline:3px solid #ffb900;outline-offset:2px;box-shadow:0 0 0 2px #1b1b1b}
 .launcher{width:56px;height:56px;border-radius:50%;box-shadow:0 4px 12px #0004;font-size:24px;padding:0}
@@ -206,8 +206,8 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-vis
 .pane[hidden]{display:none}
 .pane:focus{outline:none}
 header{background:var(--accent);padding:10px 12px;display:flex;align-items:center;gap:8px}
-header h2{flex:1;margin:0;color:#fff;font-weight:600;font-size:15px}
-header button{background:transparent;color:#fff;padding:4px 8px}
+header h2{flex:1;margin:0;color:var(--ink);font-weight:600;font-size:15px}
+header button{background:transparent;color:var(--ink);padding:4px 8px}
 .body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
 .body:focus-visible{outline:3px solid #ffb900;outline-offset:-3px}
 form{display:flex;flex-direction:column;gap:10px}
@@ -218,10 +218,10 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .err{color:#a4262c;font-size:12px;font-weight:400}
 .req{color:#a4262c}
 .msg{max-width:85%;padding:6px 10px;border-radius:10px;background:#f3f2f1;white-space:pre-wrap;overflow-wrap:anywhere}
-.msg.customer{align-self:flex-end;background:var(--accent);color:#fff}
-.msg.customer a{color:#fff}
+.msg.customer,.msg.customer *{color:var(--ink)}
+.msg.customer{align-self:flex-end;background:var(--accent)}
 .msg.system{align-self:center;background:none;color:#605e5c;font-size:12px;font-style:italic;text-align:center}
-.msg[data-pending]{opacity:.6}
+.msg[data-pending]{opacity:.92}
 .msg .thumb img{display:block;max-width:180px;max-height:180px;border-radius:6px}
 .note{color:#605e5c;font-size:12px;text-align:center}
 .composer{display:flex;gap:6px;padding:8px;border-top:1px solid #edebe9}
@@ -233,6 +233,7 @@ input,textarea,select{border:1px solid #8a8886;border-radius:4px;padding:6px;bac
 .invite p{margin:0;white-space:pre-wrap;overflow-wrap:anywhere}
 .invite .bar{padding:0}
 .launcher{position:relative}
+.launcher path{fill:var(--ink)}
 .badge{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;background:#c50f1f;color:#fff;font-size:12px;font-weight:700;line-height:22px}
 .badge[hidden]{display:none}
 .offline{display:flex;flex-direction:column;gap:10px}
@@ -261,6 +262,7 @@ header button{min-width:44px;min-height:44px}
     const host = el("omnichannel-chat");
     const shadow = host.attachShadow({ mode: "open" });
     const accent = /^#[0-9a-f]{6}$/i.test(config.theme_color) ? config.theme_color : "#0f6cbd";
+    const ink = config.theme_ink === "#1b1b1b" ? "#1b1b1b" : "#fff"; // readable on the accent (the server says)
     const badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true", "data-testid": "unread-badge" });
     const launcher = el("button", {
       class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", title: config.title,
@@ -274,7 +276,7 @@ header button{min-width:44px;min-height:44px}
         el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
       body);
     pane.addEventListener("keydown", (event) => { if (event.key === "Escape") setOpen(false); });
-    const root = el("div", { class: `root${config.position === "bottom_left" ? " left" : ""}`, style: `--accent:${accent}` }, pane, launcher);
+    const root = el("div", { class: `root${config.position === "bottom_left" ? " left" : ""}`, style: `--accent:${accent};--ink:${ink}` }, pane, launcher);
     shadow.append(el("style", { text: STYLE }), root);
     document.body.append(host);
     ui = { host, shadow, launcher, pane, body, footer: null, badge, heading, root };
