@@ -211,14 +211,15 @@ class ChatWidget(models.Model):
 
     @property
     def theme_ink(self) -> str:
-        """The text colour on the theme colour: white, or near-black on a light theme colour where
-        white would not reach a contrast of 4.5:1 (WCAG 1.4.3, issue 17)."""
+        """The text colour on the theme colour: white where it reaches a contrast of 4.5:1 (WCAG
+        1.4.3, issue 17), else whichever of white and near-black (#1b1b1b) reads better."""
         if not re.fullmatch(r"#[0-9a-fA-F]{6}", self.theme_color or ""):
             return "#fff"
         channels = [int(self.theme_color[i : i + 2], 16) / 255 for i in (1, 3, 5)]
         linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
         luminance = 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
-        return "#fff" if 1.05 / (luminance + 0.05) >= 4.5 else "#1b1b1b"
+        on_white, on_dark = 1.05 / (luminance + 0.05), (luminance + 0.05) / (0.0110 + 0.05)  # #1b1b1b: 0.0110
+        return "#fff" if on_white >= 4.5 or on_white >= on_dark else "#1b1b1b"
 
     def clean(self) -> None:
         errors = {}
