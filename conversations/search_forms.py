@@ -39,9 +39,9 @@ class ConversationFilterForm(forms.Form):
         #: so a value outside it (not a number, unknown, another workstream's) is a form error
         self.extra_filters: list[ExtraFilter] = extra_filters()
         for extra in self.extra_filters:
-            field = forms.ModelChoiceField(
-                label=extra.label, queryset=extra.choices(user), required=False, help_text=extra.help_text
-            )
+            # Its help text is the API's (tags_search.py); on the page it would only leave the
+            # select pointing at a description that is not there (aria-describedby).
+            field = forms.ModelChoiceField(label=extra.label, queryset=extra.choices(user), required=False)
             field.label_from_instance = extra.option_label
             self.fields[extra.name] = field
 

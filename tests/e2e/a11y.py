@@ -46,7 +46,9 @@ def axe_run(target, *, include: list | None = None) -> dict:
                nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary, html: n.html.slice(0, 200) })),
              })),
              passes: r.passes.length,
-             review: r.incomplete.map((v) => v.id),
+             review: r.incomplete.map((v) => ({
+               id: v.id, nodes: v.nodes.map((n) => ({ target: n.target, summary: n.failureSummary })),
+             })),
            }))""",
         [include, WCAG_AA],
     )
@@ -86,7 +88,7 @@ def print_report(path: str, as_json: bool = False) -> int:
         return total
     for s in screens:
         print(f"\n{s['screen']}  ({s['url']})")
-        review = ", ".join(s.get("review") or []) or "-"
+        review = ", ".join(f"{v['id']} ({len(v['nodes'])})" for v in s.get("review") or []) or "-"
         print(f"  rules passed: {s['passes']}   violations: {len(s['violations'])}   for a person to review: {review}")
         if s["violations"]:
             print(f"  {'rule':<28} {'impact':<10} {'nodes':>5}  help")

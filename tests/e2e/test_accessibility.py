@@ -119,6 +119,26 @@ def test_the_supervisor_view_has_no_axe_violations(browser, asgi_server, shop):
         page.context.close()
 
 
+def test_the_agents_other_pages_have_no_axe_violations(browser, asgi_server, shop):
+    _widget, agent = shop
+    page = browser.new_context(base_url=asgi_server.url).new_page()
+    try:
+        sign_in_available(page, agent)
+        for path, screen, ready in (
+            ("/workspace/", "workspace: dashboard with the inbox filters", "inbox-filters"),
+            ("/workspace/open-items/", "workspace: open items", "nav-open-items"),
+            ("/workspace/canned-responses/", "workspace: canned responses", "nav-canned-responses"),
+            ("/workspace/search/?q=kettle", "workspace: search", "nav-search"),
+        ):
+            page.goto(path)
+            expect(page.get_by_test_id(ready)).to_be_visible()
+            assert_accessible(page, screen)
+            review = [v for v in axe_run(page)["review"] if v["id"] == "aria-valid-attr-value"]
+            assert not review, review  # no aria-describedby pointing at nothing
+    finally:
+        page.context.close()
+
+
 def test_the_sign_in_page_has_no_axe_violations(browser, asgi_server):
     page = browser.new_context(base_url=asgi_server.url).new_page()
     try:
