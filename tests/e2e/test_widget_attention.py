@@ -18,7 +18,9 @@ from tests.widgets.factories import ChatWidgetFactory
 from widgets.models import ChatWidget, PostChatQuestion, SelfServiceAction
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 375, "height": 667}
+#: The phone sizes the open widget is checked (and photographed) at: a common one and the smallest.
+PHONES = [{"width": 375, "height": 667}, {"width": 320, "height": 568}]
 PAGE_TITLE = "Checkout – Example Shop"
 
 
@@ -158,9 +160,11 @@ def test_nobody_online_the_offline_form_becomes_a_case_an_agent_finds(browser, a
         customer.context.close()
 
 
-def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(browser, host_site, shop):
+@pytest.mark.parametrize("phone", PHONES, ids=lambda size: f"{size['width']}x{size['height']}")
+def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(browser, host_site, shop, phone):
     # spec: WID-5 — size, keyboard, screen-reader labels
-    customer = browser.new_context(viewport=PHONE).new_page()
+    size_name = f"{phone['width']}x{phone['height']}"
+    customer = browser.new_context(viewport=phone, has_touch=True, is_mobile=True).new_page()
     try:
         customer.goto(f"{host_site.origin}/checkout")
         button = customer.get_by_test_id("chat-button")
@@ -181,14 +185,14 @@ def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(brows
         expect(pane).to_have_attribute("aria-label", "Kettle help")
         wait_until(lambda: focused_test_id(customer) == "prechat-submit")
         box = pane.bounding_box()
-        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
+        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, phone["width"], phone["height"])
         close = customer.get_by_test_id("chat-close")
         close_box = close.bounding_box()
-        assert close_box["x"] + close_box["width"] <= PHONE["width"] and close_box["y"] >= 0
+        assert close_box["x"] >= 0 and close_box["x"] + close_box["width"] <= phone["width"] and close_box["y"] >= 0
         assert close_box["width"] >= 44 and close_box["height"] >= 44
         expect(close).to_have_attribute("aria-label", re.compile(r"\S"))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        customer.screenshot(path=str(SCREENSHOTS / "phone-prechat.png"))
+        customer.screenshot(path=str(SCREENSHOTS / f"phone-{size_name}-prechat.png"))
 
         customer.keyboard.press("Enter")  # start the chat
         composer = customer.get_by_test_id("composer")
@@ -196,14 +200,21 @@ def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(brows
         wait_until(lambda: focused_test_id(customer) == "composer")
         expect(composer).to_have_attribute("aria-label", re.compile(r"\S"))
         expect(customer.get_by_test_id("messages")).to_have_attribute("role", "log")
-        size = composer.evaluate("node => parseFloat(getComputedStyle(node).fontSize)")
-        assert size >= 16  # no zoom on focus
+        # No zoom on focus: every field the customer types in is at least 16 px.
+        sizes = pane.evaluate(
+            "pane => [...pane.querySelectorAll('input, textarea, select')]"
+            ".map(node => [node.dataset.testid, parseFloat(getComputedStyle(node).fontSize)])"
+        )
+        assert sizes and all(size >= 16 for _name, size in sizes), sizes
+        composer_box = composer.bounding_box()
+        assert composer_box["y"] + composer_box["height"] <= phone["height"]  # the message box is on screen
         customer.keyboard.type("Hello from my phone")
         customer.keyboard.press("Enter")
         expect(customer.locator("[data-testid=message][data-sender=customer]")).to_contain_text(
             "Hello from my phone", timeout=TIMEOUT
         )
-        customer.screenshot(path=str(SCREENSHOTS / "phone-chat.png"))
+        customer.screenshot(path=str(SCREENSHOTS / f"phone-{size_name}-chat.png"))
+        assert close.bounding_box() == close_box  # still reachable with the chat under way
 
         # Escape closes the pane and gives focus back to the chat button.
         customer.keyboard.press("Escape")
