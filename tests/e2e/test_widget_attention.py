@@ -164,7 +164,7 @@ def test_nobody_online_the_offline_form_becomes_a_case_an_agent_finds(browser, a
 def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(browser, host_site, shop, phone):
     # spec: WID-5 — size, keyboard, screen-reader labels
     size_name = f"{phone['width']}x{phone['height']}"
-    customer = browser.new_context(viewport=phone, has_touch=True, is_mobile=True).new_page()
+    customer = browser.new_context(viewport=phone, has_touch=True).new_page()
     try:
         customer.goto(f"{host_site.origin}/checkout")
         button = customer.get_by_test_id("chat-button")
