@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from agents.avatars import avatar_check
+from agents.avatars import avatar_check, avatar_discard_on_commit
 from agents.models import AgentProfile, AgentSkill, Presence, Skill
 from agents.services import agent_presence_set
 from core.errors import DomainError
@@ -136,7 +136,13 @@ class AgentProfileAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         chosen_presence = obj.presence
+        replaced_avatar = (
+            AgentProfile.objects.filter(pk=obj.pk).values_list("avatar", flat=True).first()
+            if "avatar" in form.changed_data
+            else ""
+        )
         obj.save(update_fields=[name for name in form.changed_data if name in AGENT_ADMIN_COLUMNS])
+        avatar_discard_on_commit(replaced_avatar)
         if "presence" in form.changed_data:
             agent_presence_set(agent_id=obj.pk, presence=chosen_presence, by=request.user)
 

@@ -11,7 +11,9 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
+from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils.translation import gettext as _
 from PIL import Image
@@ -54,3 +56,10 @@ def avatar_check(upload: UploadedFile) -> UploadedFile:
         )
     upload.name = f"{uuid.uuid4().hex}.{INLINE_FORMATS[found][1]}"
     return upload
+
+
+def avatar_discard_on_commit(name: str) -> None:
+    """Delete a replaced or removed picture's file once the change is committed (never before:
+    a rolled-back change keeps pointing at it)."""
+    if name:
+        transaction.on_commit(lambda: default_storage.delete(name))

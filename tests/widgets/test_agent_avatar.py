@@ -100,6 +100,28 @@ def agent_with_avatar(admin_client):
 
 
 @pytest.mark.django_db
+def test_a_replaced_or_removed_picture_leaves_no_file_behind(
+    admin_client, agent_with_avatar, media, django_capture_on_commit_callbacks
+):
+    # spec: issue 16 — a new picture replaces the old one in storage too
+    first = agent_with_avatar.avatar.name
+    with django_capture_on_commit_callbacks(execute=True):
+        assert upload_avatar(admin_client, agent_with_avatar, png_bytes(size=(16, 16))).status_code == 302
+    agent_with_avatar.refresh_from_db()
+    second = agent_with_avatar.avatar.name
+    assert second != first
+    assert [path.name for path in (media / "avatars").iterdir()] == [second.split("/")[-1]]
+    url = reverse("admin:agents_agentprofile_change", args=[agent_with_avatar.pk])
+    data = admin_form_data(admin_client.get(url))
+    data["avatar-clear"] = "on"
+    with django_capture_on_commit_callbacks(execute=True):
+        assert admin_client.post(url, data).status_code == 302
+    agent_with_avatar.refresh_from_db()
+    assert not agent_with_avatar.avatar
+    assert list((media / "avatars").iterdir()) == []
+
+
+@pytest.mark.django_db
 def test_the_avatar_is_served_by_a_signed_link_as_an_inert_image(client, agent_with_avatar):
     # spec: SEC-2 — never active content on our origin
     response = client.get(agent_avatar_url(agent_with_avatar))
