@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from conversations.models import Attachment, SurveyResponse
 from tests.conversations.attachment_files import PDF, png_bytes
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -27,6 +27,7 @@ def shop(asgi_server, host_site, settings, tmp_path):
         workstream=WorkstreamFactory(name="Shop chat", default_queue=queue),
         origins=[host_site.origin],
         survey_rating=ChatWidget.SurveyRating.STARS,
+        unread_sound=True,
     )
     agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
     agent.avatar.save("ada.png", SimpleUploadedFile("ada.png", png_bytes((24, 24), (20, 140, 60))), save=True)
@@ -52,6 +53,7 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
     widget, agent = shop
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
+    customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
         customer.goto(f"{host_site.origin}/checkout")
@@ -116,11 +118,14 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
             ("customer", "pasted.txt", "text/plain; charset=utf-8"),
         ]
 
-        # The customer closes the pane; the agent writes; the badge shows 1.
+        # The customer closes the pane; the agent writes; the badge shows 1 and, as this widget
+        # is set to, a tone plays (none played while the pane was open).
+        assert customer.evaluate("window.tones") == 0
         customer.get_by_test_id("chat-close").click()
         agent_page.get_by_test_id("composer").fill("Did the steps help?")
         agent_page.get_by_test_id("send").click()
         expect(customer.get_by_test_id("unread-badge")).to_have_text("1", timeout=TIMEOUT)
+        assert customer.evaluate("window.tones") == 1
         customer.get_by_test_id("chat-button").click()
         expect(customer.get_by_test_id("unread-badge")).to_be_hidden()
 

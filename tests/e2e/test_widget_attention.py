@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from customers.models import Case
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -56,6 +56,7 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
     PostChatQuestion.objects.create(widget=widget, label="Did we solve it?")
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
+    customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
         customer.goto(f"{host_site.origin}/checkout")
@@ -81,6 +82,7 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
         expect(badge).to_have_text("1", timeout=TIMEOUT)
         expect(customer).to_have_title(f"(1) {PAGE_TITLE}")
         expect(customer.get_by_test_id("chat-button")).to_have_attribute("aria-label", re.compile(r"1"))
+        assert customer.evaluate("window.tones") == 0  # the sound is off unless the admin turns it on
         agent_page.get_by_test_id("composer").fill("Is it the blue one?")
         agent_page.get_by_test_id("send").click()
         expect(badge).to_have_text("2", timeout=TIMEOUT)
