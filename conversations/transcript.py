@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Message
@@ -46,11 +46,18 @@ def conversation_transcript_email(*, conversation: Conversation, to: str, langua
     while the mail server cannot be reached. The caller has checked that the asker is the
     conversation's customer (SEC-1)."""
     if not settings.OUTBOUND_MAIL:
-        raise ConversationError("Transcripts cannot be sent by email here.", code="mail_off")
+        raise ConversationError(gettext("Transcripts cannot be sent by email here."), code="mail_off")
     interval = settings.TRANSCRIPT_EMAIL_INTERVAL_SECONDS
     if not cache.add(f"transcript-email:{conversation.public_id}", 1, interval):
+        minutes = max(1, -(-interval // 60))
         raise ConversationError(
-            f"The transcript was sent a moment ago; ask again in {interval // 60} minutes.", code="throttled"
+            ngettext(
+                "The transcript was sent a moment ago; ask again in %(count)d minute.",
+                "The transcript was sent a moment ago; ask again in %(count)d minutes.",
+                minutes,
+            )
+            % {"count": minutes},
+            code="throttled",
         )
     task_send_on_commit("conversations.transcript_email", conversation.pk, to, language)
 

@@ -7,6 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
+from celery import current_app
+from django.core import mail
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
@@ -47,10 +49,13 @@ def focused_test_id(page) -> str | None:
 
 
 def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_is_answered(
-    browser, asgi_server, host_site, shop
+    browser, asgi_server, host_site, shop, settings, monkeypatch
 ):
-    # spec: LIVE-2, WID-5 — unread badge and title while closed; read when opened; the agent's name;
-    # the post-chat survey answered and its rating seen by the agent
+    # spec: LIVE-2, WID-5, SEC-1 — unread badge and title while closed; read when opened; the agent's
+    # name; the post-chat survey answered and its rating seen by the agent; the transcript
+    # downloaded and sent by email from the ended chat
+    settings.OUTBOUND_MAIL = True
+    monkeypatch.setitem(current_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)  # the mail task runs in the server
     widget, agent = shop
     ChatWidget.objects.filter(pk=widget.pk).update(survey_rating=ChatWidget.SurveyRating.STARS)
     PostChatQuestion.objects.create(widget=widget, label="Did we solve it?")
@@ -114,6 +119,22 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
         agent_page.reload()
         expect(agent_page.get_by_test_id("survey-rating")).to_have_attribute("data-rating", "4", timeout=TIMEOUT)
         expect(agent_page.get_by_test_id("survey-comment")).to_have_text("Quick <i>and</i> kind")
+
+        # The transcript of the ended chat: downloaded as text, and sent to the customer's address.
+        with customer.expect_download() as download:
+            customer.get_by_test_id("transcript-download").click()
+        text = Path(download.value.path()).read_text()
+        assert "] Ada Agent: Is it the blue one?" in text and "survey" not in text.lower()
+        customer.get_by_test_id("transcript-email").fill("grace@example.com")
+        customer.get_by_test_id("transcript-email-send").click()
+        expect(customer.locator("[data-testid=transcript] [role=status]")).to_have_text(
+            "The transcript is on its way.", timeout=TIMEOUT
+        )
+        wait_until(lambda: len(mail.outbox) == 1, what="the transcript mail")
+        assert mail.outbox[0].to == ["grace@example.com"] and mail.outbox[0].body == text
+        customer.get_by_test_id("transcript-email-send").click()  # at once again: refused, nothing sent
+        expect(customer.locator("[data-testid=transcript] [role=status]")).to_contain_text("ask again", timeout=TIMEOUT)
+        assert len(mail.outbox) == 1
     finally:
         agent_page.context.close()
         customer.context.close()

@@ -83,6 +83,7 @@ def test_the_transcript_by_email_is_sent_once_per_interval(
     with django_capture_on_commit_callbacks(execute=True):
         again = call(client, widget, "transcript/email", {"token": token, "email": "grace@example.com"})
     assert (again.status_code, again.json()["code"]) == (409, "throttled")
+    assert again.json()["message"] == "The transcript was sent a moment ago; ask again in 10 minutes."
     assert len(mail.outbox) == 1
 
 
