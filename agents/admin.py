@@ -7,6 +7,8 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -70,10 +72,21 @@ class AgentSkillInline(admin.TabularInline):
 AGENT_ADMIN_COLUMNS = ("display_name", "role", "capacity", "desktop_notifications", "language", "avatar")
 
 
+class AvatarInput(forms.ClearableFileInput):
+    """The picture's upload box, without a link to where it is stored (it is never public)."""
+
+    template_name = "admin/agents/avatar_input.html"
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # The project's templates/ folder, which the default form renderer does not search.
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
+
+
 class AgentProfileForm(forms.ModelForm):
     class Meta:
         model = AgentProfile
         fields = "__all__"
+        widgets = {"avatar": AvatarInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"})}
 
     def clean_avatar(self):
         """A new picture is checked from its content and renamed at random (agents.avatars)."""

@@ -5,6 +5,7 @@ agent writes, the badge shows 1; the chat ends, the survey is answered and the a
 rating."""
 
 import re
+from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -17,6 +18,8 @@ from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
 from widgets.models import ChatWidget
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -99,6 +102,9 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
         avatar = customer.get_by_test_id("agent-avatar")
         expect(avatar).to_have_attribute("src", re.compile(rf"^{re.escape(asgi_server.url)}/avatars/"))
         wait_until(lambda: loaded(avatar), what="the agent's avatar to load")
+        assert avatar.evaluate("(img) => img.alt") == ""  # the name beside it says who it is
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        customer.screenshot(path=str(SCREENSHOTS / "widget-agent-avatar.png"))
 
         # Dropped on the chat (the agent) and pasted into the message box (the customer).
         agent_page.get_by_test_id("messages").dispatch_event("drop", {"dataTransfer": files(agent_page, "dropped.txt")})

@@ -52,6 +52,9 @@ def test_an_admin_uploads_an_agents_avatar_stored_under_a_random_name(admin_clie
     assert stored.startswith("avatars/") and stored.endswith(".jpg")  # its real type, not its name
     assert "me" not in stored
     assert [path.name for path in (media / "avatars").iterdir()] == [stored.split("/")[-1]]
+    page = admin_client.get(reverse("admin:agents_agentprofile_change", args=[agent.pk])).content.decode()
+    assert "A picture is set." in page and 'accept="image/png,image/jpeg,image/gif,image/webp"' in page
+    assert stored not in page  # no link to where it is stored: it is never served from there
 
 
 @pytest.mark.django_db
