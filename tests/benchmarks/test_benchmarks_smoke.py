@@ -20,6 +20,8 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 pytestmark = [
     pytest.mark.slow,
+    # One test process at a time: each benchmark builds its database and measures the machine.
+    pytest.mark.xdist_group("benchmarks"),
     pytest.mark.skipif(not DATABASE_URL.startswith("postgres"), reason="the benchmarks need PostgreSQL (DATABASE_URL)"),
 ]
 
