@@ -10,7 +10,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
 
-from conversations.attachments import attachment_event, message_attachment
+from conversations.attachments import attachment_event, message_agent_avatar, message_attachment
 from conversations.channels.models import PhoneChannel
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
 from conversations.chat_settings import chat_settings_of
@@ -354,6 +354,9 @@ def message_event(message: Message) -> dict:
         "created_at": message.created_at.isoformat(),
         "agent_name": message_agent_name(message),
     }
+    avatar = message_agent_avatar(message)
+    if avatar is not None:  # the writing agent's picture (issue 16), a signed link
+        event["agent_avatar"] = avatar
     attachment = message_attachment(message)
     if attachment is not None:  # a file (issue 16): its name, size, type and a signed link
         event["attachment"] = attachment_event(attachment)

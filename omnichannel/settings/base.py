@@ -223,6 +223,8 @@ STORAGES = {
 }
 #: How long a signed attachment link works (conversations.attachments); pages and sockets sign anew.
 ATTACHMENT_LINK_MAX_AGE = env.int("ATTACHMENT_LINK_MAX_AGE", default=12 * 3600)
+# An agent's avatar (issue 16): the largest picture an admin may upload, in bytes.
+AGENT_AVATAR_MAX_BYTES = env.int("AGENT_AVATAR_MAX_BYTES", default=1024 * 1024)
 WHITENOISE_USE_FINDERS = True
 
 # --- API -----------------------------------------------------------------------------------

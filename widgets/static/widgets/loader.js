@@ -206,6 +206,7 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-vis
 .pane[hidden]{display:none}
 header{background:var(--accent);padding:10px 12px;display:flex;align-items:center;gap:8px}
 header h2{flex:1;margin:0;color:#fff;font-weight:600;font-size:15px}
+header img{width:28px;height:28px;border-radius:50%;vertical-align:middle;margin-right:8px}
 header button{background:transparent;color:#fff;padding:4px 8px}
 .body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
 form{display:flex;flex-direction:column;gap:10px}
@@ -321,7 +322,10 @@ header button{min-width:44px;min-height:44px}
     } catch (e) { /* no audio here: the badge and the title remain */ }
   };
   const attention = (m) => {
-    if (m.sender === "agent" && m.sender_name) ui.heading.textContent = m.sender_name; // who answers
+    if (m.sender === "agent" && m.sender_name) { // who answers, with their picture if the admin set one
+      ui.heading.textContent = m.sender_name;
+      if (m.sender_avatar) ui.heading.prepend(el("img", { src: BASE + m.sender_avatar, alt: "", "data-testid": "agent-avatar" }));
+    }
     if (!ui.pane.hidden || m.sender === "customer" || m.seq <= historySeq) return;
     setUnread(unread + 1);
     if (config.unread_sound) chime();

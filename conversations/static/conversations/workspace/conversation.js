@@ -197,6 +197,14 @@ function setUpChat(root) {
   socket.on("conversation.status", (frame) => {
     if (frame.conversation === conversation) applyStatus(frame.status, frame.previous, frame.actor);
   });
+  // Issue 16: the customer answered the post-chat survey; its answers appear where a reload shows them.
+  socket.on("conversation.survey", (frame) => {
+    if (frame.conversation !== conversation) return;
+    const answers = document.createRange().createContextualFragment(frame.html).firstElementChild;
+    const shown = root.querySelector('[data-testid="survey-answers"]');
+    if (shown) shown.replaceWith(answers);
+    else (root.querySelector("[data-wrap-up]") || root.querySelector('[data-testid="wrap-up-notice"]')).after(answers);
+  });
   // ROU-14: it was transferred from or to this agent; the page shows who holds it now.
   socket.on("conversation.transferred", (frame) => {
     const me = Number(body.dataset.agentId);
