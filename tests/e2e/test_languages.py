@@ -25,11 +25,35 @@ from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 
 # The scripts' own words (locale/<lang>/LC_MESSAGES/djangojs.po), as a speaker would expect them.
 WORDS = {
-    "fr-FR": {"open": "Ouvrir le chat", "start": "Démarrer le chat", "choose": "Choisir…", "connected": "Connecté", "left": "Encore "},
-    "pl-PL": {"open": "Otwórz czat", "start": "Rozpocznij czat", "choose": "Wybierz…", "connected": "Połączono", "left": "Pozostało: "},
-    "id-ID": {"open": "Buka obrolan", "start": "Mulai obrolan", "choose": "Pilih…", "connected": "Terhubung", "left": "Sisa "},
-    "ro-RO": {"open": "Deschideți chatul", "start": "Începeți chatul", "choose": "Alegeți…", "connected": "Conectat", "left": "Timp rămas: "},
-}  # fmt: skip
+    "fr-FR": {
+        "open": "Ouvrir le chat",
+        "start": "Démarrer le chat",
+        "choose": "Choisir…",
+        "connected": "Connecté",
+        "left": "Encore ",
+    },
+    "pl-PL": {
+        "open": "Otwórz czat",
+        "start": "Rozpocznij czat",
+        "choose": "Wybierz…",
+        "connected": "Połączono",
+        "left": "Pozostało: ",
+    },
+    "id-ID": {
+        "open": "Buka obrolan",
+        "start": "Mulai obrolan",
+        "choose": "Pilih…",
+        "connected": "Terhubung",
+        "left": "Sisa ",
+    },
+    "ro-RO": {
+        "open": "Deschideți chatul",
+        "start": "Începeți chatul",
+        "choose": "Alegeți…",
+        "connected": "Conectat",
+        "left": "Timp rămas: ",
+    },
+}
 
 
 @pytest.fixture
@@ -58,8 +82,9 @@ def start_chat(customer, host_site, words):
 def test_customer_and_agent_each_read_their_own_language(browser, asgi_server, host_site, shop, locale):
     # spec: I18N-1, LIVE-1, NOT-4 — Chromium set to the locale; the agent's own setting the same
     lang, words = locale[:2], WORDS[locale]
-    agent = AgentProfileFactory(display_name="Ada", queues=[shop.workstream.default_queue], language=lang,
-                                presence=presence("offline"))  # fmt: skip
+    agent = AgentProfileFactory(
+        display_name="Ada", queues=[shop.workstream.default_queue], language=lang, presence=presence("offline")
+    )
     with translation.override(lang):  # the server's words, as its catalog says them
         dashboard, send = gettext("Dashboard"), gettext("Send")
     agent_context = browser.new_context(base_url=asgi_server.url, locale="en-GB")  # the agent's setting wins
