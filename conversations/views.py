@@ -30,7 +30,7 @@ from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
 from conversations.read_markers import conversation_mark_read
 from conversations.search_forms import inbox_context
-from conversations.summary import customer_summary, summary_js_strings
+from conversations.summary import customer_summary
 from conversations.survey import conversation_survey, recent_surveys
 from conversations.tagging import conversation_tags_of
 from core.errors import DomainError, NotFound
@@ -161,7 +161,6 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             request,
             page=page,
             summary=summary,
-            summary_strings=summary_js_strings(),
             survey=conversation_survey(page.conversation),
             pending_notifications=page.notifications,
             dashboard_url=reverse("conversations:dashboard"),
@@ -262,13 +261,6 @@ def supervisor(request: HttpRequest) -> HttpResponse:
             agents=routing_selectors.supervisor_agents(),
             queues=queues,
             surveys=recent_surveys(),
-            supervisor_strings={
-                "capacity": _("%(used)s of %(total)s"),
-                "resetFailed": _("The presence could not be reset."),
-                "s": _("%(s)d s"),
-                "min": _("%(m)d min %(s)02d s"),
-                "h": _("%(h)d h %(m)02d min"),
-            },
         ),
     )
 
