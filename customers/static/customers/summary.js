@@ -31,7 +31,8 @@
   };
   const when = (iso) => {
     const node = el("time", { class: "ws-meta", datetime: iso });
-    node.textContent = new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    // The page's language (the agent's setting, I18N-1), not the browser's.
+    node.textContent = new Date(iso).toLocaleString(document.documentElement.lang || [], { dateStyle: "short", timeStyle: "short" });
     return node;
   };
   const showError = (box, message) => {
