@@ -1,6 +1,6 @@
 """Checks of the translation catalogs and of strings left outside gettext (issue 17, I18N-1).
 
-Shared by the catalog tests (tests/omnichannel/test_catalogs.py, and the per-language ones):
+Shared by the catalog tests (tests/omnichannel/test_script_catalogs.py, and the per-language ones):
 ``catalog_problems`` (untranslated, fuzzy, obsolete, wrong plural forms), ``msgfmt_problems``
 (GNU msgfmt's own checks: does it compile, do the formats match), ``stale_compiled`` (a ``.mo``
 that does not say what its ``.po`` says: not rebuilt after an edit), and the scans
