@@ -23,8 +23,10 @@ no workflow changes a primary key, two such locks exclude each other as ``FOR UP
 and a row that points at a locked one can still be stored. PostgreSQL checks a new row's
 foreign key with ``FOR KEY SHARE`` on its target, which ``FOR UPDATE`` blocks; that wait is a
 lock taken outside this order (storing a session under the conversation's lock waited for the
-work item), and it deadlocked (``tests/core/test_row_locks.py``). This module is low (``core``) so every app that locks rows can import it; it names models
-by label only, so it depends on none of them.
+work item), and it deadlocked (``tests/core/test_row_locks.py``).
+
+This module is low (``core``) so every app that locks rows can import it; it names models by
+label only, so it depends on none of them.
 """
 
 from __future__ import annotations

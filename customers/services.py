@@ -26,20 +26,19 @@ from notifications.scenarios import Scenario
 from routing.models import WorkItem
 from routing.services import work_item_enqueue
 
-CONTACT_FIELDS = frozenset(
-    {
-        "first_name",
-        "last_name",
-        "email",
-        "mobile_phone",
-        "business_phone",
-        "city",
-        "country",
-        "job_title",
-        "preferred_language",
-        "account",
-        "auth_subject",
-    }
+#: The contact's fields a service may change, in the order the API shows them.
+CONTACT_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "mobile_phone",
+    "business_phone",
+    "city",
+    "country",
+    "job_title",
+    "preferred_language",
+    "account",
+    "auth_subject",
 )
 ACCOUNT_FIELDS = frozenset(
     {"name", "email", "main_phone", "other_phone", "city", "country", "website", "primary_contact"}

@@ -19,6 +19,7 @@ from rest_framework import serializers
 from core.api import InputSerializer, OptionalEmailField, OptionalURLField, reference_serializer
 from customers.models import Account, Case, Contact, Note
 from customers.selectors import records_visible_to
+from customers.services import CONTACT_FIELDS
 
 
 def _text(max_length: int, **kwargs) -> serializers.CharField:
@@ -103,23 +104,7 @@ class ContactSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Contact
-        fields = [
-            "id",
-            "first_name",
-            "last_name",
-            "full_name",
-            "email",
-            "mobile_phone",
-            "business_phone",
-            "city",
-            "country",
-            "job_title",
-            "preferred_language",
-            "account",
-            "auth_subject",
-            "created_at",
-            "updated_at",
-        ]
+        fields = ["id", *CONTACT_FIELDS[:2], "full_name", *CONTACT_FIELDS[2:], "created_at", "updated_at"]
         read_only_fields = fields
 
 

@@ -3,7 +3,6 @@ task module, and every name they send is a task some app registered."""
 
 import re
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery import current_app
@@ -11,24 +10,13 @@ from django.db import transaction
 from django.utils import timezone
 
 from core.tasks_by_name import task_send, task_send_on_commit
+from tests.project import product_python_files
 
-REPO = Path(__file__).resolve().parents[2]
-APPS = (
-    "agents",
-    "core",
-    "conversations",
-    "customers",
-    "notifications",
-    "omnichannel",
-    "routing",
-    "webhooks",
-    "widgets",
-)
 SENT = re.compile(r"task_send(?:_on_commit)?\(\s*\"([\w.]+)\"")
 
 
 def sent_names() -> set[str]:
-    return {name for app in APPS for path in (REPO / app).rglob("*.py") for name in SENT.findall(path.read_text())}
+    return {name for path in product_python_files() for name in SENT.findall(path.read_text())}
 
 
 def test_every_task_a_service_sends_by_name_is_registered():

@@ -6,16 +6,16 @@ Every check here plants a code first where it can, so a check that finds nothing
 
 import ast
 import re
-from pathlib import Path
 
 import polib
 import pytest
 from django import forms
 from django.apps import apps
-from django.conf import settings
 from django.contrib import admin
 from django.utils.module_loading import autodiscover_modules
 from drf_spectacular.generators import SchemaGenerator
+
+from tests.project import PRODUCT_APPS, ROOT, product_python_files
 
 # The spec's line prefixes (every "- XXX-n" line of the spec's documents). A new prefix in the
 # spec belongs here too.
@@ -40,19 +40,6 @@ SPEC_PREFIXES = (
     "WID",
 )
 SPEC_CODE = re.compile(r"\b(?:" + "|".join(SPEC_PREFIXES) + r")-\d+[a-z]?\b")
-
-ROOT = Path(settings.BASE_DIR)
-PRODUCT_APPS = (
-    "agents",
-    "conversations",
-    "core",
-    "customers",
-    "notifications",
-    "omnichannel",
-    "routing",
-    "webhooks",
-    "widgets",
-)
 
 
 def codes_in(text) -> list[str]:
@@ -247,12 +234,9 @@ def string_literals_with_codes(source: str) -> list[str]:
 def test_no_product_string_carries_a_spec_code():
     # spec: I18N-1
     found = {}
-    for app in PRODUCT_APPS:
-        for path in (ROOT / app).rglob("*.py"):
-            if "migrations" in path.parts:  # the migrations' history, never shown
-                continue
-            if literals := string_literals_with_codes(path.read_text()):
-                found[str(path.relative_to(ROOT))] = literals
+    for path in product_python_files(migrations=False):  # the migrations' history is never shown
+        if literals := string_literals_with_codes(path.read_text()):
+            found[str(path.relative_to(ROOT))] = literals
     assert found == {}
 
 

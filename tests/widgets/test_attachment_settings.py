@@ -59,7 +59,8 @@ def test_the_widget_is_told_its_limits_and_the_words_of_its_file_control(client)
             "uploading": config["attachments"]["strings"]["uploading"],
             "progress": config["attachments"]["strings"]["progress"],
             "failed": config["attachments"]["strings"]["failed"],
-            "too_large": "This file is too large: files up to 2,0\xa0Mio can be sent.",
+            # the widget's language (French) for both the words and the size
+            "too_large": "Ce fichier est trop volumineux : vous pouvez envoyer des fichiers jusqu’à 2,0\xa0Mio.",
         },
     }
 

@@ -1,17 +1,23 @@
-"""The Romanian and Polish catalogs (issue 17, I18N-1): complete, with their languages' three
-plural forms, placeholders kept, compiled as they read, and real screens, system messages and
-emails coming out in those languages."""
+"""The shipped catalogs — Romanian, Polish, French and Indonesian (issue 17, I18N-1): complete
+against the strings the code holds, with each language's plural forms, placeholders kept, compiled
+as they read, and real screens, system messages and emails coming out in those languages.
+
+The catalogs are made with ``manage.py makemessages -l <lang> -i .venv -i var -i tests`` (with
+locations) and compiled with ``msgfmt --check``; the .mo files are committed."""
 
 import re
 import shutil
 import subprocess
 from collections import Counter
+from contextlib import chdir
 from pathlib import Path
 
 import polib
 import pytest
 from django.conf import settings
 from django.core import mail
+from django.core.management import call_command
+from django.test import override_settings
 from django.utils import translation
 from django.utils.translation import gettext, ngettext
 
@@ -25,21 +31,29 @@ from tests.routing.factories import WorkstreamFactory
 from tests.widgets.endpoints import ORIGIN, call
 from tests.widgets.factories import ChatWidgetFactory
 
-LANGUAGES = ("ro", "pl")
+LANGUAGES = ("ro", "pl", "fr", "id")
 CATALOG = Path(settings.BASE_DIR) / "locale" / "{lang}" / "LC_MESSAGES" / "django.po"
 
 # The languages' plural rules (CLDR, as GNU gettext writes them): Romanian 1 / 0, 2–19, 101–119… /
-# 20 and more ("20 de minute"); Polish 1 / 2–4, 22–24… / 5–21, 25–31…
+# 20 and more ("20 de minute"); Polish 1 / 2–4, 22–24… / 5–21, 25–31…; French 0 and 1 / 2 and more
+# ("0 message non lu"); Indonesian has one form ("1 menit", "2 menit").
 PLURAL_FORMS = {
     "ro": "nplurals=3; plural=(n==1 ? 0 : (n==0 || (n%100>0 && n%100<20)) ? 1 : 2);",
     "pl": "nplurals=3; plural=(n==1 ? 0 : n%10>=2 && n%10<=4 && (n%100<10 || n%100>=20) ? 1 : 2);",
+    "fr": "nplurals=2; plural=(n > 1);",
+    "id": "nplurals=1; plural=0;",
 }
+NPLURALS = {"ro": 3, "pl": 3, "fr": 2, "id": 1}
 
 
 def plural_form(lang: str, n: int) -> int:
     if lang == "ro":
         return 0 if n == 1 else 1 if n == 0 or 0 < n % 100 < 20 else 2
-    return 0 if n == 1 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
+    if lang == "pl":
+        return 0 if n == 1 else 1 if 2 <= n % 10 <= 4 and not 12 <= n % 100 <= 14 else 2
+    if lang == "fr":
+        return 0 if n <= 1 else 1
+    return 0
 
 
 def catalog(lang: str) -> polib.POFile:
@@ -58,10 +72,12 @@ def test_the_plural_rule_is_each_languages():
     assert [plural_form("ro", n) for n in ro] == [1, 0, 1, 1, 1, 2, 2, 1, 1, 2]
     pl = (0, 1, 2, 4, 5, 12, 14, 21, 22, 25, 104, 112)
     assert [plural_form("pl", n) for n in pl] == [2, 0, 1, 1, 2, 2, 2, 2, 1, 2, 1, 2]
+    assert [plural_form("fr", n) for n in (0, 1, 2, 5, 22)] == [0, 0, 1, 1, 1]
+    assert [plural_form("id", n) for n in (0, 1, 2, 5, 22)] == [0, 0, 0, 0, 0]
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
-def test_every_entry_is_translated_none_fuzzy_with_three_plural_forms(lang):
+def test_every_entry_is_translated_none_fuzzy_with_its_languages_plural_forms(lang):
     # spec: I18N-1
     po = catalog(lang)
     assert po.metadata["Language"] == lang
@@ -74,8 +90,50 @@ def test_every_entry_is_translated_none_fuzzy_with_three_plural_forms(lang):
     plurals = [entry for entry in po if entry.msgid_plural]
     assert plurals
     for entry in plurals:
-        assert sorted(entry.msgstr_plural) == [0, 1, 2], entry.msgid
+        assert sorted(entry.msgstr_plural) == list(range(NPLURALS[lang])), entry.msgid
         assert all(entry.msgstr_plural.values()), entry.msgid
+
+
+# Not copied into the extraction: what makemessages is told to ignore, the catalogs themselves, and
+# what it skips anyway (hidden directories such as .git).
+NOT_SOURCE = {".venv", "var", "tests", "locale"}
+
+
+@pytest.fixture(scope="module")
+def source_entries(tmp_path_factory):
+    """The strings the code holds now, extracted as the catalogs were made (makemessages, ignoring
+    .venv, var and tests), from a copy of the sources so that the shipped catalogs are never touched."""
+    root = tmp_path_factory.mktemp("source")
+    base = Path(settings.BASE_DIR)
+    for child in base.iterdir():
+        if child.name in NOT_SOURCE or child.name.startswith("."):
+            continue
+        if child.is_dir():
+            shutil.copytree(child, root / child.name, ignore=shutil.ignore_patterns("__pycache__", "node_modules"))
+        else:
+            shutil.copy2(child, root / child.name)
+    with chdir(root), override_settings(LOCALE_PATHS=[root / "locale"]):
+        call_command("makemessages", locale=["en"], keep_pot=True, verbosity=0)
+    pot = polib.pofile(str(root / "locale" / "django.pot"))
+    return {(entry.msgctxt, entry.msgid): entry.msgid_plural for entry in pot}
+
+
+def test_the_extraction_finds_the_products_strings(source_entries):
+    # The extraction itself works: strings of Python code, of templates and plural ones are found.
+    assert len(source_entries) > 1000
+    assert source_entries[(None, "Agent workspace")] == ""  # a template
+    assert source_entries[(None, "Your chat transcript")] == ""  # Python code
+    assert source_entries[(None, "%(counter)s unread message")] == "%(counter)s unread messages"
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_string_of_the_source_is_translated_in_the_catalog(source_entries, lang):
+    # spec: I18N-1 — a string added to the code and not to a catalog fails here
+    # translated_entries() leaves out the empty and the fuzzy ones
+    translated = {(e.msgctxt, e.msgid): e.msgid_plural for e in catalog(lang).translated_entries()}
+    missing = sorted(key[1] for key in source_entries if key not in translated)
+    assert missing == []
+    assert {key[1]: plural for key, plural in source_entries.items() if translated[key] != plural} == {}
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)
@@ -114,14 +172,14 @@ def test_msgfmt_checks_the_catalog_and_its_formats(lang):
 
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_compiled_catalog_says_what_the_po_file_says(lang):
-    """Every string as the product reads it (through the compiled catalog), plurals at 1, 2, 5 and 22:
-    a stale or missing .mo fails here."""
+    """Every string as the product reads it (through the compiled catalog), plurals at 0, 1, 2, 5 and
+    22: a stale or missing .mo, or a Plural-Forms header that counts wrong, fails here."""
     po = catalog(lang)
     differ = []
     with translation.override(lang):
         for entry in po:
             if entry.msgid_plural:
-                for n in (1, 2, 5, 22):
+                for n in (0, 1, 2, 5, 22):
                     expected = entry.msgstr_plural[plural_form(lang, n)]
                     if ngettext(entry.msgid, entry.msgid_plural, n) != expected:
                         differ.append((entry.msgid, n))
@@ -143,14 +201,31 @@ WAIT = {
         5: "Średni czas oczekiwania to około 5 minut.",
         22: "Średni czas oczekiwania to około 22 minuty.",
     },
+    "fr": {
+        1: "Le temps d’attente moyen est d’environ 1 minute.",
+        2: "Le temps d’attente moyen est d’environ 2 minutes.",
+        5: "Le temps d’attente moyen est d’environ 5 minutes.",
+        22: "Le temps d’attente moyen est d’environ 22 minutes.",
+    },
+    "id": {
+        1: "Rata-rata waktu tunggu sekitar 1 menit.",
+        2: "Rata-rata waktu tunggu sekitar 2 menit.",
+        5: "Rata-rata waktu tunggu sekitar 5 menit.",
+        22: "Rata-rata waktu tunggu sekitar 22 menit.",
+    },
 }
-POSITION = {"ro": "Sunteți numărul {n} la coadă.", "pl": "Twoje miejsce w kolejce: {n}."}
+POSITION = {
+    "ro": "Sunteți numărul {n} la coadă.",
+    "pl": "Twoje miejsce w kolejce: {n}.",
+    "fr": "Vous êtes en position {n} dans la file d’attente.",
+    "id": "Anda berada di urutan ke-{n} dalam antrean.",
+}
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("browser_tag", ["ro-RO", "pl-PL"])
+@pytest.mark.parametrize("browser_tag", ["ro-RO", "pl-PL", "fr-FR", "id-ID"])
 def test_the_system_messages_a_waiting_customer_reads_count_in_their_language(browser_tag):
-    # spec: LIVE-1, I18N-1 — "22 de minute", "2 minuty", "5 minut": each language's plural forms
+    # spec: LIVE-1, I18N-1 — "22 de minute", "2 minuty", "5 minut", "1 minute": each language's plural forms
     lang = browser_tag[:2]
     workstream = WorkstreamFactory()
     for n in (1, 2, 5, 22):
@@ -166,10 +241,14 @@ UNREAD = {
         "5 nieprzeczytanych wiadomości",
         "22 nieprzeczytane wiadomości",
     ],
+    "fr": ["1 message non lu", "2 messages non lus", "5 messages non lus", "22 messages non lus"],
+    "id": ["1 pesan belum dibaca", "2 pesan belum dibaca", "5 pesan belum dibaca", "22 pesan belum dibaca"],
 }
 FOUND = {
     "ro": ["A fost găsită 1 conversație", "Au fost găsite 2 conversații", "Au fost găsite 22 de conversații"],
     "pl": ["Znaleziono 1 rozmowę", "Znaleziono 2 rozmowy", "Znaleziono 22 rozmowy"],
+    "fr": ["1 conversation trouvée", "2 conversations trouvées", "22 conversations trouvées"],
+    "id": ["1 percakapan ditemukan", "2 percakapan ditemukan", "22 percakapan ditemukan"],
 }
 
 
@@ -201,11 +280,28 @@ WIDGET = {
         "transcriptEmail": "Wyślij mi zapis rozmowy e-mailem",
         "nobody": "Nikt nie może teraz odpowiedzieć. Można rozpocząć czat i poczekać na pierwszego wolnego agenta.",
     },
+    "fr": {
+        "surveyTitle": "Comment s’est passé votre chat ?",
+        "offlineSend": "Envoyer le message",
+        "transcriptEmail": "M’envoyer la transcription par e-mail",
+        "nobody": "Personne ne peut vous répondre pour le moment. "
+        "Vous pouvez lancer un chat et attendre le prochain agent disponible.",
+    },
+    "id": {
+        "surveyTitle": "Bagaimana chat Anda?",
+        "offlineSend": "Kirim pesan",
+        "transcriptEmail": "Kirim transkrip ke email saya",
+        "nobody": "Saat ini tidak ada yang dapat menjawab. "
+        "Anda dapat memulai chat dan menunggu agen berikutnya yang tersedia.",
+    },
 }
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("browser", ["ro-RO,ro;q=0.9,en;q=0.5", "pl-PL,pl;q=0.9,en;q=0.5"])
+@pytest.mark.parametrize(
+    "browser",
+    ["ro-RO,ro;q=0.9,en;q=0.5", "pl-PL,pl;q=0.9,en;q=0.5", "fr-FR,fr;q=0.9,en;q=0.5", "id-ID,id;q=0.9,en;q=0.5"],
+)
 def test_the_widget_speaks_the_visitors_browser_language(client, browser):
     # spec: I18N-1 — the widget follows the visitor's browser language
     lang = browser[:2]
@@ -224,6 +320,8 @@ def test_the_widget_speaks_the_visitors_browser_language(client, browser):
 WORKSPACE = {
     "ro": ["Spațiul de lucru al agentului", "Tablou de bord", "Deconectare", "Starea mea", "2 necitite"],
     "pl": ["Obszar roboczy agenta", "Pulpit", "Wyloguj", "Mój status", "2 nieprzeczytane"],
+    "fr": ["Espace de travail de l’agent", "Tableau de bord", "Se déconnecter", "Mon statut", "2 non lus"],
+    "id": ["Ruang kerja agen", "Dasbor", "Keluar", "Status saya", "2 belum dibaca"],
 }
 
 
@@ -251,6 +349,14 @@ ADMIN_HELP = {
         "Agenci otrzymują rozmowę od razu, zamiast propozycji do zaakceptowania.",
         "Używana, gdy wybrana kolejka jest zamknięta lub nie ma członków.",
     ],
+    "fr": [
+        "Les agents reçoivent la conversation immédiatement au lieu d’une offre à accepter.",
+        "Utilisée lorsque la file d’attente choisie est fermée ou n’a aucun membre.",
+    ],
+    "id": [
+        "Agen langsung mendapatkan percakapan, bukan tawaran untuk diterima.",
+        "Digunakan saat antrean yang dipilih tutup atau tidak memiliki anggota.",
+    ],
 }
 
 
@@ -268,6 +374,8 @@ def test_the_admin_centers_help_texts_are_in_the_admins_language(admin_client, l
 EMAIL = {
     "ro": ("Transcrierea chatului dumneavoastră", "] Client: Aveți o factură?"),
     "pl": ("Zapis Twojego czatu", "] Klient: Aveți o factură?"),
+    "fr": ("La transcription de votre chat", "] Client: Aveți o factură?"),
+    "id": ("Transkrip chat Anda", "] Pelanggan: Aveți o factură?"),
 }
 
 
