@@ -3,11 +3,16 @@
 The routing app's admin adds the queues an agent belongs to to the agent page.
 """
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.files.uploadedfile import UploadedFile
 from django.db.models import Count
+from django.template.loader import render_to_string
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from agents.avatars import avatar_check, avatar_discard_on_commit
 from agents.models import AgentProfile, AgentSkill, Presence, Skill
 from agents.services import agent_presence_set
 from core.errors import DomainError
@@ -64,11 +69,36 @@ class AgentSkillInline(admin.TabularInline):
 # The fields an admin edits on an existing agent. The counters (capacity used, sessions) move
 # under the routing services' row locks, and presence goes through agent_presence_set, so a
 # change saves only these columns rather than the whole row read seconds ago.
-AGENT_ADMIN_COLUMNS = ("display_name", "role", "capacity", "desktop_notifications", "language")
+AGENT_ADMIN_COLUMNS = ("display_name", "role", "capacity", "desktop_notifications", "language", "avatar")
+
+
+class AvatarInput(forms.ClearableFileInput):
+    """The picture's upload box, without a link to where it is stored (it is never public)."""
+
+    template_name = "admin/agents/avatar_input.html"
+
+    def render(self, name, value, attrs=None, renderer=None):
+        # The project's templates/ folder, which the default form renderer does not search.
+        return mark_safe(render_to_string(self.template_name, self.get_context(name, value, attrs)))
+
+
+class AgentProfileForm(forms.ModelForm):
+    class Meta:
+        model = AgentProfile
+        fields = "__all__"
+        widgets = {"avatar": AvatarInput(attrs={"accept": "image/png,image/jpeg,image/gif,image/webp"})}
+
+    def clean_avatar(self):
+        """A new picture is checked from its content and renamed at random (agents.avatars)."""
+        avatar = self.cleaned_data.get("avatar")
+        if isinstance(avatar, UploadedFile):
+            return avatar_check(avatar)
+        return avatar
 
 
 @admin.register(AgentProfile)
 class AgentProfileAdmin(admin.ModelAdmin):
+    form = AgentProfileForm
     list_display = ["display_name", "user", "role", "presence", "capacity_in_use", "session_count"]
     list_filter = ["role", "presence", "skills"]
     list_select_related = ["user", "presence"]
@@ -85,7 +115,7 @@ class AgentProfileAdmin(admin.ModelAdmin):
         "disconnected_at",
     ]
     fieldsets = [
-        (None, {"fields": ["user", "display_name", "role", "language"]}),
+        (None, {"fields": ["user", "display_name", "role", "language", "avatar"]}),
         (
             _("Capacity and presence"),
             {"fields": ["capacity", "capacity_used", "session_count", "presence", "presence_changed_at"]},
@@ -119,7 +149,13 @@ class AgentProfileAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         chosen_presence = obj.presence
+        replaced_avatar = (
+            AgentProfile.objects.filter(pk=obj.pk).values_list("avatar", flat=True).first()
+            if "avatar" in form.changed_data
+            else ""
+        )
         obj.save(update_fields=[name for name in form.changed_data if name in AGENT_ADMIN_COLUMNS])
+        avatar_discard_on_commit(replaced_avatar)
         if "presence" in form.changed_data:
             agent_presence_set(agent_id=obj.pk, presence=chosen_presence, by=request.user)
 

@@ -108,7 +108,19 @@ class AgentProfile(models.Model):
         default=False,
         help_text=_("Play a sound on new work and on a customer's message in a conversation not on screen."),
     )
-    language = models.CharField(max_length=8, choices=settings.LANGUAGES, default="en")
+    language = models.CharField(
+        max_length=8,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("The language of this person's workspace and admin center. Empty: their browser's language."),
+    )
+    avatar = models.FileField(
+        upload_to="avatars/",
+        max_length=200,
+        blank=True,
+        help_text=_("A picture the customer sees beside the agent's name in the chat (PNG, JPEG, GIF or WebP)."),
+    )
 
     class Meta:
         db_table = "routing_agentprofile"

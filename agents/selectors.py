@@ -38,3 +38,15 @@ def reset_presence() -> Presence | None:
         .order_by("-is_system", "order", "pk")
         .first()
     )
+
+
+def user_language(user: AbstractBaseUser | AnonymousUser) -> str:
+    """The language the person chose for their own screens (their agent profile's), or "" to
+    follow their browser (I18N-1). No query for the user of a request: the sign-in backend
+    (``agents.auth.ModelBackendWithProfile``) loaded their profile with them."""
+    if not user.is_authenticated:
+        return ""
+    try:
+        return user.agent.language
+    except AgentProfile.DoesNotExist:
+        return ""

@@ -12,15 +12,27 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonRe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from agents.avatars import avatar_content_type
 from conversations import workspace
 from conversations.attachment_services import message_attach
-from conversations.attachments import attachment_for_link
+from conversations.attachments import agent_for_avatar_link, attachment_for_link
 from conversations.models import Message
 from conversations.views import agent_required
 from core.errors import DomainError, NotFound
 
 #: What a download may do in a browser: nothing. ``sandbox`` also gives it an opaque origin.
 DOWNLOAD_CSP = "default-src 'none'; sandbox"
+
+
+def protected_file_response(handle, *, name: str, content_type: str, inline: bool) -> FileResponse:
+    """A stored file as a download that is never active content on our origin."""
+    response = FileResponse(handle, as_attachment=not inline, filename=name, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = DOWNLOAD_CSP
+    response["Cross-Origin-Resource-Policy"] = "cross-origin"  # the widget shows images on the customer's site
+    response["Referrer-Policy"] = "no-referrer"
+    response["Cache-Control"] = "private, max-age=300"
+    return response
 
 
 @require_GET
@@ -31,15 +43,23 @@ def attachment_download(request: HttpRequest, token: str) -> HttpResponse:
         handle = attachment.file.open("rb")
     except (NotFound, FileNotFoundError):
         raise Http404(_("No such file.")) from None
-    response = FileResponse(
-        handle, as_attachment=not attachment.is_image, filename=attachment.name, content_type=attachment.content_type
+    return protected_file_response(
+        handle, name=attachment.name, content_type=attachment.content_type, inline=attachment.is_image
     )
-    response["X-Content-Type-Options"] = "nosniff"
-    response["Content-Security-Policy"] = DOWNLOAD_CSP
-    response["Cross-Origin-Resource-Policy"] = "cross-origin"  # the widget shows images on the customer's site
-    response["Referrer-Policy"] = "no-referrer"
-    response["Cache-Control"] = "private, max-age=300"
-    return response
+
+
+@require_GET
+def agent_avatar(request: HttpRequest, token: str) -> HttpResponse:
+    """The agent's current avatar a signed, unexpired link names (issue 16); 404 for any other."""
+    try:
+        agent = agent_for_avatar_link(token)
+        content_type = avatar_content_type(agent.avatar.name)
+        if content_type is None:
+            raise NotFound(_("No such file."))
+        handle = agent.avatar.open("rb")
+    except (NotFound, FileNotFoundError):
+        raise Http404(_("No such file.")) from None
+    return protected_file_response(handle, name="avatar", content_type=content_type, inline=True)
 
 
 @require_POST

@@ -13,7 +13,7 @@ Limits are per widget: the widgets app registers where a conversation's limits c
 
 from __future__ import annotations
 
-import io
+import hashlib
 import os
 import re
 import unicodedata
@@ -30,11 +30,12 @@ from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from PIL import Image, UnidentifiedImageError
 
+from agents.models import AgentProfile
 from conversations.errors import ConversationError
 from conversations.models import Attachment, Conversation, Message
 from core.errors import NotFound
+from core.images import image_is_valid
 
 MEGABYTE = 1024 * 1024
 
@@ -147,18 +148,6 @@ def attachment_sniff(content: bytes) -> Sniffed | None:
     return None
 
 
-def image_is_valid(content: bytes, image_format: str) -> bool:
-    """Pillow reads ``content`` as an image of ``image_format`` and finds its structure intact."""
-    try:
-        with Image.open(io.BytesIO(content)) as image:
-            if image.format != image_format:
-                return False
-            image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
-        return False
-    return True
-
-
 def text_is_plain(content: bytes) -> bool:
     """UTF-8 text without control characters that is not markup (HTML, SVG, XML)."""
     try:
@@ -233,6 +222,46 @@ def attachment_for_link(token: str) -> Attachment:
         return Attachment.objects.get(key=key)
     except (signing.BadSignature, ValueError, Attachment.DoesNotExist):
         raise NotFound(_("No such file.")) from None
+
+
+AVATAR_SALT = "conversations.agent_avatar"
+
+
+def avatar_digest(name: str) -> str:
+    """Names the stored picture in a link without revealing where it is stored."""
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+def agent_avatar_url(agent: AgentProfile | None) -> str | None:
+    """The agent's avatar (agents.avatars) as a download path signed now, like an attachment's:
+    it works for ``ATTACHMENT_LINK_MAX_AGE`` seconds and only for the picture of now (a new one
+    gets new links). None when the agent has none. No query."""
+    if agent is None or not agent.avatar:
+        return None
+    token = signing.TimestampSigner(salt=AVATAR_SALT).sign(f"{agent.pk}.{avatar_digest(agent.avatar.name)}")
+    return reverse("conversations:agent_avatar", kwargs={"token": token})
+
+
+def agent_for_avatar_link(token: str) -> AgentProfile:
+    """The agent whose current avatar a link names, or :class:`NotFound` (a wrong signature, an
+    expired link, a picture replaced or removed since)."""
+    try:
+        value = signing.TimestampSigner(salt=AVATAR_SALT).unsign(token, max_age=settings.ATTACHMENT_LINK_MAX_AGE)
+        agent_id, digest = value.split(".")
+        agent = AgentProfile.objects.only("avatar").get(pk=int(agent_id))
+    except (signing.BadSignature, ValueError, AgentProfile.DoesNotExist):
+        raise NotFound(_("No such file.")) from None
+    if not agent.avatar or avatar_digest(agent.avatar.name) != digest:
+        raise NotFound(_("No such file."))
+    return agent
+
+
+def message_agent_avatar(message: Message) -> str | None:
+    """The signed avatar link of the agent who wrote ``message``, else None (select
+    ``sender_user__agent`` with the message: no query)."""
+    if message.sender != Message.Sender.AGENT or not message.sender_user_id:
+        return None
+    return agent_avatar_url(getattr(message.sender_user, "agent", None))
 
 
 def message_attachment(message: Message) -> Attachment | None:

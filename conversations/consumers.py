@@ -132,7 +132,7 @@ class WorkspaceConsumer(FrameConsumer):
         "inbox.counts": PingFrame,  # issue 15: the inbox's counts now, and follow them
         "conversation.read": ConversationReadFrame,  # issue 15: the page showed messages up to seq
     }
-    # conversation.message and conversation.typing have handlers of their own below.
+    # conversation.message, conversation.typing and conversation.survey have handlers of their own below.
     forwarded_events = frozenset(
         {
             "offer.created",
@@ -149,7 +149,6 @@ class WorkspaceConsumer(FrameConsumer):
             "queue.items_changed",  # ROU-13: the open-items list re-reads itself
             "conversation.transferred",  # ROU-14
             "conversation.opt_out",  # SMS-1: the customer texted STOP / START
-            "conversation.survey",  # issue 16: the customer answered the post-chat survey
         }
     )
 
@@ -276,6 +275,14 @@ class WorkspaceConsumer(FrameConsumer):
             return
         # Events of two senders may arrive out of order; the stored messages never are.
         self.send_backlog(conversation_id, up_to=event["seq"])
+
+    def conversation_survey(self, event):
+        """The customer answered the post-chat survey (issue 16): a page showing the conversation
+        gets the answers with their HTML, rendered as the page renders them on load."""
+        if event.get("conversation") not in self.last_sent:
+            return
+        with translation.override(self.language):
+            self.send_json({**event, "html": workspace.survey_fragment(event)})
 
     def send_notes(self, conversation_id: int) -> None:
         """Send the private notes after the last one sent, in order (issue 15)."""

@@ -9,8 +9,9 @@ from datetime import datetime, timedelta
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
-from conversations.attachments import attachment_event, message_attachment
+from conversations.attachments import attachment_event, message_agent_avatar, message_attachment
 from conversations.channels.models import PhoneChannel
 from conversations.channels.outbound import delivery_display, sms_reply_check, sms_reply_queue
 from conversations.chat_settings import chat_settings_of
@@ -30,7 +31,7 @@ from conversations.read_markers import inbox_changed_on_commit
 from conversations.rendering import message_agent_name
 from conversations.selectors import is_consultant, queue_average_wait_minutes
 from conversations.states import CONVERSATION
-from conversations.wait_messages import wait_message_texts
+from conversations.wait_messages import customer_words, wait_message_texts
 from core.errors import Forbidden, NotFound
 from core.realtime import conversation_group, conversation_staff_group, publish_on_commit
 from core.tasks_by_name import task_send_on_commit
@@ -44,7 +45,7 @@ from routing.services.continuity import work_item_return
 
 Actor = ConversationEvent.Actor
 
-INACTIVE_NOTICE = "This conversation was closed after a long time without activity."
+INACTIVE_NOTICE = gettext_noop("This conversation was closed after a long time without activity.")
 
 
 def conversation_lock(conversation_id: int) -> Conversation:
@@ -354,6 +355,9 @@ def message_event(message: Message) -> dict:
         "created_at": message.created_at.isoformat(),
         "agent_name": message_agent_name(message),
     }
+    avatar = message_agent_avatar(message)
+    if avatar is not None:  # the writing agent's picture (issue 16), a signed link
+        event["agent_avatar"] = avatar
     attachment = message_attachment(message)
     if attachment is not None:  # a file (issue 16): its name, size, type and a signed link
         event["attachment"] = attachment_event(attachment)
@@ -589,7 +593,9 @@ def conversation_assign(*, conversation_id: int, agent, work_item) -> Conversati
         data={"agent": agent.pk, "queue": work_item.queue_id},
     )
     message_post(
-        conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=f"{agent.display_name} joined the chat."
+        conversation_id=conversation.pk,
+        sender=Message.Sender.SYSTEM,
+        text=customer_words(conversation.language, gettext_noop("%(name)s joined the chat."), name=agent.display_name),
     )
     return conversation
 
@@ -697,7 +703,11 @@ def conversation_customer_end(*, conversation_id: int, note: str = "") -> Conver
         raise ConversationError("Only an agent can end a persistent conversation.", code="end_not_allowed")
     if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
         return conversation
-    return _end(conversation, actor=Actor.CUSTOMER, notice=note or "The customer ended the chat.")
+    return _end(
+        conversation,
+        actor=Actor.CUSTOMER,
+        notice=note or customer_words(conversation.language, gettext_noop("The customer ended the chat.")),
+    )
 
 
 @transaction.atomic
@@ -711,7 +721,12 @@ def conversation_agent_end(*, conversation_id: int, agent, wrap_up_code_id: int 
         raise ConversationError("This conversation is not active.", code="not_active")
     if wrap_up_code_id is not None and wrap_up_code_id != conversation.wrap_up_code_id:
         wrap_up_code_apply(conversation, code_id=wrap_up_code_id, actor_user=agent.user)
-    return _end(conversation, actor=Actor.AGENT, actor_user=agent.user, notice=f"{agent.display_name} ended the chat.")
+    return _end(
+        conversation,
+        actor=Actor.AGENT,
+        actor_user=agent.user,
+        notice=customer_words(conversation.language, gettext_noop("%(name)s ended the chat."), name=agent.display_name),
+    )
 
 
 def _close_after_wrap_up(conversation: Conversation, *, actor: str, actor_user=None) -> Conversation:
@@ -839,7 +854,13 @@ def conversation_inactive_close(*, conversation_id: int) -> Conversation | None:
     conversation.save(update_fields=["inactive_close_at"])
     if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
         return conversation
-    return _end(conversation, actor=Actor.SYSTEM, notice="The conversation was closed after a period of inactivity.")
+    return _end(
+        conversation,
+        actor=Actor.SYSTEM,
+        notice=customer_words(
+            conversation.language, gettext_noop("The conversation was closed after a period of inactivity.")
+        ),
+    )
 
 
 @transaction.atomic
@@ -890,7 +911,11 @@ def conversation_end_if_customer_gone(*, conversation_id: int) -> Conversation |
         return conversation
     if conversation.status not in (Conversation.Status.OPEN, Conversation.Status.ACTIVE):
         return conversation
-    return _end(conversation, actor=Actor.SYSTEM, notice="The customer left the chat.")
+    return _end(
+        conversation,
+        actor=Actor.SYSTEM,
+        notice=customer_words(conversation.language, gettext_noop("The customer left the chat.")),
+    )
 
 
 def conversations_apply_overdue_deadlines(*, limit: int = 500) -> dict[str, int]:
@@ -948,7 +973,11 @@ def conversation_customer_back(*, conversation_id: int) -> Conversation:
 
 def conversation_waiting_auto_close(*, conversation: Conversation) -> Conversation:
     """Close a locked conversation left waiting past its deadline (CONV-1); the caller checked the deadline."""
-    message_post(conversation_id=conversation.pk, sender=Message.Sender.SYSTEM, text=INACTIVE_NOTICE)
+    message_post(
+        conversation_id=conversation.pk,
+        sender=Message.Sender.SYSTEM,
+        text=customer_words(conversation.language, INACTIVE_NOTICE),
+    )
     conversation = conversation_transition(
         conversation_id=conversation.pk, to=Conversation.Status.CLOSED, actor=Actor.SYSTEM, note="Inactive"
     )

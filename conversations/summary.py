@@ -551,27 +551,3 @@ def record_search(kind: str, query: str) -> list[LinkedRecord]:
     if kind == "case":
         return [LinkedRecord("case", c.pk, f"{c.number} {c.title}") for c in case_search(query)]
     raise SummaryError(_("Search contacts, accounts or cases."), code="invalid")
-
-
-def summary_js_strings() -> dict[str, str]:
-    """The words summary.js shows, translated on the server (I18N-1)."""
-    return {
-        "noCustomer": _("No contact or account is linked yet."),
-        "noCase": _("No case is linked."),
-        "noCases": _("No cases yet."),
-        "noActivity": _("No activity yet."),
-        "noRecord": _("Link a contact, an account or a case to see its timeline."),
-        "unlink": _("Unlink"),
-        "link": _("Link"),
-        "more": _("Show more"),
-        "failed": _("That did not work; try again."),
-        "searching": _("Searching…"),
-        "noResults": _("Nothing found."),
-        "contact": _("Contact"),
-        "account": _("Account"),
-        "case": _("Case"),
-        "by": _("by %(name)s"),
-        "confirmMatch": _("Confirm match"),
-        "matchedBy": _("Matched by %(what)s. Confirm only once the customer has proved who they are."),
-        "none": "—",
-    }

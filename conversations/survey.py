@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from conversations.errors import ConversationError
 from conversations.models import Conversation, SurveyResponse
@@ -71,18 +72,21 @@ def conversation_survey_answer(
     """
     conversation = conversation_lock(conversation_id)
     if conversation.status not in ENDED:
-        raise ConversationError("The survey opens when the chat has ended.", code="chat_not_ended")
+        raise ConversationError(_("The survey opens when the chat has ended."), code="chat_not_ended")
     if SurveyResponse.objects.filter(conversation=conversation).exists():
-        raise ConversationError("This survey was answered already.", code="survey_answered")
+        raise ConversationError(_("This survey was answered already."), code="survey_answered")
     if scale not in SurveyResponse.Scale.values:
-        raise ConversationError("This widget asks for no rating.", code="survey_off")
+        raise ConversationError(_("This widget asks for no rating."), code="survey_off")
     allowed = range(1, 6) if scale == SurveyResponse.Scale.STARS else range(0, 2)
     if type(rating) is not int or rating not in allowed:
-        raise ConversationError(f"The rating is one of {allowed.start}–{allowed.stop - 1}.", code="invalid_rating")
+        raise ConversationError(
+            _("The rating is one of %(low)d–%(high)d.") % {"low": allowed.start, "high": allowed.stop - 1},
+            code="invalid_rating",
+        )
     if len(comment) > MAX_COMMENT_LENGTH or any(len(answer) > MAX_ANSWER_LENGTH for answer in answers):
-        raise ConversationError("An answer is too long.", code="too_long")
+        raise ConversationError(_("An answer is too long."), code="too_long")
     if len(answers) > len(questions):
-        raise ConversationError("More answers than questions.", code="invalid")
+        raise ConversationError(_("More answers than questions."), code="invalid")
     survey = SurveyResponse.objects.create(
         conversation=conversation,
         scale=scale,

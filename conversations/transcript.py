@@ -11,11 +11,12 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.mail import send_mail
 from django.utils import translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from conversations.errors import ConversationError
 from conversations.models import Conversation, Message
 from conversations.rendering import message_agent_name, message_sender_name
+from core.tasks_by_name import task_send_on_commit
 
 CUSTOMER_VISIBLE = (Message.Sender.CUSTOMER, Message.Sender.AGENT, Message.Sender.BOT, Message.Sender.SYSTEM)
 
@@ -40,14 +41,34 @@ def conversation_transcript_text(conversation: Conversation, *, language: str) -
 def conversation_transcript_email(*, conversation: Conversation, to: str, language: str) -> None:
     """Email the transcript to the address the customer typed, at most once per conversation in
     ``TRANSCRIPT_EMAIL_INTERVAL_SECONDS`` (a second ask in that time is refused, nothing sent).
-    Refused where the product has no outbound mail (``OUTBOUND_MAIL``)."""
+    Refused where the product has no outbound mail (``OUTBOUND_MAIL``). The mail goes out from the
+    ``conversations.transcript_email`` task once the current transaction commits, which retries
+    while the mail server cannot be reached. The caller has checked that the asker is the
+    conversation's customer (SEC-1)."""
     if not settings.OUTBOUND_MAIL:
-        raise ConversationError("Transcripts cannot be sent by email here.", code="mail_off")
+        raise ConversationError(gettext("Transcripts cannot be sent by email here."), code="mail_off")
     interval = settings.TRANSCRIPT_EMAIL_INTERVAL_SECONDS
     if not cache.add(f"transcript-email:{conversation.public_id}", 1, interval):
+        minutes = max(1, -(-interval // 60))
         raise ConversationError(
-            f"The transcript was sent a moment ago; ask again in {interval // 60} minutes.", code="throttled"
+            ngettext(
+                "The transcript was sent a moment ago; ask again in %(count)d minute.",
+                "The transcript was sent a moment ago; ask again in %(count)d minutes.",
+                minutes,
+            )
+            % {"count": minutes},
+            code="throttled",
         )
+    task_send_on_commit("conversations.transcript_email", conversation.pk, to, language)
+
+
+def conversation_transcript_send(*, conversation_id: int, to: str, language: str) -> None:
+    """Build and send the transcript mail now (the task's body). Writes nothing; a conversation
+    gone since the ask sends nothing. Mail errors (``SMTPException``, ``OSError``) propagate, for
+    the task to retry."""
+    conversation = Conversation.objects.filter(pk=conversation_id).first()
+    if conversation is None:
+        return
     text = conversation_transcript_text(conversation, language=language)
     with translation.override(language):
         subject = gettext("Your chat transcript")

@@ -22,6 +22,7 @@ urlpatterns = [
         name="attachment_upload",
     ),
     path("attachments/<str:token>/", attachment_views.attachment_download, name="attachment_download"),
+    path("avatars/<str:token>/", attachment_views.agent_avatar, name="agent_avatar"),
     path("workspace/inbox/", inbox_views.inbox_panel, name="inbox_panel"),
     path("workspace/inbox-sound/", inbox_views.inbox_sound_set, name="inbox_sound_set"),
     path("workspace/search/", inbox_views.search, name="search"),

@@ -30,10 +30,11 @@ from conversations.channels.outbound import delivery_js_strings
 from conversations.models import Conversation
 from conversations.read_markers import conversation_mark_read
 from conversations.search_forms import inbox_context
-from conversations.summary import customer_summary, summary_js_strings
+from conversations.summary import customer_summary
 from conversations.survey import conversation_survey, recent_surveys
 from conversations.tagging import conversation_tags_of
 from core.errors import DomainError, NotFound
+from core.i18n import request_language_use
 from routing import selectors as routing_selectors
 
 LOGIN_URL = reverse_lazy("conversations:login")
@@ -54,6 +55,7 @@ def agent_required(view):
         if agent is None:
             return render(request, "conversations/not_agent.html", status=403)
         request.agent = agent
+        request_language_use(request, agent.language)  # the agent's own setting, then the browser (I18N-1)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -85,35 +87,10 @@ class WorkspaceLogoutView(LogoutView):
 
 
 def js_strings() -> dict[str, str]:
-    """The words the workspace scripts (static/conversations/workspace/) show, translated on the server (I18N-1)."""
-    return {
-        "reject": _("Reject"),
-        "accept": _("Accept"),
-        "secondsLeft": _("%(seconds)s s left"),
-        "connected": _("Connected"),
-        "connecting": _("Connecting…"),
-        "offline": _("Offline – reconnecting…"),
-        "customerEnded": _("The customer ended the chat"),
-        "tooLarge": _("A message is at most 28 KB."),
-        "sending": _("Sending…"),
-        "you": _("You"),
-        "customer": _("Customer"),
-        "agent": _("Agent"),
-        "system": _("System"),
-        "bot": _("Bot"),
-        "status_open": _("Open"),
-        "status_active": _("Active"),
-        "status_waiting": _("Waiting"),
-        "status_wrap_up": _("Wrap-up"),
-        "status_closed": _("Closed"),
-        "notificationGone": _("This work item is no longer available."),
-        "dismiss": _("Dismiss"),
-        "open": _("Open"),
-        "saved": _("Saved."),
-        "notSaved": _("Not saved; try again."),
-        **delivery_js_strings(),  # SMS-1: the same words as the page's _sms_delivery.html
-        "contactLinked": _("Linked to %(name)s."),  # SMS-2: the contact picker
-    }
+    """What the workspace scripts name at run time, as the server words it (an SMS's delivery
+    status, SMS-1: the same words as the page's _sms_delivery.html). The scripts' own words come
+    from the djangojs catalog at /jsi18n/ (I18N-1)."""
+    return delivery_js_strings()
 
 
 def page_context(request: HttpRequest, **context) -> dict:
@@ -184,7 +161,6 @@ def conversation(request: HttpRequest, conversation_id: int) -> HttpResponse:
             request,
             page=page,
             summary=summary,
-            summary_strings=summary_js_strings(),
             survey=conversation_survey(page.conversation),
             pending_notifications=page.notifications,
             dashboard_url=reverse("conversations:dashboard"),
@@ -238,6 +214,8 @@ def supervisor_required(view):
         if not oversees_all(request.user):
             return HttpResponse(_("Only supervisors and admins see the supervisor view."), status=403)
         request.agent = workspace.workspace_agent(request.user)  # None for an admin who is no agent
+        if request.agent is not None:
+            request_language_use(request, request.agent.language)
         return view(request, *args, **kwargs)
 
     return wrapped
@@ -283,13 +261,6 @@ def supervisor(request: HttpRequest) -> HttpResponse:
             agents=routing_selectors.supervisor_agents(),
             queues=queues,
             surveys=recent_surveys(),
-            supervisor_strings={
-                "capacity": _("%(used)s of %(total)s"),
-                "resetFailed": _("The presence could not be reset."),
-                "s": _("%(s)d s"),
-                "min": _("%(m)d min %(s)02d s"),
-                "h": _("%(h)d h %(m)02d min"),
-            },
         ),
     )
 

@@ -10,6 +10,7 @@ written, with its placeholders filled.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import get_supported_language_variant, gettext, ngettext
 
@@ -22,11 +23,25 @@ def _product_wording(field: str, value: str) -> bool:
     return value == ChatSettings._meta.get_field(field).default
 
 
-def _language(tag: str) -> str:
+def customer_language(tag: str) -> str:
+    """The shipped language a customer reads for their conversation's ``tag`` ("fr-FR" → "fr"),
+    the product's default for one we do not ship — never the agent's who happened to act."""
     try:
         return get_supported_language_variant(tag or "")
     except LookupError:
-        return translation.get_language() or "en"
+        return settings.LANGUAGE_CODE
+
+
+_language = customer_language
+
+
+def customer_words(language: str, text: str, **values: object) -> str:
+    """A system message a customer receives (agent joined, chat ended, …), in their conversation's
+    ``language`` (I18N-1): ``text`` is the English sentence marked with ``gettext_noop``, so the
+    stored message says it once, in the customer's words, for the live and the later reader."""
+    with translation.override(customer_language(language)):
+        sentence = gettext(text)
+    return sentence % values if values else sentence
 
 
 def wait_message_texts(*, workstream: Workstream, position: int, minutes: int, language: str) -> list[str]:

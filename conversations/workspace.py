@@ -202,6 +202,12 @@ def message_fragment(row: MessageRow) -> str:
     return render_to_string("conversations/_message.html", {"message": row}).strip()
 
 
+def survey_fragment(event: dict) -> str:
+    """The post-chat survey's answers as the conversation page shows them (issue 16), from the
+    ``conversation.survey`` event, so a page open when the customer answers shows them too."""
+    return render_to_string("conversations/_survey.html", {"survey": event}).strip()
+
+
 def message_rows(conversation: Conversation, *, limit: int = HISTORY_LIMIT) -> list[MessageRow]:
     """The latest ``limit`` messages in sequence order, with the writing agent's name (one query)."""
     latest = list(

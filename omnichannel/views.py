@@ -1,8 +1,24 @@
 from django.conf import settings
 from django.db import connection
-from django.http import JsonResponse
-from django.views.decorators.cache import never_cache
+from django.http import Http404, JsonResponse
+from django.utils import translation
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
+from django.views.i18n import JavaScriptCatalog
+
+_catalog_view = JavaScriptCatalog.as_view(domain="djangojs")
+
+
+@require_GET
+@cache_control(max_age=300)
+def javascript_catalog(request, language: str):
+    """The scripts' words in ``language`` (I18N-1): Django's JavaScriptCatalog for the djangojs
+    domain. The language is in the address, so the agent's own setting (not the browser's)
+    decides it and a cache never mixes two languages."""
+    if language not in dict(settings.LANGUAGES):
+        raise Http404
+    with translation.override(language):
+        return _catalog_view(request)
 
 
 @never_cache

@@ -204,6 +204,8 @@ class WidgetConsumer(AsyncFrameConsumer):
         # anchors from these parts, and shows this name (issue 11, SEC-2).
         with translation.override(self.language):
             frame["sender_name"] = message_sender_name(sender=event["sender"], agent_name=event.get("agent_name"))
+            if event.get("agent_avatar"):  # issue 16: a signed, expiring link to the agent's picture
+                frame["sender_avatar"] = event["agent_avatar"]
             if event.get("attachment"):  # a file (issue 16): its parts and size in the widget's language
                 frame["attachment"] = {**event["attachment"], "size_label": size_label(event["attachment"]["size"])}
                 frame["parts"] = attachment_parts(event["attachment"])

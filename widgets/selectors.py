@@ -1,10 +1,14 @@
 """Reads of the widgets app that the admin center, pages and the API share."""
 
 import contextlib
+import functools
+import json
+import re
 import uuid
 import zoneinfo
 from collections.abc import Iterator, Sequence
 from datetime import datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -14,7 +18,7 @@ from django.utils import timezone, translation
 from django.utils.html import escape
 from django.utils.translation import get_supported_language_variant
 from django.utils.translation import gettext as _
-from django.utils.translation.trans_real import parse_accept_lang_header
+from django.utils.translation.trans_real import DjangoTranslation, parse_accept_lang_header
 
 from conversations.attachments import AttachmentPolicy, size_label
 from conversations.models import Conversation
@@ -258,6 +262,40 @@ def widget_strings(language: str) -> dict[str, str]:
         }
 
 
+#: The widget's public scripts (WID-5): their ``gettext("…")`` words are the widget's catalog.
+WIDGET_SCRIPTS = [
+    Path(__file__).resolve().parent / "static" / "widgets" / name for name in ("loader.js", "pane.js", "attachments.js")
+]
+GETTEXT_CALL = re.compile(r'\bgettext\("((?:[^"\\]|\\.)*)"\)')
+
+
+@functools.cache
+def widget_msgids() -> tuple[str, ...]:
+    """The words the widget's scripts ask ``gettext`` for, in the order they first appear."""
+    found: dict[str, None] = {}
+    for path in WIDGET_SCRIPTS:
+        for literal in GETTEXT_CALL.findall(path.read_text(encoding="utf-8")):
+            found[json.loads(f'"{literal}"')] = None
+    return tuple(found)
+
+
+@functools.cache
+def _widget_catalog(language: str) -> dict[str, str]:
+    translated = DjangoTranslation(language, domain="djangojs")
+    return {msgid: text for msgid in widget_msgids() if (text := translated.gettext(msgid)) != msgid}
+
+
+def widget_catalog(language: str) -> dict[str, str]:
+    """The widget scripts' words in ``language`` (I18N-1): the djangojs catalog (the one the
+    workspace's /jsi18n/ serves), cut to what the widget uses and carried by the session answer, so
+    the host page loads no second script and gets no global. Words left as they are are left out."""
+    try:
+        language = get_supported_language_variant(language or settings.LANGUAGE_CODE)
+    except LookupError:
+        language = settings.LANGUAGE_CODE
+    return dict(_widget_catalog(language))
+
+
 def widget_postchat_labels(widget: ChatWidget) -> list[str]:
     """The post-chat survey's extra questions, in order."""
     return list(PostChatQuestion.objects.filter(widget=widget).order_by("order", "pk").values_list("label", flat=True))
@@ -284,6 +322,7 @@ def widget_config(widget: ChatWidget, *, language: str, questions: list[PreChatQ
         "survey": widget_survey(widget),
         "transcript_email": settings.OUTBOUND_MAIL,
         "strings": widget_strings(shown_in),
+        "catalog": widget_catalog(shown_in),
         "title": widget.title,
         "greeting": widget.greeting,
         "theme_color": widget.theme_color,

@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "omnichannel.middleware.AdminLanguageMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -198,6 +199,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "/workspace/login/"
+# The request's user comes with their agent profile (their own language, I18N-1) in one query.
+AUTHENTICATION_BACKENDS = ["agents.auth.ModelBackendWithProfile"]
 
 LANGUAGE_CODE = "en"
 LANGUAGES = [
@@ -223,6 +226,8 @@ STORAGES = {
 }
 #: How long a signed attachment link works (conversations.attachments); pages and sockets sign anew.
 ATTACHMENT_LINK_MAX_AGE = env.int("ATTACHMENT_LINK_MAX_AGE", default=12 * 3600)
+# An agent's avatar (issue 16): the largest picture an admin may upload, in bytes.
+AGENT_AVATAR_MAX_BYTES = env.int("AGENT_AVATAR_MAX_BYTES", default=1024 * 1024)
 WHITENOISE_USE_FINDERS = True
 
 # --- API -----------------------------------------------------------------------------------

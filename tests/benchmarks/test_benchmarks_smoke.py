@@ -20,8 +20,6 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 
 pytestmark = [
     pytest.mark.slow,
-    # One test process at a time: each benchmark builds its database and measures the machine.
-    pytest.mark.xdist_group("benchmarks"),
     pytest.mark.skipif(not DATABASE_URL.startswith("postgres"), reason="the benchmarks need PostgreSQL (DATABASE_URL)"),
 ]
 
@@ -42,9 +40,12 @@ ROUTING_KEYS = {"agents", "items", "offers_per_s", "ms_per_offer", "queries_per_
 
 
 def bench_database(kind: str) -> str:
-    """A database of the benchmark's own, named after the test run's (so parallel runs stay apart)."""
+    """A database of the benchmark's own, named after the test run's and the test process's (so
+    parallel runs, and the two chat tests on two pytest-xdist processes, stay apart)."""
     parts = urlsplit(DATABASE_URL)
-    return parts._replace(path=f"/{parts.path.lstrip('/')}_{kind}_smoke_bench2").geturl()
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    name = f"{parts.path.lstrip('/')}_{kind}_smoke_bench2" + (f"_{worker}" if worker else "")
+    return parts._replace(path=f"/{name}").geturl()
 
 
 def run_benchmark(module: str, args: list[str], env: dict[str, str], tmp_path: Path, timeout: int = 120) -> dict:

@@ -258,12 +258,20 @@ def _json_script(response, element_id: str) -> str:
     return html[start : html.index("</script>", start)]
 
 
-def test_the_workspace_script_gets_its_words_from_the_server(client, agent):
-    # spec: I18N-1 — the words the script shows are translated on the server
+def test_the_workspace_script_gets_its_words_from_the_javascript_catalog(client, agent):
+    # spec: I18N-1 — the scripts' words come from the djangojs catalog, in the page's language
+    agent.language = "fr"
+    agent.save(update_fields=["language"])
     client.force_login(agent.user)
+    html = client.get(DASHBOARD).content.decode()
+    assert '<script src="/jsi18n/fr/"></script>' in html
     strings = json.loads(_json_script(client.get(DASHBOARD), "ws-strings"))
-    assert strings["reject"] == "Reject"
-    assert strings["customerEnded"] == "The customer ended the chat"
+    assert "delivery_prefix" in strings  # what the server names at run time stays data
+    catalog = client.get("/jsi18n/fr/")
+    assert catalog.status_code == 200
+    body = catalog.content.decode()
+    assert '"Reject": "Refuser"' in body and "conversation status\\u0004Open" in body
+    assert client.get("/jsi18n/xx/").status_code == 404
 
 
 @pytest.mark.parametrize("sessions", [1, 10])

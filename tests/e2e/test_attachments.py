@@ -1,18 +1,25 @@
 """Files both ways in a real browser (issue 16): a customer on another website attaches an image
 and a PDF, the agent sees the thumbnail and the named link and sends a file back, the customer
-sees it."""
+sees it with the agent's name and avatar in the header; then the customer closes the pane, the
+agent writes, the badge shows 1; the chat ends, the survey is answered and the agent sees the
+rating."""
 
 import re
+from pathlib import Path
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from playwright.sync_api import expect
 
-from conversations.models import Attachment
+from conversations.models import Attachment, SurveyResponse
 from tests.conversations.attachment_files import PDF, png_bytes
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
+from widgets.models import ChatWidget
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 
 
 @pytest.fixture
@@ -20,9 +27,13 @@ def shop(asgi_server, host_site, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     queue = QueueFactory(name="Kettles")
     widget = ChatWidgetFactory(
-        workstream=WorkstreamFactory(name="Shop chat", default_queue=queue), origins=[host_site.origin]
+        workstream=WorkstreamFactory(name="Shop chat", default_queue=queue),
+        origins=[host_site.origin],
+        survey_rating=ChatWidget.SurveyRating.STARS,
+        unread_sound=True,
     )
     agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
+    agent.avatar.save("ada.png", SimpleUploadedFile("ada.png", png_bytes((24, 24), (20, 140, 60))), save=True)
     host_site.pages["/checkout"] = host_page(asgi_server, widget)
     return widget, agent
 
@@ -41,9 +52,11 @@ def loaded(image) -> bool:
 
 
 def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, host_site, shop):
+    # spec: LIVE-2, SEC-2 — issue 16's browser test: files both ways, avatar, badge, survey, rating
     widget, agent = shop
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
+    customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
         customer.goto(f"{host_site.origin}/checkout")
@@ -84,6 +97,14 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
         chooser.value.set_files({"name": "steps.txt", "mimeType": "text/plain", "buffer": b"1. Descale the kettle.\n"})
         expect(customer.get_by_test_id("attachment-file").last).to_have_text("steps.txt", timeout=TIMEOUT)
         expect(customer.locator("[data-testid=message][data-sender=agent]").last).to_contain_text("23\xa0bytes")
+        # The header names the agent with the avatar the admin set, loaded through its signed link.
+        expect(customer.get_by_test_id("chat-title")).to_have_text("Ada Agent")
+        avatar = customer.get_by_test_id("agent-avatar")
+        expect(avatar).to_have_attribute("src", re.compile(rf"^{re.escape(asgi_server.url)}/avatars/"))
+        wait_until(lambda: loaded(avatar), what="the agent's avatar to load")
+        assert avatar.evaluate("(img) => img.alt") == ""  # the name beside it says who it is
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        customer.screenshot(path=str(SCREENSHOTS / "widget-agent-avatar.png"))
 
         # Dropped on the chat (the agent) and pasted into the message box (the customer).
         agent_page.get_by_test_id("messages").dispatch_event("drop", {"dataTransfer": files(agent_page, "dropped.txt")})
@@ -102,6 +123,27 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
             ("agent", "dropped.txt", "text/plain; charset=utf-8"),
             ("customer", "pasted.txt", "text/plain; charset=utf-8"),
         ]
+
+        # The customer closes the pane; the agent writes; the badge shows 1 and, as this widget
+        # is set to, a tone plays (none played while the pane was open).
+        assert customer.evaluate("window.tones") == 0
+        customer.get_by_test_id("chat-close").click()
+        agent_page.get_by_test_id("composer").fill("Did the steps help?")
+        agent_page.get_by_test_id("send").click()
+        expect(customer.get_by_test_id("unread-badge")).to_have_text("1", timeout=TIMEOUT)
+        assert customer.evaluate("window.tones") == 1
+        customer.get_by_test_id("chat-button").click()
+        expect(customer.get_by_test_id("unread-badge")).to_be_hidden()
+
+        # The chat ends, the customer answers the survey, the agent sees the rating.
+        customer.get_by_test_id("end-chat").click()
+        customer.get_by_test_id("end-chat-confirm").click()
+        expect(customer.get_by_test_id("survey")).to_be_visible(timeout=TIMEOUT)
+        customer.get_by_test_id("survey-rating-5").click()
+        customer.get_by_test_id("survey-submit").click()
+        expect(customer.get_by_test_id("survey-thanks")).to_be_visible(timeout=TIMEOUT)
+        assert SurveyResponse.objects.get(conversation__widget=widget).rating == 5
+        expect(agent_page.get_by_test_id("survey-rating")).to_have_attribute("data-rating", "5", timeout=TIMEOUT)
     finally:
         agent_page.context.close()
         customer.context.close()

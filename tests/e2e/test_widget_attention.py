@@ -7,18 +7,22 @@ import re
 from pathlib import Path
 
 import pytest
+from celery import current_app
+from django.core import mail
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from customers.models import Case
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
 from widgets.models import ChatWidget, PostChatQuestion, SelfServiceAction
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PHONE = {"width": 390, "height": 844}
+PHONE = {"width": 375, "height": 667}
+#: The phone sizes the open widget is checked (and photographed) at: a common one and the smallest.
+PHONES = [{"width": 375, "height": 667}, {"width": 320, "height": 568}]
 PAGE_TITLE = "Checkout – Example Shop"
 
 
@@ -45,15 +49,19 @@ def focused_test_id(page) -> str | None:
 
 
 def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_is_answered(
-    browser, asgi_server, host_site, shop
+    browser, asgi_server, host_site, shop, settings, monkeypatch
 ):
-    # spec: LIVE-2, WID-5 — unread badge and title while closed; read when opened; the agent's name;
-    # the post-chat survey answered and its rating seen by the agent
+    # spec: LIVE-2, WID-5, SEC-1 — unread badge and title while closed; read when opened; the agent's
+    # name; the post-chat survey answered and its rating seen by the agent; the transcript
+    # downloaded and sent by email from the ended chat
+    settings.OUTBOUND_MAIL = True
+    monkeypatch.setitem(current_app.conf, "CELERY_TASK_ALWAYS_EAGER", True)  # the mail task runs in the server
     widget, agent = shop
     ChatWidget.objects.filter(pk=widget.pk).update(survey_rating=ChatWidget.SurveyRating.STARS)
     PostChatQuestion.objects.create(widget=widget, label="Did we solve it?")
     agent_page = browser.new_context(base_url=asgi_server.url).new_page()
     customer = browser.new_context().new_page()
+    customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
         customer.goto(f"{host_site.origin}/checkout")
@@ -79,6 +87,7 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
         expect(badge).to_have_text("1", timeout=TIMEOUT)
         expect(customer).to_have_title(f"(1) {PAGE_TITLE}")
         expect(customer.get_by_test_id("chat-button")).to_have_attribute("aria-label", re.compile(r"1"))
+        assert customer.evaluate("window.tones") == 0  # the sound is off unless the admin turns it on
         agent_page.get_by_test_id("composer").fill("Is it the blue one?")
         agent_page.get_by_test_id("send").click()
         expect(badge).to_have_text("2", timeout=TIMEOUT)
@@ -110,6 +119,22 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
         agent_page.reload()
         expect(agent_page.get_by_test_id("survey-rating")).to_have_attribute("data-rating", "4", timeout=TIMEOUT)
         expect(agent_page.get_by_test_id("survey-comment")).to_have_text("Quick <i>and</i> kind")
+
+        # The transcript of the ended chat: downloaded as text, and sent to the customer's address.
+        with customer.expect_download() as download:
+            customer.get_by_test_id("transcript-download").click()
+        text = Path(download.value.path()).read_text()
+        assert "] Ada Agent: Is it the blue one?" in text and "survey" not in text.lower()
+        customer.get_by_test_id("transcript-email").fill("grace@example.com")
+        customer.get_by_test_id("transcript-email-send").click()
+        expect(customer.locator("[data-testid=transcript] [role=status]")).to_have_text(
+            "The transcript is on its way.", timeout=TIMEOUT
+        )
+        wait_until(lambda: len(mail.outbox) == 1, what="the transcript mail")
+        assert mail.outbox[0].to == ["grace@example.com"] and mail.outbox[0].body == text
+        customer.get_by_test_id("transcript-email-send").click()  # at once again: refused, nothing sent
+        expect(customer.locator("[data-testid=transcript] [role=status]")).to_contain_text("ask again", timeout=TIMEOUT)
+        assert len(mail.outbox) == 1
     finally:
         agent_page.context.close()
         customer.context.close()
@@ -158,9 +183,11 @@ def test_nobody_online_the_offline_form_becomes_a_case_an_agent_finds(browser, a
         customer.context.close()
 
 
-def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(browser, host_site, shop):
+@pytest.mark.parametrize("phone", PHONES, ids=lambda size: f"{size['width']}x{size['height']}")
+def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(browser, host_site, shop, phone):
     # spec: WID-5 — size, keyboard, screen-reader labels
-    customer = browser.new_context(viewport=PHONE).new_page()
+    size_name = f"{phone['width']}x{phone['height']}"
+    customer = browser.new_context(viewport=phone, has_touch=True).new_page()
     try:
         customer.goto(f"{host_site.origin}/checkout")
         button = customer.get_by_test_id("chat-button")
@@ -181,14 +208,14 @@ def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(brows
         expect(pane).to_have_attribute("aria-label", "Kettle help")
         wait_until(lambda: focused_test_id(customer) == "prechat-submit")
         box = pane.bounding_box()
-        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, PHONE["width"], PHONE["height"])
+        assert (box["x"], box["y"], box["width"], box["height"]) == (0, 0, phone["width"], phone["height"])
         close = customer.get_by_test_id("chat-close")
         close_box = close.bounding_box()
-        assert close_box["x"] + close_box["width"] <= PHONE["width"] and close_box["y"] >= 0
+        assert close_box["x"] >= 0 and close_box["x"] + close_box["width"] <= phone["width"] and close_box["y"] >= 0
         assert close_box["width"] >= 44 and close_box["height"] >= 44
         expect(close).to_have_attribute("aria-label", re.compile(r"\S"))
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        customer.screenshot(path=str(SCREENSHOTS / "phone-prechat.png"))
+        customer.screenshot(path=str(SCREENSHOTS / f"phone-{size_name}-prechat.png"))
 
         customer.keyboard.press("Enter")  # start the chat
         composer = customer.get_by_test_id("composer")
@@ -196,14 +223,21 @@ def test_on_a_phone_the_open_widget_fills_the_screen_and_works_by_keyboard(brows
         wait_until(lambda: focused_test_id(customer) == "composer")
         expect(composer).to_have_attribute("aria-label", re.compile(r"\S"))
         expect(customer.get_by_test_id("messages")).to_have_attribute("role", "log")
-        size = composer.evaluate("node => parseFloat(getComputedStyle(node).fontSize)")
-        assert size >= 16  # no zoom on focus
+        # No zoom on focus: every field the customer types in is at least 16 px.
+        sizes = pane.evaluate(
+            "pane => [...pane.querySelectorAll('input, textarea, select')]"
+            ".map(node => [node.dataset.testid, parseFloat(getComputedStyle(node).fontSize)])"
+        )
+        assert sizes and all(size >= 16 for _name, size in sizes), sizes
+        composer_box = composer.bounding_box()
+        assert composer_box["y"] + composer_box["height"] <= phone["height"]  # the message box is on screen
         customer.keyboard.type("Hello from my phone")
         customer.keyboard.press("Enter")
         expect(customer.locator("[data-testid=message][data-sender=customer]")).to_contain_text(
             "Hello from my phone", timeout=TIMEOUT
         )
-        customer.screenshot(path=str(SCREENSHOTS / "phone-chat.png"))
+        customer.screenshot(path=str(SCREENSHOTS / f"phone-{size_name}-chat.png"))
+        assert close.bounding_box() == close_box  # still reachable with the chat under way
 
         # Escape closes the pane and gives focus back to the chat button.
         customer.keyboard.press("Escape")

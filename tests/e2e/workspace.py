@@ -27,3 +27,13 @@ def sign_in_available(page, agent) -> None:
     expect(page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
     page.get_by_test_id("presence-select").select_option(label="Available")
     wait_until(lambda: AgentProfile.objects.get(pk=agent.pk).presence.base == "available")
+
+
+#: Counts the tones a page plays (the widget's optional unread sound), in ``window.tones``.
+COUNT_TONES = """
+window.tones = 0;
+const RealAudioContext = window.AudioContext;
+window.AudioContext = class extends RealAudioContext {
+  createOscillator() { window.tones += 1; return super.createOscillator(); }
+};
+"""

@@ -23,7 +23,7 @@ from django.utils.translation import gettext, ngettext
 
 from conversations.models import Message
 from conversations.services import message_post
-from conversations.transcript import conversation_transcript_email
+from conversations.transcript import conversation_transcript_send
 from conversations.wait_messages import wait_message_texts
 from routing.models import Workstream
 from tests.conversations.factories import ConversationFactory, chat_given_to
@@ -387,7 +387,7 @@ def test_the_transcript_email_is_in_the_customers_language(settings, lang):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     conversation = ConversationFactory()
     message_post(conversation_id=conversation.pk, sender=Message.Sender.CUSTOMER, text="Aveți o factură?")
-    conversation_transcript_email(conversation=conversation, to="ana@example.com", language=lang)
+    conversation_transcript_send(conversation_id=conversation.pk, to="ana@example.com", language=lang)
     (sent,) = mail.outbox
     subject, line = EMAIL[lang]
     assert sent.subject == subject

@@ -106,6 +106,7 @@ def test_session_creates_a_visitor_records_the_page_and_describes_the_widget(
     assert body["config"].pop("survey") is None  # no post-chat survey unless the admin sets one
     assert body["config"].pop("transcript_email") is settings.OUTBOUND_MAIL
     assert set(body["config"].pop("strings")) >= {"offlineName", "offlineEmail", "offlineMessage", "unread"}
+    assert body["config"].pop("catalog")["Open chat"] == "Ouvrir le chat"  # the scripts' words (I18N-1)
     assert body["config"] == {
         "title": widget.title,
         "greeting": widget.greeting,

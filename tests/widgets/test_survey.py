@@ -146,3 +146,33 @@ def test_the_agent_and_the_supervisor_see_the_rating(client, widget, django_asse
     html = page.content.decode()
     assert 'data-testid="survey-rating" data-rating="5"' in html
     assert "Great &lt;b&gt;help&lt;/b&gt;" in html  # escaped
+
+
+@pytest.mark.embedded
+def test_a_page_showing_the_conversation_gets_the_answers_as_they_come(layer, workspace):
+    # spec: LIVE-2, SEC-2 — issue 16: pushed to the conversation page when answered, escaped
+    from conversations.services import conversation_agent_end
+    from conversations.survey import conversation_survey_answer
+    from tests.conversations.factories import chat_given_to
+    from tests.conversations.workspace_socket import join, marker, receive
+
+    agent = AgentProfileFactory()
+    bystander = AgentProfileFactory()
+    conversation = chat_given_to(agent)
+    conversation_agent_end(conversation_id=conversation.pk, agent=agent)
+    ws, other = workspace(agent), workspace(bystander)
+    join(ws, agent, conversation.pk)
+    conversation_survey_answer(
+        conversation_id=conversation.pk,
+        scale="stars",
+        rating=4,
+        comment="Quick <i>and</i> kind",
+        questions=["Did we solve it?"],
+        answers=["Yes"],
+    )
+    frame = receive(ws)
+    assert (frame["type"], frame["conversation"], frame["rating"]) == ("conversation.survey", conversation.pk, 4)
+    assert 'data-testid="survey-rating" data-rating="4" data-scale="stars">4 of 5</span>' in frame["html"]
+    assert "Quick &lt;i&gt;and&lt;/i&gt; kind" in frame["html"] and "<i>" not in frame["html"]
+    assert "<dt>Did we solve it?</dt><dd>Yes</dd>" in frame["html"]
+    assert marker(other, bystander) == []  # a page not showing it gets nothing

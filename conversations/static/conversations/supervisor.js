@@ -7,15 +7,10 @@
 
   const root = document.querySelector("[data-supervisor]");
   if (!root) return;
-  let strings = {};
-  try {
-    strings = JSON.parse(document.getElementById("supervisor-strings").textContent);
-  } catch {
-    strings = {};
-  }
-  // "%(used)s of %(total)s", "%(m)d min %(s)02d s": Python's named placeholders.
-  const format = (key, values) =>
-    (strings[key] || key).replace(/%\((\w+)\)(0?\d*)[sd]/g, (_, name, width) =>
+  // The words come from the workspace's JavaScriptCatalog (/jsi18n/, I18N-1). "%(used)s of
+  // %(total)s", "%(m)d min %(s)02d s": named placeholders, a width among them.
+  const format = (text, values) =>
+    text.replace(/%\((\w+)\)(0?\d*)[sd]/g, (_, name, width) =>
       String(values[name] ?? "").padStart(Number(width) || 0, "0"));
   const clockSkew = Date.parse(root.dataset.serverNow) - Date.now() || 0;
   const badge = root.querySelector('[data-testid="supervisor-connection"]');
@@ -41,16 +36,16 @@
     const cell = row.querySelector('[data-testid="agent-capacity"]');
     cell.dataset.used = String(used);
     cell.dataset.capacity = String(capacity);
-    cell.textContent = format("capacity", { used, total: capacity });
+    cell.textContent = format(gettext("%(used)s of %(total)s"), { used, total: capacity });
     row.querySelector('[data-testid="agent-sessions"]').textContent = String(sessions);
   }
 
   function wait(seconds) {
     seconds = Math.max(Math.floor(seconds), 0);
-    if (seconds < 60) return format("s", { s: seconds });
+    if (seconds < 60) return format(gettext("%(s)d s"), { s: seconds });
     const minutes = Math.floor(seconds / 60);
-    if (minutes < 60) return format("min", { m: minutes, s: seconds % 60 });
-    return format("h", { h: Math.floor(minutes / 60), m: minutes % 60 });
+    if (minutes < 60) return format(gettext("%(m)d min %(s)02d s"), { m: minutes, s: seconds % 60 });
+    return format(gettext("%(h)d h %(m)02d min"), { h: Math.floor(minutes / 60), m: minutes % 60 });
   }
 
   function tickWaits() {
@@ -146,7 +141,7 @@
       const ref = `r${++counter}`;
       replies.set(ref, (frame) => {
         button.disabled = false;
-        if (frame.type === "error") alert(frame.message || strings.resetFailed);
+        if (frame.type === "error") alert(frame.message || gettext("The presence could not be reset."));
         else refreshSoon();
       });
       ws.send(JSON.stringify({ type: "presence.reset", agent: Number(form.dataset.agentId), ref }));

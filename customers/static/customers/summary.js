@@ -9,17 +9,7 @@
   const root = document.querySelector("[data-summary]");
   if (!root) return;
 
-  let strings = {};
-  try {
-    strings = JSON.parse(document.getElementById("summary-strings").textContent);
-  } catch {
-    strings = {};
-  }
-  const t = (key, values) => {
-    let text = strings[key] || key;
-    for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
-    return text;
-  };
+  // Words: gettext and interpolate from the workspace's JavaScriptCatalog (/jsi18n/, I18N-1).
   const conversation = Number(root.dataset.conversationId);
   const base = root.dataset.url;
   const csrf = (root.querySelector("[name=csrfmiddlewaretoken]") || {}).value || "";
@@ -41,7 +31,8 @@
   };
   const when = (iso) => {
     const node = el("time", { class: "ws-meta", datetime: iso });
-    node.textContent = new Date(iso).toLocaleString([], { dateStyle: "short", timeStyle: "short" });
+    // The page's language (the agent's setting, I18N-1), not the browser's.
+    node.textContent = new Date(iso).toLocaleString(document.documentElement.lang || [], { dateStyle: "short", timeStyle: "short" });
     return node;
   };
   const showError = (box, message) => {
@@ -65,7 +56,7 @@
       data = null;
     }
     if (!response.ok) {
-      const error = new Error((data && data.message) || t("failed"));
+      const error = new Error((data && data.message) || gettext("That did not work; try again."));
       error.data = data;
       throw error;
     }
@@ -105,14 +96,14 @@
     return el(
       "button",
       { type: "button", class: "ws-button ws-button--quiet", "data-unlink": kind, "data-testid": `unlink-${kind}`, "data-editable": true, hidden: readOnly },
-      t("unlink"),
+      gettext("Unlink"),
     );
   }
 
   function drawCustomer(data) {
     const box = root.querySelector("[data-customer-cards]");
     const cards = [data.contact, data.account].filter(Boolean).map(card);
-    if (!cards.length) cards.push(el("p", { class: "ws-empty", "data-testid": "no-customer" }, t("noCustomer")));
+    if (!cards.length) cards.push(el("p", { class: "ws-empty", "data-testid": "no-customer" }, gettext("No contact or account is linked yet.")));
     if (data.suggestion) cards.push(suggestionCard(data.suggestion));
     box.replaceChildren(...cards);
   }
@@ -122,20 +113,20 @@
     const node = el("div", { class: "sum-card sum-suggestion", role: "note", "data-testid": "possible-match", "data-contact-id": match.contact_id });
     const label = el("p");
     label.append(el("strong", { "data-testid": "possible-match-label" }, match.label));
-    node.append(label, el("p", { class: "ws-meta" }, t("matchedBy", { what: match.matched_by })));
+    node.append(label, el("p", { class: "ws-meta" }, interpolate(gettext("Matched by %(what)s. Confirm only once the customer has proved who they are."), { what: match.matched_by }, true)));
     node.append(
       el(
         "button",
         { type: "button", class: "ws-button", "data-confirm-match": match.contact_id, "data-testid": "confirm-match", "data-editable": true, hidden: readOnly },
-        t("confirmMatch"),
+        gettext("Confirm match"),
       ),
     );
     return node;
   }
 
   function drawConversation(data) {
-    root.querySelector("[data-skills]").textContent = data.skills.map((skill) => skill.name).join(", ") || t("none");
-    root.querySelector("[data-queue]").textContent = data.queue || t("none");
+    root.querySelector("[data-skills]").textContent = data.skills.map((skill) => skill.name).join(", ") || "—";
+    root.querySelector("[data-queue]").textContent = data.queue || "—";
     const editor = root.querySelector("[data-skill-editor]");
     editor.hidden = !data.may_edit_skills;
     const chosen = new Set(data.skills.map((skill) => skill.id));
@@ -152,7 +143,7 @@
   function drawCase(data) {
     const box = root.querySelector("[data-case-card]");
     if (!data.case) {
-      box.replaceChildren(el("p", { class: "ws-empty", "data-testid": "no-case" }, t("noCase")));
+      box.replaceChildren(el("p", { class: "ws-empty", "data-testid": "no-case" }, gettext("No case is linked.")));
     } else {
       const node = el("div", { class: "sum-card", "data-testid": "linked-case", "data-id": data.case.id });
       const head = el("div", { class: "sum-card__head" });
@@ -177,12 +168,12 @@
             "data-editable": true,
             hidden: readOnly || (data.case && data.case.id === item.id),
           },
-          t("link"),
+          gettext("Link"),
         ),
       );
       return row;
     });
-    if (!rows.length) rows.push(el("li", { class: "ws-empty" }, t("noCases")));
+    if (!rows.length) rows.push(el("li", { class: "ws-empty" }, gettext("No cases yet.")));
     recent.replaceChildren(...rows);
   }
 
@@ -197,7 +188,7 @@
   function timelineItem(item) {
     const node = el("li", { class: `sum-item sum-item--${item.kind}`, "data-testid": "timeline-item", "data-kind": item.kind });
     node.append(when(item.at), " ", el("strong", {}, item.title));
-    if (item.author) node.append(" ", el("span", { class: "ws-meta" }, t("by", { name: item.author })));
+    if (item.author) node.append(" ", el("span", { class: "ws-meta" }, interpolate(gettext("by %(name)s"), { name: item.author }, true)));
     if (item.text) node.append(el("p", { class: "sum-item__text" }, item.text));
     return node;
   }
@@ -206,7 +197,7 @@
     const items = page.items.map(timelineItem);
     if (append) timelineList.append(...items);
     else {
-      if (!items.length) items.push(el("li", { class: "ws-empty" }, page.record ? t("noActivity") : t("noRecord")));
+      if (!items.length) items.push(el("li", { class: "ws-empty" }, page.record ? gettext("No activity yet.") : gettext("Link a contact, an account or a case to see its timeline.")));
       timelineList.replaceChildren(...items);
     }
     moreButton.dataset.cursor = page.next_cursor || "";
@@ -293,7 +284,7 @@
         return;
       }
       const mine = ++asked;
-      results.replaceChildren(el("li", { class: "ws-meta" }, t("searching")));
+      results.replaceChildren(el("li", { class: "ws-meta" }, gettext("Searching…")));
       try {
         const data = await call("GET", `${base}search/?${new URLSearchParams({ kind, q: query })}`);
         if (mine !== asked) return;
@@ -309,7 +300,7 @@
           row.append(button);
           return row;
         });
-        if (!rows.length) rows.push(el("li", { class: "ws-empty" }, t("noResults")));
+        if (!rows.length) rows.push(el("li", { class: "ws-empty" }, gettext("Nothing found.")));
         results.replaceChildren(...rows);
       } catch (error) {
         if (mine === asked) results.replaceChildren(el("li", { class: "ws-error" }, error.message));

@@ -26,53 +26,17 @@
   const PREVIEW = script.getAttribute("data-preview-config");
   // The product's base URL is where this script came from (a path prefix included).
   const SRC = new URL(script.src, location.href);
-  const BASE = SRC.origin + SRC.pathname.replace(/\/static\/widgets\/loader[^/]*\.js$/, "");
+  const BASE = SRC.origin + SRC.pathname.replace(/\/static\/widgets\/loader[^\/]*\.js$/, "");
   const API = `${BASE}/widget/${encodeURIComponent(KEY)}/`;
   const SOCKET = `${BASE.replace(/^http/, "ws")}/ws/widget/${encodeURIComponent(KEY)}/`;
   const MAX_MESSAGE_BYTES = 28 * 1024; // CONV-2a
   const ENDED = ["wrap_up", "closed"];
 
-  // I18N-1: the widget's language, else the browser's; English when we do not ship it.
-  const STRINGS = {
-    en: ["Open chat", "Close chat", "Start chat", "Type a message…", "Send", "End chat", "End this chat?",
-      "Cancel", "This chat has ended.", "Start a new chat", "Agent is typing…", "required",
-      "Something went wrong. Please try again.", "Reconnecting…", "Messages", "Choose…", "Message too long."],
-    id: ["Buka obrolan", "Tutup obrolan", "Mulai obrolan", "Ketik pesan…", "Kirim", "Akhiri obrolan",
-      "Akhiri obrolan ini?", "Batal", "Obrolan ini telah berakhir.", "Mulai obrolan baru", "Agen sedang mengetik…",
-      "wajib", "Terjadi kesalahan. Silakan coba lagi.", "Menyambungkan kembali…", "Pesan", "Pilih…",
-      "Pesan terlalu panjang."],
-    fr: ["Ouvrir le chat", "Fermer le chat", "Démarrer le chat", "Écrivez un message…", "Envoyer",
-      "Terminer le chat", "Terminer ce chat ?", "Annuler", "Ce chat est terminé.", "Démarrer un nouveau chat",
-      "L’agent écrit…", "obligatoire", "Une erreur s’est produite. Veuillez réessayer.", "Reconnexion…",
-      "Messages", "Choisir…", "Message trop long."],
-    ro: ["Deschide chatul", "Închide chatul", "Începe chatul", "Scrie un mesaj…", "Trimite", "Încheie chatul",
-      "Încheiem acest chat?", "Anulează", "Acest chat s-a încheiat.", "Începe un chat nou", "Agentul scrie…",
-      "obligatoriu", "A apărut o eroare. Încearcă din nou.", "Se reconectează…", "Mesaje", "Alege…",
-      "Mesaj prea lung."],
-    pl: ["Otwórz czat", "Zamknij czat", "Rozpocznij czat", "Napisz wiadomość…", "Wyślij", "Zakończ czat",
-      "Zakończyć ten czat?", "Anuluj", "Ten czat został zakończony.", "Rozpocznij nowy czat", "Konsultant pisze…",
-      "wymagane", "Coś poszło nie tak. Spróbuj ponownie.", "Ponowne łączenie…", "Wiadomości", "Wybierz…",
-      "Wiadomość jest za długa."],
-  };
-  const NAMES = ["open", "close", "start", "placeholder", "send", "end", "endConfirm", "cancel", "ended", "newChat",
-    "typing", "required", "error", "reconnecting", "messages", "choose", "tooLong"];
-  // Proactive invitations (PRO-3): accept, dismiss, the card's label.
-  const INVITE_STRINGS = {
-    en: ["Chat now", "No thanks", "Invitation to chat"],
-    id: ["Mulai obrolan", "Tidak, terima kasih", "Undangan mengobrol"],
-    fr: ["Discuter maintenant", "Non merci", "Invitation à discuter"],
-    ro: ["Începe chatul acum", "Nu, mulțumesc", "Invitație la chat"],
-    pl: ["Rozpocznij czat", "Nie, dziękuję", "Zaproszenie do czatu"],
-  };
-  const INVITE_NAMES = ["inviteAccept", "inviteDismiss", "invitation"];
-  let t = {};
-  const useLanguage = (lang) => {
-    const code = (lang || "").slice(0, 2).toLowerCase();
-    const table = STRINGS[code] || STRINGS.en;
-    NAMES.forEach((name, i) => (t[name] = table[i]));
-    INVITE_NAMES.forEach((name, i) => (t[name] = (INVITE_STRINGS[code] || INVITE_STRINGS.en)[i]));
-  };
-  useLanguage(navigator.language);
+  // I18N-1: the words come from the djangojs catalog the session answer carries, in the widget's
+  // language, else the browser's (widgets.selectors.widget_catalog); English until it arrives.
+  let catalog = {};
+  const gettext = (text) => catalog[text] || text;
+  const oops = () => gettext("Something went wrong. Please try again.");
 
   // --- state ------------------------------------------------------------------------------
   const store = {
@@ -104,7 +68,7 @@
       try { cb(data); } catch (e) { setTimeout(() => { throw e; }); }
     });
   };
-  const fail = (code, message) => emit("error", { code, message: message || t.error });
+  const fail = (code, message) => emit("error", { code, message: message || oops() });
 
   // --- HTTP ---------------------------------------------------------------------------------
   // JSON sent as text/plain is a "simple" cross-origin request: no preflight round trip.
@@ -123,7 +87,7 @@
       throw Object.assign(new Error("The chat service cannot be reached from this page (is it on the widget's allowed domains?)."), { code: "unavailable" });
     }
     const answer = await response.json().catch(() => ({}));
-    if (!response.ok) throw Object.assign(new Error(answer.message || t.error), { code: answer.code || "error", errors: answer.errors, status: response.status });
+    if (!response.ok) throw Object.assign(new Error(answer.message || oops()), { code: answer.code || "error", errors: answer.errors, status: response.status });
     return answer;
   };
 
@@ -207,6 +171,7 @@ button:focus-visible,input:focus-visible,textarea:focus-visible,select:focus-vis
 .pane:focus{outline:none}
 header{background:var(--accent);padding:10px 12px;display:flex;align-items:center;gap:8px}
 header h2{flex:1;margin:0;color:var(--ink);font-weight:600;font-size:15px}
+header img{width:28px;height:28px;border-radius:50%;vertical-align:middle;margin-right:8px}
 header button{background:transparent;color:var(--ink);padding:4px 8px}
 .body{flex:1;overflow:auto;padding:12px;display:flex;flex-direction:column;gap:8px}
 .body:focus-visible{outline:3px solid #ffb900;outline-offset:-3px}
@@ -265,15 +230,15 @@ header button{min-width:44px;min-height:44px}
     const ink = config.theme_ink === "#1b1b1b" ? "#1b1b1b" : "#fff"; // readable on the accent (the server says)
     const badge = el("span", { class: "badge", hidden: true, "aria-hidden": "true", "data-testid": "unread-badge" });
     const launcher = el("button", {
-      class: "launcher", type: "button", "aria-label": t.open, "aria-expanded": "false", title: config.title,
+      class: "launcher", type: "button", "aria-label": gettext("Open chat"), "aria-expanded": "false", title: config.title,
       "data-testid": "chat-button", onclick: () => setOpen(ui.pane.hidden),
     }, bubbleIcon(), badge);
     const heading = el("h2", { text: config.title, "data-testid": "chat-title" });
     // A focus stop of its own, so the keyboard scrolls the messages too (small screens, zoom).
-    const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": t.messages, tabindex: "0", "data-testid": "messages" });
+    const body = el("div", { class: "body", role: "log", "aria-live": "polite", "aria-label": gettext("Messages"), tabindex: "0", "data-testid": "messages" });
     const pane = el("section", { class: "pane", role: "dialog", "aria-label": config.title, tabindex: "-1", hidden: true, "data-testid": "chat-pane" },
       el("header", {}, heading,
-        el("button", { type: "button", "aria-label": t.close, "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
+        el("button", { type: "button", "aria-label": gettext("Close chat"), "data-testid": "chat-close", onclick: () => setOpen(false) }, "✕")),
       body);
     pane.addEventListener("keydown", (event) => { if (event.key === "Escape") setOpen(false); });
     const root = el("div", { class: `root${config.position === "bottom_left" ? " left" : ""}`, style: `--accent:${accent};--ink:${ink}` }, pane, launcher);
@@ -307,7 +272,7 @@ header button{min-width:44px;min-height:44px}
     const label = config.strings || {};
     ui.badge.hidden = !count;
     ui.badge.textContent = count > 99 ? "99+" : String(count);
-    ui.launcher.setAttribute("aria-label", ui.pane.hidden ? (count ? `${t.open} (${label.unread}: ${count})` : t.open) : t.close);
+    ui.launcher.setAttribute("aria-label", ui.pane.hidden ? (count ? `${gettext("Open chat")} (${label.unread}: ${count})` : gettext("Open chat")) : gettext("Close chat"));
     if (count && pageTitle == null) pageTitle = document.title;
     if (pageTitle != null) document.title = count ? `(${count}) ${pageTitle}` : pageTitle;
     if (!count) pageTitle = null;
@@ -326,7 +291,10 @@ header button{min-width:44px;min-height:44px}
     } catch (e) { /* no audio here: the badge and the title remain */ }
   };
   const attention = (m) => {
-    if (m.sender === "agent" && m.sender_name) ui.heading.textContent = m.sender_name; // who answers
+    if (m.sender === "agent" && m.sender_name) { // who answers, with their picture if the admin set one
+      ui.heading.textContent = m.sender_name;
+      if (m.sender_avatar) ui.heading.prepend(el("img", { src: BASE + m.sender_avatar, alt: "", "data-testid": "agent-avatar" }));
+    }
     if (!ui.pane.hidden || m.sender === "customer" || m.seq <= historySeq) return;
     setUnread(unread + 1);
     if (config.unread_sound) chime();
@@ -347,11 +315,11 @@ header button{min-width:44px;min-height:44px}
   const part = (name) => parts[name] || (parts[name] = new Promise((resolve, reject) => {
     const tag = el("script", { src: `${BASE}/static/widgets/${name}.js`, async: true });
     tag.oc = {
-      el, call, withVisitor, fail, emit, pageUrl, t, config, ui, resolve,
+      el, call, withVisitor, fail, emit, pageUrl, gettext, oops, config, ui, resolve,
       visitor: () => visitorToken, start: (answers) => startChat(answers, pendingContext),
       chat: () => conversation, auth: () => authToken(), api: API,
     };
-    tag.onerror = () => { delete parts[name]; tag.remove(); reject(Object.assign(new Error(t.error), { code: "unavailable" })); };
+    tag.onerror = () => { delete parts[name]; tag.remove(); reject(Object.assign(new Error(oops()), { code: "unavailable" })); };
     document.head.append(tag);
   }));
   // The pre-chat survey (WID-10, WID-11), or what the customer may do when nobody can answer
@@ -427,31 +395,31 @@ header button{min-width:44px;min-height:44px}
 
   const showConversation = () => {
     clearPane(true);
-    const composer = el("textarea", { "aria-label": t.placeholder, placeholder: t.placeholder, "data-testid": "composer", rows: 1 });
+    const composer = el("textarea", { "aria-label": gettext("Type a message…"), placeholder: gettext("Type a message…"), "data-testid": "composer", rows: 1 });
     composer.addEventListener("keydown", (event) => {
       if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendMessage(); }
     });
     composer.addEventListener("input", () => typing(true));
-    const send = el("button", { type: "button", "data-testid": "send", text: t.send, onclick: () => sendMessage() });
+    const send = el("button", { type: "button", "data-testid": "send", text: gettext("Send"), onclick: () => sendMessage() });
     const footer = el("div", {}, el("div", { class: "composer" }, composer, send));
     if (!config.persistent) {
       // LIVE-3 with a confirmation; persistent chat is ended by agents only (PER-4).
       const bar = el("div", { class: "bar" });
       // The button pressed goes away each time: the focus moves along, never to the page body.
       const ask = () => {
-        const confirm = el("button", { type: "button", "data-testid": "end-chat-confirm", text: t.end, onclick: () => { wire({ type: "chat.end" }); ui.pane.focus(); bar.replaceChildren(); } });
+        const confirm = el("button", { type: "button", "data-testid": "end-chat-confirm", text: gettext("End chat"), onclick: () => { wire({ type: "chat.end" }); ui.pane.focus(); bar.replaceChildren(); } });
         bar.replaceChildren(
-          el("span", { class: "note", role: "alert", text: t.endConfirm }),
+          el("span", { class: "note", role: "alert", text: gettext("End this chat?") }),
           confirm,
-          el("button", { type: "button", class: "plain", "data-testid": "end-chat-cancel", text: t.cancel, onclick: () => { bar.replaceChildren(endButton); endButton.focus(); } }),
+          el("button", { type: "button", class: "plain", "data-testid": "end-chat-cancel", text: gettext("Cancel"), onclick: () => { bar.replaceChildren(endButton); endButton.focus(); } }),
         );
         confirm.focus();
       };
-      const endButton = el("button", { type: "button", class: "plain", "data-testid": "end-chat", text: t.end, onclick: ask });
+      const endButton = el("button", { type: "button", class: "plain", "data-testid": "end-chat", text: gettext("End chat"), onclick: ask });
       bar.append(endButton);
       footer.append(bar);
     }
-    ui.typing = el("p", { class: "note", hidden: true, "data-testid": "typing-indicator", text: t.typing });
+    ui.typing = el("p", { class: "note", hidden: true, "data-testid": "typing-indicator", text: gettext("Agent is typing…") });
     ui.notice = el("p", { class: "note", role: "status" });
     footer.prepend(ui.notice, ui.typing);
     ui.composer = composer;
@@ -477,11 +445,11 @@ header button{min-width:44px;min-height:44px}
     if (!ui.footer || ui.footer.dataset.ended) return;
     ui.footer.dataset.ended = "1";
     ui.typing.hidden = true;
-    const again = el("button", { type: "button", "data-testid": "new-chat", text: t.newChat, onclick: () => {
+    const again = el("button", { type: "button", "data-testid": "new-chat", text: gettext("Start a new chat"), onclick: () => {
       stop(); conversation = null; showPrechat(true);
     } });
     ui.footer.replaceChildren(el("div", { class: "bar", "data-testid": "chat-ended" },
-      el("span", { class: "note", role: "status", text: t.ended }), again));
+      el("span", { class: "note", role: "status", text: gettext("This chat has ended.") }), again));
     // WID-5: the composer is gone; focus goes to the next thing to do, never to the page body.
     if (!ui.pane.hidden && (ui.shadow.activeElement == null || ui.shadow.activeElement === ui.pane)) again.focus();
     const chat = conversation;
@@ -529,8 +497,8 @@ header button{min-width:44px;min-height:44px}
     const text = ui.composer.value;
     if (!text.trim() || !conversation || ENDED.includes(conversation.status)) return;
     if (new TextEncoder().encode(text).length > MAX_MESSAGE_BYTES) {
-      ui.notice.textContent = t.tooLong;
-      return fail("message_too_large", t.tooLong);
+      ui.notice.textContent = gettext("Message too long.");
+      return fail("message_too_large", gettext("Message too long."));
     }
     const clientId = crypto.randomUUID ? crypto.randomUUID() : `${Date.now()}-${Math.random().toString(36).slice(2)}`;
     outbox.set(clientId, text);
@@ -578,7 +546,7 @@ header button{min-width:44px;min-height:44px}
     };
     ws.onclose = () => {
       if (socket !== ws || !conversation || ENDED.includes(conversation.status)) return;
-      if (ui.notice) ui.notice.textContent = t.reconnecting;
+      if (ui.notice) ui.notice.textContent = gettext("Reconnecting…");
       const delay = Math.min(30000, 1000 * 2 ** retry++) * (0.75 + Math.random() / 2);
       retryTimer = setTimeout(connect, delay);
     };
@@ -633,8 +601,8 @@ header button{min-width:44px;min-height:44px}
         stop();
         authCache = null;
         if (frame.code === "auth_token_expired" && !authRetried) { authRetried = true; connect(); }
-        else ui.notice.textContent = frame.message || t.error;
-      } else if (frame.code === "message_too_large") ui.notice.textContent = t.tooLong;
+        else ui.notice.textContent = frame.message || oops();
+      } else if (frame.code === "message_too_large") ui.notice.textContent = gettext("Message too long.");
       fail(frame.code, frame.message);
     }
   };
@@ -718,11 +686,11 @@ header button{min-width:44px;min-height:44px}
     invitation = inv;
     if (!ui.invite) {
       ui.inviteMessage = el("p", { "data-testid": "invitation-message" });
-      ui.invite = el("div", { class: "invite", role: "dialog", "aria-label": t.invitation, "data-testid": "invitation", hidden: true },
+      ui.invite = el("div", { class: "invite", role: "dialog", "aria-label": gettext("Invitation to chat"), "data-testid": "invitation", hidden: true },
         ui.inviteMessage,
         el("div", { class: "bar" },
-          el("button", { type: "button", class: "plain", "data-testid": "invitation-dismiss", text: t.inviteDismiss, onclick: () => dismissInvitation() }),
-          el("button", { type: "button", "data-testid": "invitation-accept", text: t.inviteAccept, onclick: () => acceptInvitation() })));
+          el("button", { type: "button", class: "plain", "data-testid": "invitation-dismiss", text: gettext("No thanks"), onclick: () => dismissInvitation() }),
+          el("button", { type: "button", "data-testid": "invitation-accept", text: gettext("Chat now"), onclick: () => acceptInvitation() })));
       ui.launcher.before(ui.invite);
     }
     ui.inviteMessage.textContent = inv.message;
@@ -781,7 +749,7 @@ header button{min-width:44px;min-height:44px}
       : await openSession();
     if (document.readyState === "loading") await new Promise((done) => document.addEventListener("DOMContentLoaded", done, { once: true }));
     config = answer.config;
-    useLanguage(config.language);
+    catalog = config.catalog || {};
     render();
     if (answer.conversation) follow(answer.conversation, true);
     if (store.get("open") || PREVIEW) setOpen(true, false);

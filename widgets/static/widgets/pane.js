@@ -12,7 +12,7 @@
   const oc = tag && tag.oc;
   if (!oc) return;
   tag.oc = null;
-  const { el, call, withVisitor, fail, emit, pageUrl, t, config, visitor, start } = oc;
+  const { el, call, withVisitor, fail, emit, pageUrl, gettext, oops, config, visitor, start } = oc;
   const ui = oc.ui;
 
   const offline = (focus) => {
@@ -56,7 +56,7 @@
           firstBad = firstBad || field.input;
         }
         if (firstBad) firstBad.focus();
-        else formError.textContent = e.message || t.error;
+        else formError.textContent = e.message || oops();
         fail(e.code, e.message);
       } finally {
         submit.disabled = false;
@@ -84,10 +84,10 @@
       const attrs = { id, name: q.name, "aria-required": q.required ? "true" : false, "aria-describedby": `${id}-err`, "data-testid": `prechat-field-${q.name}` };
       let input;
       if (q.kind === "multi_line") input = el("textarea", { ...attrs, rows: 3 });
-      else if (q.kind === "option_set") input = el("select", attrs, el("option", { value: "", text: t.choose }), ...q.choices.map((c) => el("option", { value: c, text: c })));
+      else if (q.kind === "option_set") input = el("select", attrs, el("option", { value: "", text: gettext("Choose…") }), ...q.choices.map((c) => el("option", { value: c, text: c })));
       else if (q.kind === "consent") input = el("input", { ...attrs, type: "checkbox" });
       else input = el("input", { ...attrs, type: "text", maxlength: 500 });
-      const mark = q.required ? el("span", { class: "req", title: t.required, "aria-hidden": "true", text: " *" }) : null;
+      const mark = q.required ? el("span", { class: "req", title: gettext("required"), "aria-hidden": "true", text: " *" }) : null;
       const error = el("span", { class: "err", id: `${id}-err`, "data-testid": `prechat-error-${q.name}` });
       let label;
       if (q.kind === "consent") {
@@ -98,7 +98,7 @@
       form.append(el("div", {}, label, error));
       fields[q.name] = { input, error, q };
     }
-    const submit = el("button", { type: "submit", "data-testid": "prechat-submit", text: a.available ? t.start : config.strings.wait });
+    const submit = el("button", { type: "submit", "data-testid": "prechat-submit", text: a.available ? gettext("Start chat") : config.strings.wait });
     const formError = el("p", { class: "err", role: "alert" });
     form.append(formError, submit);
     form.addEventListener("submit", async (event) => {
@@ -124,7 +124,7 @@
           firstBad = firstBad || field.input;
         }
         if (firstBad) firstBad.focus();
-        else formError.textContent = e.message || t.error;
+        else formError.textContent = e.message || oops();
       } finally {
         submit.disabled = false;
       }
@@ -185,7 +185,7 @@
         done.focus();
         emit("surveyAnswered", { id: chat.id, rating: chosen });
       } catch (e) {
-        formError.textContent = e.message || t.error;
+        formError.textContent = e.message || oops();
         fail(e.code, e.message);
       } finally {
         submit.disabled = false;
@@ -205,12 +205,12 @@
       try {
         const url = `${oc.api}transcript/?${new URLSearchParams({ token: chat.token, auth_token: await oc.auth() })}`;
         const response = await fetch(url, { mode: "cors", credentials: "omit" });
-        if (!response.ok) throw Object.assign(new Error(t.error), { code: "transcript_failed" });
+        if (!response.ok) throw Object.assign(new Error(oops()), { code: "transcript_failed" });
         const link = el("a", { href: URL.createObjectURL(await response.blob()), download: "chat-transcript.txt", hidden: true });
         ui.shadow.append(link);
         link.click();
         link.remove();
-      } catch (e) { status.textContent = e.message || t.error; fail(e.code, e.message); }
+      } catch (e) { status.textContent = e.message || oops(); fail(e.code, e.message); }
     } });
     const box = el("div", { class: "offline", "data-testid": "transcript" }, download);
     if (config.transcript_email) {
@@ -219,7 +219,7 @@
         try {
           await call("transcript/email", { token: chat.token, auth_token: await oc.auth(), email: email.value });
           status.textContent = s.transcriptSent;
-        } catch (e) { status.textContent = e.message || t.error; fail(e.code, e.message); }
+        } catch (e) { status.textContent = e.message || oops(); fail(e.code, e.message); }
       } });
       box.append(el("label", { for: "oc-transcript-email" }, el("span", { text: s.offlineEmail }), email), send);
     }

@@ -1,6 +1,6 @@
 // Incoming work on every workspace page: the notification area (NOT-3, NOT-4, NOT-6, NOT-8), the
 // desktop notifications and their setting on the dashboard (NOT-9).
-import { body, clockSkew, el, readJson, socket, t } from "./core.js";
+import { body, clockSkew, el, readJson, socket } from "./core.js";
 
 // --- Notifications ---------------------------------------------------------------------
 const ICONS = {
@@ -79,12 +79,12 @@ function notificationShow(notification) {
       let lastSpoken = null;
       const tick = () => {
         const seconds = Math.max(0, Math.ceil((deadline - Date.now()) / 1000));
-        countdown.textContent = t("secondsLeft", { seconds });
+        countdown.textContent = interpolate(gettext("%(seconds)s s left"), { seconds }, true);
         countdown.dataset.seconds = String(seconds);
         const threshold = lastSpoken === null ? seconds : ANNOUNCE_AT.find((at) => seconds <= at && lastSpoken > at);
         if (threshold !== undefined) {
           lastSpoken = seconds;
-          spoken.textContent = t("secondsLeft", { seconds });
+          spoken.textContent = countdown.textContent;
         }
       };
       tick();
@@ -95,11 +95,11 @@ function notificationShow(notification) {
     const accept = el("button", {
       type: "button", class: "ws-button ws-button--primary", "data-testid": "notification-accept",
       "aria-keyshortcuts": SHORTCUT.label,
-    }, notification.accept_label || t("accept"));
+    }, notification.accept_label || gettext("Accept"));
     actions.append(accept);
     let reject = null;
     if (notification.show_reject) {
-      reject = el("button", { type: "button", class: "ws-button", "data-testid": "notification-reject" }, t("reject"));
+      reject = el("button", { type: "button", class: "ws-button", "data-testid": "notification-reject" }, gettext("Reject"));
       actions.append(reject);
     }
     const busy = (on) => {
@@ -108,7 +108,7 @@ function notificationShow(notification) {
     };
     const refused = (frame) => {
       busy(false);
-      error.textContent = frame.message || t("notificationGone");
+      error.textContent = frame.message || gettext("This work item is no longer available.");
       error.hidden = false;
       if (["offer_gone", "offer_expired", "not_found", "illegal_transition"].includes(frame.code)) {
         entry.timers.push(setTimeout(() => notificationRemove(notification.id), 3000));
@@ -136,7 +136,7 @@ function notificationShow(notification) {
   if (isToast && notification.url) {
     // NOT-3, NOT-5: a transfer, a consult or an automatically accepted chat opens from its toast.
     node.append(el("a", { class: "ws-button ws-button--primary", href: notification.url, "data-testid": "notification-open" },
-      notification.accept_label || t("open")));
+      notification.accept_label || gettext("Open")));
   }
   node.append(error);
   // Alerts vanish when their time is up; toasts after a few seconds (NOT-3, NOT-4).
@@ -226,8 +226,8 @@ async function desktopShow(notification) {
   if (mode === "never" || (mode === "background" && !inBackground())) return;
   const registration = desktop.registration || (await navigator.serviceWorker.ready);
   if (mode === "background" && (await workspaceFocused(registration))) return;
-  const actions = [{ action: "accept", title: notification.accept_label || t("accept") }];
-  if (notification.show_reject) actions.push({ action: "reject", title: t("reject") });
+  const actions = [{ action: "accept", title: notification.accept_label || gettext("Accept") }];
+  if (notification.show_reject) actions.push({ action: "reject", title: gettext("Reject") });
   const lines = (notification.fields || []).map((line) => `${line.header}: ${line.value}`);
   // No countdown on the desktop: the timeout applies, unseen (NOT-9).
   await registration.showNotification(notification.title || "", {
@@ -260,7 +260,7 @@ function desktopAction(action, offer) {
     return;
   }
   socket.send({ type: action === "accept" ? "offer.accept" : "offer.reject", offer }, (frame) => {
-    if (frame.type === "error") alert(frame.message || t("notificationGone"));
+    if (frame.type === "error") alert(frame.message || gettext("This work item is no longer available."));
     else if (frame.url) location.assign(frame.url);
   });
 }
@@ -315,14 +315,14 @@ if (desktopForm) {
         if (!ok) throw new Error(answer.message);
         body.dataset.desktopNotifications = answer.mode;
         if (status) {
-          status.textContent = t("saved");
+          status.textContent = gettext("Saved.");
           status.hidden = false;
         }
       })
       .catch(() => {
         select.value = body.dataset.desktopNotifications;
         if (status) {
-          status.textContent = t("notSaved");
+          status.textContent = gettext("Not saved; try again.");
           status.hidden = false;
         }
       })

@@ -1,7 +1,7 @@
 // The conversation page: the live chat panel (LIVE-2, CONV-2), its controls by status, SMS
 // delivery and contact linking (SMS-1, SMS-2) and the summary's tabs. Messages, history and live
 // alike, are the server's fragments of templates/conversations/_message.html (issue 11).
-import { body, el, fragment, socket, strings, t } from "./core.js";
+import { body, el, fragment, socket, strings } from "./core.js";
 
 // --- SMS delivery status (SMS-1) --------------------------------------------------------
 // The same markup as templates/conversations/_sms_delivery.html, from a conversation.delivery
@@ -14,7 +14,7 @@ function deliveryRender(messageNode, delivery) {
     "data-status": delivery.status,
   });
   node.append(
-    el("span", { class: "ws-visually-hidden" }, `${t("delivery_prefix")} `),
+    el("span", { class: "ws-visually-hidden" }, `${strings.delivery_prefix} `),
     el("span", { class: "ws-delivery__label", "data-testid": "delivery-label" }, strings[`delivery_${delivery.status}`] || delivery.label || delivery.status),
   );
   if (delivery.reason) {
@@ -37,7 +37,7 @@ function setUpContactCandidates(section) {
   const done = (name) => {
     if (heading && name) heading.textContent = name;
     const status = el("p", { class: "ws-notice", role: "status", "data-testid": "contact-linked", tabindex: "-1" },
-      t("contactLinked", { name }));
+      interpolate(gettext("Linked to %(name)s."), { name }, true));
     section.replaceWith(status);
     status.focus();
   };
@@ -56,13 +56,13 @@ function setUpContactCandidates(section) {
     })
       .then((response) => response.json().catch(() => ({})).then((data) => ({ ok: response.ok, data })))
       .then(({ ok, data }) => {
-        if (!ok) throw new Error(data.message || t("notSaved"));
+        if (!ok) throw new Error(data.message || gettext("Not saved; try again."));
         done(name);
       })
       .catch((failure) => {
         linking = false;
         for (const other of section.querySelectorAll("[data-link-contact]")) other.disabled = false;
-        error.textContent = failure.message || t("notSaved");
+        error.textContent = failure.message || gettext("Not saved; try again.");
         error.hidden = false;
         button.focus();
       });
@@ -81,6 +81,15 @@ if (candidates) setUpContactCandidates(candidates);
 // --- The chat panel (conversation page) ------------------------------------------------
 const chat = document.querySelector("[data-chat]");
 if (chat) setUpChat(chat);
+
+// The conversation's status as the page's status badge says it (the server's Conversation.Status labels).
+const STATUS = {
+  open: pgettext("conversation status", "Open"),
+  active: pgettext("conversation status", "Active"),
+  waiting: pgettext("conversation status", "Waiting"),
+  wrap_up: pgettext("conversation status", "Wrap-up"),
+  closed: pgettext("conversation status", "Closed"),
+};
 
 function setUpChat(root) {
   const conversation = Number(root.dataset.conversationId);
@@ -130,7 +139,7 @@ function setUpChat(root) {
   function pendingNode(text) {
     const node = el("li", { class: "ws-message ws-message--agent", "data-testid": "message", "data-sender": "agent", "data-pending": "" });
     const meta = el("span", { class: "ws-message__meta" });
-    meta.append(el("span", { class: "ws-message__who" }, t("you")), document.createTextNode(" "), el("span", { class: "ws-meta" }, t("sending")));
+    meta.append(el("span", { class: "ws-message__who" }, gettext("You")), document.createTextNode(" "), el("span", { class: "ws-meta" }, gettext("Sending…")));
     node.append(meta, el("div", { class: "ws-message__text" }, text));
     return node;
   }
@@ -179,7 +188,7 @@ function setUpChat(root) {
     root.dataset.status = next;
     statusBadge.dataset.status = next;
     statusBadge.className = `ws-badge ws-badge--${next}`;
-    statusBadge.textContent = t(`status_${next}`);
+    statusBadge.textContent = STATUS[next] || next;
     const active = next === "active" || next === "waiting";
     endButton.hidden = !(holdsIt && active);
     closeButton.hidden = !(holdsIt && next === "wrap_up");
@@ -203,6 +212,14 @@ function setUpChat(root) {
   const focusNext = () => [closeButton, endButton, composer, statusBadge].find((control) => control?.checkVisibility())?.focus();
   socket.on("conversation.status", (frame) => {
     if (frame.conversation === conversation) applyStatus(frame.status, frame.previous, frame.actor);
+  });
+  // Issue 16: the customer answered the post-chat survey; its answers appear where a reload shows them.
+  socket.on("conversation.survey", (frame) => {
+    if (frame.conversation !== conversation) return;
+    const answers = document.createRange().createContextualFragment(frame.html).firstElementChild;
+    const shown = root.querySelector('[data-testid="survey-answers"]');
+    if (shown) shown.replaceWith(answers);
+    else (root.querySelector("[data-wrap-up]") || root.querySelector('[data-testid="wrap-up-notice"]')).after(answers);
   });
   // ROU-14: it was transferred from or to this agent; the page shows who holds it now.
   socket.on("conversation.transferred", (frame) => {
@@ -246,7 +263,7 @@ function setUpChat(root) {
     const text = composer.value;
     if (!text.trim()) return;
     if (encoder.encode(text).length > MAX_BYTES) {
-      showError(t("tooLarge"));
+      showError(gettext("A message is at most 28 KB."));
       return;
     }
     showError("");

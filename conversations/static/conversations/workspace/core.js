@@ -15,12 +15,10 @@ export const readJson = (id, fallback) => {
     return fallback;
   }
 };
+// The page's words come from Django's JavaScriptCatalog (/jsi18n/<language>/, loaded by base.html
+// before these modules): gettext, ngettext, pgettext and interpolate are its globals (I18N-1).
+// What the server names at run time (an SMS delivery status) comes from the page as data.
 export const strings = readJson("ws-strings", {});
-export const t = (key, values) => {
-  let text = strings[key] || key;
-  for (const [name, value] of Object.entries(values || {})) text = text.replace(`%(${name})s`, value);
-  return text;
-};
 // Deadlines are the server's clock; this page's clock may be off.
 export const clockSkew = Date.parse(body.dataset.serverNow) - Date.now() || 0;
 export const serverNow = () => Date.now() + clockSkew;
@@ -115,9 +113,15 @@ setInterval(() => {
   if (socket.open) socket.ws.send(JSON.stringify({ type: "heartbeat" }));
 }, HEARTBEAT_MS);
 
+const CONNECTION = {
+  connected: gettext("Connected"),
+  connecting: gettext("Connecting…"),
+  offline: gettext("Offline – reconnecting…"),
+};
+
 function connection(state) {
   const badge = document.querySelector('[data-testid="connection"]');
   if (!badge) return;
   badge.dataset.state = state;
-  badge.textContent = t(state);
+  badge.textContent = CONNECTION[state] || state;
 }
