@@ -10,16 +10,10 @@ from playwright.sync_api import expect
 
 from notifications.models import NotificationTemplate
 from tests.e2e.a11y import assert_accessible, axe_run
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, kettle_shop, sign_in_available, sign_in_supervisor
 from tests.routing.factories import (
-    PASSWORD,
-    AgentProfileFactory,
-    QueueFactory,
     SupervisorFactory,
-    WorkstreamFactory,
-    presence,
 )
-from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 from widgets.models import ChatWidget, PostChatQuestion
 
 WIDGET = ["omnichannel-chat"]  # the widget's host element: axe-core reads its shadow root
@@ -27,18 +21,7 @@ WIDGET = ["omnichannel-chat"]  # the widget's host element: axe-core reads its s
 
 @pytest.fixture
 def shop(asgi_server, host_site):
-    queue = QueueFactory(name="Kettles")
-    workstream = WorkstreamFactory(name="Shop chat", default_queue=queue)
-    widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
-    PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
-    PreChatQuestionFactory(
-        widget=widget, order=2, name="topic", label="Topic", kind="option_set", choices=["Orders", "Billing"]
-    )
-    PreChatQuestionFactory(widget=widget, order=3, name="details", label="Details", kind="multi_line")
-    PreChatQuestionFactory(widget=widget, order=4, name="terms", label="I accept the terms", kind="consent")
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
-    return widget, agent
+    return kettle_shop(asgi_server, host_site, questions=("name", "topic", "details", "terms"))
 
 
 def test_the_widget_and_the_workspace_have_no_axe_violations(browser, asgi_server, host_site, shop):
@@ -105,14 +88,7 @@ def test_the_supervisor_view_has_no_axe_violations(browser, asgi_server, shop):
     supervisor = SupervisorFactory(display_name="Sue Supervisor")
     page = browser.new_context(base_url=asgi_server.url).new_page()
     try:
-        page.goto("/workspace/supervisor/")
-        page.fill("input[name=username]", supervisor.user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.goto("/workspace/supervisor/")
-        expect(page.get_by_test_id("supervisor-connection")).to_have_attribute(
-            "data-state", "connected", timeout=TIMEOUT
-        )
+        sign_in_supervisor(page, supervisor)
         expect(page.locator(f'[data-testid="supervisor-agent"][data-agent-id="{agent.pk}"]')).to_be_visible()
         assert_accessible(page, "workspace: supervisor view")
     finally:

@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 
 from conversations.models import Attachment, SurveyResponse
 from tests.conversations.attachment_files import PDF, png_bytes
-from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, accept_offer, customer_starts_chat, kettle_shop, sign_in_available
 from tests.live import wait_until
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory
 from widgets.models import ChatWidget
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -25,16 +23,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
 @pytest.fixture
 def shop(asgi_server, host_site, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
-    queue = QueueFactory(name="Kettles")
-    widget = ChatWidgetFactory(
-        workstream=WorkstreamFactory(name="Shop chat", default_queue=queue),
-        origins=[host_site.origin],
-        survey_rating=ChatWidget.SurveyRating.STARS,
-        unread_sound=True,
+    widget, agent = kettle_shop(
+        asgi_server, host_site, questions=(), survey_rating=ChatWidget.SurveyRating.STARS, unread_sound=True
     )
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
     agent.avatar.save("ada.png", SimpleUploadedFile("ada.png", png_bytes((24, 24), (20, 140, 60))), save=True)
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
     return widget, agent
 
 
@@ -59,11 +51,8 @@ def test_the_customer_and_the_agent_send_each_other_files(browser, asgi_server, 
     customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
-        customer.goto(f"{host_site.origin}/checkout")
-        customer.get_by_test_id("chat-button").click()
-        customer.get_by_test_id("prechat-submit").click()
-        agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
-        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+        customer_starts_chat(customer, host_site)
+        accept_offer(agent_page)
         expect(customer.get_by_test_id("message").last).to_contain_text("Ada Agent joined", timeout=TIMEOUT)
 
         # The customer attaches an image and a PDF with the labelled button's file picker.

@@ -13,22 +13,14 @@ from conversations.models import Conversation
 from customers.models import Case, Contact, Note
 from tests.conversations.factories import ConversationFactory
 from tests.customers.factories import AccountFactory, CaseFactory, ContactFactory, NoteFactory
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, accept_offer, kettle_shop, sign_in_available
 from tests.live import wait_until
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
 from widgets.models import SelfServiceAction
 
 
 @pytest.fixture
 def shop(asgi_server, host_site):
-    queue = QueueFactory(name="Kettles")
-    workstream = WorkstreamFactory(name="Shop chat", default_queue=queue)
-    widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
-    PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
-    PreChatQuestionFactory(widget=widget, order=2, name="email", label="Your email")
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
+    widget, agent = kettle_shop(asgi_server, host_site, questions=("name", "email"))
     # The known customer: a contact with an account, cases, notes and an earlier conversation.
     account = AccountFactory(name="Globex")
     marta = ContactFactory(first_name="Marta", last_name="Nowak", email="marta@example.com", account=account)
@@ -36,7 +28,7 @@ def shop(asgi_server, host_site):
     NoteFactory(contact=None, case=kettle, text="Replacement sent by courier")
     CaseFactory(contact=marta, title="Late delivery")
     NoteFactory(contact=marta, text="Prefers to be called in the morning")
-    ConversationFactory(workstream=workstream, contact=marta, status="closed")
+    ConversationFactory(workstream=widget.workstream, contact=marta, status="closed")
     return widget, agent, marta, kettle
 
 
@@ -51,8 +43,7 @@ def start_chat(customer, name: str, email: str) -> None:
 def accept(agent_page) -> int:
     agent_page.goto("/workspace/")
     expect(agent_page.get_by_test_id("connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
-    agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
-    agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+    accept_offer(agent_page)
     return int(re.search(r"/conversations/(\d+)/", agent_page.url).group(1))
 
 

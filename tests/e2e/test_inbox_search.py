@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from tests.conversations.factories import TagFactory
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -52,8 +52,7 @@ def test_the_inbox_follows_a_second_customer_and_a_tagged_chat_is_found_by_its_w
     try:
         sign_in_available(agent_page, agent)
         start_chat(first, host_site, "My blender arrived <b>cracked</b> and leaking")
-        agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
-        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+        accept_offer(agent_page)
         damaged = Conversation.objects.get(widget=widget)
 
         # The agent tags it with the keyboard: the select, then Enter on the Add button.

@@ -9,10 +9,9 @@ from playwright.sync_api import expect
 
 from agents.models import AgentProfile
 from conversations.models import Conversation
-from tests.e2e.workspace import TIMEOUT, host_page
+from tests.e2e.workspace import TIMEOUT, kettle_shop
 from tests.live import wait_until
-from tests.routing.factories import PASSWORD, AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
+from tests.routing.factories import PASSWORD
 
 # What has the focus, looking into the widget's shadow root: its data-testid, name or tag; "body"
 # when the focus is lost to the page.
@@ -62,16 +61,7 @@ def tab_to(page, name: str, *, back: bool = False, limit: int = 40) -> None:
 
 @pytest.fixture
 def shop(asgi_server, host_site):
-    queue = QueueFactory(name="Kettles")
-    workstream = WorkstreamFactory(name="Shop chat", default_queue=queue)
-    widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
-    PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
-    PreChatQuestionFactory(
-        widget=widget, order=2, name="topic", label="Topic", kind="option_set", choices=["Orders", "Billing"]
-    )
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
-    return widget, agent
+    return kettle_shop(asgi_server, host_site)
 
 
 def customer_starts_a_chat(customer, name: str, first_message: str) -> None:

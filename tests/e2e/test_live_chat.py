@@ -7,23 +7,12 @@ import pytest
 from playwright.sync_api import expect
 
 from conversations.models import Conversation
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory, PreChatQuestionFactory
+from tests.e2e.workspace import TIMEOUT, customer_starts_chat, host_page, kettle_shop, sign_in_available
 
 
 @pytest.fixture
 def live_chat(asgi_server, host_site):
-    queue = QueueFactory(name="Kettles")
-    workstream = WorkstreamFactory(name="Shop chat", default_queue=queue)
-    widget = ChatWidgetFactory(workstream=workstream, origins=[host_site.origin], title="Kettle help")
-    PreChatQuestionFactory(widget=widget, order=1, name="name", label="Your name", required=True)
-    PreChatQuestionFactory(
-        widget=widget, order=2, name="topic", label="Topic", kind="option_set", choices=["Orders", "Billing"]
-    )
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
-    return widget, agent
+    return kettle_shop(asgi_server, host_site)
 
 
 def test_a_customer_on_another_site_chats_live_with_an_agent(browser, asgi_server, host_site, live_chat):
@@ -36,9 +25,7 @@ def test_a_customer_on_another_site_chats_live_with_an_agent(browser, asgi_serve
         sign_in_available(agent_page, agent)
 
         # The customer opens the widget on the shop's page (another origin) despite its hostile CSS.
-        customer.goto(f"{host_site.origin}/checkout")
-        customer.get_by_test_id("chat-button").click()
-        customer.get_by_test_id("prechat-submit").click()
+        customer_starts_chat(customer, host_site)
         expect(customer.get_by_test_id("prechat-error-name")).to_have_text(re.compile("required"), timeout=TIMEOUT)
         customer.get_by_test_id("prechat-field-name").fill("Grace <b>Hopper</b>")
         customer.get_by_test_id("prechat-field-topic").select_option("Orders")

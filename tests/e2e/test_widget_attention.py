@@ -13,10 +13,8 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from customers.models import Case
-from tests.e2e.workspace import COUNT_TONES, TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import COUNT_TONES, TIMEOUT, accept_offer, customer_starts_chat, kettle_shop, sign_in_available
 from tests.live import wait_until
-from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
-from tests.widgets.factories import ChatWidgetFactory
 from widgets.models import ChatWidget, PostChatQuestion, SelfServiceAction
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
@@ -28,15 +26,7 @@ PAGE_TITLE = "Checkout – Example Shop"
 
 @pytest.fixture
 def shop(asgi_server, host_site):
-    queue = QueueFactory(name="Kettles")
-    widget = ChatWidgetFactory(
-        workstream=WorkstreamFactory(name="Shop chat", default_queue=queue),
-        origins=[host_site.origin],
-        title="Kettle help",
-    )
-    agent = AgentProfileFactory(display_name="Ada Agent", queues=[queue], presence=presence("offline"))
-    host_site.pages["/checkout"] = host_page(asgi_server, widget)
-    return widget, agent
+    return kettle_shop(asgi_server, host_site, questions=())
 
 
 def focused_test_id(page) -> str | None:
@@ -64,15 +54,12 @@ def test_a_closed_pane_shows_the_agents_reply_on_the_badge_and_then_the_survey_i
     customer.add_init_script(COUNT_TONES)
     try:
         sign_in_available(agent_page, agent)
-        customer.goto(f"{host_site.origin}/checkout")
-        customer.get_by_test_id("chat-button").click()
-        customer.get_by_test_id("prechat-submit").click()
+        customer_starts_chat(customer, host_site)
         expect(customer.get_by_test_id("composer")).to_be_visible(timeout=TIMEOUT)
         assert focused_test_id(customer) == "composer"  # WID-5: straight to the message box
         expect(customer.get_by_test_id("message").first).to_contain_text("number 1 in the queue", timeout=TIMEOUT)
 
-        agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
-        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+        accept_offer(agent_page)
         agent_page.get_by_test_id("composer").fill("Hello, this is Ada.")
         agent_page.get_by_test_id("send").click()
         expect(customer.get_by_test_id("chat-title")).to_have_text("Ada Agent", timeout=TIMEOUT)

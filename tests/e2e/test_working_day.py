@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from conversations.models import Conversation, ConversationNote, Message
 from tests.conversations.factories import CannedResponseFactory, TagFactory, WrapUpCodeFactory
 from tests.e2e.test_inbox_search import customer_writes, start_chat
-from tests.e2e.workspace import TIMEOUT, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -43,8 +43,7 @@ def test_an_agents_working_day(browser, asgi_server, host_site, other_site):
     try:
         sign_in_available(agent_page, agent)
         start_chat(first, host_site, "My blender arrived <b>cracked</b> and leaking")
-        agent_page.get_by_test_id("notification-accept").click(timeout=TIMEOUT)
-        agent_page.wait_for_url(re.compile(r"/workspace/conversations/\d+/"), timeout=TIMEOUT)
+        accept_offer(agent_page)
         damaged = Conversation.objects.get(widget=widget)
         connected(agent_page)
 

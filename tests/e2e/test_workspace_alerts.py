@@ -15,7 +15,7 @@ from conversations.services import conversation_enqueue
 from notifications.models import AgentBanner, Notification, NotificationTemplate
 from routing.models import Offer
 from tests.conversations.factories import ConversationFactory
-from tests.e2e.workspace import TIMEOUT
+from tests.e2e.workspace import TIMEOUT, sign_in_supervisor
 from tests.live import wait_until
 from tests.routing.factories import (
     PASSWORD,
@@ -235,14 +235,7 @@ def test_a_supervisor_watches_an_agent_live_and_resets_their_presence_after_a_mi
     context = browser.new_context(base_url=asgi_server.url)
     page = context.new_page()
     try:
-        page.goto("/workspace/supervisor/")
-        page.fill("input[name=username]", supervisor.user.username)
-        page.fill("input[name=password]", PASSWORD)
-        page.get_by_test_id("login-submit").click()
-        page.goto("/workspace/supervisor/")
-        expect(page.get_by_test_id("supervisor-connection")).to_have_attribute(
-            "data-state", "connected", timeout=TIMEOUT
-        )
+        sign_in_supervisor(page, supervisor)
         row = page.locator(f'[data-testid="supervisor-agent"][data-agent-id="{agent.pk}"]')
         queue_row = page.locator(f'[data-testid="supervisor-queue"][data-queue-id="{queue.pk}"]')
         expect(row.get_by_test_id("agent-presence")).to_have_attribute("data-base", "offline")

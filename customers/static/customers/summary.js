@@ -3,6 +3,8 @@
 // page the timeline. It stays current (SUM-9): on a `summary.changed` frame for this conversation
 // (workspace/core.js passes every socket frame on as a "workspace:frame" DOM event) it re-reads the
 // summary's JSON and redraws. Every text from the server goes in with textContent (SEC-2).
+import { el } from "../core/dom.js";
+
 (() => {
   "use strict";
 
@@ -20,15 +22,6 @@
   const errorBox = root.querySelector("[data-summary-error]");
   let readOnly = root.dataset.readOnly === "true";
 
-  const el = (tag, attrs, text) => {
-    const node = document.createElement(tag);
-    for (const [name, value] of Object.entries(attrs || {})) {
-      if (value === false || value === null || value === undefined) continue;
-      node.setAttribute(name, value === true ? "" : String(value));
-    }
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  };
   const when = (iso) => {
     const node = el("time", { class: "ws-meta", datetime: iso });
     // The page's language (the agent's setting, I18N-1), not the browser's.

@@ -15,6 +15,21 @@
   const { el, call, withVisitor, fail, emit, pageUrl, gettext, oops, config, visitor, start } = oc;
   const ui = oc.ui;
 
+  // A refused form: each field's messages beside it, marked invalid, the focus on the first one;
+  // without any, the answer's own message (or "try again") for the whole form.
+  const showFieldErrors = (fields, errorsByName, formError, message) => {
+    let firstBad = null;
+    for (const [name, messages] of Object.entries(errorsByName)) {
+      const field = fields[name];
+      if (!field) continue;
+      field.error.textContent = [].concat(messages).join(" ");
+      field.input.setAttribute("aria-invalid", "true");
+      firstBad = firstBad || field.input;
+    }
+    if (firstBad) firstBad.focus();
+    else formError.textContent = message || oops();
+  };
+
   const offline = (focus) => {
     const s = config.strings;
     const form = el("form", { class: "offline", novalidate: true, "data-testid": "offline-form" });
@@ -47,16 +62,7 @@
         done.focus(); // the form is gone: focus stays in the pane
         emit("offlineMessageSent", {});
       } catch (e) {
-        let firstBad = null;
-        for (const [name, messages] of Object.entries(e.errors || {})) {
-          const field = fields[name];
-          if (!field) continue;
-          field.error.textContent = [].concat(messages).join(" ");
-          field.input.setAttribute("aria-invalid", "true");
-          firstBad = firstBad || field.input;
-        }
-        if (firstBad) firstBad.focus();
-        else formError.textContent = e.message || oops();
+        showFieldErrors(fields, e.errors || {}, formError, e.message);
         fail(e.code, e.message);
       } finally {
         submit.disabled = false;
@@ -114,17 +120,7 @@
       try {
         await start(answers);
       } catch (e) {
-        const problems = (e.errors && e.errors.prechat) || {};
-        let firstBad = null;
-        for (const [name, messages] of Object.entries(problems)) {
-          const field = fields[name];
-          if (!field) continue;
-          field.error.textContent = [].concat(messages).join(" ");
-          field.input.setAttribute("aria-invalid", "true");
-          firstBad = firstBad || field.input;
-        }
-        if (firstBad) firstBad.focus();
-        else formError.textContent = e.message || oops();
+        showFieldErrors(fields, (e.errors && e.errors.prechat) || {}, formError, e.message);
       } finally {
         submit.disabled = false;
       }

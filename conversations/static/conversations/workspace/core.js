@@ -23,15 +23,7 @@ export const strings = readJson("ws-strings", {});
 export const clockSkew = Date.parse(body.dataset.serverNow) - Date.now() || 0;
 export const serverNow = () => Date.now() + clockSkew;
 
-export const el = (tag, attrs, text) => {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs || {})) {
-    if (value === false || value === null || value === undefined) continue;
-    node.setAttribute(name, value === true ? "" : String(value));
-  }
-  if (text !== undefined && text !== null) node.textContent = String(text);
-  return node;
-};
+export { el } from "../../core/dom.js";
 
 // A fragment of HTML the server rendered from one of its templates (already escaped there).
 export const fragment = (html) => {
