@@ -19,6 +19,8 @@ from pathlib import Path
 import polib
 from django.conf import settings
 
+from tests.project import PRODUCT_APPS
+
 BASE = Path(settings.BASE_DIR)
 LOCALE = BASE / "locale"
 
@@ -94,18 +96,6 @@ def stale_compiled(path: Path) -> list[str]:
 
 # --- strings on screen that no gettext went through -------------------------------------------
 
-#: Where templates and scripts live: the project's templates/ and every app's static/.
-APPS = (
-    "agents",
-    "conversations",
-    "core",
-    "customers",
-    "notifications",
-    "omnichannel",
-    "routing",
-    "webhooks",
-    "widgets",
-)
 LETTER = re.compile(r"[^\W\d_]")
 TAG = re.compile(r"{%.*?%}|{{.*?}}", re.S)
 SKIPPED_BLOCKS = re.compile(
@@ -155,13 +145,13 @@ def script_calls(paths: list[Path]) -> set[tuple[str | None, str]]:
 
 def template_files() -> list[Path]:
     files = list((BASE / "templates").rglob("*.html")) + list((BASE / "templates").rglob("*.txt"))
-    for app in APPS:
+    for app in PRODUCT_APPS:
         files += list((BASE / app / "templates").rglob("*.html"))
     return sorted(files)
 
 
 def script_files() -> list[Path]:
-    return sorted(path for app in APPS for path in (BASE / app / "static").rglob("*.js"))
+    return sorted(path for app in PRODUCT_APPS for path in (BASE / app / "static").rglob("*.js"))
 
 
 class _TextFinder(HTMLParser):

@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from conversations.models import Conversation
 from tests.conversations.factories import TagFactory
-from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, search_by_words, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -92,10 +92,7 @@ def test_the_inbox_follows_a_second_customer_and_a_tagged_chat_is_found_by_its_w
         expect(agent_page).to_have_title(f"(2) {base_title}", timeout=TIMEOUT)
 
         # The agent finds the tagged chat again by a word the customer wrote, with the word marked.
-        agent_page.get_by_test_id("nav-search").click()
-        agent_page.get_by_label("Words").fill("leaking")
-        agent_page.get_by_label("Words").press("Enter")
-        result = agent_page.get_by_test_id("search-result")
+        result = search_by_words(agent_page, "leaking")
         expect(result).to_have_count(1, timeout=TIMEOUT)
         expect(result).to_have_attribute("data-conversation-id", str(damaged.pk))
         expect(result.get_by_test_id("tag-chip")).to_have_text("Damaged")

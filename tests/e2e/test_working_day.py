@@ -14,7 +14,7 @@ from playwright.sync_api import expect
 from conversations.models import Conversation, ConversationNote, Message
 from tests.conversations.factories import CannedResponseFactory, TagFactory, WrapUpCodeFactory
 from tests.e2e.test_inbox_search import customer_writes, start_chat
-from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, sign_in_available
+from tests.e2e.workspace import TIMEOUT, accept_offer, host_page, search_by_words, sign_in_available
 from tests.live import wait_until
 from tests.routing.factories import AgentProfileFactory, QueueFactory, WorkstreamFactory, presence
 from tests.widgets.factories import ChatWidgetFactory
@@ -84,10 +84,7 @@ def test_an_agents_working_day(browser, asgi_server, host_site, other_site):
         assert not first.get_by_text("replace it").count()  # the note never reached the customer
 
         # Found again by a word the customer wrote, the word marked, their markup as text.
-        agent_page.get_by_test_id("nav-search").click()
-        agent_page.get_by_label("Words").fill("leaking")
-        agent_page.get_by_label("Words").press("Enter")
-        result = agent_page.get_by_test_id("search-result")
+        result = search_by_words(agent_page, "leaking")
         expect(result).to_have_count(1, timeout=TIMEOUT)
         expect(result).to_have_attribute("data-conversation-id", str(damaged.pk))
         expect(result.get_by_test_id("tag-chip")).to_have_text(["Damaged"])

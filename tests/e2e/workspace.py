@@ -82,6 +82,14 @@ def sign_in_supervisor(page, supervisor) -> None:
     expect(page.get_by_test_id("supervisor-connection")).to_have_attribute("data-state", "connected", timeout=TIMEOUT)
 
 
+def search_by_words(page, words):
+    """The agent searches conversations by ``words`` from the workspace's navigation; the results."""
+    page.get_by_test_id("nav-search").click()
+    page.get_by_label("Words").fill(words)
+    page.get_by_label("Words").press("Enter")
+    return page.get_by_test_id("search-result")
+
+
 #: Counts the tones a page plays (the widget's optional unread sound), in ``window.tones``.
 COUNT_TONES = """
 window.tones = 0;
