@@ -18,8 +18,16 @@
     const input = el("input", { type: "file", multiple: true, accept: config.accept, hidden: true, tabindex: "-1", "data-testid": "attach-input" });
     const button = el("button", {
       type: "button", class: "plain", "aria-label": words.attach, title: words.attach, "data-testid": "attach",
-      text: "📎", onclick: () => input.click(),
+      onclick: () => input.click(),
     });
+    // A drawn paperclip, not an emoji: a phone or a desktop without an emoji font showed a box.
+    const SVG = "http://www.w3.org/2000/svg";
+    const clip = document.createElementNS(SVG, "svg");
+    for (const [name, value] of Object.entries({ viewBox: "0 0 24 24", width: "20", height: "20", "aria-hidden": "true", focusable: "false" })) clip.setAttribute(name, value);
+    const wire = document.createElementNS(SVG, "path");
+    for (const [name, value] of Object.entries({ d: "M20 11.5l-8 8a5 5 0 0 1-7-7l8.5-8.5a3.3 3.3 0 0 1 4.7 4.7l-8.4 8.4a1.7 1.7 0 0 1-2.4-2.4l7.6-7.6", fill: "none", stroke: "currentColor", "stroke-width": "2", "stroke-linecap": "round", "stroke-linejoin": "round" })) wire.setAttribute(name, value);
+    clip.append(wire);
+    button.append(clip);
     const progress = el("progress", { max: "1", value: "0", hidden: true, "aria-label": words.progress, "data-testid": "upload-progress" });
     row.insertBefore(button, row.lastElementChild); // beside Send
     row.append(input);
