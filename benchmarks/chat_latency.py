@@ -105,6 +105,7 @@ def setup_django(env: dict[str, str]) -> None:
 
 def seed(pairs: int) -> dict:
     """N accepted live chats, made through the services; returns what the clients need."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
@@ -139,7 +140,7 @@ def seed(pairs: int) -> dict:
         offer_accept(offer_id=offer.pk, agent=offer.agent)
         session = SessionStore()
         session[SESSION_KEY] = str(offer.agent.user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # the sign-in backend in use
         session[HASH_SESSION_KEY] = offer.agent.user.get_session_auth_hash()
         session.create()
         conversation.refresh_from_db()

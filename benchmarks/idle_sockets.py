@@ -83,6 +83,7 @@ def raise_file_limit(needed: int) -> int:
 
 def seed(*, widget_sockets: int, agent_sockets: int) -> dict:
     """Open chats and Away agents with sessions, bulk-inserted; returns what the clients need."""
+    from django.conf import settings
     from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
     from django.contrib.sessions.backends.db import SessionStore
     from django.core.management import call_command
@@ -129,7 +130,7 @@ def seed(*, widget_sockets: int, agent_sockets: int) -> dict:
     for user in users:
         session = SessionStore()
         session[SESSION_KEY] = str(user.pk)
-        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[BACKEND_SESSION_KEY] = settings.AUTHENTICATION_BACKENDS[0]  # the sign-in backend in use
         session[HASH_SESSION_KEY] = user.get_session_auth_hash()
         session.create()
         agents.append(f"sessionid={session.session_key}")
