@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from typing import Any
@@ -32,6 +33,7 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 from pydantic import ValidationError
 
+from core import realtime
 from core.errors import DomainError
 from core.frames import Frame, frame_errors
 from core.limits import FrameBucket, SocketSlot, socket_slot_claim
@@ -305,10 +307,21 @@ class AsyncFrameConsumer(SocketLife, AsyncJsonWebsocketConsumer):
     """
 
     frames: dict[str, type[Frame]] = {}
+    #: domain event types published to our groups that are passed on to the client as they are
+    forwarded_events: frozenset[str] = frozenset()
     frame_bucket: FrameBucket | None = None
 
     async def disconnect_after_end(self) -> None:
         await self.disconnect_once(ABNORMAL_CLOSURE)
+
+    def __getattr__(self, name: str):
+        # As FrameConsumer: every forwarded event ("offer.created" → offer_created) is forward_event.
+        if any(event.replace(".", "_") == name for event in type(self).forwarded_events):
+            return self.forward_event
+        raise AttributeError(name)
+
+    async def forward_event(self, event: dict[str, Any]) -> None:
+        await self.send_json(event)
 
     async def dispatch(self, message):
         # Channels' own dispatch first hops to the sync thread to close old connections: each
@@ -377,5 +390,20 @@ class AsyncFrameConsumer(SocketLife, AsyncJsonWebsocketConsumer):
 
 def db_hop(function):
     """Run ``function`` on a worker thread of the event loop's pool, not the process's one sync
-    thread that every sync consumer shares (channels#2132); old connections are closed around it."""
-    return database_sync_to_async(function, thread_sensitive=False)
+    thread that every sync consumer shares (channels#2132); old connections are closed around it.
+
+    What it publishes after its commits goes out from the event loop once it returns, in order,
+    before its result (or its exception) is handed back: one thread hop per call, none per event
+    (:func:`core.realtime.collecting_publishes`)."""
+    hop = database_sync_to_async(realtime.collecting_publishes(function), thread_sensitive=False)
+
+    @functools.wraps(function)
+    async def run(*args, **kwargs):
+        result, raised, published = await hop(*args, **kwargs)
+        if published:
+            await realtime.group_send_many_async(published)
+        if raised is not None:
+            raise raised
+        return result
+
+    return run

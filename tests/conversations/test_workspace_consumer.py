@@ -13,6 +13,7 @@ from conversations.handover import conversation_consultant_add
 from conversations.models import Conversation, Message
 from conversations.services import message_event
 from conversations.services import message_post as post
+from core.consumers import db_hop
 from core.realtime import conversation_group, group_send_now, publish_on_commit
 from notifications.models import Notification
 from routing.models import Offer
@@ -155,12 +156,12 @@ def test_a_message_stored_while_joining_arrives_exactly_once_in_order(layer, wor
     post(conversation_id=conversation.pk, sender="customer", text="Before the join")
     join_group = WorkspaceConsumer.join
 
-    def join_while_the_customer_writes(consumer, group):
-        join_group(consumer, group)
+    async def join_while_the_customer_writes(consumer, group):
+        await join_group(consumer, group)
         if group == conversation_group(conversation.pk):
             # Stored after the group was joined and before the backlog is read: it is both
             # published to this socket and in the backlog.
-            post(conversation_id=conversation.pk, sender="customer", text="While joining")
+            await db_hop(post)(conversation_id=conversation.pk, sender="customer", text="While joining")
 
     monkeypatch.setattr(WorkspaceConsumer, "join", join_while_the_customer_writes)
     ws = workspace(agent)
@@ -260,13 +261,12 @@ def test_the_fragment_path_costs_no_query_live_and_one_for_a_backlog(agent_and_c
         )
     event = message_event(Message.objects.select_related("sender_user__agent").get(conversation=conversation, seq=6))
     consumer = WorkspaceConsumer()
-    consumer.language, consumer.last_sent, sent = "en", {conversation.pk: 0}, []
-    consumer.send_json = sent.append
+    consumer.language, consumer.last_sent = "en", {conversation.pk: 0}
     with django_assert_num_queries(0):
         frame = consumer.message_frame(event)
     assert frame["sender_name"] == agent.display_name and 'href="https://x.example/4"' in frame["html"]
     with django_assert_num_queries(1):
-        consumer.send_backlog(conversation.pk)
+        sent = consumer.backlog_frames(conversation.pk)
     assert [f["seq"] for f in sent] == [1, 2, 3, 4, 5, 6]
     assert sent[-1] == frame
 
