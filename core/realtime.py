@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import async_to_sync
+from asgiref.sync import SyncToAsync, async_to_sync
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.db import transaction
+
+from core.channel_layer import RedisPubSubLayer
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +81,62 @@ def bind_socket_loop(loop: asyncio.AbstractEventLoop) -> None:
             _socket_loop = loop
 
 
+# A publisher with no event loop of its own or around it (a Celery task, a dispatch pass, a sync
+# view under a WSGI or management command) used to send each event through ``async_to_sync``,
+# which makes a new thread and a new event loop per call, and so, with Redis, a new connection
+# per event (PERF-2: a third of a dispatch pass). Such publishers hand their sends to one event
+# loop per process instead, that keeps its connections. Publishers inside ``sync_to_async`` keep
+# ``async_to_sync``: asgiref runs the send on the loop around them, where their consumers are.
+_publisher_lock = threading.Lock()
+_publisher: tuple[int, asyncio.AbstractEventLoop] | None = None
+_publisher_layer = None  # the layer last sent through it: its connections there are closed on a change
+
+
+def _publisher_loop() -> asyncio.AbstractEventLoop:
+    """This process's publishing loop, started on first use (and again in a forked child)."""
+    global _publisher
+    with _publisher_lock:
+        if _publisher is None or _publisher[0] != os.getpid() or not _publisher[1].is_running():
+            loop = asyncio.new_event_loop()
+            ready = threading.Event()
+            loop.call_soon(ready.set)
+            threading.Thread(target=loop.run_forever, name="realtime-publisher", daemon=True).start()
+            ready.wait()
+            _publisher = (os.getpid(), loop)
+        return _publisher[1]
+
+
+def _inside_sync_to_async() -> bool:
+    """Whether this thread runs for ``sync_to_async`` of a live loop (asgiref would send there)."""
+    threadlocal = SyncToAsync.threadlocal
+    return (
+        getattr(threadlocal, "main_event_loop", None) is not None
+        and getattr(threadlocal, "main_event_loop_pid", None) == os.getpid()
+    )
+
+
+def _run_send(layer, coroutine: Callable[[], Awaitable[None]], *, timeout: float) -> None:
+    """Run ``coroutine()`` (sends on ``layer``) where this caller's events belong, and wait."""
+    if _ran_on_socket_loop(layer, coroutine, timeout=timeout):
+        return
+    if _inside_sync_to_async():
+        async_to_sync(coroutine)()
+        return
+    asyncio.run_coroutine_threadsafe(_on_publisher_loop(layer, coroutine), _publisher_loop()).result(timeout)
+
+
+async def _on_publisher_loop(layer, coroutine: Callable[[], Awaitable[None]]) -> None:
+    global _publisher_layer
+    retired, _publisher_layer = _publisher_layer, layer
+    if retired is not None and retired is not layer and isinstance(retired, RedisPubSubLayer):
+        # Settings changed the layer (tests do): the old one's connections on this loop go.
+        try:
+            await retired.flush()
+        except Exception:
+            logger.exception("Could not close the previous channel layer's connections")
+    await coroutine()
+
+
 # A socket handler's database hop (core.consumers.db_hop) runs on a worker thread of the event
 # loop that serves the socket. What it publishes is collected here and sent from that loop once the
 # hop returns, instead of each send hopping back to the loop and waiting there (PERF-1): the same
@@ -113,8 +172,7 @@ def group_send_now(group: str, event: dict[str, Any]) -> None:
     if outbox is not None:  # in a socket's database hop: its loop sends it when the hop returns
         outbox.append((group, event))
         return
-    if not _ran_on_socket_loop(layer, lambda: layer.group_send(group, event), timeout=10):
-        async_to_sync(layer.group_send)(group, event)
+    _run_send(layer, lambda: layer.group_send(group, event), timeout=10)
 
 
 async def group_send_async(group: str, event: dict[str, Any]) -> None:
@@ -169,8 +227,7 @@ def group_send_many_now(events: list[tuple[str, dict[str, Any]]]) -> None:
     async def send_all() -> None:
         await group_send_many_async(events)
 
-    if not _ran_on_socket_loop(layer, send_all, timeout=30):
-        async_to_sync(send_all)()
+    _run_send(layer, send_all, timeout=30)
 
 
 async def group_send_many_async(events: list[tuple[str, dict[str, Any]]]) -> None:
