@@ -1,4 +1,5 @@
-"""The workspace's inbox panel, search page, tag controls and inbox sound setting (issue 15).
+"""The workspace's inbox panel, search page, tag controls, inbox sound setting (issue 15) and the
+workspace's language (issue 17).
 
 Pages read through ``conversations.inbox`` and ``conversations.search`` (the access check is
 inside); the tag controls and the sound setting are plain forms calling one service each.
@@ -11,11 +12,13 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
-from agents.services import agent_inbox_sound_set
+from agents.errors import AgentError
+from agents.services import agent_inbox_sound_set, agent_language_set
 from conversations.search import conversation_search, snippet_markup
 from conversations.search_forms import ConversationFilterForm, inbox_context
 from conversations.tagging import conversation_tag_add, conversation_tag_remove
@@ -102,4 +105,25 @@ def inbox_sound_set(request: HttpRequest) -> HttpResponse:
     if wants_json:
         return JsonResponse({"sound": "on" if agent.inbox_sound else "off"})
     messages.success(request, _("Sound setting saved."))
+    return redirect("conversations:dashboard")
+
+
+@require_POST
+@agent_required
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Choose the workspace's language (I18N-1); JSON for a script, else back to the dashboard,
+    which then renders in the new language (the workspace follows ``AgentProfile.language``)."""
+    wants_json = "application/json" in request.headers.get("Accept", "")
+    try:
+        language = request.POST.get("language", "")
+        agent = agent_language_set(agent_id=request.agent.pk, language=language, by=request.user)
+    except AgentError as error:
+        if wants_json:
+            return JsonResponse({"code": error.code, "message": str(error)}, status=400)
+        messages.error(request, str(error))
+        return redirect("conversations:dashboard")
+    if wants_json:
+        return JsonResponse({"language": agent.language})
+    with translation.override(agent.language or translation.get_language()):
+        messages.success(request, _("Language saved."))
     return redirect("conversations:dashboard")

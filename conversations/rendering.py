@@ -14,7 +14,7 @@ from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 from django.template.defaultfilters import filesizeformat
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.encoding import iri_to_uri
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
@@ -141,14 +141,14 @@ def message_sender_name(*, sender: str, agent_name: str | None) -> str:
         return sender
 
 
-#: How the time of a message (and a note) reads, live and stored alike: 24-hour "19:01" in every
-#: language, so a message that arrives on the socket and the same one after a reload read the same.
-MESSAGE_TIME_FORMAT = "%H:%M"
-
-
 def message_time(created_at: datetime) -> str:
-    """The one time format of the thread, in the current time zone (issue 15)."""
-    return timezone.localtime(created_at).strftime(MESSAGE_TIME_FORMAT)
+    """The one time format of the thread (a message's and a note's), live and stored alike: the
+    active language's ``TIME_FORMAT`` in the current time zone — "7:01 PM" in English, "19:01" in
+    French, "19.01" in Indonesian (issue 17, I18N-1; ``omnichannel/formats``). The page renders
+    under the reader's language and the socket under its page's (``WorkspaceConsumer.language``),
+    so a live message and the same one after a reload read the same. Templates put it in
+    ``<time datetime>`` so scripts and screen readers have the exact instant."""
+    return formats.time_format(timezone.localtime(created_at), "TIME_FORMAT")
 
 
 def customer_name(conversation: Conversation) -> str:

@@ -25,6 +25,7 @@ urlpatterns = [
     path("avatars/<str:token>/", attachment_views.agent_avatar, name="agent_avatar"),
     path("workspace/inbox/", inbox_views.inbox_panel, name="inbox_panel"),
     path("workspace/inbox-sound/", inbox_views.inbox_sound_set, name="inbox_sound_set"),
+    path("workspace/language/", inbox_views.language_set, name="language_set"),
     path("workspace/search/", inbox_views.search, name="search"),
     path(
         "workspace/conversations/<int:conversation_id>/tags/", inbox_views.conversation_tags, name="conversation_tags"

@@ -10,6 +10,7 @@ from functools import wraps
 from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView, LogoutView, redirect_to_login
@@ -118,6 +119,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
             board=board,
             pending_notifications=board.notifications,
             desktop_modes=AgentProfile._meta.get_field("desktop_notifications").choices,
+            workspace_languages=settings.LANGUAGES,  # issue 17: each by its own name ("Français")
             **inbox_context(request),  # issue 15: the inbox's tabs
         ),
     )

@@ -1,6 +1,6 @@
 """Every write of the agents app: presence and reachability, and agents' own preferences."""
 
-from agents.services.preferences import agent_desktop_notifications_set, agent_inbox_sound_set
+from agents.services.preferences import agent_desktop_notifications_set, agent_inbox_sound_set, agent_language_set
 from agents.services.presence import (
     agent_connect,
     agent_disconnect,
@@ -18,6 +18,7 @@ __all__ = [
     "agent_connect",
     "agent_desktop_notifications_set",
     "agent_inbox_sound_set",
+    "agent_language_set",
     "agent_disconnect",
     "agent_heartbeat",
     "agent_mark_unreachable",

@@ -211,6 +211,8 @@ LANGUAGES = [
     ("pl", "Polski"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our formats where Django's read oddly on a screen (English times: "7:01 PM", never "noon").
+FORMAT_MODULE_PATH = ["omnichannel.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -321,8 +321,12 @@ def test_the_page_offers_the_workstreams_codes_and_says_one_is_required(client, 
 # --- One time format for live and stored messages ----------------------------------------------------
 
 
-@pytest.mark.parametrize("language", ["en", "fr", "pl"])
-def test_live_and_stored_messages_show_the_same_time(agent, language):
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [("en", "7:01 PM"), ("fr", "19:01"), ("id", "19.01"), ("ro", "19:01"), ("pl", "19:01")],
+)
+def test_live_and_stored_messages_show_the_same_time(agent, language, expected):
+    # spec: I18N-1 — the locale's time format, the same for a stored and a live message
     conversation = chat_given_to(agent)
     message, _ = message_post(conversation_id=conversation.pk, sender="customer", text="Hi")
     Message.objects.filter(pk=message.pk).update(created_at=datetime(2026, 12, 1, 19, 1, tzinfo=UTC))
@@ -331,7 +335,17 @@ def test_live_and_stored_messages_show_the_same_time(agent, language):
         page_html = message_fragment(message_row(stored))
         live_html = message_fragment(message_row_from_event(message_event(stored)))
     assert page_html == live_html
-    assert '<time datetime="2026-12-01T19:01:00+00:00" data-testid="message-time">19:01</time>' in page_html
+    assert f'<time datetime="2026-12-01T19:01:00+00:00" data-testid="message-time">{expected}</time>' in page_html
+
+
+def test_english_noon_reads_as_a_time_not_a_word(agent):
+    # spec: I18N-1 — Django's English "P" writes "noon"; our format module writes 12:00 PM
+    conversation = chat_given_to(agent)
+    message, _ = message_post(conversation_id=conversation.pk, sender="customer", text="Hi")
+    Message.objects.filter(pk=message.pk).update(created_at=datetime(2026, 12, 1, 12, 0, tzinfo=UTC))
+    stored = Message.objects.select_related("sender_user__agent").get(pk=message.pk)
+    with translation.override("en"):
+        assert ">12:00 PM</time>" in message_fragment(message_row(stored))
 
 
 def test_serializer_names_personal(agent):

@@ -5,6 +5,7 @@ from unittest import mock
 
 import pytest
 from django.db import transaction
+from django.utils import translation
 
 from agents.models import AgentProfile
 from conversations import workspace as workspace_reads
@@ -287,6 +288,22 @@ def test_messages_are_rendered_in_the_pages_language(layer, workspace):
     frame = receive(ws)
     stored = Message.objects.get(conversation=conversation, seq=2)
     assert f">{stored.created_at:%H:%M}</time>" in frame["html"]  # French TIME_FORMAT is H:i
+    with translation.override("fr"):
+        assert frame["html"] == workspace_reads.message_fragment(workspace_reads.message_row(stored))
+
+
+def test_an_english_socket_writes_the_english_time(layer, workspace):
+    # spec: I18N-1 — the live message's time in the socket's language, as the page writes it
+    agent = AgentProfileFactory()
+    conversation = chat_given_to(agent)
+    ws = workspace(agent, query="?lang=en")
+    join(ws, agent, conversation.pk, after=1)
+    post(conversation_id=conversation.pk, sender="customer", text="Hello")
+    frame = receive(ws)
+    stored = Message.objects.get(conversation=conversation, seq=2)
+    with translation.override("en"):
+        assert frame["html"] == workspace_reads.message_fragment(workspace_reads.message_row(stored))
+    assert f">{stored.created_at:%-I:%M} {stored.created_at:%p}</time>" in frame["html"]
 
 
 # --- Sending (LIVE-2, CONV-2, CONV-2a) -----------------------------------------------------------
